@@ -1,0 +1,373 @@
+#include "protocol/memcache_text.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include "protocol/decimal.h"
+
+namespace xdpkv::memcache {
+namespace {
+
+using Tokens = absl::InlinedVector<std::string_view, 8>;
+
+// memcached splits a command line on single spaces only (tabs are part of a
+// token) and ignores runs of spaces.
+Tokens Tokenize(std::string_view line) {
+  Tokens tokens;
+  size_t pos = 0;
+  while (pos < line.size()) {
+    if (line[pos] == ' ') {
+      ++pos;
+      continue;
+    }
+    size_t end = line.find(' ', pos);
+    if (end == std::string_view::npos) end = line.size();
+    tokens.push_back(line.substr(pos, end - pos));
+    pos = end;
+  }
+  return tokens;
+}
+
+// Decimal numbers as memcached's safe_strto* accept them: an optional sign,
+// digits, nothing else; out of range is an error; '-' is refused for unsigned.
+template <typename T>
+bool ParseDecimal(std::string_view token, T* out) {
+  if (!token.empty() && token[0] == '+') token.remove_prefix(1);
+  if (token.empty()) return false;
+  if constexpr (std::is_unsigned_v<T>) {
+    if (token[0] == '-') return false;
+  }
+  const char* end = token.data() + token.size();
+  auto [ptr, ec] = std::from_chars(token.data(), end, *out, 10);
+  return ec == std::errc() && ptr == end;
+}
+
+// Keys: 1..250 bytes, no control characters (spaces cannot occur: they split
+// tokens). memcached's own text parser only checks the length; the protocol
+// document forbids control characters, and we enforce it.
+bool ValidKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  return std::none_of(key.begin(), key.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+bool IsNoreply(std::string_view token) { return token == "noreply"; }
+
+ParseResult Error(std::string_view reply, size_t consumed, bool noreply = false) {
+  ParseResult r;
+  r.status = ParseStatus::kError;
+  r.consumed = consumed;
+  r.error_reply = noreply ? std::string_view() : reply;
+  return r;
+}
+
+ParseResult Ok(Command command, size_t consumed) {
+  ParseResult r;
+  r.status = ParseStatus::kCommand;
+  r.consumed = consumed;
+  r.command = std::move(command);
+  return r;
+}
+
+ParseResult NeedMore(size_t need_at_least) {
+  ParseResult r;
+  r.status = ParseStatus::kNeedMore;
+  r.need_at_least = need_at_least;
+  return r;
+}
+
+struct OpEntry {
+  std::string_view name;
+  Op op;
+};
+constexpr OpEntry kOps[] = {
+    {"get", Op::kGet},         {"gets", Op::kGets},
+    {"gat", Op::kGat},         {"gats", Op::kGats},
+    {"set", Op::kSet},         {"add", Op::kAdd},
+    {"replace", Op::kReplace}, {"append", Op::kAppend},
+    {"prepend", Op::kPrepend}, {"cas", Op::kCas},
+    {"delete", Op::kDelete},   {"incr", Op::kIncr},
+    {"decr", Op::kDecr},       {"touch", Op::kTouch},
+    {"flush_all", Op::kFlushAll}, {"version", Op::kVersion},
+    {"verbosity", Op::kVerbosity}, {"stats", Op::kStats},
+    {"quit", Op::kQuit},
+};
+
+std::optional<Op> LookupOp(std::string_view name) {
+  for (const auto& entry : kOps) {
+    if (entry.name == name) return entry.op;
+  }
+  return std::nullopt;
+}
+
+// `tokens` excludes memcached's terminal token, so memcached's "ntokens" is
+// tokens.size() + 1; the arity checks below are written in our count.
+
+ParseResult ParseRetrieval(Op op, const Tokens& tokens, size_t line_consumed) {
+  if (tokens.size() < 2) return Error(reply::kError, line_consumed);
+  Command cmd;
+  cmd.op = op;
+  size_t first_key = 1;
+  if (op == Op::kGat || op == Op::kGats) {
+    if (!ParseDecimal(tokens[1], &cmd.exptime)) {
+      return Error(reply::kInvalidExptime, line_consumed);
+    }
+    first_key = 2;
+  }
+  for (size_t i = first_key; i < tokens.size(); ++i) {
+    if (!ValidKey(tokens[i])) return Error(reply::kBadFormat, line_consumed);
+    cmd.keys.push_back(tokens[i]);
+  }
+  return Ok(std::move(cmd), line_consumed);
+}
+
+ParseResult ParseStorage(Op op, const Tokens& tokens, std::string_view input,
+                         size_t line_consumed, const ParseOptions& options) {
+  const bool is_cas = op == Op::kCas;
+  const size_t base = is_cas ? 6 : 5;  // cmd key flags exptime bytes [cas]
+  if (tokens.size() != base && tokens.size() != base + 1) {
+    return Error(reply::kError, line_consumed);
+  }
+  Command cmd;
+  cmd.op = op;
+  // memcached only looks at the last token for "noreply"; anything else in
+  // that position is ignored.
+  cmd.noreply = tokens.size() == base + 1 && IsNoreply(tokens.back());
+  if (!ValidKey(tokens[1])) return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+  cmd.keys.push_back(tokens[1]);
+  int32_t bytes = 0;
+  if (!ParseDecimal(tokens[2], &cmd.flags) || !ParseDecimal(tokens[3], &cmd.exptime) ||
+      !ParseDecimal(tokens[4], &bytes)) {
+    return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+  }
+  if (is_cas && !ParseDecimal(tokens[5], &cmd.cas_unique)) {
+    return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+  }
+  if (bytes < 0 || bytes > std::numeric_limits<int32_t>::max() - 2) {
+    return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+  }
+  const size_t value_bytes = static_cast<size_t>(bytes);
+  if (value_bytes > options.max_value_bytes) {
+    ParseResult r = Error(reply::kObjectTooLarge, line_consumed, cmd.noreply);
+    r.swallow = value_bytes + 2;
+    return r;
+  }
+  const size_t total = line_consumed + value_bytes + 2;
+  if (input.size() < total) return NeedMore(total);
+  // memcached reads exactly <bytes>+2 and then checks the terminator.
+  if (input.substr(line_consumed + value_bytes, 2) != "\r\n") {
+    return Error(reply::kBadDataChunk, total, cmd.noreply);
+  }
+  cmd.data = input.substr(line_consumed, value_bytes);
+  return Ok(std::move(cmd), total);
+}
+
+ParseResult ParseLine(std::string_view line, std::string_view input, size_t line_consumed,
+                      const ParseOptions& options) {
+  const Tokens tokens = Tokenize(line);
+  // No memcached command is shorter than two bytes.
+  if (tokens.empty() || tokens[0].size() < 2) return Error(reply::kError, line_consumed);
+  const std::optional<Op> op = LookupOp(tokens[0]);
+  if (!op) return Error(reply::kError, line_consumed);
+
+  Command cmd;
+  cmd.op = *op;
+  switch (*op) {
+    case Op::kGet:
+    case Op::kGets:
+    case Op::kGat:
+    case Op::kGats:
+      return ParseRetrieval(*op, tokens, line_consumed);
+
+    case Op::kSet:
+    case Op::kAdd:
+    case Op::kReplace:
+    case Op::kAppend:
+    case Op::kPrepend:
+    case Op::kCas:
+      return ParseStorage(*op, tokens, input, line_consumed, options);
+
+    case Op::kDelete: {
+      // delete <key> [0] [noreply]: the legacy hold time must be 0.
+      if (tokens.size() < 2 || tokens.size() > 4) return Error(reply::kError, line_consumed);
+      if (tokens.size() > 2) {
+        const bool hold_is_zero = tokens[2] == "0";
+        cmd.noreply = IsNoreply(tokens.back());
+        const bool valid = (tokens.size() == 3 && (hold_is_zero || cmd.noreply)) ||
+                           (tokens.size() == 4 && hold_is_zero && cmd.noreply);
+        if (!valid) return Error(reply::kDeleteUsage, line_consumed, cmd.noreply);
+      }
+      if (!ValidKey(tokens[1])) return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+      cmd.keys.push_back(tokens[1]);
+      return Ok(std::move(cmd), line_consumed);
+    }
+
+    case Op::kIncr:
+    case Op::kDecr:
+    case Op::kTouch: {
+      if (tokens.size() != 3 && tokens.size() != 4) return Error(reply::kError, line_consumed);
+      cmd.noreply = IsNoreply(tokens.back());
+      if (!ValidKey(tokens[1])) return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+      cmd.keys.push_back(tokens[1]);
+      if (*op == Op::kTouch) {
+        if (!ParseDecimal(tokens[2], &cmd.exptime)) {
+          return Error(reply::kInvalidExptime, line_consumed, cmd.noreply);
+        }
+      } else if (!ParseDecimal(tokens[2], &cmd.delta)) {
+        return Error(reply::kInvalidDelta, line_consumed, cmd.noreply);
+      }
+      return Ok(std::move(cmd), line_consumed);
+    }
+
+    case Op::kFlushAll: {
+      if (tokens.size() > 3) return Error(reply::kError, line_consumed);
+      cmd.noreply = IsNoreply(tokens.back());
+      // flush_all [delay] [noreply]
+      if (tokens.size() != (cmd.noreply ? 2u : 1u)) {
+        if (!ParseDecimal(tokens[1], &cmd.delay)) {
+          return Error(reply::kInvalidExptime, line_consumed, cmd.noreply);
+        }
+      }
+      return Ok(std::move(cmd), line_consumed);
+    }
+
+    case Op::kVerbosity: {
+      if (tokens.size() != 2 && tokens.size() != 3) return Error(reply::kError, line_consumed);
+      cmd.noreply = IsNoreply(tokens.back());
+      if (!ParseDecimal(tokens[1], &cmd.verbosity)) {
+        return Error(reply::kBadFormat, line_consumed, cmd.noreply);
+      }
+      return Ok(std::move(cmd), line_consumed);
+    }
+
+    case Op::kStats:
+      for (size_t i = 1; i < tokens.size(); ++i) cmd.stats_args.push_back(tokens[i]);
+      return Ok(std::move(cmd), line_consumed);
+
+    case Op::kVersion:
+    case Op::kQuit:
+      return Ok(std::move(cmd), line_consumed);
+  }
+  return Error(reply::kError, line_consumed);
+}
+
+// memcached keeps buffering a line with no newline only for multi-gets.
+bool LooksLikeMultiGet(std::string_view input) {
+  size_t spaces = 0;
+  while (spaces < input.size() && input[spaces] == ' ') ++spaces;
+  if (spaces > 100) return false;
+  std::string_view rest = input.substr(spaces);
+  return rest.starts_with("get ") || rest.starts_with("gets ");
+}
+
+}  // namespace
+
+std::string_view OpName(Op op) {
+  for (const auto& entry : kOps) {
+    if (entry.op == op) return entry.name;
+  }
+  return "?";
+}
+
+bool IsRetrieval(Op op) {
+  return op == Op::kGet || op == Op::kGets || op == Op::kGat || op == Op::kGats;
+}
+
+bool IsStorage(Op op) {
+  switch (op) {
+    case Op::kSet:
+    case Op::kAdd:
+    case Op::kReplace:
+    case Op::kAppend:
+    case Op::kPrepend:
+    case Op::kCas:
+      return true;
+    default:
+      return false;
+  }
+}
+
+ParseResult ParseCommand(std::string_view input, const ParseOptions& options) {
+  const size_t newline = input.find('\n');
+  if (newline == std::string_view::npos) {
+    const bool multiget = LooksLikeMultiGet(input);
+    const size_t limit = multiget ? options.max_retrieval_line : kMaxCommandLine;
+    if (input.size() > limit) {
+      ParseResult r = Error(reply::kLineTooLong, input.size());
+      r.close_connection = true;
+      return r;
+    }
+    return NeedMore(input.size() + 1);
+  }
+  std::string_view line = input.substr(0, newline);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return ParseLine(line, input, newline + 1, options);
+}
+
+void AppendValue(std::string* out, std::string_view key, uint32_t flags,
+                 std::string_view data, std::optional<uint64_t> cas) {
+  out->append("VALUE ").append(key).push_back(' ');
+  AppendDecimal(out, flags);
+  out->push_back(' ');
+  AppendDecimal(out, data.size());
+  if (cas) {
+    out->push_back(' ');
+    AppendDecimal(out, *cas);
+  }
+  out->append("\r\n").append(data).append("\r\n");
+}
+
+void AppendNumber(std::string* out, uint64_t value) {
+  AppendDecimal(out, value);
+  out->append("\r\n");
+}
+
+void AppendVersion(std::string* out, std::string_view version) {
+  out->append("VERSION ").append(version).append("\r\n");
+}
+
+void AppendStat(std::string* out, std::string_view name, std::string_view value) {
+  out->append("STAT ").append(name).append(" ").append(value).append("\r\n");
+}
+
+std::optional<UdpFrameHeader> ParseUdpFrameHeader(std::string_view datagram) {
+  if (datagram.size() < kUdpFrameHeaderSize) return std::nullopt;
+  auto be16 = [&](size_t at) {
+    return static_cast<uint16_t>((static_cast<unsigned char>(datagram[at]) << 8) |
+                                 static_cast<unsigned char>(datagram[at + 1]));
+  };
+  return UdpFrameHeader{be16(0), be16(2), be16(4), be16(6)};
+}
+
+void AppendUdpFrameHeader(std::string* out, const UdpFrameHeader& header) {
+  for (uint16_t field :
+       {header.request_id, header.sequence, header.datagram_count, header.reserved}) {
+    out->push_back(static_cast<char>(field >> 8));
+    out->push_back(static_cast<char>(field & 0xff));
+  }
+}
+
+std::vector<std::string> SplitUdpReply(uint16_t request_id, std::string_view reply,
+                                       size_t max_datagram_payload) {
+  const size_t chunk = max_datagram_payload - kUdpFrameHeaderSize;
+  const size_t count = std::max<size_t>(1, (reply.size() + chunk - 1) / chunk);
+  std::vector<std::string> datagrams;
+  datagrams.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    std::string datagram;
+    const std::string_view part = reply.substr(std::min(reply.size(), i * chunk), chunk);
+    datagram.reserve(kUdpFrameHeaderSize + part.size());
+    // The count field is 16 bits; a reply that needs more is the caller's
+    // problem (memcached's own limit is far below it).
+    AppendUdpFrameHeader(&datagram, {request_id, static_cast<uint16_t>(i),
+                                     static_cast<uint16_t>(count), 0});
+    datagram.append(part);
+    datagrams.push_back(std::move(datagram));
+  }
+  return datagrams;
+}
+
+}  // namespace xdpkv::memcache

@@ -1,0 +1,181 @@
+// memcached text protocol, as memcached 1.6 speaks it: request parsing,
+// reply encoding and the UDP frame header. Pure code: no sockets, no storage.
+//
+// Parsing is incremental and stateless: ParseCommand() looks at the bytes a
+// connection has buffered and either returns one complete command (and how
+// many bytes it used), says it needs more bytes (and consumes nothing), or
+// returns the error reply memcached would send. Keys and values in a Command
+// are views into the caller's buffer, valid until it consumes those bytes.
+#ifndef XDPKV_PROTOCOL_MEMCACHE_TEXT_H_
+#define XDPKV_PROTOCOL_MEMCACHE_TEXT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+
+namespace xdpkv::memcache {
+
+// memcached's KEY_MAX_LENGTH.
+inline constexpr size_t kMaxKeyLength = 250;
+// memcached closes a connection whose buffered bytes hold no newline after
+// this many, unless the line is a get/gets (multi-gets are unbounded there).
+inline constexpr size_t kMaxCommandLine = 2048;
+// memcached's default item size limit (-I 1m).
+inline constexpr size_t kDefaultMaxValueBytes = 1024 * 1024;
+
+// Replies, word for word as memcached sends them.
+namespace reply {
+inline constexpr std::string_view kError = "ERROR\r\n";
+inline constexpr std::string_view kBadFormat =
+    "CLIENT_ERROR bad command line format\r\n";
+inline constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
+inline constexpr std::string_view kLineTooLong = "CLIENT_ERROR line too long\r\n";
+inline constexpr std::string_view kInvalidExptime =
+    "CLIENT_ERROR invalid exptime argument\r\n";
+inline constexpr std::string_view kInvalidDelta =
+    "CLIENT_ERROR invalid numeric delta argument\r\n";
+inline constexpr std::string_view kNonNumeric =
+    "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+inline constexpr std::string_view kDeleteUsage =
+    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
+inline constexpr std::string_view kObjectTooLarge =
+    "SERVER_ERROR object too large for cache\r\n";
+inline constexpr std::string_view kOutOfMemory =
+    "SERVER_ERROR out of memory storing object\r\n";
+inline constexpr std::string_view kMultiPacket =
+    "SERVER_ERROR multi-packet request not supported\r\n";
+inline constexpr std::string_view kStored = "STORED\r\n";
+inline constexpr std::string_view kNotStored = "NOT_STORED\r\n";
+inline constexpr std::string_view kExists = "EXISTS\r\n";
+inline constexpr std::string_view kNotFound = "NOT_FOUND\r\n";
+inline constexpr std::string_view kDeleted = "DELETED\r\n";
+inline constexpr std::string_view kTouched = "TOUCHED\r\n";
+inline constexpr std::string_view kOk = "OK\r\n";
+inline constexpr std::string_view kEnd = "END\r\n";
+inline constexpr std::string_view kReset = "RESET\r\n";
+}  // namespace reply
+
+enum class Op : uint8_t {
+  kGet,
+  kGets,
+  kGat,
+  kGats,
+  kSet,
+  kAdd,
+  kReplace,
+  kAppend,
+  kPrepend,
+  kCas,
+  kDelete,
+  kIncr,
+  kDecr,
+  kTouch,
+  kFlushAll,
+  kVersion,
+  kVerbosity,
+  kStats,
+  kQuit,
+};
+
+// The command's name as a client types it ("get", "flush_all", ...).
+std::string_view OpName(Op op);
+bool IsRetrieval(Op op);  // get, gets, gat, gats
+bool IsStorage(Op op);    // set, add, replace, append, prepend, cas
+
+struct Command {
+  Op op = Op::kGet;
+  // Retrieval commands: every key (gat/gats may legally have none).
+  // Every other keyed command: exactly one, keys[0].
+  absl::InlinedVector<std::string_view, 4> keys;
+  uint32_t flags = 0;
+  // As sent: relative seconds up to 30 days, else absolute unix time;
+  // negative means already expired. gat/gats and touch use it too.
+  int32_t exptime = 0;
+  uint64_t cas_unique = 0;  // cas
+  uint64_t delta = 0;       // incr, decr
+  std::string_view data;    // storage commands: exactly the declared bytes
+  int32_t delay = 0;        // flush_all
+  uint32_t verbosity = 0;   // verbosity
+  absl::InlinedVector<std::string_view, 2> stats_args;  // stats
+  bool noreply = false;
+
+  std::string_view key() const { return keys.empty() ? std::string_view() : keys[0]; }
+};
+
+enum class ParseStatus : uint8_t {
+  kCommand,   // `command` holds a complete command
+  kNeedMore,  // not enough bytes yet; nothing consumed
+  kError,     // send `error_reply` (may be empty: noreply), drop `consumed`
+};
+
+struct ParseOptions {
+  size_t max_value_bytes = kDefaultMaxValueBytes;
+  // Longest get/gets line we buffer before giving up on the connection.
+  size_t max_retrieval_line = 8 * 1024 * 1024;
+};
+
+struct ParseResult {
+  ParseStatus status = ParseStatus::kNeedMore;
+  // Bytes of the input this result accounts for (0 for kNeedMore).
+  size_t consumed = 0;
+  // kNeedMore: total buffered bytes needed before a retry can succeed
+  // (lets the caller wait for a large value without re-parsing).
+  size_t need_at_least = 0;
+  Command command;
+  // kError: the reply to send, memcached's words. Empty when the request
+  // asked for noreply, which memcached honours even for errors.
+  std::string_view error_reply;
+  // kError: bytes after `consumed` that belong to the rejected request (an
+  // oversized value) and must be discarded as they arrive.
+  size_t swallow = 0;
+  // kError: memcached drops the connection after this one.
+  bool close_connection = false;
+};
+
+ParseResult ParseCommand(std::string_view input, const ParseOptions& options = {});
+
+// --- Replies ---------------------------------------------------------------
+
+// "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n"
+void AppendValue(std::string* out, std::string_view key, uint32_t flags,
+                 std::string_view data, std::optional<uint64_t> cas = std::nullopt);
+// The number incr/decr returns: "<value>\r\n".
+void AppendNumber(std::string* out, uint64_t value);
+// "VERSION <version>\r\n"
+void AppendVersion(std::string* out, std::string_view version);
+// "STAT <name> <value>\r\n"
+void AppendStat(std::string* out, std::string_view name, std::string_view value);
+
+// --- UDP framing -----------------------------------------------------------
+
+// Every memcached UDP datagram starts with this 8-byte header (big endian).
+struct UdpFrameHeader {
+  uint16_t request_id = 0;
+  uint16_t sequence = 0;
+  uint16_t datagram_count = 1;
+  uint16_t reserved = 0;
+};
+inline constexpr size_t kUdpFrameHeaderSize = 8;
+// memcached's UDP_MAX_PAYLOAD_SIZE: a reply datagram's payload, header
+// included, is at most this many bytes.
+inline constexpr size_t kUdpMaxDatagramPayload = 1400;
+
+std::optional<UdpFrameHeader> ParseUdpFrameHeader(std::string_view datagram);
+void AppendUdpFrameHeader(std::string* out, const UdpFrameHeader& header);
+// True when memcached would serve this request: one datagram, sequence 0.
+inline bool IsSingleDatagramRequest(const UdpFrameHeader& h) {
+  return h.sequence == 0 && h.datagram_count == 1;
+}
+// Splits a reply into datagrams, each with its frame header, as memcached
+// does for replies that do not fit one datagram.
+std::vector<std::string> SplitUdpReply(uint16_t request_id, std::string_view reply,
+                                       size_t max_datagram_payload = kUdpMaxDatagramPayload);
+
+}  // namespace xdpkv::memcache
+
+#endif  // XDPKV_PROTOCOL_MEMCACHE_TEXT_H_
