@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: install what is needed, build, and run every test
+# (unit tests, XDP tests, fuzzers for a bounded time) through CTest.
+#   XDPKV_FUZZ_SECONDS=N  seconds each fuzzer runs (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh -DXDPKV_FUZZ_SECONDS="${XDPKV_FUZZ_SECONDS:-30}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: not root: XDP tests will be skipped (they need BPF rights)"
+fi
+cd build
+ctest --output-on-failure --parallel 2 --timeout 600
