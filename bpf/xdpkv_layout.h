@@ -1,25 +1,98 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The layout shared by the XDP program (bpf/xdpkv.bpf.c) and userspace
- * (proxy/). Fixed-width kernel types only: include <linux/types.h> first.
- * No other includes, so the BPF target and C++ read it the same way;
- * proxy/bpf_layout.h holds the C++ static_asserts on sizes and offsets.
+ * (proxy/). Fixed-width kernel types only: include <linux/types.h> and
+ * <linux/bpf.h> (for struct bpf_spin_lock) first. No other includes, so the
+ * BPF target and C++ read it the same way; proxy/store_layout.h holds the
+ * C++ static_asserts on sizes and offsets.
+ *
+ * The store (docs/architecture.md, "Store layout"):
+ *  - An item's home is the hash map of its key-length class (16, 32, 64,
+ *    128, 256 bytes): map key = { length, key bytes zero-padded to the
+ *    class }. A key has exactly one home, so no write ever has to move an
+ *    item between maps, and a 16-byte key hashes and compares 20 bytes.
+ *  - The map value is struct xdpkv_item: metadata plus up to
+ *    XDPKV_INLINE_VALUE_MAX value bytes inline. Larger values live out of
+ *    line (blob_id != 0) and are served by userspace.
+ *  - Every write to an existing item goes through BPF_F_LOCK (in place,
+ *    under the item's spin lock) and every read copies under that lock, so
+ *    no reader sees half of one value and half of another.
  */
 #ifndef XDPKV_LAYOUT_H
 #define XDPKV_LAYOUT_H
 
-/* Why the program finished a packet. One per-CPU counter per reason in the
- * `xdpkv_stats` map; userspace renders them by name. Append only: the
- * numbering is part of the layout. */
+#define XDPKV_MAX_KEY_LEN 250
+#define XDPKV_KEY_CLASS_COUNT 5
+/* Key bytes in the largest class (250 rounded up to the class size). */
+#define XDPKV_KEY_BYTES_MAX 256
+#define XDPKV_INLINE_VALUE_MAX 128
+
+/* Map key of each class. `len` first, then the key zero-padded. */
+struct xdpkv_key16 {
+	__u32 len;
+	__u8 bytes[16];
+};
+struct xdpkv_key32 {
+	__u32 len;
+	__u8 bytes[32];
+};
+struct xdpkv_key64 {
+	__u32 len;
+	__u8 bytes[64];
+};
+struct xdpkv_key128 {
+	__u32 len;
+	__u8 bytes[128];
+};
+struct xdpkv_key256 {
+	__u32 len;
+	__u8 bytes[XDPKV_KEY_BYTES_MAX];
+};
+
+/* Map value: one item. */
+struct xdpkv_item {
+	struct bpf_spin_lock lock;
+	__u32 value_len;  /* bytes of value, inline or out of line */
+	__u64 cas;        /* memcached CAS unique; new on every write */
+	__u32 flags;      /* memcached client flags; 0 for RESP writes */
+	__u32 expires_at; /* CLOCK_BOOTTIME seconds; 0 = never */
+	__u64 blob_id;    /* 0: value inline; else the out-of-line blob */
+	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
+};
+
+/* Which protocol a counter belongs to. */
+enum xdpkv_proto {
+	XDPKV_PROTO_NONE = 0, /* not (yet) known to be one of ours */
+	XDPKV_PROTO_MEMCACHE = 1,
+	XDPKV_PROTO_RESP = 2,
+	XDPKV_PROTO_COUNT,
+};
+
+/* Why the program finished a packet. Append only: userspace renders these
+ * by name (proxy/store_layout.h), and the numbering is part of the layout. */
 enum xdpkv_reason {
-	XDPKV_NOT_OURS = 0,       /* not UDP to one of our ports: passed */
-	XDPKV_PASS_MALFORMED = 1, /* our port, but headers truncated or odd */
+	XDPKV_NOT_OURS = 0,          /* not UDP to one of our ports */
+	XDPKV_GET_HIT = 1,           /* answered from the map */
+	XDPKV_GET_MISS = 2,          /* answered: not found or expired */
+	XDPKV_SET = 3,               /* stored and answered */
+	XDPKV_DELETE_HIT = 4,
+	XDPKV_DELETE_MISS = 5,
+	XDPKV_STORE_FULL = 6,        /* answered with the out-of-memory error */
+	XDPKV_PASS_MALFORMED = 7,    /* headers cut short or inconsistent */
+	XDPKV_PASS_FRAGMENT = 8,     /* IP fragment */
+	XDPKV_PASS_IP_OPTIONS = 9,   /* IPv4 options or IPv6 extension headers */
+	XDPKV_PASS_MULTI_DATAGRAM = 10, /* memcached frame says more than one datagram */
+	XDPKV_PASS_UNSUPPORTED = 11, /* a command the kernel does not serve */
+	XDPKV_PASS_BAD_REQUEST = 12, /* malformed: userspace sends the peer's error */
+	XDPKV_PASS_BIG_VALUE = 13,   /* value not inline: userspace serves it */
+	XDPKV_PASS_NO_ROOM = 14,     /* the packet could not grow to hold the reply */
+	XDPKV_PASS_BUSY = 15,        /* a map operation failed for another reason */
 	XDPKV_REASON_COUNT,
 };
 
 /* Value of the single-entry per-CPU array `xdpkv_stats`. */
 struct xdpkv_counters {
-	__u64 packets[XDPKV_REASON_COUNT];
+	__u64 count[XDPKV_PROTO_COUNT][XDPKV_REASON_COUNT];
 };
 
 /* Ports, set through the skeleton's rodata before load. */
@@ -28,5 +101,8 @@ struct xdpkv_config {
 	__u16 resp_udp_port;     /* host byte order; 0 = disabled */
 	__u32 reserved;
 };
+
+/* memcached's exptime: up to this many seconds it is relative. */
+#define XDPKV_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 
 #endif /* XDPKV_LAYOUT_H */

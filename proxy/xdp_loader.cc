@@ -2,15 +2,21 @@
 
 #include <linux/types.h>
 #include <net/if.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "bpf/bpf.h"
 #include "bpf/libbpf.h"
 #include "linux/if_link.h"
+#include "linux/magic.h"
 // The skeleton names the layout's types, so the layout comes first.
 #include "xdpkv_layout.h"
 #include "xdpkv.skel.h"
@@ -18,26 +24,86 @@
 namespace xdpkv {
 namespace {
 
+constexpr char kBpfFsRoot[] = "/sys/fs/bpf";
+
 absl::Status ErrnoStatus(int err, const std::string& what) {
   if (err < 0) err = -err;
   return absl::Status(absl::ErrnoToStatusCode(err),
                       absl::StrCat(what, ": ", std::strerror(err)));
 }
 
+int64_t ClockSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return ts.tv_sec;
+}
+
+int64_t ClockMicros(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// Pinning needs bpffs; mount it where distributions expect it if missing.
+absl::Status EnsureBpfFs() {
+  struct statfs fs {};
+  if (statfs(kBpfFsRoot, &fs) == 0 && fs.f_type == BPF_FS_MAGIC) return absl::OkStatus();
+  if (mount("bpf", kBpfFsRoot, "bpf", 0, nullptr) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("mounting bpffs on ", kBpfFsRoot));
+  }
+  return absl::OkStatus();
+}
+
+std::array<bpf_map*, XDPKV_KEY_CLASS_COUNT> ItemMaps(xdpkv_bpf* skeleton) {
+  return {skeleton->maps.xdpkv_items_k16, skeleton->maps.xdpkv_items_k32,
+          skeleton->maps.xdpkv_items_k64, skeleton->maps.xdpkv_items_k128,
+          skeleton->maps.xdpkv_items_k256};
+}
+
 }  // namespace
 
 const char* XdpModeName(XdpMode mode) { return mode == XdpMode::kNative ? "native" : "generic"; }
 
+uint32_t NowBootSeconds() { return static_cast<uint32_t>(ClockSeconds(CLOCK_BOOTTIME)); }
+
 absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& config) {
   xdpkv_bpf* skeleton = xdpkv_bpf__open();
   if (skeleton == nullptr) return ErrnoStatus(errno, "opening the embedded BPF object");
+  std::unique_ptr<XdpLoader> loader(new XdpLoader(skeleton));
+
   skeleton->rodata->config.memcache_udp_port = config.memcache_udp_port;
   skeleton->rodata->config.resp_udp_port = config.resp_udp_port;
-  if (int err = xdpkv_bpf__load(skeleton); err != 0) {
-    xdpkv_bpf__destroy(skeleton);
-    return ErrnoStatus(err, "loading the BPF program (are you root with BPF rights?)");
+  // CAS uniques must grow across restarts that keep the pinned items:
+  // start from the wall clock in microseconds.
+  skeleton->data->xdpkv_next_cas = static_cast<uint64_t>(ClockMicros(CLOCK_REALTIME));
+  skeleton->bss->xdpkv_unix_minus_boot =
+      ClockSeconds(CLOCK_REALTIME) - ClockSeconds(CLOCK_BOOTTIME);
+
+  for (bpf_map* map : ItemMaps(skeleton)) {
+    if (config.max_items_per_class != 0) {
+      if (int err = bpf_map__set_max_entries(map, config.max_items_per_class); err != 0) {
+        return ErrnoStatus(err, "sizing the store maps");
+      }
+    }
+    if (!config.pin_dir.empty()) {
+      const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
+      if (config.fresh) unlink(path.c_str());
+      if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
+        return ErrnoStatus(err, absl::StrCat("pin path ", path));
+      }
+    }
   }
-  return std::unique_ptr<XdpLoader>(new XdpLoader(skeleton));
+  if (!config.pin_dir.empty()) {
+    if (auto status = EnsureBpfFs(); !status.ok()) return status;
+    std::error_code ec;
+    std::filesystem::create_directories(config.pin_dir, ec);
+    if (ec) return ErrnoStatus(ec.value(), absl::StrCat("creating ", config.pin_dir));
+  }
+  if (int err = xdpkv_bpf__load(skeleton); err != 0) {
+    return ErrnoStatus(err, "loading the BPF program (root with BPF rights needed; a pinned "
+                            "store from an incompatible version needs --fresh)");
+  }
+  return loader;
 }
 
 XdpLoader::~XdpLoader() {
@@ -52,8 +118,8 @@ absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {
   // A BPF link detaches itself when its last fd closes, so a crashed server
   // never leaves a stale program behind.
   LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = flags);
-  const int prog_fd = bpf_program__fd(skeleton_->progs.xdpkv_xdp);
-  const int link_fd = bpf_link_create(prog_fd, static_cast<int>(ifindex), BPF_XDP, &opts);
+  const int link_fd =
+      bpf_link_create(program_fd(), static_cast<int>(ifindex), BPF_XDP, &opts);
   if (link_fd < 0) {
     return ErrnoStatus(errno, absl::StrCat("attaching XDP (", XdpModeName(mode), ") to ",
                                            interface));
@@ -64,7 +130,25 @@ absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {
 
 int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpkv_xdp); }
 
-absl::StatusOr<std::vector<uint64_t>> XdpLoader::ReadCounters() const {
+std::array<int, XDPKV_KEY_CLASS_COUNT> XdpLoader::item_map_fds() const {
+  std::array<int, XDPKV_KEY_CLASS_COUNT> fds{};
+  const auto maps = ItemMaps(skeleton_);
+  for (size_t i = 0; i < maps.size(); ++i) fds[i] = bpf_map__fd(maps[i]);
+  return fds;
+}
+
+uint64_t* XdpLoader::cas_counter() const {
+  static_assert(sizeof(skeleton_->data->xdpkv_next_cas) == sizeof(uint64_t));
+  return reinterpret_cast<uint64_t*>(&skeleton_->data->xdpkv_next_cas);
+}
+
+void XdpLoader::RefreshClockOffset() {
+  __atomic_store_n(&skeleton_->bss->xdpkv_unix_minus_boot,
+                   ClockSeconds(CLOCK_REALTIME) - ClockSeconds(CLOCK_BOOTTIME),
+                   __ATOMIC_RELAXED);
+}
+
+absl::StatusOr<XdpCounters> XdpLoader::ReadCounters() const {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return ErrnoStatus(cpus, "counting CPUs");
   std::vector<xdpkv_counters> per_cpu(static_cast<size_t>(cpus));
@@ -72,9 +156,11 @@ absl::StatusOr<std::vector<uint64_t>> XdpLoader::ReadCounters() const {
   if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.xdpkv_stats), &zero, per_cpu.data()) != 0) {
     return ErrnoStatus(errno, "reading xdpkv_stats");
   }
-  std::vector<uint64_t> totals(XDPKV_REASON_COUNT, 0);
+  XdpCounters totals;
   for (const auto& counters : per_cpu) {
-    for (size_t i = 0; i < totals.size(); ++i) totals[i] += counters.packets[i];
+    for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+      for (int r = 0; r < XDPKV_REASON_COUNT; ++r) totals.count[p][r] += counters.count[p][r];
+    }
   }
   return totals;
 }

@@ -1,9 +1,10 @@
 // RAII owner of xdpkv's BPF object: opens the embedded skeleton, sets its
-// configuration, loads it, and attaches it to interfaces through BPF links
-// (detached when the loader is destroyed).
+// configuration, pins or reuses the store maps, loads it, and attaches it
+// to interfaces through BPF links (detached when the loader goes away).
 #ifndef XDPKV_PROXY_XDP_LOADER_H_
 #define XDPKV_PROXY_XDP_LOADER_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,16 +12,31 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proxy/store_layout.h"
 
 struct xdpkv_bpf;
 
 namespace xdpkv {
 
 enum class XdpMode { kNative, kGeneric };
+const char* XdpModeName(XdpMode mode);
 
 struct XdpConfig {
   uint16_t memcache_udp_port = 11211;
   uint16_t resp_udp_port = 6379;
+  // bpffs directory for the store maps; a restart reuses what is pinned
+  // there. Empty: unpinned maps that die with the loader (tests).
+  std::string pin_dir;
+  // Drop whatever is pinned in pin_dir before loading.
+  bool fresh = false;
+  // Items per key class (0: the program's default).
+  uint32_t max_items_per_class = 0;
+};
+
+// Counters summed over CPUs, [protocol][reason].
+struct XdpCounters {
+  uint64_t count[XDPKV_PROTO_COUNT][XDPKV_REASON_COUNT] = {};
+  uint64_t Get(xdpkv_proto proto, xdpkv_reason reason) const { return count[proto][reason]; }
 };
 
 class XdpLoader {
@@ -31,10 +47,14 @@ class XdpLoader {
   XdpLoader& operator=(const XdpLoader&) = delete;
 
   absl::Status Attach(const std::string& interface, XdpMode mode);
-  // File descriptor of the program, for BPF_PROG_TEST_RUN in tests.
   int program_fd() const;
-  // Per-reason packet counts summed over CPUs (index: enum xdpkv_reason).
-  absl::StatusOr<std::vector<uint64_t>> ReadCounters() const;
+  // The store maps, one per key class (proxy/store_layout.h).
+  std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;
+  // The CAS counter shared with the XDP program (atomic increments only).
+  uint64_t* cas_counter() const;
+  // Re-reads CLOCK_REALTIME - CLOCK_BOOTTIME for absolute exptimes.
+  void RefreshClockOffset();
+  absl::StatusOr<XdpCounters> ReadCounters() const;
 
  private:
   explicit XdpLoader(xdpkv_bpf* skeleton) : skeleton_(skeleton) {}
@@ -42,7 +62,8 @@ class XdpLoader {
   std::vector<int> link_fds_;  // one BPF link per attached interface
 };
 
-const char* XdpModeName(XdpMode mode);
+// Seconds of CLOCK_BOOTTIME, the clock item expiry is kept in.
+uint32_t NowBootSeconds();
 
 }  // namespace xdpkv
 

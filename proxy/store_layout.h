@@ -1,0 +1,61 @@
+// C++ view of bpf/xdpkv_layout.h: the shared structs, checked against the
+// sizes and offsets the BPF side uses, and names for the counters.
+#ifndef XDPKV_PROXY_STORE_LAYOUT_H_
+#define XDPKV_PROXY_STORE_LAYOUT_H_
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "xdpkv_layout.h"
+
+namespace xdpkv {
+
+static_assert(sizeof(bpf_spin_lock) == 4);
+static_assert(offsetof(xdpkv_item, lock) == 0);
+static_assert(offsetof(xdpkv_item, value_len) == 4);
+static_assert(offsetof(xdpkv_item, cas) == 8);
+static_assert(offsetof(xdpkv_item, flags) == 16);
+static_assert(offsetof(xdpkv_item, expires_at) == 20);
+static_assert(offsetof(xdpkv_item, blob_id) == 24);
+static_assert(offsetof(xdpkv_item, inline_value) == 32);
+static_assert(sizeof(xdpkv_item) == 32 + XDPKV_INLINE_VALUE_MAX);
+static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
+static_assert(sizeof(xdpkv_key16) == 4 + 16);
+static_assert(sizeof(xdpkv_key32) == 4 + 32);
+static_assert(sizeof(xdpkv_key64) == 4 + 64);
+static_assert(sizeof(xdpkv_key128) == 4 + 128);
+static_assert(sizeof(xdpkv_key256) == 4 + XDPKV_KEY_BYTES_MAX);
+static_assert(XDPKV_MAX_KEY_LEN <= XDPKV_KEY_BYTES_MAX);
+static_assert(sizeof(xdpkv_counters) == 8 * XDPKV_PROTO_COUNT * XDPKV_REASON_COUNT);
+static_assert(sizeof(xdpkv_config) == 8);
+
+// Key-length classes, smallest first: an item lives in the first class
+// whose size holds its key.
+inline constexpr size_t kKeyClassBytes[XDPKV_KEY_CLASS_COUNT] = {16, 32, 64, 128,
+                                                                 XDPKV_KEY_BYTES_MAX};
+inline constexpr size_t KeyClassOf(size_t key_len) {
+  for (size_t i = 0; i < XDPKV_KEY_CLASS_COUNT; ++i) {
+    if (key_len <= kKeyClassBytes[i]) return i;
+  }
+  return XDPKV_KEY_CLASS_COUNT - 1;
+}
+static_assert(KeyClassOf(16) == 0 && KeyClassOf(17) == 1 && KeyClassOf(250) == 4);
+
+inline constexpr std::string_view kProtoNames[XDPKV_PROTO_COUNT] = {"none", "memcache", "resp"};
+
+// Stat names for enum xdpkv_reason, in its order.
+inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
+    "not_ours",          "get_hits",          "get_misses",
+    "sets",              "delete_hits",       "delete_misses",
+    "store_full",        "pass_malformed",    "pass_fragment",
+    "pass_ip_options",   "pass_multi_datagram", "pass_unsupported",
+    "pass_bad_request",  "pass_big_value",    "pass_no_room",
+    "pass_busy",
+};
+
+}  // namespace xdpkv
+
+#endif  // XDPKV_PROXY_STORE_LAYOUT_H_

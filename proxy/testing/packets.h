@@ -1,0 +1,48 @@
+// Test helpers: build Ethernet/IP/UDP packets, build the reply packet the
+// XDP program must produce for one (independently of the program), and run
+// packets through the program with BPF_PROG_TEST_RUN.
+#ifndef XDPKV_PROXY_TESTING_PACKETS_H_
+#define XDPKV_PROXY_TESTING_PACKETS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace xdpkv::testing {
+
+struct PacketOptions {
+  bool ipv6 = false;
+  uint16_t source_port = 40000;
+  uint16_t dest_port = 11211;
+  uint8_t ip_protocol = 17;  // UDP
+  bool ipv4_options = false;   // adds 4 bytes of options (IHL 6)
+  bool ipv4_fragment = false;  // sets "more fragments"
+  bool vlan = false;           // 802.1Q tag before the IP header
+};
+
+// A request packet carrying `payload` as its UDP payload. Loopback
+// addresses only (127.0.0.1 / ::1); MACs are fixed test values.
+std::string BuildPacket(std::string_view payload, const PacketOptions& options = {});
+
+// The reply the program must send for `request` (built by BuildPacket,
+// IPv4 or IPv6 without options): MACs, addresses and ports swapped, TTL 64,
+// lengths fixed, IPv4 header checksum, UDP checksum 0 (IPv4) or computed
+// (IPv6), `reply_payload` as the UDP payload.
+std::string ExpectedReply(std::string_view request, std::string_view reply_payload);
+
+// memcached UDP frame header: request id, sequence, count, reserved.
+std::string Frame(uint16_t request_id, uint16_t sequence = 0, uint16_t count = 1);
+
+struct RunResult {
+  uint32_t verdict = 0;
+  std::string packet;
+  int error = 0;  // errno of BPF_PROG_TEST_RUN, 0 on success
+};
+RunResult RunXdp(int prog_fd, std::string_view packet);
+
+// RESP multibulk request from its arguments.
+std::string RespCommand(std::initializer_list<std::string_view> args);
+
+}  // namespace xdpkv::testing
+
+#endif  // XDPKV_PROXY_TESTING_PACKETS_H_

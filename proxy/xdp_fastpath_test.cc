@@ -1,0 +1,379 @@
+// Byte-exact tests of the XDP fast path through BPF_PROG_TEST_RUN: every
+// command's hit/miss/expired/noreply case over IPv4 and IPv6, each pass
+// reason, and the store shared with userspace. Needs BPF rights (root);
+// without them each test is skipped and says why.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proxy/bpf_store.h"
+#include "proxy/testing/packets.h"
+#include "proxy/xdp_loader.h"
+
+namespace xdpkv {
+namespace {
+
+using testing::BuildPacket;
+using testing::ExpectedReply;
+using testing::Frame;
+using testing::PacketOptions;
+using testing::RespCommand;
+using testing::RunXdp;
+
+constexpr uint32_t kPass = 2;  // XDP_PASS
+constexpr uint32_t kTx = 3;    // XDP_TX
+constexpr uint32_t kDrop = 1;  // XDP_DROP
+
+class FastPath : public ::testing::Test {
+ protected:
+  void SetUp() override { Load(XdpConfig{}); }
+
+  void Load(const XdpConfig& config) {
+    auto loaded = XdpLoader::Load(config);
+    if (!loaded.ok()) {
+      GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loaded.status().message();
+    }
+    loader_ = std::move(*loaded);
+    store_ = std::make_unique<BpfStore>(loader_->item_map_fds(), loader_->cas_counter());
+  }
+
+  // Sends `payload` to `port` and expects `reply` back, byte for byte.
+  void ExpectReply(std::string_view payload, std::string_view reply, PacketOptions options = {}) {
+    const std::string request = BuildPacket(payload, options);
+    auto result = RunXdp(loader_->program_fd(), request);
+    ASSERT_EQ(result.error, 0) << std::strerror(result.error);
+    ASSERT_EQ(result.verdict, kTx) << Printable(payload);
+    EXPECT_EQ(Printable(result.packet), Printable(ExpectedReply(request, reply)))
+        << Printable(payload);
+  }
+
+  // Expects the program to pass the packet on untouched.
+  void ExpectPass(std::string_view payload, PacketOptions options = {}) {
+    const std::string request = BuildPacket(payload, options);
+    auto result = RunXdp(loader_->program_fd(), request);
+    ASSERT_EQ(result.error, 0) << std::strerror(result.error);
+    EXPECT_EQ(result.verdict, kPass) << Printable(payload);
+    EXPECT_EQ(result.packet, request) << Printable(payload);
+  }
+
+  uint32_t Verdict(std::string_view payload, PacketOptions options = {}) {
+    return RunXdp(loader_->program_fd(), BuildPacket(payload, options)).verdict;
+  }
+
+  uint64_t Count(xdpkv_proto proto, xdpkv_reason reason) {
+    auto counters = loader_->ReadCounters();
+    EXPECT_TRUE(counters.ok()) << counters.status();
+    return counters.ok() ? counters->Get(proto, reason) : 0;
+  }
+
+  static std::string Printable(std::string_view bytes) {
+    std::string out;
+    for (unsigned char c : bytes) {
+      if (c >= 0x20 && c < 0x7f && c != '\\') {
+        out.push_back(static_cast<char>(c));
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+        out += buf;
+      }
+    }
+    return out;
+  }
+
+  std::unique_ptr<XdpLoader> loader_;
+  std::unique_ptr<BpfStore> store_;
+};
+
+PacketOptions Resp(PacketOptions options = {}) {
+  options.dest_port = 6379;
+  return options;
+}
+
+PacketOptions V6(PacketOptions options = {}) {
+  options.ipv6 = true;
+  return options;
+}
+
+// --- memcached ---------------------------------------------------------------
+
+TEST_F(FastPath, MemcacheSetThenGet) {
+  ExpectReply(Frame(7) + "set greeting 42 0 5\r\nhello\r\n", Frame(7) + "STORED\r\n");
+  ExpectReply(Frame(8) + "get greeting\r\n",
+              Frame(8) + "VALUE greeting 42 5\r\nhello\r\nEND\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_SET), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT), 1u);
+}
+
+TEST_F(FastPath, MemcacheGetMiss) {
+  ExpectReply(Frame(1) + "get nothing\r\n", Frame(1) + "END\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_GET_MISS), 1u);
+}
+
+TEST_F(FastPath, MemcacheGetsShowsCasThatChangesOnEveryWrite) {
+  ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  auto first = store_->Get("k");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  ExpectReply(Frame(2) + "gets k\r\n",
+              Frame(2) + "VALUE k 0 1 " + std::to_string((*first)->cas) + "\r\na\r\nEND\r\n");
+  ExpectReply(Frame(3) + "set k 0 0 1\r\nb\r\n", Frame(3) + "STORED\r\n");
+  auto second = store_->Get("k");
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_NE((*second)->cas, (*first)->cas);
+  auto user_cas = store_->Set("k", "c", 0, 0);
+  ASSERT_TRUE(user_cas.ok());
+  EXPECT_NE(*user_cas, (*second)->cas);
+  ExpectReply(Frame(4) + "gets k\r\n",
+              Frame(4) + "VALUE k 0 1 " + std::to_string(*user_cas) + "\r\nc\r\nEND\r\n");
+}
+
+TEST_F(FastPath, MemcacheDelete) {
+  ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "delete k\r\n", Frame(2) + "DELETED\r\n");
+  ExpectReply(Frame(3) + "delete k\r\n", Frame(3) + "NOT_FOUND\r\n");
+  ExpectReply(Frame(4) + "get k\r\n", Frame(4) + "END\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_DELETE_HIT), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_DELETE_MISS), 1u);
+}
+
+TEST_F(FastPath, MemcacheNoreplyStoresAndSendsNothing) {
+  EXPECT_EQ(Verdict(Frame(1) + "set k 3 0 2 noreply\r\nhi\r\n"), kDrop);
+  auto item = store_->Get("k");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->value, "hi");
+  EXPECT_EQ((*item)->flags, 3u);
+  EXPECT_EQ(Verdict(Frame(2) + "delete k noreply\r\n"), kDrop);
+  item = store_->Get("k");
+  ASSERT_TRUE(item.ok());
+  EXPECT_FALSE(item->has_value());
+}
+
+TEST_F(FastPath, EmptyAndLargestInlineValues) {
+  ExpectReply(Frame(1) + "set e 0 0 0\r\n\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "get e\r\n", Frame(2) + "VALUE e 0 0\r\n\r\nEND\r\n");
+  const std::string big(XDPKV_INLINE_VALUE_MAX, 'v');
+  ExpectReply(Frame(3) + "set b 4294967295 0 128\r\n" + big + "\r\n", Frame(3) + "STORED\r\n");
+  ExpectReply(Frame(4) + "get b\r\n",
+              Frame(4) + "VALUE b 4294967295 128\r\n" + big + "\r\nEND\r\n");
+}
+
+TEST_F(FastPath, EveryKeyClassRoundTrips) {
+  for (size_t len : {1, 16, 17, 32, 33, 64, 65, 128, 129, 250}) {
+    const std::string key(len, static_cast<char>('a' + len % 26));
+    const std::string value = "v" + std::to_string(len);
+    const std::string frame = Frame(static_cast<uint16_t>(len));
+    ExpectReply(frame + "set " + key + " 0 0 " + std::to_string(value.size()) + "\r\n" + value +
+                    "\r\n",
+                frame + "STORED\r\n");
+    ExpectReply(frame + "get " + key + "\r\n",
+                frame + "VALUE " + key + " 0 " + std::to_string(value.size()) + "\r\n" + value +
+                    "\r\nEND\r\n");
+    auto item = store_->Get(key);
+    ASSERT_TRUE(item.ok() && item->has_value()) << len;
+    EXPECT_EQ((*item)->value, value);
+  }
+  // Keys that differ only in length are different items.
+  auto a = store_->Get(std::string(15, 'q'));  // 'q' x 16 exists
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->has_value());
+}
+
+// --- expiry ---------------------------------------------------------------------
+
+TEST_F(FastPath, NegativeExptimeStoresNothingReadable) {
+  ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "set k 0 -1 1\r\nb\r\n", Frame(2) + "STORED\r\n");
+  ExpectReply(Frame(3) + "get k\r\n", Frame(3) + "END\r\n");
+}
+
+TEST_F(FastPath, ExpiredItemIsNeverReturnedAndIsRemoved) {
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootSeconds() - 1).ok());
+  ExpectReply(Frame(1) + "get old\r\n", Frame(1) + "END\r\n");
+  ExpectReply(Frame(2) + "delete old\r\n", Frame(2) + "NOT_FOUND\r\n");
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootSeconds() - 1).ok());
+  ExpectReply(Frame(3) + "*2\r\n$3\r\nGET\r\n$3\r\nold\r\n", Frame(3) + "$-1\r\n", Resp());
+  auto item = store_->Get("old");
+  ASSERT_TRUE(item.ok());
+  EXPECT_FALSE(item->has_value());
+}
+
+TEST_F(FastPath, RelativeAndAbsoluteExptimes) {
+  ExpectReply(Frame(1) + "set r 0 100 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  auto item = store_->Get("r");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_NEAR((*item)->expires_at, NowBootSeconds() + 100, 2);
+
+  const long absolute = static_cast<long>(time(nullptr)) + 1000;  // > 30 days: unix time
+  ExpectReply(Frame(2) + "set a 0 " + std::to_string(absolute) + " 1\r\na\r\n",
+              Frame(2) + "STORED\r\n");
+  item = store_->Get("a");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_NEAR((*item)->expires_at, NowBootSeconds() + 1000, 2);
+
+  ExpectReply(Frame(3) + "set p 0 " + std::to_string(absolute - 2000) + " 1\r\na\r\n",
+              Frame(3) + "STORED\r\n");  // absolute time in the past
+  ExpectReply(Frame(4) + "get p\r\n", Frame(4) + "END\r\n");
+}
+
+// --- RESP ------------------------------------------------------------------------------
+
+TEST_F(FastPath, RespSetGetDel) {
+  ExpectReply(Frame(1) + RespCommand({"SET", "k", "hello"}), Frame(1) + "+OK\r\n", Resp());
+  ExpectReply(Frame(2) + RespCommand({"GET", "k"}), Frame(2) + "$5\r\nhello\r\n", Resp());
+  ExpectReply(Frame(3) + RespCommand({"get", "k"}), Frame(3) + "$5\r\nhello\r\n", Resp());
+  ExpectReply(Frame(4) + RespCommand({"DEL", "k"}), Frame(4) + ":1\r\n", Resp());
+  ExpectReply(Frame(5) + RespCommand({"del", "k"}), Frame(5) + ":0\r\n", Resp());
+  ExpectReply(Frame(6) + RespCommand({"GET", "k"}), Frame(6) + "$-1\r\n", Resp());
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_SET), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_GET_HIT), 2u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_GET_MISS), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_DELETE_HIT), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_DELETE_MISS), 1u);
+}
+
+TEST_F(FastPath, RespKeysAndValuesAreBinarySafe) {
+  const std::string key("a b\r\n\x01", 6);
+  const std::string value("\0\r\n$-1\r\n", 8);
+  ExpectReply(Frame(1) + RespCommand({"SET", key, value}), Frame(1) + "+OK\r\n", Resp());
+  ExpectReply(Frame(2) + RespCommand({"GET", key}), Frame(2) + "$8\r\n" + value + "\r\n", Resp());
+}
+
+TEST_F(FastPath, OneKeyspaceAcrossProtocols) {
+  ExpectReply(Frame(1) + "set shared 9 0 3\r\nabc\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + RespCommand({"GET", "shared"}), Frame(2) + "$3\r\nabc\r\n", Resp());
+  ExpectReply(Frame(3) + RespCommand({"SET", "shared", "xyz"}), Frame(3) + "+OK\r\n", Resp());
+  ExpectReply(Frame(4) + "get shared\r\n", Frame(4) + "VALUE shared 0 3\r\nxyz\r\nEND\r\n");
+}
+
+// --- IPv6 -------------------------------------------------------------------------------
+
+TEST_F(FastPath, Ipv6RepliesCarryAValidChecksum) {
+  ExpectReply(Frame(1) + "set six 1 0 3\r\nv6!\r\n", Frame(1) + "STORED\r\n", V6());
+  ExpectReply(Frame(2) + "get six\r\n", Frame(2) + "VALUE six 1 3\r\nv6!\r\nEND\r\n", V6());
+  ExpectReply(Frame(3) + "get none\r\n", Frame(3) + "END\r\n", V6());  // odd length
+  ExpectReply(Frame(4) + RespCommand({"GET", "six"}), Frame(4) + "$3\r\nv6!\r\n", Resp(V6()));
+  ExpectReply(Frame(5) + "delete six\r\n", Frame(5) + "DELETED\r\n", V6());
+}
+
+// --- userspace and kernel share the store ------------------------------------------
+
+TEST_F(FastPath, UserspaceAndKernelSeeEachOthersWrites) {
+  ASSERT_TRUE(store_->Set("from-user", "u-value", 5, 0).ok());
+  ExpectReply(Frame(1) + "get from-user\r\n", Frame(1) + "VALUE from-user 5 7\r\nu-value\r\nEND\r\n");
+  ExpectReply(Frame(2) + RespCommand({"SET", "from-xdp", "x-value"}), Frame(2) + "+OK\r\n", Resp());
+  auto item = store_->Get("from-xdp");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->value, "x-value");
+  EXPECT_EQ((*item)->flags, 0u);
+  auto deleted = store_->Delete("from-xdp");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  ExpectReply(Frame(3) + RespCommand({"GET", "from-xdp"}), Frame(3) + "$-1\r\n", Resp());
+}
+
+TEST_F(FastPath, FullStoreAnswersWithThePeersOutOfMemoryError) {
+  XdpConfig config;
+  config.max_items_per_class = 2;
+  Load(config);
+  ExpectReply(Frame(1) + "set a 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "set b 0 0 1\r\nb\r\n", Frame(2) + "STORED\r\n");
+  ExpectReply(Frame(3) + "set c 0 0 1\r\nc\r\n",
+              Frame(3) + "SERVER_ERROR out of memory storing object\r\n");
+  ExpectReply(Frame(4) + RespCommand({"SET", "c", "c"}),
+              Frame(4) + "-OOM command not allowed when used memory > 'maxmemory'.\r\n", Resp());
+  // Overwriting an existing item still works, and nothing was lost.
+  ExpectReply(Frame(5) + "set a 0 0 2\r\naa\r\n", Frame(5) + "STORED\r\n");
+  ExpectReply(Frame(6) + "get b\r\n", Frame(6) + "VALUE b 0 1\r\nb\r\nEND\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_STORE_FULL), 1u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_STORE_FULL), 1u);
+  auto full = store_->Set("d", "d", 0, 0);
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// --- what the kernel passes on ------------------------------------------------------------
+
+struct PassCase {
+  const char* name;
+  std::string payload;
+  PacketOptions options;
+  xdpkv_proto proto;
+  xdpkv_reason reason;
+};
+
+TEST_F(FastPath, PassesEverythingElseUntouchedAndCountsWhy) {
+  PacketOptions v4_options;
+  v4_options.ipv4_options = true;
+  PacketOptions fragment;
+  fragment.ipv4_fragment = true;
+  PacketOptions vlan;
+  vlan.vlan = true;
+  PacketOptions other_port;
+  other_port.dest_port = 53;
+  PacketOptions tcp;
+  tcp.ip_protocol = 6;
+  const std::string get = Frame(1) + "get k\r\n";
+  const std::vector<PassCase> cases = {
+      {"multi-key get", Frame(1) + "get a b\r\n", {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED},
+      {"incr", Frame(1) + "incr n 1\r\n", {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED},
+      {"gat", Frame(1) + "gat 1 k\r\n", {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED},
+      {"two commands", get + "get k\r\n", {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED},
+      {"multi-datagram", Frame(1, 0, 2) + "get k\r\n", {}, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_MULTI_DATAGRAM},
+      {"second datagram", Frame(1, 1, 2) + "get k\r\n", {}, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_MULTI_DATAGRAM},
+      {"value beyond inline", Frame(1) + "set k 0 0 129\r\n" + std::string(129, 'x') + "\r\n",
+       {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE},
+      {"bad data chunk", Frame(1) + "set k 0 0 1\r\nab\r\n", {}, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_BAD_REQUEST},
+      {"key too long", Frame(1) + "get " + std::string(251, 'k') + "\r\n", {},
+       XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BAD_REQUEST},
+      {"control character", Frame(1) + "get a\x01z\r\n", {}, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_BAD_REQUEST},
+      {"flags overflow", Frame(1) + "set k 4294967296 0 1\r\na\r\n", {}, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_BAD_REQUEST},
+      {"no frame", "get", {}, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BAD_REQUEST},
+      {"big request", Frame(1) + "get " + std::string(600, 'k') + "\r\n", {},
+       XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE},
+      {"SET with options", Frame(1) + RespCommand({"SET", "k", "v", "EX", "10"}), Resp(),
+       XDPKV_PROTO_RESP, XDPKV_PASS_UNSUPPORTED},
+      {"MGET", Frame(1) + RespCommand({"MGET", "a", "b"}), Resp(), XDPKV_PROTO_RESP,
+       XDPKV_PASS_UNSUPPORTED},
+      {"inline command", Frame(1) + "GET k\r\n", Resp(), XDPKV_PROTO_RESP, XDPKV_PASS_UNSUPPORTED},
+      {"RESP empty key", Frame(1) + RespCommand({"GET", ""}), Resp(), XDPKV_PROTO_RESP,
+       XDPKV_PASS_UNSUPPORTED},
+      {"RESP big value", Frame(1) + RespCommand({"SET", "k", std::string(129, 'v')}), Resp(),
+       XDPKV_PROTO_RESP, XDPKV_PASS_BIG_VALUE},
+      {"RESP bad length", Frame(1) + "*2\r\n$3\r\nGET\r\n$9\r\nk\r\n", Resp(), XDPKV_PROTO_RESP,
+       XDPKV_PASS_BAD_REQUEST},
+      {"IPv4 options", get, v4_options, XDPKV_PROTO_NONE, XDPKV_PASS_IP_OPTIONS},
+      {"IPv4 fragment", get, fragment, XDPKV_PROTO_NONE, XDPKV_PASS_FRAGMENT},
+      {"VLAN tag", get, vlan, XDPKV_PROTO_NONE, XDPKV_NOT_OURS},
+      {"other port", get, other_port, XDPKV_PROTO_NONE, XDPKV_NOT_OURS},
+      {"TCP", get, tcp, XDPKV_PROTO_NONE, XDPKV_NOT_OURS},
+  };
+  for (const PassCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const uint64_t before = Count(c.proto, c.reason);
+    ExpectPass(c.payload, c.options);
+    EXPECT_EQ(Count(c.proto, c.reason), before + 1);
+  }
+}
+
+TEST_F(FastPath, TruncatedUdpIsPassedAsMalformed) {
+  std::string packet = BuildPacket(Frame(1) + "get k\r\n");
+  packet.resize(packet.size() - 3);  // UDP length now exceeds the packet
+  auto result = RunXdp(loader_->program_fd(), packet);
+  ASSERT_EQ(result.error, 0);
+  EXPECT_EQ(result.verdict, kPass);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_MALFORMED), 1u);
+}
+
+TEST_F(FastPath, PassedRequestsLeaveTheStoreAlone) {
+  ExpectPass(Frame(1) + "set k 0 0 1\r\nab\r\n");
+  ExpectPass(Frame(1) + RespCommand({"SET", "k", "v", "NX"}), Resp());
+  auto item = store_->Get("k");
+  ASSERT_TRUE(item.ok());
+  EXPECT_FALSE(item->has_value());
+}
+
+}  // namespace
+}  // namespace xdpkv
