@@ -1,8 +1,10 @@
-// xdpkv: the server binary. At this stage it loads the embedded XDP program,
-// attaches it, and runs until SIGINT/SIGTERM; the TCP/UDP listeners come with
-// the server work (docs/architecture.md).
+// xdpkv: the server binary. At this stage it loads the embedded XDP program
+// with its pinned store, attaches it, and runs until SIGINT/SIGTERM, when it
+// prints the fast path's counters. The TCP/UDP listeners come with the
+// server work (docs/architecture.md).
 #include <getopt.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,11 +12,30 @@
 #include <string>
 #include <vector>
 
+#include "proxy/store_layout.h"
 #include "proxy/xdp_loader.h"
 
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
+
+// "memcache.get_hits=3 resp.sets=1 ..." for every non-zero counter.
+void PrintCounters(const xdpkv::XdpLoader& loader) {
+  auto counters = loader.ReadCounters();
+  if (!counters.ok()) {
+    std::fprintf(stderr, "xdpkv: %s\n", std::string(counters.status().message()).c_str());
+    return;
+  }
+  std::printf("xdpkv: counters:");
+  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
+      if (counters->count[p][r] == 0) continue;
+      std::printf(" %s.%s=%llu", xdpkv::kProtoNames[p].data(), xdpkv::kReasonNames[r].data(),
+                  static_cast<unsigned long long>(counters->count[p][r]));
+    }
+  }
+  std::printf("\n");
+}
 
 void PrintUsage(FILE* out) {
   std::fprintf(out,
@@ -24,6 +45,9 @@ void PrintUsage(FILE* out) {
                "                      driver supports it, generic on lo)\n"
                "  -U, --udp-port N    memcached UDP port the fast path answers (default 11211)\n"
                "  --redis-port N      RESP port (default 6379)\n"
+               "  --pin-dir DIR       bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
+               "                      a restart serves what is pinned there\n"
+               "  --fresh             drop the pinned store before starting\n"
                "  -h, --help          this text\n"
                "  -V, --version       print the version\n");
 }
@@ -39,12 +63,14 @@ bool ParsePort(const char* text, uint16_t* port) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kXdpIface = 1000, kXdpMode, kRedisPort };
+  enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh };
   const option long_options[] = {
       {"xdp-iface", required_argument, nullptr, kXdpIface},
       {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"udp-port", required_argument, nullptr, 'U'},
       {"redis-port", required_argument, nullptr, kRedisPort},
+      {"pin-dir", required_argument, nullptr, kPinDir},
+      {"fresh", no_argument, nullptr, kFresh},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
@@ -52,6 +78,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> interfaces;
   std::string mode = "auto";
   xdpkv::XdpConfig config;
+  config.pin_dir = "/sys/fs/bpf/xdpkv";
   int opt;
   while ((opt = getopt_long(argc, argv, "U:hV", long_options, nullptr)) != -1) {
     switch (opt) {
@@ -76,6 +103,12 @@ int main(int argc, char** argv) {
           std::fprintf(stderr, "xdpkv: bad port '%s'\n", optarg);
           return 2;
         }
+        break;
+      case kPinDir:
+        config.pin_dir = optarg;
+        break;
+      case kFresh:
+        config.fresh = true;
         break;
       case 'h':
         PrintUsage(stdout);
@@ -124,8 +157,15 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  // Wait for a stop signal; meanwhile keep the XDP program's wall-clock
+  // offset current (absolute exptimes) in case the clock is stepped.
+  int signal_number = -1;
+  const timespec tick{1, 0};
+  while (signal_number < 0) {
+    signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (loader) loader->RefreshClockOffset();
+  }
+  if (loader) PrintCounters(*loader);
   std::printf("xdpkv: signal %d, detaching and exiting\n", signal_number);
   return 0;
 }

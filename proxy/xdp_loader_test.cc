@@ -3,6 +3,8 @@
 // rights); without them each test is skipped and says why.
 #include "proxy/xdp_loader.h"
 
+#include "proxy/bpf_store.h"
+
 #include <arpa/inet.h>
 #include <linux/types.h>
 #include <netinet/in.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -110,6 +113,59 @@ TEST(XdpProgram, AttachToMissingInterfaceIsAClearError) {
   absl::Status status = loader->Attach("xdpkv-nosuch0", XdpMode::kGeneric);
   EXPECT_FALSE(status.ok());
   EXPECT_NE(status.message().find("xdpkv-nosuch0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace xdpkv
+
+namespace xdpkv {
+namespace {
+
+// A bpffs directory only this test process uses, removed afterwards.
+class PinDir {
+ public:
+  PinDir() : path_("/sys/fs/bpf/xdpkv-test-" + std::to_string(getpid())) {}
+  ~PinDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(XdpLoaderPinning, ARestartServesThePinnedStoreAndFreshDropsIt) {
+  PinDir dir;
+  XdpConfig config;
+  config.pin_dir = dir.path();
+  uint64_t first_cas = 0;
+  {
+    auto loader = XdpLoader::Load(config);
+    if (!loader.ok()) GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loader.status().message();
+    BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+    auto cas = store.Set("survivor", "still here", 7, 0);
+    ASSERT_TRUE(cas.ok()) << cas.status();
+    first_cas = *cas;
+  }
+  {
+    auto loader = XdpLoader::Load(config);
+    ASSERT_TRUE(loader.ok()) << loader.status();
+    BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+    auto item = store.Get("survivor");
+    ASSERT_TRUE(item.ok() && item->has_value());
+    EXPECT_EQ((*item)->value, "still here");
+    EXPECT_EQ((*item)->flags, 7u);
+    EXPECT_EQ((*item)->cas, first_cas);
+    // CAS uniques keep growing across the restart.
+    auto cas = store.Set("survivor", "again", 7, 0);
+    ASSERT_TRUE(cas.ok());
+    EXPECT_GT(*cas, first_cas);
+  }
+  config.fresh = true;
+  auto loader = XdpLoader::Load(config);
+  ASSERT_TRUE(loader.ok()) << loader.status();
+  BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+  auto item = store.Get("survivor");
+  ASSERT_TRUE(item.ok());
+  EXPECT_FALSE(item->has_value());
 }
 
 }  // namespace
