@@ -329,6 +329,9 @@ static __always_inline int parse_bulk(vreq *req, const __u8 *buf, __u32 len, __u
 	if (!match(buf, len, p, "$", 1))
 		return XDPKV_PASS_BAD_REQUEST;
 	p += 1;
+	/* Redis refuses leading zeros ("$03"): leave the error to userspace. */
+	if (at(buf, p) == '0' && p + 1 < len && at(buf, p + 1) != '\r')
+		return XDPKV_PASS_BAD_REQUEST;
 	if (parse_uint(req, buf, len, &p, 0x7fffffffULL, &number))
 		return XDPKV_PASS_BAD_REQUEST;
 	if (!match(buf, len, p, "\r\n", 2))

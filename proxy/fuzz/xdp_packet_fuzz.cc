@@ -1,0 +1,272 @@
+// libFuzzer target: random and mutated packets through the real XDP program
+// (BPF_PROG_TEST_RUN). Needs BPF rights; without them it exits 77 (CTest's
+// skip) saying why. Checked on every input:
+//  - the verdict is PASS, TX or DROP (never ABORTED), and PASS leaves the
+//    packet untouched;
+//  - every TX is a well-formed reply: Ethernet/IP/UDP lengths, the IPv4
+//    header checksum, the IPv6 UDP checksum, ports swapped, the frame header
+//    echoed, and a well-formed memcached or RESP reply;
+//  - every write the kernel accepted is a SET that protocol/'s parser also
+//    accepts, with the same key, value and flags, and the store then holds
+//    exactly that (the maps never hold what no valid request wrote).
+// libFuzzer cannot see coverage inside the kernel, so the program's outcome
+// (protocol x reason x verdict) is fed back as extra coverage counters.
+#include <arpa/inet.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/memcache_text.h"
+#include "protocol/resp.h"
+#include "proxy/bpf_store.h"
+#include "proxy/store_layout.h"
+#include "proxy/testing/packets.h"
+#include "proxy/xdp_loader.h"
+
+namespace {
+
+using xdpkv::testing::BuildPacket;
+using xdpkv::testing::PacketOptions;
+
+std::unique_ptr<xdpkv::XdpLoader> loader;
+std::unique_ptr<xdpkv::BpfStore> store;
+
+__attribute__((used, section("__libfuzzer_extra_counters")))
+uint8_t outcome_seen[int{XDPKV_PROTO_COUNT} * int{XDPKV_REASON_COUNT} * 4];
+
+void Check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "xdp_packet_fuzz: invariant broken: %s\n", what);
+    std::abort();
+  }
+}
+
+uint16_t Get16(std::string_view s, size_t at) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
+}
+
+uint32_t SumWords(std::string_view bytes, uint32_t sum = 0) {
+  for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += Get16(bytes, i);
+  if (bytes.size() % 2) sum += static_cast<uint8_t>(bytes.back()) << 8;
+  return sum;
+}
+
+uint16_t Fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// The UDP payload of a well-formed reply to `request`, or abort.
+std::string_view CheckReplyPacket(std::string_view request, std::string_view reply) {
+  Check(reply.size() >= 14 + 20 + 8, "reply shorter than its headers");
+  Check(reply.substr(12, 2) == request.substr(12, 2), "ethertype changed");
+  Check(reply.substr(0, 6) == request.substr(6, 6) && reply.substr(6, 6) == request.substr(0, 6),
+        "MACs not swapped");
+  const bool ipv6 = Get16(reply, 12) == 0x86dd;
+  const size_t ip_len = ipv6 ? 40 : 20;
+  const size_t udp_at = 14 + ip_len;
+  Check(reply.size() >= udp_at + 8, "reply shorter than its headers");
+  if (ipv6) {
+    Check(Get16(reply, 14 + 4) == reply.size() - udp_at, "IPv6 payload length");
+    uint32_t sum = SumWords(reply.substr(14 + 8, 32));
+    sum += static_cast<uint32_t>(reply.size() - udp_at) + 17;
+    sum = SumWords(reply.substr(udp_at), sum);
+    Check(Fold(sum) == 0xffff, "IPv6 UDP checksum");
+  } else {
+    Check(static_cast<uint8_t>(reply[14]) == 0x45, "IPv4 version/IHL");
+    Check(Get16(reply, 14 + 2) == reply.size() - 14, "IPv4 total length");
+    Check(Fold(SumWords(reply.substr(14, 20))) == 0xffff, "IPv4 header checksum");
+  }
+  Check(Get16(reply, udp_at + 4) == reply.size() - udp_at, "UDP length");
+  const size_t req_udp = 14 + (Get16(request, 12) == 0x86dd ? 40 : 20);
+  Check(reply.substr(udp_at, 2) == request.substr(req_udp + 2, 2) &&
+            reply.substr(udp_at + 2, 2) == request.substr(req_udp, 2),
+        "ports not swapped");
+  std::string_view payload = reply.substr(udp_at + 8);
+  Check(payload.size() >= 8, "reply without frame header");
+  Check(payload.substr(0, 2) == request.substr(req_udp + 8, 2), "request id not echoed");
+  Check(payload.substr(2, 6) == std::string_view("\0\0\0\1\0\0", 6), "frame header");
+  return payload.substr(8);
+}
+
+bool WellFormedMemcacheReply(std::string_view r) {
+  for (std::string_view fixed :
+       {"STORED\r\n", "DELETED\r\n", "NOT_FOUND\r\n", "END\r\n",
+        "SERVER_ERROR out of memory storing object\r\n"}) {
+    if (r == fixed) return true;
+  }
+  if (!r.starts_with("VALUE ") || !r.ends_with("\r\nEND\r\n")) return false;
+  const size_t line_end = r.find("\r\n");
+  // "VALUE <key> <flags> <bytes>[ <cas>]": the declared length must match.
+  std::string_view line = r.substr(6, line_end - 6);
+  size_t spaces = 0;
+  for (char c : line) spaces += c == ' ';
+  if (spaces != 2 && spaces != 3) return false;
+  size_t bytes_at = line.find(' ', line.find(' ') + 1) + 1;
+  size_t bytes_end = line.find(' ', bytes_at);
+  const auto declared = std::strtoull(std::string(line.substr(bytes_at, bytes_end - bytes_at)).c_str(),
+                                      nullptr, 10);
+  return r.size() == line_end + 2 + declared + 7;
+}
+
+bool WellFormedRespReply(std::string_view r) {
+  for (std::string_view fixed : {"+OK\r\n", ":0\r\n", ":1\r\n", "$-1\r\n",
+                                 "-OOM command not allowed when used memory > 'maxmemory'.\r\n"}) {
+    if (r == fixed) return true;
+  }
+  if (!r.starts_with("$") || !r.ends_with("\r\n")) return false;
+  const size_t line_end = r.find("\r\n");
+  const auto declared = std::strtoull(std::string(r.substr(1, line_end - 1)).c_str(), nullptr, 10);
+  return r.size() == line_end + 2 + declared + 2;
+}
+
+bool IsSetCommand(std::string_view name) {
+  return name.size() == 3 && (name[0] | 0x20) == 's' && (name[1] | 0x20) == 'e' &&
+         (name[2] | 0x20) == 't';
+}
+
+// The UDP payload of an Ethernet/IPv4-or-IPv6/UDP packet (IPv4 without
+// options), by its UDP length, and whether it went to the RESP port.
+bool UdpPayload(std::string_view packet, bool* resp_port, std::string_view* payload) {
+  if (packet.size() < 14) return false;
+  const uint16_t type = Get16(packet, 12);
+  const size_t udp_at = type == 0x86dd ? 14 + 40 : 14 + 20;
+  if ((type != 0x0800 && type != 0x86dd) || packet.size() < udp_at + 8) return false;
+  const size_t udp_len = Get16(packet, udp_at + 4);
+  if (udp_len < 8 || udp_at + udp_len > packet.size()) return false;
+  *resp_port = Get16(packet, udp_at + 2) == 6379;
+  *payload = packet.substr(udp_at + 8, udp_len - 8);
+  return true;
+}
+
+// A write the kernel accepted must be a valid SET, stored as parsed.
+void CheckAcceptedWrite(bool resp_port, std::string_view request_payload) {
+  std::string key, value;
+  uint32_t flags = 0;
+  bool expires_now = false;
+  Check(request_payload.size() >= 8, "kernel accepted a write without frame header");
+  std::string_view command = request_payload.substr(8);
+  if (resp_port) {
+    auto parsed = xdpkv::resp::ParseCommand(command);
+    if (parsed.status != xdpkv::resp::ParseStatus::kCommand ||
+        parsed.consumed != command.size()) {
+      return Check(false, "kernel accepted a RESP write the parser rejects");
+    }
+    const auto& args = parsed.command.args;
+    // DEL also writes; there is nothing to compare for a delete.
+    if (args.size() != 3 || !IsSetCommand(args[0])) return;
+    key = std::string(args[1]);
+    value = std::string(args[2]);
+  } else {
+    auto parsed = xdpkv::memcache::ParseCommand(command);
+    if (parsed.status != xdpkv::memcache::ParseStatus::kCommand ||
+        parsed.consumed != command.size()) {
+      return Check(false, "kernel accepted a memcached write the parser rejects");
+    }
+    if (parsed.command.op == xdpkv::memcache::Op::kDelete) return;
+    Check(parsed.command.op == xdpkv::memcache::Op::kSet, "kernel write that is not set/delete");
+    key = std::string(parsed.command.key());
+    value = std::string(parsed.command.data);
+    flags = parsed.command.flags;
+    expires_now = parsed.command.exptime < 0;
+  }
+  auto item = store->Get(key);
+  Check(item.ok(), "store read after a kernel write");
+  if (expires_now) return Check(!item->has_value(), "expired write readable");
+  // An absolute exptime in the past also stores nothing readable.
+  if (!item->has_value()) return;
+  Check((*item)->value == value, "stored value differs from the request's");
+  Check((*item)->flags == flags, "stored flags differ from the request's");
+}
+
+// At exit: which kernel outcomes the run reached, for the record.
+void PrintOutcomes() {
+  auto counters = loader->ReadCounters();
+  if (!counters.ok()) return;
+  std::printf("xdp_packet_fuzz: kernel outcomes:");
+  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
+      if (counters->count[p][r] == 0) continue;
+      std::printf(" %s.%s=%llu", xdpkv::kProtoNames[p].data(), xdpkv::kReasonNames[r].data(),
+                  static_cast<unsigned long long>(counters->count[p][r]));
+    }
+  }
+  std::printf("\n");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  xdpkv::XdpConfig config;
+  config.max_items_per_class = 64;  // keep "store full" reachable
+  auto loaded = xdpkv::XdpLoader::Load(config);
+  if (!loaded.ok()) {
+    std::printf("xdp_packet_fuzz: skipped: no BPF rights here: %s\n",
+                std::string(loaded.status().message()).c_str());
+    std::exit(77);
+  }
+  loader = std::move(*loaded);
+  store = std::make_unique<xdpkv::BpfStore>(loader->item_map_fds(), loader->cas_counter());
+  std::atexit(PrintOutcomes);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  // First byte: how to wrap the rest. Mostly well-formed headers around a
+  // fuzzed payload (so parsing is reached), sometimes raw bytes.
+  const uint8_t mode = data[0];
+  std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
+  std::string packet;
+  if ((mode & 7) == 7) {
+    packet = std::string(rest);
+    if (packet.size() < 14) packet.resize(14, '\0');
+  } else {
+    PacketOptions options;
+    options.ipv6 = mode & 1;
+    options.dest_port = (mode & 2) ? 6379 : 11211;
+    options.ipv4_options = (mode & 0x30) == 0x30;
+    options.ipv4_fragment = (mode & 0x30) == 0x20;
+    packet = BuildPacket(rest.substr(0, 1400), options);
+  }
+
+  const auto result = xdpkv::testing::RunXdp(loader->program_fd(), packet);
+  Check(result.error == 0, "BPF_PROG_TEST_RUN failed");
+  Check(result.verdict == 1 || result.verdict == 2 || result.verdict == 3,
+        "verdict other than DROP, PASS or TX");
+  if (result.verdict == 2) Check(result.packet == packet, "passed packet was modified");
+
+  auto counters = loader->ReadCounters();
+  Check(counters.ok(), "reading counters");
+  static xdpkv::XdpCounters previous;
+  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
+      if (counters->count[p][r] != previous.count[p][r]) {
+        outcome_seen[(p * XDPKV_REASON_COUNT + r) * 4 + (result.verdict & 3)]++;
+      }
+    }
+  }
+  previous = *counters;
+
+  if (result.verdict == 2) return 0;
+  // The kernel answered (TX) or accepted a noreply write (DROP): it must
+  // have been a well-formed UDP request to one of our ports.
+  bool resp_port = false;
+  std::string_view request_payload;
+  Check(UdpPayload(packet, &resp_port, &request_payload), "kernel handled a non-UDP packet");
+  if (result.verdict == 3) {
+    const std::string_view reply = CheckReplyPacket(packet, result.packet);
+    Check(resp_port ? WellFormedRespReply(reply) : WellFormedMemcacheReply(reply),
+          "malformed protocol reply");
+    const bool wrote = reply == "STORED\r\n" || reply == "+OK\r\n" || reply == "DELETED\r\n" ||
+                       reply == ":1\r\n";
+    if (wrote) CheckAcceptedWrite(resp_port, request_payload);
+  } else {
+    CheckAcceptedWrite(resp_port, request_payload);  // DROP: a noreply write
+  }
+  return 0;
+}
