@@ -27,7 +27,8 @@
 
 #define XDPKV_REQ_PEEK 512   /* request bytes the kernel path parses */
 #define XDPKV_REPLY_MAX 512  /* reply payload the kernel path builds */
-#define BUF_MASK 511         /* both buffers are 512 bytes */
+#define BUF_MASK 511         /* both buffers are 512 bytes... */
+#define BUF_SLACK 8          /* ...plus room for one word read or written at any index */
 #define FRAME_HEADER_LEN 8
 #define MAX_DIGITS 20
 #define ETH_IPV4_UDP_LEN (14 + 20 + 8)
@@ -102,8 +103,8 @@ struct request {
  * instead of each being verified to the end of the program. */
 struct scratch {
 	struct request request;
-	__u8 req[XDPKV_REQ_PEEK];
-	__u8 reply[XDPKV_REPLY_MAX];
+	__u8 req[XDPKV_REQ_PEEK + BUF_SLACK];
+	__u8 reply[XDPKV_REPLY_MAX + BUF_SLACK];
 	struct xdpkv_key256 key;
 	/* An item without its lock semantics (scratch maps cannot hold
 	 * spin locks): the same bytes as struct xdpkv_item. */
@@ -524,15 +525,18 @@ static __always_inline __u32 put_uint(__u8 *buf, __u32 pos, __u64 value)
 	return pos;
 }
 
-/* Copies `n` (<= limit) bytes from src into buf at pos. */
-static __always_inline __u32 put_bytes(__u8 *buf, __u32 pos, const __u8 *src, __u32 src_off,
-				       __u32 n, __u32 limit)
+/* Copies `n` (<= 8 * max_words) bytes from src + src_off into buf at pos, a
+ * word at a time. Whole words are written, so up to 7 bytes past pos + n are
+ * clobbered (the next put overwrites them; the reply length excludes them).
+ * Both buffers have BUF_SLACK bytes after their masked range. */
+static __always_inline __u32 put_words(__u8 *buf, __u32 pos, const __u8 *src, __u32 src_off,
+				       __u32 n, __u32 max_words)
 {
-	for (__u32 i = 0; i < limit; i++) {
-		if (i >= n)
+	for (__u32 i = 0; i < max_words; i++) {
+		if (i * 8 >= n)
 			break;
-		buf[(pos + i) & BUF_MASK] = src[(src_off + i) & BUF_MASK];
-		NO_MEMCPY_IDIOM();
+		*(__u64 *)(buf + ((pos + i * 8) & BUF_MASK)) =
+			*(const __u64 *)(src + ((src_off + i * 8) & BUF_MASK));
 	}
 	return pos + n;
 }
@@ -687,13 +691,13 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 		pos = put(s->reply, pos, "$", 1);
 		pos = opaque(req, put_uint(s->reply, pos, copy->value_len));
 		pos = put(s->reply, pos, "\r\n", 2);
-		pos = opaque(req, put_bytes(s->reply, pos, copy->inline_value, 0, copy->value_len,
-					    XDPKV_INLINE_VALUE_MAX));
+		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
+					    XDPKV_INLINE_VALUE_MAX / 8));
 		pos = put(s->reply, pos, "\r\n", 2);
 	} else {
 		pos = put(s->reply, pos, "VALUE ", 6);
-		pos = opaque(req, put_bytes(s->reply, pos, s->key.bytes, 0, s->key.len,
-					    XDPKV_MAX_KEY_LEN));
+		pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
+					    XDPKV_KEY_BYTES_MAX / 8));
 		pos = put(s->reply, pos, " ", 1);
 		pos = opaque(req, put_uint(s->reply, pos, copy->flags));
 		pos = put(s->reply, pos, " ", 1);
@@ -703,8 +707,8 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 			pos = opaque(req, put_uint(s->reply, pos, copy->cas));
 		}
 		pos = put(s->reply, pos, "\r\n", 2);
-		pos = opaque(req, put_bytes(s->reply, pos, copy->inline_value, 0, copy->value_len,
-					    XDPKV_INLINE_VALUE_MAX));
+		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
+					    XDPKV_INLINE_VALUE_MAX / 8));
 		pos = put(s->reply, pos, "\r\nEND\r\n", 7);
 	}
 	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
@@ -730,10 +734,18 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->blob_id = 0;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
+		__u64 *words = (__u64 *)item->inline_value;
 
-		for (__u32 i = 0; i < XDPKV_INLINE_VALUE_MAX; i++) {
-			item->inline_value[i] = i < len ? at(s->req, off + i) : 0;
-			NO_MEMCPY_IDIOM();
+		/* Whole words from the request, then zero what follows the
+		 * value so stored items hold nothing but what was sent. */
+		for (__u32 i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+			words[i] = i * 8 < len ? *(__u64 *)(s->req + ((off + i * 8) & BUF_MASK)) : 0;
+		for (__u32 i = 0; i < 7; i++) {
+			__u32 tail = len + i;
+
+			if (tail >= XDPKV_INLINE_VALUE_MAX || (tail & 7) == 0)
+				break;
+			item->inline_value[tail & (XDPKV_INLINE_VALUE_MAX - 1)] = 0;
 		}
 		err = store_update(s);
 	}
