@@ -10,4 +10,10 @@ if [[ $(id -u) -ne 0 ]]; then
   echo "test.sh: not root: XDP tests will be skipped (they need BPF rights)"
 fi
 cd build
-ctest --output-on-failure --parallel 2 --timeout 600
+ctest --output-on-failure --parallel 2 --timeout 600 | tee ctest-output.log
+# CTest hides passing output; the fuzzers' execution counts are worth seeing.
+awk '/Testing: fuzz\./ { name = $NF }
+     /stat::number_of_executed_units/ { print "fuzz: " name " ran " $2 " inputs" }' \
+  Testing/Temporary/LastTest.log
+# CTest's summary stays the last line, for whoever reads the run's end.
+grep -E '^[0-9]+% tests passed' ctest-output.log
