@@ -79,14 +79,20 @@ std::string Key(size_t len, uint32_t i) {
 
 // Bytes the store grows by per item of this shape.
 double BytesPerItem(xdpkv::XdpLoader& loader, size_t key_len, size_t value_len, uint32_t items) {
-  xdpkv::BpfStore store(loader.item_map_fds(), loader.cas_counter());
+  auto store_owner = xdpkv::BpfStore::ForLoader(loader);
+  xdpkv::BpfStore& store = *store_owner;
+  // The item's map, plus its blob's map for values that are not inline.
   const int fd = loader.item_map_fds()[xdpkv::KeyClassOf(key_len)];
-  const long long before = MemlockBytes(fd);
+  const int blob_fd = value_len > XDPKV_INLINE_VALUE_MAX
+                          ? loader.blob_map_fds()[xdpkv::BlobClassOf(value_len)]
+                          : -1;
+  auto memlock = [&] { return MemlockBytes(fd) + (blob_fd >= 0 ? MemlockBytes(blob_fd) : 0); };
+  const long long before = memlock();
   const std::string value(value_len, 'v');
   for (uint32_t i = 0; i < items; ++i) {
     if (!store.Set(Key(key_len, i), value, 0, 0).ok()) return -1;
   }
-  const long long after = MemlockBytes(fd);
+  const long long after = memlock();
   for (uint32_t i = 0; i < items; ++i) (void)store.Delete(Key(key_len, i));
   return static_cast<double>(after - before) / items;
 }
@@ -112,7 +118,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   xdpkv::XdpLoader& loader = **loaded;
-  xdpkv::BpfStore store(loader.item_map_fds(), loader.cas_counter());
+  auto store_owner = xdpkv::BpfStore::ForLoader(loader);
+  xdpkv::BpfStore& store = *store_owner;
 
   // The study's item: 16-byte key, 128-byte value.
   const std::string key = Key(16, 1);
@@ -159,6 +166,8 @@ int main(int argc, char** argv) {
   std::printf("  },\n  \"bytes_per_item\": {\n");
   std::printf("    \"key16_value128\": %.1f,\n", BytesPerItem(loader, 16, 128, options.items));
   std::printf("    \"key128_value128\": %.1f,\n", BytesPerItem(loader, 128, 128, options.items));
+  std::printf("    \"key16_value1024\": %.1f,\n", BytesPerItem(loader, 16, 1024, options.items));
+  std::printf("    \"key128_value1024\": %.1f,\n", BytesPerItem(loader, 128, 1024, options.items));
   std::printf("    \"key250_value0\": %.1f\n", BytesPerItem(loader, 250, 0, options.items));
   std::printf("  },\n  \"items_measured\": %u\n}\n", options.items);
   return 0;

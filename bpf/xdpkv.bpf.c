@@ -74,6 +74,31 @@ ITEM_MAP(xdpkv_items_k64, struct xdpkv_key64);
 ITEM_MAP(xdpkv_items_k128, struct xdpkv_key128);
 ITEM_MAP(xdpkv_items_k256, struct xdpkv_key256);
 
+/* Out-of-line values: userspace's (see xdpkv_layout.h); defined here so
+ * they are created, pinned and found like the item maps. */
+#define BLOB_MAP(name, class_shift)                                              \
+	struct {                                                                 \
+		__uint(type, BPF_MAP_TYPE_HASH);                                 \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                            \
+		__uint(max_entries, 1 << 16);                                    \
+		__uint(key_size, sizeof(__u64));                                 \
+		__uint(value_size, sizeof(struct xdpkv_blob_header) + (1 << (class_shift))); \
+	} name SEC(".maps")
+
+BLOB_MAP(xdpkv_blobs_256, 8);
+BLOB_MAP(xdpkv_blobs_512, 9);
+BLOB_MAP(xdpkv_blobs_1k, 10);
+BLOB_MAP(xdpkv_blobs_2k, 11);
+BLOB_MAP(xdpkv_blobs_4k, 12);
+BLOB_MAP(xdpkv_blobs_8k, 13);
+BLOB_MAP(xdpkv_blobs_16k, 14);
+BLOB_MAP(xdpkv_blobs_32k, 15);
+BLOB_MAP(xdpkv_blobs_64k, 16);
+BLOB_MAP(xdpkv_blobs_128k, 17);
+BLOB_MAP(xdpkv_blobs_256k, 18);
+BLOB_MAP(xdpkv_blobs_512k, 19);
+BLOB_MAP(xdpkv_blobs_1m, 20);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

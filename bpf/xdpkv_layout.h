@@ -60,6 +60,22 @@ struct xdpkv_item {
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
 
+/* Out-of-line values (blob_id != 0): one hash map per power-of-two value
+ * class, 256 bytes (class 0) to 1 MiB (class 12), keyed by the blob id (a
+ * CAS unique, never reused). A blob is written once, before any item points
+ * to it, and never modified; it names its owner so a sweep can remove blobs
+ * no item points to any more. Served by userspace. */
+#define XDPKV_BLOB_CLASS_COUNT 13
+#define XDPKV_BLOB_MIN_SHIFT 8
+#define XDPKV_MAX_VALUE_LEN (1 << 20)
+
+struct xdpkv_blob_header {
+	__u64 blob_id;
+	__u32 value_len;
+	__u32 key_len;
+	__u8 key[XDPKV_KEY_BYTES_MAX]; /* the owning item's key */
+};
+
 /* Which protocol a counter belongs to. */
 enum xdpkv_proto {
 	XDPKV_PROTO_NONE = 0, /* not (yet) known to be one of ours */

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bpf/bpf.h"
@@ -35,56 +36,115 @@ absl::Status MapError(int err, const char* what) {
   return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
 }
 
+bool Inline(size_t value_len) { return value_len <= XDPKV_INLINE_VALUE_MAX; }
+
+// A blob's bytes: header, then the value, sized for its class.
+std::vector<uint8_t> BlobBuffer(size_t cls) {
+  return std::vector<uint8_t>(sizeof(xdpkv_blob_header) + BlobClassBytes(cls));
+}
+
+// A reader may lose a race with a writer that replaced the blob it was
+// about to read; it then reads the item again, this many times at most.
+constexpr int kBlobReadAttempts = 8;
+
 }  // namespace
 
+std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
+  return std::make_unique<BpfStore>(loader.item_map_fds(), loader.blob_map_fds(),
+                                    loader.cas_counter());
+}
+
 absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
-  auto map_key = MakeKey(fds_, key);
+  auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
-  xdpkv_item item{};
-  if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return MapError(errno, "store lookup");
+  for (int attempt = 0; attempt < kBlobReadAttempts; ++attempt) {
+    xdpkv_item item{};
+    if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
+      if (errno == ENOENT) return std::nullopt;
+      return MapError(errno, "store lookup");
+    }
+    if (Expired(item.expires_at)) {
+      bpf_map_delete_elem(map_key->fd, &map_key->bytes);  // lazily, as memcached does
+      if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
+      return std::nullopt;
+    }
+    StoredItem out;
+    out.flags = item.flags;
+    out.cas = item.cas;
+    out.expires_at = item.expires_at;
+    if (item.blob_id == 0) {
+      out.value.assign(reinterpret_cast<const char*>(item.inline_value),
+                       std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
+      return out;
+    }
+    if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
+    const size_t cls = BlobClassOf(item.value_len);
+    std::vector<uint8_t> blob = BlobBuffer(cls);
+    if (bpf_map_lookup_elem(blob_fds_[cls], &item.blob_id, blob.data()) != 0) {
+      if (errno == ENOENT) continue;  // replaced since we read the item
+      return MapError(errno, "blob lookup");
+    }
+    xdpkv_blob_header header;
+    std::memcpy(&header, blob.data(), sizeof(header));
+    if (header.blob_id != item.blob_id || header.value_len != item.value_len) continue;
+    out.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
+    return out;
   }
-  if (Expired(item.expires_at)) {
-    bpf_map_delete_elem(map_key->fd, &map_key->bytes);  // lazily, as memcached does
-    return std::nullopt;
-  }
-  if (item.blob_id != 0 || item.value_len > XDPKV_INLINE_VALUE_MAX) {
-    return absl::UnimplementedError("out-of-line values are not stored yet");
-  }
-  StoredItem out;
-  out.value.assign(reinterpret_cast<const char*>(item.inline_value), item.value_len);
-  out.flags = item.flags;
-  out.cas = item.cas;
-  out.expires_at = item.expires_at;
-  return out;
+  return absl::UnavailableError("value kept changing while being read");
 }
 
 absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
                                        uint32_t flags, uint32_t expires_at) {
-  auto map_key = MakeKey(fds_, key);
+  auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
-  if (value.size() > XDPKV_INLINE_VALUE_MAX) {
-    return absl::UnimplementedError(
-        absl::StrCat("values above ", XDPKV_INLINE_VALUE_MAX, " bytes are not stored yet"));
+  if (value.size() > XDPKV_MAX_VALUE_LEN) {
+    return absl::InvalidArgumentError("object too large for cache");
   }
   xdpkv_item item{};
   item.value_len = static_cast<__u32>(value.size());
   item.flags = flags;
   item.expires_at = expires_at;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
-  std::memcpy(item.inline_value, value.data(), value.size());
+  if (Inline(value.size())) {
+    std::memcpy(item.inline_value, value.data(), value.size());
+  } else {
+    // The blob first, under an id no one else will ever use (the CAS).
+    item.blob_id = item.cas;
+    const size_t cls = BlobClassOf(value.size());
+    std::vector<uint8_t> blob = BlobBuffer(cls);
+    xdpkv_blob_header header{};
+    header.blob_id = item.blob_id;
+    header.value_len = item.value_len;
+    header.key_len = static_cast<__u32>(key.size());
+    std::memcpy(header.key, key.data(), key.size());
+    std::memcpy(blob.data(), &header, sizeof(header));
+    std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
+    if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
+      if (errno == E2BIG || errno == ENOMEM) {
+        return absl::ResourceExhaustedError("out of memory storing object");
+      }
+      return MapError(errno, "blob update");
+    }
+  }
+  xdpkv_item old{};
+  const bool had_old =
+      bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &old, BPF_F_LOCK) == 0;
   if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
-    if (errno == E2BIG || errno == ENOMEM) {
+    const int err = errno;
+    if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
+    if (err == E2BIG || err == ENOMEM) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
-    return MapError(errno, "store update");
+    return MapError(err, "store update");
   }
+  // The item no longer points to its old blob. (A concurrent writer may
+  // have replaced `old` first; its blob is then the sweep's to find.)
+  if (had_old && old.blob_id != 0) DeleteBlob(old.blob_id, old.value_len);
   return item.cas;
 }
 
 absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
-  auto map_key = MakeKey(fds_, key);
+  auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
   xdpkv_item item{};
   if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
@@ -95,7 +155,52 @@ absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
     if (errno == ENOENT) return false;
     return MapError(errno, "store delete");
   }
+  if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
   return !Expired(item.expires_at);
+}
+
+void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {
+  if (value_len > XDPKV_MAX_VALUE_LEN) return;
+  bpf_map_delete_elem(blob_fds_[BlobClassOf(value_len)], &id);
+}
+
+absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
+  std::set<std::pair<size_t, uint64_t>> orphans;
+  size_t deleted = 0;
+  for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
+    std::vector<uint8_t> blob = BlobBuffer(cls);
+    uint64_t id = 0;
+    uint64_t next = 0;
+    const void* cursor = nullptr;  // first key
+    std::vector<uint64_t> ids;
+    while (bpf_map_get_next_key(blob_fds_[cls], cursor, &next) == 0) {
+      ids.push_back(next);
+      id = next;
+      cursor = &id;
+    }
+    for (uint64_t blob_id : ids) {
+      if (bpf_map_lookup_elem(blob_fds_[cls], &blob_id, blob.data()) != 0) continue;
+      xdpkv_blob_header header;
+      std::memcpy(&header, blob.data(), sizeof(header));
+      bool owned = false;
+      if (header.key_len >= 1 && header.key_len <= XDPKV_MAX_KEY_LEN) {
+        auto map_key = MakeKey(
+            item_fds_, std::string_view(reinterpret_cast<const char*>(header.key), header.key_len));
+        xdpkv_item item{};
+        owned = map_key.ok() &&
+                bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) == 0 &&
+                item.blob_id == blob_id;
+      }
+      if (owned) continue;
+      if (orphans_seen_.count({cls, blob_id})) {
+        if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) ++deleted;
+      } else {
+        orphans.insert({cls, blob_id});
+      }
+    }
+  }
+  orphans_seen_ = std::move(orphans);
+  return deleted;
 }
 
 }  // namespace xdpkv

@@ -1,30 +1,52 @@
-// Store over the XDP program's item maps (layout: bpf/xdpkv_layout.h).
-// Reads copy an item under its spin lock (BPF_F_LOCK) and writes replace it
-// under the lock, exactly as the XDP program does.
+// Store over the XDP program's maps (layout: bpf/xdpkv_layout.h).
+// Items are read by copying under their spin lock (BPF_F_LOCK) and written
+// in place under it, exactly as the XDP program does. Values above the
+// inline size live in immutable blobs: written before the item points to
+// them, deleted after it stops.
 #ifndef XDPKV_PROXY_BPF_STORE_H_
 #define XDPKV_PROXY_BPF_STORE_H_
 
 #include <array>
+#include <memory>
+#include <set>
+#include <utility>
 
 #include "proxy/store.h"
 #include "proxy/store_layout.h"
 
 namespace xdpkv {
 
+class XdpLoader;
+
 class BpfStore : public Store {
  public:
-  // `item_map_fds`: one per key class; `cas_counter`: shared with XDP.
-  BpfStore(std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds, uint64_t* cas_counter)
-      : fds_(item_map_fds), cas_counter_(cas_counter) {}
+  // The store over `loader`'s maps (which must outlive it).
+  static std::unique_ptr<BpfStore> ForLoader(const XdpLoader& loader);
+
+  BpfStore(std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds,
+           std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_map_fds, uint64_t* cas_counter)
+      : item_fds_(item_map_fds), blob_fds_(blob_map_fds), cas_counter_(cas_counter) {}
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
                                uint32_t expires_at) override;
   absl::StatusOr<bool> Delete(std::string_view key) override;
 
+  // Deletes blobs that no item points to any more (the XDP program
+  // overwrites or deletes items without touching their blobs), once seen
+  // orphaned by two consecutive sweeps: a writer is between writing its
+  // blob and pointing its item at it for microseconds, and sweeps run
+  // seconds apart. Returns how many blobs it deleted.
+  absl::StatusOr<size_t> SweepOrphanBlobs();
+
  private:
-  std::array<int, XDPKV_KEY_CLASS_COUNT> fds_;
+  // Deletes blob `id` of a value of `value_len` bytes, if there is one.
+  void DeleteBlob(uint64_t id, uint32_t value_len);
+
+  std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
+  std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
   uint64_t* cas_counter_;
+  std::set<std::pair<size_t, uint64_t>> orphans_seen_;  // (class, blob id)
 };
 
 }  // namespace xdpkv

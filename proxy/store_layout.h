@@ -44,6 +44,23 @@ inline constexpr size_t KeyClassOf(size_t key_len) {
 }
 static_assert(KeyClassOf(16) == 0 && KeyClassOf(17) == 1 && KeyClassOf(250) == 4);
 
+static_assert(sizeof(xdpkv_blob_header) == 16 + XDPKV_KEY_BYTES_MAX);
+static_assert(XDPKV_MAX_VALUE_LEN ==
+              (1 << (XDPKV_BLOB_MIN_SHIFT + XDPKV_BLOB_CLASS_COUNT - 1)));
+
+// Value class of an out-of-line value: the smallest power of two (>= 256)
+// that holds it.
+inline constexpr size_t BlobClassOf(size_t value_len) {
+  size_t cls = 0;
+  while ((size_t{1} << (XDPKV_BLOB_MIN_SHIFT + cls)) < value_len) ++cls;
+  return cls;
+}
+inline constexpr size_t BlobClassBytes(size_t cls) {
+  return size_t{1} << (XDPKV_BLOB_MIN_SHIFT + cls);
+}
+static_assert(BlobClassOf(129) == 0 && BlobClassOf(256) == 0 && BlobClassOf(257) == 1);
+static_assert(BlobClassOf(XDPKV_MAX_VALUE_LEN) == XDPKV_BLOB_CLASS_COUNT - 1);
+
 inline constexpr std::string_view kProtoNames[XDPKV_PROTO_COUNT] = {"none", "memcache", "resp"};
 
 // Stat names for enum xdpkv_reason, in its order.

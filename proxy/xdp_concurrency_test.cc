@@ -50,7 +50,8 @@ TEST(NoTornReads, KernelAndUserspaceWritersAndReadersOnBothCpus) {
   auto loaded = XdpLoader::Load(XdpConfig{});
   if (!loaded.ok()) GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loaded.status().message();
   std::unique_ptr<XdpLoader> loader = std::move(*loaded);
-  BpfStore store(loader->item_map_fds(), loader->cas_counter());
+  auto store_owner = BpfStore::ForLoader(*loader);
+  BpfStore& store = *store_owner;
   ASSERT_TRUE(store.Set(kKey, std::string(XDPKV_INLINE_VALUE_MAX, '0'), 0, 0).ok());
   const int prog = loader->program_fd();
   Tally tally;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/bpf.h"
 #include "gtest/gtest.h"
 #include "proxy/bpf_store.h"
 #include "proxy/testing/packets.h"
@@ -34,7 +35,7 @@ class FastPath : public ::testing::Test {
       GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loaded.status().message();
     }
     loader_ = std::move(*loaded);
-    store_ = std::make_unique<BpfStore>(loader_->item_map_fds(), loader_->cas_counter());
+    store_ = BpfStore::ForLoader(*loader_);
   }
 
   // Sends `payload` to `port` and expects `reply` back, byte for byte.
@@ -287,6 +288,80 @@ TEST_F(FastPath, FullStoreAnswersWithThePeersOutOfMemoryError) {
   EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_STORE_FULL), 1u);
   auto full = store_->Set("d", "d", 0, 0);
   EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// --- out-of-line values (userspace's) -------------------------------------------------
+
+size_t CountBlobs(const XdpLoader& loader) {
+  size_t count = 0;
+  for (int fd : loader.blob_map_fds()) {
+    uint64_t key = 0, next = 0;
+    const void* cursor = nullptr;
+    while (bpf_map_get_next_key(fd, cursor, &next) == 0) {
+      ++count;
+      key = next;
+      cursor = &key;
+    }
+  }
+  return count;
+}
+
+TEST_F(FastPath, ValuesOfEverySizeUpToOneMebibyteAreStored) {
+  for (size_t len : {129, 256, 257, 1000, 4096, 65537, 1 << 20}) {
+    const std::string key = "big" + std::to_string(len);
+    std::string value(len, '\0');
+    for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 7 + len);
+    ASSERT_TRUE(store_->Set(key, value, 3, 0).ok()) << len;
+    auto item = store_->Get(key);
+    ASSERT_TRUE(item.ok() && item->has_value()) << len << " " << item.status();
+    EXPECT_EQ((*item)->value, value) << len;
+    EXPECT_EQ((*item)->flags, 3u);
+    // The kernel leaves them to userspace.
+    ExpectPass(Frame(1) + "get " + key + "\r\n");
+  }
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 7u);
+  EXPECT_EQ(CountBlobs(*loader_), 7u);
+  EXPECT_EQ(store_->Set("huge", std::string((1 << 20) + 1, 'h'), 0, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FastPath, OverwritesAndDeletesFreeTheirBlobs) {
+  ASSERT_TRUE(store_->Set("k", std::string(1000, 'a'), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("k", std::string(5000, 'b'), 0, 0).ok());
+  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  ASSERT_TRUE(store_->Set("k", "small", 0, 0).ok());
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  ASSERT_TRUE(store_->Set("k", std::string(300, 'c'), 0, 0).ok());
+  auto deleted = store_->Delete("k");
+  ASSERT_TRUE(deleted.ok() && *deleted);
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  ASSERT_TRUE(store_->Set("k", std::string(300, 'c'), 0, NowBootSeconds() - 1).ok());
+  auto expired = store_->Get("k");
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->has_value());
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+}
+
+TEST_F(FastPath, KernelOverwritesLeaveBlobsToTheSweep) {
+  ASSERT_TRUE(store_->Set("k", std::string(1000, 'a'), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("live", std::string(1000, 'l'), 0, 0).ok());
+  ExpectReply(Frame(1) + "set k 0 0 2\r\nhi\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "get k\r\n", Frame(2) + "VALUE k 0 2\r\nhi\r\nEND\r\n");
+  EXPECT_EQ(CountBlobs(*loader_), 2u);  // k's old blob is orphaned
+  auto swept = store_->SweepOrphanBlobs();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 0u);  // seen once: might be a writer mid-way
+  swept = store_->SweepOrphanBlobs();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  auto live = store_->Get("live");
+  ASSERT_TRUE(live.ok() && live->has_value());
+  EXPECT_EQ((*live)->value, std::string(1000, 'l'));
+  ExpectReply(Frame(3) + RespCommand({"DEL", "live"}), Frame(3) + ":1\r\n", Resp());
+  ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
+  ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
 }
 
 // --- what the kernel passes on ------------------------------------------------------------

@@ -60,6 +60,22 @@ std::array<bpf_map*, XDPKV_KEY_CLASS_COUNT> ItemMaps(xdpkv_bpf* skeleton) {
           skeleton->maps.xdpkv_items_k256};
 }
 
+std::array<bpf_map*, XDPKV_BLOB_CLASS_COUNT> BlobMaps(xdpkv_bpf* skeleton) {
+  auto& m = skeleton->maps;
+  return {m.xdpkv_blobs_256, m.xdpkv_blobs_512,  m.xdpkv_blobs_1k,   m.xdpkv_blobs_2k,
+          m.xdpkv_blobs_4k,  m.xdpkv_blobs_8k,   m.xdpkv_blobs_16k,  m.xdpkv_blobs_32k,
+          m.xdpkv_blobs_64k, m.xdpkv_blobs_128k, m.xdpkv_blobs_256k, m.xdpkv_blobs_512k,
+          m.xdpkv_blobs_1m};
+}
+
+// Every map that holds data and so is pinned.
+std::vector<bpf_map*> StoreMaps(xdpkv_bpf* skeleton) {
+  std::vector<bpf_map*> maps;
+  for (bpf_map* map : ItemMaps(skeleton)) maps.push_back(map);
+  for (bpf_map* map : BlobMaps(skeleton)) maps.push_back(map);
+  return maps;
+}
+
 }  // namespace
 
 const char* XdpModeName(XdpMode mode) { return mode == XdpMode::kNative ? "native" : "generic"; }
@@ -79,7 +95,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
   skeleton->bss->xdpkv_unix_minus_boot =
       ClockSeconds(CLOCK_REALTIME) - ClockSeconds(CLOCK_BOOTTIME);
 
-  for (bpf_map* map : ItemMaps(skeleton)) {
+  for (bpf_map* map : StoreMaps(skeleton)) {
     if (config.max_items_per_class != 0) {
       if (int err = bpf_map__set_max_entries(map, config.max_items_per_class); err != 0) {
         return ErrnoStatus(err, "sizing the store maps");
@@ -133,6 +149,13 @@ int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpk
 std::array<int, XDPKV_KEY_CLASS_COUNT> XdpLoader::item_map_fds() const {
   std::array<int, XDPKV_KEY_CLASS_COUNT> fds{};
   const auto maps = ItemMaps(skeleton_);
+  for (size_t i = 0; i < maps.size(); ++i) fds[i] = bpf_map__fd(maps[i]);
+  return fds;
+}
+
+std::array<int, XDPKV_BLOB_CLASS_COUNT> XdpLoader::blob_map_fds() const {
+  std::array<int, XDPKV_BLOB_CLASS_COUNT> fds{};
+  const auto maps = BlobMaps(skeleton_);
   for (size_t i = 0; i < maps.size(); ++i) fds[i] = bpf_map__fd(maps[i]);
   return fds;
 }

@@ -29,7 +29,9 @@ struct XdpConfig {
   std::string pin_dir;
   // Drop whatever is pinned in pin_dir before loading.
   bool fresh = false;
-  // Items per key class (0: the program's default).
+  // Entries per key class and per value class (0: the program's defaults,
+  // 1M items per key class and 64k blobs per value class). The maps are
+  // not preallocated, but their hash buckets are: 16 bytes per entry.
   uint32_t max_items_per_class = 0;
 };
 
@@ -48,8 +50,10 @@ class XdpLoader {
 
   absl::Status Attach(const std::string& interface, XdpMode mode);
   int program_fd() const;
-  // The store maps, one per key class (proxy/store_layout.h).
+  // The store maps: items, one per key class; out-of-line values, one per
+  // value class (proxy/store_layout.h).
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;
+  std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_map_fds() const;
   // The CAS counter shared with the XDP program (atomic increments only).
   uint64_t* cas_counter() const;
   // Re-reads CLOCK_REALTIME - CLOCK_BOOTTIME for absolute exptimes.

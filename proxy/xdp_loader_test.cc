@@ -140,7 +140,8 @@ TEST(XdpLoaderPinning, ARestartServesThePinnedStoreAndFreshDropsIt) {
   {
     auto loader = XdpLoader::Load(config);
     if (!loader.ok()) GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loader.status().message();
-    BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+    auto store_owner = BpfStore::ForLoader(**loader);
+    BpfStore& store = *store_owner;
     auto cas = store.Set("survivor", "still here", 7, 0);
     ASSERT_TRUE(cas.ok()) << cas.status();
     first_cas = *cas;
@@ -148,7 +149,8 @@ TEST(XdpLoaderPinning, ARestartServesThePinnedStoreAndFreshDropsIt) {
   {
     auto loader = XdpLoader::Load(config);
     ASSERT_TRUE(loader.ok()) << loader.status();
-    BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+    auto store_owner = BpfStore::ForLoader(**loader);
+    BpfStore& store = *store_owner;
     auto item = store.Get("survivor");
     ASSERT_TRUE(item.ok() && item->has_value());
     EXPECT_EQ((*item)->value, "still here");
@@ -162,7 +164,8 @@ TEST(XdpLoaderPinning, ARestartServesThePinnedStoreAndFreshDropsIt) {
   config.fresh = true;
   auto loader = XdpLoader::Load(config);
   ASSERT_TRUE(loader.ok()) << loader.status();
-  BpfStore store((*loader)->item_map_fds(), (*loader)->cas_counter());
+  auto store_owner = BpfStore::ForLoader(**loader);
+  BpfStore& store = *store_owner;
   auto item = store.Get("survivor");
   ASSERT_TRUE(item.ok());
   EXPECT_FALSE(item->has_value());

@@ -210,7 +210,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     std::exit(77);
   }
   loader = std::move(*loaded);
-  store = std::make_unique<xdpkv::BpfStore>(loader->item_map_fds(), loader->cas_counter());
+  store = xdpkv::BpfStore::ForLoader(*loader);
   std::atexit(PrintOutcomes);
   return 0;
 }
