@@ -43,7 +43,6 @@
 /* A mask the compiler cannot drop: it may know a bound the verifier lost. */
 #define VERIFIER_MASK(var, mask) asm volatile("%[v] &= %[m]" : [v] "+r"(var) : [m] "i"(mask))
 
-#define ENOENT 2
 #define ENOMEM 12
 #define E2BIG 7
 

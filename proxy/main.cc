@@ -12,29 +12,19 @@
 #include <string>
 #include <vector>
 
-#include "proxy/store_layout.h"
 #include "proxy/xdp_loader.h"
 
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
-// "memcache.get_hits=3 resp.sets=1 ..." for every non-zero counter.
 void PrintCounters(const xdpkv::XdpLoader& loader) {
   auto counters = loader.ReadCounters();
   if (!counters.ok()) {
     std::fprintf(stderr, "xdpkv: %s\n", std::string(counters.status().message()).c_str());
     return;
   }
-  std::printf("xdpkv: counters:");
-  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
-    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
-      if (counters->count[p][r] == 0) continue;
-      std::printf(" %s.%s=%llu", xdpkv::kProtoNames[p].data(), xdpkv::kReasonNames[r].data(),
-                  static_cast<unsigned long long>(counters->count[p][r]));
-    }
-  }
-  std::printf("\n");
+  std::printf("xdpkv: counters:%s\n", counters->Format().c_str());
 }
 
 void PrintUsage(FILE* out) {

@@ -78,6 +78,18 @@ std::vector<bpf_map*> StoreMaps(xdpkv_bpf* skeleton) {
 
 }  // namespace
 
+std::string XdpCounters::Format() const {
+  std::string out;
+  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
+      if (count[p][r] == 0) continue;
+      absl::StrAppend(&out, " ", std::string(kProtoNames[p]), ".", std::string(kReasonNames[r]),
+                      "=", count[p][r]);
+    }
+  }
+  return out;
+}
+
 const char* XdpModeName(XdpMode mode) { return mode == XdpMode::kNative ? "native" : "generic"; }
 
 uint32_t NowBootSeconds() { return static_cast<uint32_t>(ClockSeconds(CLOCK_BOOTTIME)); }

@@ -39,6 +39,8 @@ struct XdpConfig {
 struct XdpCounters {
   uint64_t count[XDPKV_PROTO_COUNT][XDPKV_REASON_COUNT] = {};
   uint64_t Get(xdpkv_proto proto, xdpkv_reason reason) const { return count[proto][reason]; }
+  // " memcache.get_hits=3 resp.sets=1 ..." for every non-zero counter.
+  std::string Format() const;
 };
 
 class XdpLoader {

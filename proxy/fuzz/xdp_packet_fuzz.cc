@@ -45,20 +45,9 @@ void Check(bool ok, const char* what) {
   }
 }
 
-uint16_t Get16(std::string_view s, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
-}
-
-uint32_t SumWords(std::string_view bytes, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += Get16(bytes, i);
-  if (bytes.size() % 2) sum += static_cast<uint8_t>(bytes.back()) << 8;
-  return sum;
-}
-
-uint16_t Fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
+using xdpkv::testing::Get16;
+using xdpkv::testing::SumWords;
+using xdpkv::testing::FoldSum;
 
 // The UDP payload of a well-formed reply to `request`, or abort.
 std::string_view CheckReplyPacket(std::string_view request, std::string_view reply) {
@@ -75,11 +64,11 @@ std::string_view CheckReplyPacket(std::string_view request, std::string_view rep
     uint32_t sum = SumWords(reply.substr(14 + 8, 32));
     sum += static_cast<uint32_t>(reply.size() - udp_at) + 17;
     sum = SumWords(reply.substr(udp_at), sum);
-    Check(Fold(sum) == 0xffff, "IPv6 UDP checksum");
+    Check(FoldSum(sum) == 0xffff, "IPv6 UDP checksum");
   } else {
     Check(static_cast<uint8_t>(reply[14]) == 0x45, "IPv4 version/IHL");
     Check(Get16(reply, 14 + 2) == reply.size() - 14, "IPv4 total length");
-    Check(Fold(SumWords(reply.substr(14, 20))) == 0xffff, "IPv4 header checksum");
+    Check(FoldSum(SumWords(reply.substr(14, 20))) == 0xffff, "IPv4 header checksum");
   }
   Check(Get16(reply, udp_at + 4) == reply.size() - udp_at, "UDP length");
   const size_t req_udp = 14 + (Get16(request, 12) == 0x86dd ? 40 : 20);
@@ -186,16 +175,7 @@ void CheckAcceptedWrite(bool resp_port, std::string_view request_payload) {
 // At exit: which kernel outcomes the run reached, for the record.
 void PrintOutcomes() {
   auto counters = loader->ReadCounters();
-  if (!counters.ok()) return;
-  std::printf("xdp_packet_fuzz: kernel outcomes:");
-  for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
-    for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
-      if (counters->count[p][r] == 0) continue;
-      std::printf(" %s.%s=%llu", xdpkv::kProtoNames[p].data(), xdpkv::kReasonNames[r].data(),
-                  static_cast<unsigned long long>(counters->count[p][r]));
-    }
-  }
-  std::printf("\n");
+  if (counters.ok()) std::printf("xdp_packet_fuzz: kernel outcomes:%s\n", counters->Format().c_str());
 }
 
 }  // namespace

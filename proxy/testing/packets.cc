@@ -18,21 +18,7 @@ void Put16(std::string* s, size_t at, uint16_t host) {
   (*s)[at + 1] = static_cast<char>(host & 0xff);
 }
 
-uint16_t Get16(std::string_view s, size_t at) {
-  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
-}
-
-// One's-complement sum of 16-bit big-endian words (odd tail zero-padded).
-uint32_t SumWords(std::string_view bytes, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += Get16(bytes, i);
-  if (bytes.size() % 2) sum += static_cast<uint8_t>(bytes.back()) << 8;
-  return sum;
-}
-
-uint16_t Fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
+uint16_t Fold(uint32_t sum) { return static_cast<uint16_t>(~FoldSum(sum) & 0xffff); }
 
 std::string Ipv4Header(size_t udp_total, const PacketOptions& options) {
   std::string ip(options.ipv4_options ? 24 : 20, '\0');
@@ -73,6 +59,21 @@ uint16_t Udp6Checksum(std::string_view ip6, std::string_view udp_and_payload) {
 }
 
 }  // namespace
+
+uint16_t Get16(std::string_view s, size_t at) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(s[at]) << 8) | static_cast<uint8_t>(s[at + 1]));
+}
+
+uint32_t SumWords(std::string_view bytes, uint32_t sum) {
+  for (size_t i = 0; i + 1 < bytes.size(); i += 2) sum += Get16(bytes, i);
+  if (bytes.size() % 2) sum += static_cast<uint8_t>(bytes.back()) << 8;
+  return sum;
+}
+
+uint16_t FoldSum(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
 
 std::string BuildPacket(std::string_view payload, const PacketOptions& options) {
   std::string udp(8, '\0');

@@ -40,6 +40,13 @@ struct RunResult {
 };
 RunResult RunXdp(int prog_fd, std::string_view packet);
 
+// Internet checksum pieces: big-endian 16-bit read, the one's-complement
+// sum of 16-bit words (odd tail zero-padded), and its fold to 16 bits
+// (0xffff over data that carries a correct checksum).
+uint16_t Get16(std::string_view bytes, size_t at);
+uint32_t SumWords(std::string_view bytes, uint32_t sum = 0);
+uint16_t FoldSum(uint32_t sum);
+
 // RESP multibulk request from its arguments.
 std::string RespCommand(std::initializer_list<std::string_view> args);
 
