@@ -3,8 +3,6 @@
 // rights); without them each test is skipped and says why.
 #include "proxy/xdp_loader.h"
 
-#include "proxy/bpf_store.h"
-
 #include <arpa/inet.h>
 #include <linux/types.h>
 #include <netinet/in.h>
@@ -16,10 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "bpf/bpf.h"
 #include "gtest/gtest.h"
 #include "linux/bpf.h"
+#include "proxy/bpf_store.h"
 #include "proxy/store_layout.h"
+#include "proxy/testing/packets.h"
 
 namespace xdpkv {
 namespace {
@@ -38,33 +37,17 @@ std::unique_ptr<XdpLoader> LoadOrSkipReason(std::string* why) {
   auto loader = LoadOrSkipReason(&skip_reason);                                    \
   if (!loader) GTEST_SKIP() << "no BPF rights here, XDP not tested: " << skip_reason
 
-// Ethernet + IPv4 + UDP + payload, checksums left zero (XDP does not care).
-std::string UdpPacket(uint16_t dest_port, std::string_view payload, uint8_t protocol = 17) {
-  std::string packet(14 + 20 + 8, '\0');
-  packet[12] = 0x08;  // ETH_P_IP
-  packet[13] = 0x00;
-  packet[14] = 0x45;  // IPv4, IHL 5
-  const uint16_t ip_len = htons(static_cast<uint16_t>(20 + 8 + payload.size()));
-  std::memcpy(&packet[16], &ip_len, 2);
-  packet[22] = 64;
-  packet[23] = static_cast<char>(protocol);
-  const uint32_t loopback = htonl(INADDR_LOOPBACK);
-  std::memcpy(&packet[26], &loopback, 4);
-  std::memcpy(&packet[30], &loopback, 4);
-  const uint16_t sport = htons(40000), dport = htons(dest_port);
-  const uint16_t udp_len = htons(static_cast<uint16_t>(8 + payload.size()));
-  std::memcpy(&packet[34], &sport, 2);
-  std::memcpy(&packet[36], &dport, 2);
-  std::memcpy(&packet[38], &udp_len, 2);
-  packet.append(payload);
-  return packet;
+uint32_t RunOnce(int prog_fd, const std::string& packet) {
+  const testing::RunResult result = testing::RunXdp(prog_fd, packet);
+  EXPECT_EQ(result.error, 0) << std::strerror(result.error);
+  return result.verdict;
 }
 
-uint32_t RunOnce(int prog_fd, std::string packet) {
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
-              .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
-  EXPECT_EQ(bpf_prog_test_run_opts(prog_fd, &opts), 0) << std::strerror(errno);
-  return opts.retval;
+std::string UdpPacket(uint16_t dest_port, std::string_view payload, uint8_t protocol = 17) {
+  testing::PacketOptions options;
+  options.dest_port = dest_port;
+  options.ip_protocol = protocol;
+  return testing::BuildPacket(payload, options);
 }
 
 TEST(XdpProgram, CountsWhatItPasses) {
