@@ -1,7 +1,7 @@
-// xdpkv: the server binary. At this stage it loads the embedded XDP program
-// with its pinned store, attaches it, and runs until SIGINT/SIGTERM, when it
-// prints the fast path's counters. The TCP/UDP listeners come with the
-// server work (docs/architecture.md).
+// xdpkv: the server binary. Loads the embedded XDP program with its pinned
+// store, attaches it (unless --xdp-mode off), serves memcached and RESP over
+// TCP and UDP from the same maps, and on SIGINT/SIGTERM stops, prints the
+// fast path's counters and detaches.
 #include <getopt.h>
 #include <signal.h>
 #include <time.h>
@@ -12,53 +12,67 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "proxy/bpf_store.h"
+#include "proxy/server.h"
 #include "proxy/xdp_loader.h"
 
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
 
-void PrintCounters(const xdpkv::XdpLoader& loader) {
-  auto counters = loader.ReadCounters();
-  if (!counters.ok()) {
-    std::fprintf(stderr, "xdpkv: %s\n", std::string(counters.status().message()).c_str());
-    return;
-  }
-  std::printf("xdpkv: counters:%s\n", counters->Format().c_str());
-}
-
 void PrintUsage(FILE* out) {
   std::fprintf(out,
                "Usage: xdpkv [options]\n"
-               "  --xdp-iface IFACE   interface to attach XDP to (repeatable; default lo)\n"
-               "  --xdp-mode MODE     auto|native|generic|off (default auto: native where the\n"
-               "                      driver supports it, generic on lo)\n"
-               "  -U, --udp-port N    memcached UDP port the fast path answers (default 11211)\n"
-               "  --redis-port N      RESP port (default 6379)\n"
-               "  --pin-dir DIR       bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
-               "                      a restart serves what is pinned there\n"
-               "  --fresh             drop the pinned store before starting\n"
-               "  -h, --help          this text\n"
-               "  -V, --version       print the version\n");
+               "  -p, --port N          memcached TCP port (default 11211; 0 = off)\n"
+               "  -U, --udp-port N      memcached UDP port, also answered by XDP (default 11211)\n"
+               "      --redis-port N    RESP port, TCP and UDP (default 6379; 0 = off)\n"
+               "  -l, --listen ADDR     address to listen on, IPv4 or IPv6 (repeatable;\n"
+               "                        default 127.0.0.1)\n"
+               "  -t, --threads N       event loops (default 2)\n"
+               "  -I, --max-item-size N largest value in bytes (default and maximum 1048576)\n"
+               "      --xdp-iface IFACE interface to attach XDP to (repeatable; default lo)\n"
+               "      --xdp-mode MODE   auto|native|generic|off (default auto: native where the\n"
+               "                        driver supports it, generic on lo; off = userspace only,\n"
+               "                        same store)\n"
+               "      --pin-dir DIR     bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
+               "                        a restart serves what is pinned there\n"
+               "      --fresh           drop the pinned store before starting\n"
+               "  -h, --help            this text\n"
+               "  -V, --version         print the version\n");
 }
 
-bool ParsePort(const char* text, uint16_t* port) {
+bool ParseNumber(const char* text, long max, long* out) {
   char* end = nullptr;
+  errno = 0;
   const long value = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || value < 0 || value > 65535) return false;
-  *port = static_cast<uint16_t>(value);
+  if (end == text || *end != '\0' || errno != 0 || value < 0 || value > max) return false;
+  *out = value;
   return true;
 }
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::fprintf(stderr, "xdpkv: %s\n", message.c_str());
+  std::exit(1);
+}
+
+const xdpkv::XdpLoader* counters_source = nullptr;
+
+uint32_t NowBoot() { return xdpkv::NowBootSeconds(); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh };
   const option long_options[] = {
-      {"xdp-iface", required_argument, nullptr, kXdpIface},
-      {"xdp-mode", required_argument, nullptr, kXdpMode},
+      {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
       {"redis-port", required_argument, nullptr, kRedisPort},
+      {"listen", required_argument, nullptr, 'l'},
+      {"threads", required_argument, nullptr, 't'},
+      {"max-item-size", required_argument, nullptr, 'I'},
+      {"xdp-iface", required_argument, nullptr, kXdpIface},
+      {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"pin-dir", required_argument, nullptr, kPinDir},
       {"fresh", no_argument, nullptr, kFresh},
       {"help", no_argument, nullptr, 'h'},
@@ -67,38 +81,56 @@ int main(int argc, char** argv) {
   };
   std::vector<std::string> interfaces;
   std::string mode = "auto";
-  xdpkv::XdpConfig config;
-  config.pin_dir = "/sys/fs/bpf/xdpkv";
+  xdpkv::XdpConfig xdp;
+  xdp.pin_dir = "/sys/fs/bpf/xdpkv";
+  xdpkv::ServerConfig server_config;
+  std::vector<std::string> addresses;
+  long number = 0;
   int opt;
-  while ((opt = getopt_long(argc, argv, "U:hV", long_options, nullptr)) != -1) {
+  auto port = [&](const char* text) -> uint16_t {
+    if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
+    return static_cast<uint16_t>(number);
+  };
+  while ((opt = getopt_long(argc, argv, "p:U:l:t:I:hV", long_options, nullptr)) != -1) {
     switch (opt) {
+      case 'p':
+        server_config.memcache_tcp_port = port(optarg);
+        break;
+      case 'U':
+        server_config.memcache_udp_port = xdp.memcache_udp_port = port(optarg);
+        break;
+      case kRedisPort:
+        server_config.resp_port = xdp.resp_udp_port = port(optarg);
+        break;
+      case 'l':
+        addresses.emplace_back(optarg);
+        break;
+      case 't':
+        if (!ParseNumber(optarg, 256, &number) || number < 1) {
+          Fail(absl::StrCat("--threads must be 1..256, not '", optarg, "'"));
+        }
+        server_config.threads = static_cast<int>(number);
+        break;
+      case 'I':
+        if (!ParseNumber(optarg, XDPKV_MAX_VALUE_LEN, &number) || number < 1) {
+          Fail(absl::StrCat("--max-item-size must be 1..", XDPKV_MAX_VALUE_LEN, " bytes"));
+        }
+        server_config.memcache_options.max_value_bytes = static_cast<size_t>(number);
+        break;
       case kXdpIface:
         interfaces.emplace_back(optarg);
         break;
       case kXdpMode:
         mode = optarg;
         if (mode != "auto" && mode != "native" && mode != "generic" && mode != "off") {
-          std::fprintf(stderr, "xdpkv: --xdp-mode must be auto, native, generic or off\n");
-          return 2;
-        }
-        break;
-      case 'U':
-        if (!ParsePort(optarg, &config.memcache_udp_port)) {
-          std::fprintf(stderr, "xdpkv: bad port '%s'\n", optarg);
-          return 2;
-        }
-        break;
-      case kRedisPort:
-        if (!ParsePort(optarg, &config.resp_udp_port)) {
-          std::fprintf(stderr, "xdpkv: bad port '%s'\n", optarg);
-          return 2;
+          Fail("--xdp-mode must be auto, native, generic or off");
         }
         break;
       case kPinDir:
-        config.pin_dir = optarg;
+        xdp.pin_dir = optarg;
         break;
       case kFresh:
-        config.fresh = true;
+        xdp.fresh = true;
         break;
       case 'h':
         PrintUsage(stdout);
@@ -111,51 +143,79 @@ int main(int argc, char** argv) {
         return 2;
     }
   }
-  if (optind < argc) {
-    std::fprintf(stderr, "xdpkv: unexpected argument '%s'\n", argv[optind]);
-    return 2;
-  }
+  if (optind < argc) Fail(absl::StrCat("unexpected argument '", argv[optind], "'"));
+  if (!addresses.empty()) server_config.addresses = addresses;
   if (interfaces.empty()) interfaces.emplace_back("lo");
 
-  // Block the stop signals before anything starts, then wait for one.
+  // Block the stop signals before any thread starts, so only sigtimedwait
+  // below sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<xdpkv::XdpLoader> loader;
-  if (mode != "off") {
-    auto loaded = xdpkv::XdpLoader::Load(config);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "xdpkv: %s\n", std::string(loaded.status().message()).c_str());
-      return 1;
+  // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
+  // the program unattached.
+  auto loaded = xdpkv::XdpLoader::Load(xdp);
+  if (!loaded.ok()) Fail(std::string(loaded.status().message()));
+  std::unique_ptr<xdpkv::XdpLoader> loader = std::move(*loaded);
+  counters_source = loader.get();
+  auto store = xdpkv::BpfStore::ForLoader(*loader);
+
+  xdpkv::ServerContext context;
+  context.version = kVersion;
+  context.now_boot_seconds = NowBoot;
+  context.started_unix = time(nullptr);
+  context.unix_minus_boot = time(nullptr) - xdpkv::NowBootSeconds();
+  context.append_extra_stats = [](std::string* out) {
+    auto counters = counters_source->ReadCounters();
+    if (!counters.ok()) return;
+    for (int p = 1; p < XDPKV_PROTO_COUNT; ++p) {
+      for (int r = 1; r < XDPKV_REASON_COUNT; ++r) {
+        xdpkv::memcache::AppendStat(
+            out,
+            absl::StrCat("xdp_", std::string(xdpkv::kProtoNames[p]), "_",
+                         std::string(xdpkv::kReasonNames[r])),
+            std::to_string(counters->count[p][r]));
+      }
     }
-    loader = std::move(*loaded);
+  };
+
+  auto server = xdpkv::Server::Start(server_config, *store, context);
+  if (!server.ok()) Fail(std::string(server.status().message()));
+  for (const std::string& listener : (*server)->listeners()) {
+    std::printf("xdpkv: serving %s\n", listener.c_str());
+  }
+  if (mode == "off") {
+    std::printf("xdpkv: XDP off (userspace only, same store)\n");
+  } else {
     for (const std::string& interface : interfaces) {
       const bool generic = mode == "generic" || (mode == "auto" && interface == "lo");
       const auto xdp_mode = generic ? xdpkv::XdpMode::kGeneric : xdpkv::XdpMode::kNative;
       if (auto status = loader->Attach(interface, xdp_mode); !status.ok()) {
-        std::fprintf(stderr, "xdpkv: %s\n", std::string(status.message()).c_str());
-        return 1;
+        Fail(std::string(status.message()));
       }
       std::printf("xdpkv: XDP attached to %s (%s mode)\n", interface.c_str(),
                   xdpkv::XdpModeName(xdp_mode));
     }
-  } else {
-    std::printf("xdpkv: XDP off\n");
   }
   std::fflush(stdout);
 
-  // Wait for a stop signal; meanwhile keep the XDP program's wall-clock
-  // offset current (absolute exptimes) in case the clock is stepped.
+  // Until a stop signal: keep the clock offset current and sweep orphaned
+  // out-of-line values once a second.
   int signal_number = -1;
   const timespec tick{1, 0};
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (loader) loader->RefreshClockOffset();
+    loader->RefreshClockOffset();
+    (void)store->SweepOrphanBlobs();
   }
-  if (loader) PrintCounters(*loader);
-  std::printf("xdpkv: signal %d, detaching and exiting\n", signal_number);
+  (*server)->Stop();
+  if (auto counters = loader->ReadCounters(); counters.ok()) {
+    std::printf("xdpkv: counters:%s\n", counters->Format().c_str());
+  }
+  std::printf("xdpkv: signal %d, stopped\n", signal_number);
   return 0;
 }

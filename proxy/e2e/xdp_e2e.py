@@ -1,7 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """End-to-end test of the XDP fast path with the real xdpkv binary.
 
-Two setups, each with plain UDP sockets as clients:
+Requests the kernel answers must be answered byte for byte; requests it
+passes on must be answered, correctly, by the userspace server. Two
+setups, each with plain UDP sockets as clients:
   lo    generic XDP on the loopback interface, clients on 127.0.0.1 and ::1
   veth  native XDP on a veth pair between two network namespaces this test
         creates (server side and client side; the client end also runs an
@@ -44,10 +46,14 @@ def exchanges(big_key):
         ("resp", resp(b"SET", big_key, b"x" * 128), b"+OK\r\n"),
         ("mc", b"get " + big_key + b"\r\n",
          b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"),
+        ("mc", b"set quiet 0 0 1 noreply\r\nq\r\n", None),  # stored, no reply
+        ("mc", b"get quiet\r\n", b"VALUE quiet 0 1\r\nq\r\nEND\r\n"),
         ("mc", b"delete e2e\r\n", b"DELETED\r\n"),
         ("resp", resp(b"DEL", b"e2e"), b":0\r\n"),
-        # Passed to userspace (not listening yet): no reply, counted.
-        ("mc", b"get a b\r\n", None),
+        # Passed on by the kernel (two keys), answered by userspace.
+        ("mc", b"get e2e " + big_key + b"\r\n",
+         b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"),
+        ("resp", resp(b"MGET", b"e2e", big_key), b"*2\r\n$-1\r\n$128\r\n" + b"x" * 128 + b"\r\n"),
     ]
 
 
@@ -93,11 +99,15 @@ def run(cmd, **kwargs):
 def start_server(prefix, args):
     proc = subprocess.Popen(prefix + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    line = proc.stdout.readline()  # "xdpkv: XDP attached to ..." or an error
-    if "attached" not in line:
-        proc.kill()
-        raise RuntimeError(f"xdpkv did not start: {line}{proc.stdout.read()}")
-    return proc
+    seen = ""
+    while True:  # "xdpkv: serving ..." lines, then "xdpkv: XDP attached ..." or an error
+        line = proc.stdout.readline()
+        seen += line
+        if "attached" in line:
+            return proc
+        if not line or "xdpkv: serving" not in line:
+            proc.kill()
+            raise RuntimeError(f"xdpkv did not start: {seen}{proc.stdout.read()}")
 
 
 def stop_server(proc):
@@ -116,6 +126,7 @@ def check_counters(name, counters, errors):
         "memcache.sets": 1, "memcache.get_hits": 2, "memcache.get_misses": 1,
         "memcache.delete_hits": 1, "memcache.pass_unsupported": 1,
         "resp.get_hits": 1, "resp.sets": 1, "resp.delete_misses": 1,
+        "resp.pass_unsupported": 1,
     }
     for counter, minimum in expected_at_least.items():
         if counters.get(counter, 0) < minimum:
@@ -133,8 +144,9 @@ def client_failures(prefix, host, family_name):
 def test_lo(errors):
     tag = f"xdpkv-e2e-lo-{os.getpid()}"
     server = start_server([], [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic",
-                               "-U", str(ARGS.mc_port), "--redis-port", str(ARGS.resp_port),
-                               "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
+                               "-p", str(ARGS.mc_port), "-U", str(ARGS.mc_port),
+                               "--redis-port", str(ARGS.resp_port), "-l", "127.0.0.1",
+                               "-l", "::1", "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
     try:
         for host, family in (("127.0.0.1", "inet"), ("::1", "inet6")):
             for failure in client_failures([], host, family):
@@ -163,12 +175,12 @@ def test_veth(errors):
             run(netns(ns) + ["ip", "link", "set", "lo", "up"])
         server = start_server(netns(server_ns), [
             ARGS.binary, "--xdp-iface", server_if, "--xdp-mode", "native",
-            "-U", str(ARGS.mc_port), "--redis-port", str(ARGS.resp_port),
-            "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-server", "--fresh"])
+            "-p", str(ARGS.mc_port), "-U", str(ARGS.mc_port), "--redis-port", str(ARGS.resp_port),
+            "-l", "198.18.0.1", "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-server", "--fresh"])
         # The client end needs an XDP program for XDP_TX to deliver; with
         # both ports off ours passes everything.
         peer = start_server(netns(client_ns), [
-            ARGS.binary, "--xdp-iface", client_if, "--xdp-mode", "native", "-U", "0",
+            ARGS.binary, "--xdp-iface", client_if, "--xdp-mode", "native", "-p", "0", "-U", "0",
             "--redis-port", "0", "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-peer", "--fresh"])
         try:
             for failure in client_failures(netns(client_ns), "198.18.0.1", "inet"):

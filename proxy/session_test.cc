@@ -1,0 +1,177 @@
+// The server's sessions in-process (no sockets, no BPF): what a client sends
+// over one connection or one datagram, and what it gets back.
+#include "proxy/session.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+#include "proxy/testing/memory_store.h"
+
+namespace xdpkv {
+namespace {
+
+class Sessions : public ::testing::Test {
+ protected:
+  Sessions() {
+    context_.now_boot_seconds = [] { return uint32_t{1000}; };
+    context_.unix_minus_boot = 1700000000;
+  }
+
+  // Feeds `input` to a fresh memcached session; returns the replies.
+  std::string Memcache(std::string_view input, memcache::ParseOptions options = {}) {
+    MemcacheSession session(store_, context_, options);
+    std::string out;
+    last_used_ = session.Feed(input, &out);
+    last_closing_ = session.closing();
+    return out;
+  }
+
+  std::string Resp(std::string_view input) {
+    RespSession session(store_, context_);
+    std::string out;
+    last_used_ = session.Feed(input, &out);
+    last_closing_ = session.closing();
+    return out;
+  }
+
+  testing::MemoryStore store_;
+  ServerContext context_;
+  size_t last_used_ = 0;
+  bool last_closing_ = false;
+};
+
+TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
+  EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
+                     "delete a\r\ndelete a\r\nversion\r\n"),
+            "STORED\r\nVALUE a 5 3\r\nabc\r\nVALUE b 0 2\r\nhi\r\nEND\r\nDELETED\r\n"
+            "NOT_FOUND\r\nVERSION 0.1.0\r\n");
+}
+
+TEST_F(Sessions, MemcacheGetsShowsTheStoresCas) {
+  Memcache("set k 0 0 1\r\nx\r\n");
+  const uint64_t cas = (*store_.Get("k"))->cas;
+  EXPECT_EQ(Memcache("gets k\r\n"), "VALUE k 0 1 " + std::to_string(cas) + "\r\nx\r\nEND\r\n");
+}
+
+TEST_F(Sessions, MemcacheIncompleteRequestWaitsAndUsesNothing) {
+  EXPECT_EQ(Memcache("set k 0 0 5\r\nhel"), "");
+  EXPECT_EQ(last_used_, 0u);
+  EXPECT_EQ(Memcache("get k\r\nget"), "END\r\n");
+  EXPECT_EQ(last_used_, 7u);
+}
+
+TEST_F(Sessions, MemcacheExptimes) {
+  EXPECT_EQ(Memcache("set r 0 100 1\r\na\r\n"), "STORED\r\n");
+  EXPECT_EQ((*store_.Get("r"))->expires_at, 1100u);
+  EXPECT_EQ(Memcache("set gone 0 -1 1\r\na\r\nget gone\r\n"), "STORED\r\nEND\r\n");
+  // Absolute unix time: converted with the clock offset.
+  EXPECT_EQ(Memcache("set abs 0 1700002000 1\r\na\r\n"), "STORED\r\n");
+  EXPECT_EQ((*store_.Get("abs"))->expires_at, 2000u);
+  store_.now = 2000;
+  EXPECT_EQ(Memcache("get abs\r\n"), "END\r\n");
+}
+
+TEST_F(Sessions, MemcacheErrorsAndSwallowingAnOversizedValue) {
+  memcache::ParseOptions small;
+  small.max_value_bytes = 4;
+  EXPECT_EQ(Memcache("set k 0 0 6\r\n123456\r\nget k\r\n", small),
+            "SERVER_ERROR object too large for cache\r\nEND\r\n");
+  // memcached consumes <bytes>+2 before checking them, so the leftover "\n"
+  // is an empty command line: ERROR (as memcached 1.6.18 answers).
+  EXPECT_EQ(Memcache("bogus\r\nset k 0 0 1\r\nxy\r\n"),
+            "ERROR\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\n");
+  EXPECT_EQ(Memcache("incr n 1\r\nincr n 1 noreply\r\n"),
+            "SERVER_ERROR incr is not supported yet\r\n");
+}
+
+TEST_F(Sessions, MemcacheFullStoreAndQuit) {
+  store_.max_items = 1;
+  EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nset b 0 0 1\r\nb\r\n"),
+            "STORED\r\nSERVER_ERROR out of memory storing object\r\n");
+  EXPECT_EQ(Memcache("quit\r\nget a\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+}
+
+TEST_F(Sessions, MemcacheStats) {
+  context_.append_extra_stats = [](std::string* out) { out->append("STAT xdp_x 7\r\n"); };
+  const std::string stats = Memcache("stats\r\n");
+  EXPECT_NE(stats.find("STAT pid "), std::string::npos);
+  EXPECT_NE(stats.find("STAT version 0.1.0\r\n"), std::string::npos);
+  EXPECT_NE(stats.find("STAT xdp_x 7\r\n"), std::string::npos);
+  EXPECT_TRUE(stats.ends_with("END\r\n"));
+}
+
+TEST_F(Sessions, MemcacheLineTooLongCloses) {
+  EXPECT_EQ(Memcache(std::string(3000, 'x')), "CLIENT_ERROR line too long\r\n");
+  EXPECT_TRUE(last_closing_);
+}
+
+TEST_F(Sessions, MemcacheDatagramsSplitAsMemcachedDoes) {
+  const std::string frame("\x00\x05\x00\x00\x00\x01\x00\x00", 8);
+  auto replies = HandleMemcacheDatagram(frame + "set k 0 0 3000\r\n" + std::string(3000, 'v') +
+                                            "\r\n",
+                                        store_, context_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0], frame + "STORED\r\n");
+  replies = HandleMemcacheDatagram(frame + "get k\r\n", store_, context_);
+  ASSERT_EQ(replies.size(), 3u);
+  std::string joined;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    EXPECT_LE(replies[i].size(), memcache::kUdpMaxDatagramPayload);
+    EXPECT_EQ(replies[i][3], static_cast<char>(i));  // sequence
+    EXPECT_EQ(replies[i][5], 3);                     // count
+    joined += replies[i].substr(8);
+  }
+  EXPECT_EQ(joined, "VALUE k 0 3000\r\n" + std::string(3000, 'v') + "\r\nEND\r\n");
+  EXPECT_EQ(HandleMemcacheDatagram(std::string("\x00\x05\x00\x00\x00\x02\x00\x00", 8) + "get k\r\n",
+                                   store_, context_)[0]
+                .substr(8),
+            "SERVER_ERROR multi-packet request not supported\r\n");
+  EXPECT_EQ(HandleMemcacheDatagram(frame + "get k", store_, context_)[0].substr(8), "ERROR\r\n");
+  EXPECT_TRUE(HandleMemcacheDatagram("short", store_, context_).empty());
+}
+
+// --- RESP --------------------------------------------------------------------------
+
+TEST_F(Sessions, RespCommands) {
+  EXPECT_EQ(Resp("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
+            "+OK\r\n$5\r\nhello\r\n");
+  EXPECT_EQ(Resp("MGET k nope\r\nEXISTS k k nope\r\nDEL k nope\r\nGET k\r\n"),
+            "*2\r\n$5\r\nhello\r\n$-1\r\n:2\r\n:1\r\n$-1\r\n");
+  EXPECT_EQ(Resp("PING\r\nPING hi\r\nECHO \"a b\"\r\nSELECT 0\r\nSELECT 1\r\nSELECT x\r\n"),
+            "+PONG\r\n$2\r\nhi\r\n$3\r\na b\r\n+OK\r\n-ERR DB index is out of range\r\n"
+            "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(Resp("COMMAND\r\nCOMMAND COUNT\r\n"), "*0\r\n:0\r\n");
+}
+
+TEST_F(Sessions, RespErrorsInRedisWords) {
+  EXPECT_EQ(Resp("GET\r\nFOO a\r\n"),
+            "-ERR wrong number of arguments for 'get' command\r\n"
+            "-ERR unknown command 'FOO', with args beginning with: 'a' \r\n");
+  EXPECT_EQ(Resp("SET k v EX 10\r\n"), "-ERR SET options are not supported yet\r\n");
+  EXPECT_EQ(Resp("GET " + std::string(251, 'k') + "\r\n"), "$-1\r\n");
+  store_.max_items = 0;
+  EXPECT_EQ(Resp("SET k v\r\n"), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+}
+
+TEST_F(Sessions, RespProtocolErrorAndQuitClose) {
+  EXPECT_EQ(Resp("PING\r\n*1\r\n:5\r\nPING\r\n"),
+            "+PONG\r\n-ERR Protocol error: expected '$', got ':'\r\n");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(Resp("QUIT\r\nPING\r\n"), "+OK\r\n");
+  EXPECT_TRUE(last_closing_);
+}
+
+TEST_F(Sessions, RespDatagram) {
+  const std::string frame("\x01\x02\x00\x00\x00\x01\x00\x00", 8);
+  auto replies = HandleRespDatagram(frame + "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", store_,
+                                    context_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0], frame + "+OK\r\n");
+  replies = HandleRespDatagram(frame + "MGET k\r\n", store_, context_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0], frame + "*1\r\n$1\r\nv\r\n");
+}
+
+}  // namespace
+}  // namespace xdpkv

@@ -1,0 +1,67 @@
+// An in-memory Store for tests of code above the store (handlers, server):
+// the same contract as BpfStore, without BPF rights.
+#ifndef XDPKV_PROXY_TESTING_MEMORY_STORE_H_
+#define XDPKV_PROXY_TESTING_MEMORY_STORE_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "proxy/store.h"
+
+namespace xdpkv::testing {
+
+class MemoryStore : public Store {
+ public:
+  // Expiry is judged against this clock (CLOCK_BOOTTIME seconds in BpfStore).
+  uint32_t now = 1000;
+  size_t max_items = 1000;
+
+  absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override {
+    std::lock_guard lock(mu_);
+    if (auto status = CheckKey(key); !status.ok()) return status;
+    auto it = items_.find(std::string(key));
+    if (it == items_.end()) return std::nullopt;
+    if (it->second.expires_at != 0 && it->second.expires_at <= now) {
+      items_.erase(it);
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
+                               uint32_t expires_at) override {
+    std::lock_guard lock(mu_);
+    if (auto status = CheckKey(key); !status.ok()) return status;
+    if (value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
+    if (!items_.count(std::string(key)) && items_.size() >= max_items) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    StoredItem& item = items_[std::string(key)];
+    item = StoredItem{std::string(value), flags, ++next_cas_, expires_at};
+    return item.cas;
+  }
+
+  absl::StatusOr<bool> Delete(std::string_view key) override {
+    std::lock_guard lock(mu_);
+    if (auto status = CheckKey(key); !status.ok()) return status;
+    auto it = items_.find(std::string(key));
+    if (it == items_.end()) return false;
+    const bool live = it->second.expires_at == 0 || it->second.expires_at > now;
+    items_.erase(it);
+    return live;
+  }
+
+ private:
+  static absl::Status CheckKey(std::string_view key) {
+    if (key.empty() || key.size() > 250) return absl::InvalidArgumentError("key length");
+    return absl::OkStatus();
+  }
+  std::mutex mu_;
+  std::map<std::string, StoredItem> items_;
+  uint64_t next_cas_ = 0;
+};
+
+}  // namespace xdpkv::testing
+
+#endif  // XDPKV_PROXY_TESTING_MEMORY_STORE_H_
