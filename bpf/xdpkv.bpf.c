@@ -927,4 +927,47 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	}
 }
 
+/* ---- compare-and-set for userspace (see struct xdpkv_cas_request) ------- */
+
+SEC("xdp")
+int xdpkv_store_cas(struct xdp_md *ctx)
+{
+	struct xdpkv_cas_request *cas_req;
+	struct xdpkv_item *it;
+	struct scratch *s;
+	__u32 zero = 0;
+	__u64 *dst, *src;
+
+	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
+	if (!s)
+		return XDPKV_CAS_BAD_REQUEST;
+	_Static_assert(sizeof(struct xdpkv_cas_request) <= XDPKV_REQ_PEEK, "fits the scratch");
+	if (bpf_xdp_load_bytes(ctx, 0, s->req, sizeof(struct xdpkv_cas_request)))
+		return XDPKV_CAS_BAD_REQUEST;
+	cas_req = (struct xdpkv_cas_request *)s->req;
+	if (cas_req->key.len == 0 || cas_req->key.len > XDPKV_MAX_KEY_LEN ||
+	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
+		return XDPKV_CAS_BAD_REQUEST;
+	__builtin_memcpy(&s->key, &cas_req->key, sizeof(s->key));
+	it = store_lookup(s);
+	if (!it)
+		return XDPKV_CAS_NOT_FOUND;
+	dst = (__u64 *)it->inline_value;
+	src = (__u64 *)cas_req->item.inline_value;
+	bpf_spin_lock(&it->lock);
+	if (it->cas != cas_req->expected_cas) {
+		bpf_spin_unlock(&it->lock);
+		return XDPKV_CAS_EXISTS;
+	}
+	it->value_len = cas_req->item.value_len;
+	it->cas = cas_req->item.cas;
+	it->flags = cas_req->item.flags;
+	it->expires_at = cas_req->item.expires_at;
+	it->blob_id = cas_req->item.blob_id;
+	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+		dst[i] = src[i];
+	bpf_spin_unlock(&it->lock);
+	return XDPKV_CAS_STORED;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -76,6 +76,24 @@ struct xdpkv_blob_header {
 	__u8 key[XDPKV_KEY_BYTES_MAX]; /* the owning item's key */
 };
 
+/* Compare-and-set for userspace's read-modify-write commands: the program
+ * xdpkv_store_cas, run with BPF_PROG_TEST_RUN on this struct as its packet,
+ * replaces the item under its spin lock (the lock the fast path's SET takes
+ * too) only if the stored CAS is still expected_cas. Its return value is an
+ * enum xdpkv_cas_result. */
+struct xdpkv_cas_request {
+	__u64 expected_cas;
+	struct xdpkv_key256 key;
+	struct xdpkv_item item; /* the lock field is ignored */
+};
+
+enum xdpkv_cas_result {
+	XDPKV_CAS_STORED = 0,
+	XDPKV_CAS_EXISTS = 1,    /* the item changed since it was read */
+	XDPKV_CAS_NOT_FOUND = 2, /* the item is gone */
+	XDPKV_CAS_BAD_REQUEST = 3,
+};
+
 /* Which protocol a counter belongs to. */
 enum xdpkv_proto {
 	XDPKV_PROTO_NONE = 0, /* not (yet) known to be one of ours */

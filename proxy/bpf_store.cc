@@ -46,36 +46,30 @@ std::vector<uint8_t> BlobBuffer(size_t cls) {
 // A reader may lose a race with a writer that replaced the blob it was
 // about to read; it then reads the item again, this many times at most.
 constexpr int kBlobReadAttempts = 8;
+// Mutate reads, decides and retries on a conflicting write this many times.
+constexpr int kMutateAttempts = 64;
 
 }  // namespace
 
 std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
   return std::make_unique<BpfStore>(loader.item_map_fds(), loader.blob_map_fds(),
-                                    loader.cas_counter());
+                                    loader.cas_counter(), loader.cas_program_fd());
 }
 
-absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
+absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
   for (int attempt = 0; attempt < kBlobReadAttempts; ++attempt) {
-    xdpkv_item item{};
-    if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
+    RawItem raw{};
+    if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &raw.item, BPF_F_LOCK) != 0) {
       if (errno == ENOENT) return std::nullopt;
       return MapError(errno, "store lookup");
     }
-    if (Expired(item.expires_at)) {
-      bpf_map_delete_elem(map_key->fd, &map_key->bytes);  // lazily, as memcached does
-      if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
-      return std::nullopt;
-    }
-    StoredItem out;
-    out.flags = item.flags;
-    out.cas = item.cas;
-    out.expires_at = item.expires_at;
+    const xdpkv_item& item = raw.item;
     if (item.blob_id == 0) {
-      out.value.assign(reinterpret_cast<const char*>(item.inline_value),
+      raw.value.assign(reinterpret_cast<const char*>(item.inline_value),
                        std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
-      return out;
+      return raw;
     }
     if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
     const size_t cls = BlobClassOf(item.value_len);
@@ -87,16 +81,26 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
     xdpkv_blob_header header;
     std::memcpy(&header, blob.data(), sizeof(header));
     if (header.blob_id != item.blob_id || header.value_len != item.value_len) continue;
-    out.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
-    return out;
+    raw.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
+    return raw;
   }
   return absl::UnavailableError("value kept changing while being read");
 }
 
-absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
-                                       uint32_t flags, uint32_t expires_at) {
-  auto map_key = MakeKey(item_fds_, key);
-  if (!map_key.ok()) return map_key.status();
+absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
+  auto raw = ReadRaw(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::nullopt;
+  const xdpkv_item& item = (*raw)->item;
+  if (Expired(item.expires_at)) {
+    (void)Delete(key);  // lazily, as memcached does
+    return std::nullopt;
+  }
+  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at};
+}
+
+absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_view value,
+                                             uint32_t flags, uint32_t expires_at) {
   if (value.size() > XDPKV_MAX_VALUE_LEN) {
     return absl::InvalidArgumentError("object too large for cache");
   }
@@ -107,31 +111,40 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
-  } else {
-    // The blob first, under an id no one else will ever use (the CAS).
-    item.blob_id = item.cas;
-    const size_t cls = BlobClassOf(value.size());
-    std::vector<uint8_t> blob = BlobBuffer(cls);
-    xdpkv_blob_header header{};
-    header.blob_id = item.blob_id;
-    header.value_len = item.value_len;
-    header.key_len = static_cast<__u32>(key.size());
-    std::memcpy(header.key, key.data(), key.size());
-    std::memcpy(blob.data(), &header, sizeof(header));
-    std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
-    if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-      if (errno == E2BIG || errno == ENOMEM) {
-        return absl::ResourceExhaustedError("out of memory storing object");
-      }
-      return MapError(errno, "blob update");
-    }
+    return item;
   }
+  // The blob first, under an id no one else will ever use (the CAS).
+  item.blob_id = item.cas;
+  const size_t cls = BlobClassOf(value.size());
+  std::vector<uint8_t> blob = BlobBuffer(cls);
+  xdpkv_blob_header header{};
+  header.blob_id = item.blob_id;
+  header.value_len = item.value_len;
+  header.key_len = static_cast<__u32>(key.size());
+  std::memcpy(header.key, key.data(), key.size());
+  std::memcpy(blob.data(), &header, sizeof(header));
+  std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
+  if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
+    if (errno == E2BIG || errno == ENOMEM) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    return MapError(errno, "blob update");
+  }
+  return item;
+}
+
+absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
+                                       uint32_t flags, uint32_t expires_at) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  auto item = NewItem(key, value, flags, expires_at);
+  if (!item.ok()) return item.status();
   xdpkv_item old{};
   const bool had_old =
       bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &old, BPF_F_LOCK) == 0;
-  if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
+  if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_F_LOCK) != 0) {
     const int err = errno;
-    if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
+    DeleteBlob(item->blob_id, item->value_len);
     if (err == E2BIG || err == ENOMEM) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
@@ -139,8 +152,66 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
   }
   // The item no longer points to its old blob. (A concurrent writer may
   // have replaced `old` first; its blob is then the sweep's to find.)
-  if (had_old && old.blob_id != 0) DeleteBlob(old.blob_id, old.value_len);
-  return item.cas;
+  if (had_old) DeleteBlob(old.blob_id, old.value_len);
+  return item->cas;
+}
+
+absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
+                                                         const MutateFn& decide) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  std::lock_guard stripe(
+      mutate_stripes_[std::hash<std::string_view>{}(key) % mutate_stripes_.size()]);
+  for (int attempt = 0; attempt < kMutateAttempts; ++attempt) {
+    auto raw = ReadRaw(key);
+    if (!raw.ok()) return raw.status();
+    std::optional<StoredItem> current;
+    if (raw->has_value() && !Expired((*raw)->item.expires_at)) {
+      const xdpkv_item& item = (*raw)->item;
+      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at};
+    }
+    Mutation m = decide(current);
+    if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kDelete) {
+      if (raw->has_value()) (void)Delete(key);
+      return std::nullopt;
+    }
+    auto item = NewItem(key, m.value, m.flags, m.expires_at);
+    if (!item.ok()) return item.status();
+    if (!raw->has_value()) {
+      // Absent: insert only if still absent.
+      if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST) == 0) {
+        return item->cas;
+      }
+      const int err = errno;
+      DeleteBlob(item->blob_id, item->value_len);
+      if (err == EEXIST) continue;  // someone else created it: decide again
+      if (err == E2BIG || err == ENOMEM) {
+        return absl::ResourceExhaustedError("out of memory storing object");
+      }
+      return MapError(err, "store insert");
+    }
+    // Present (perhaps expired): replace only the version we read, under
+    // the item's lock, in the kernel (struct xdpkv_cas_request).
+    xdpkv_cas_request request{};
+    request.expected_cas = (*raw)->item.cas;
+    request.key = map_key->bytes;
+    request.item = *item;
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
+                .data_size_in = sizeof(request), .repeat = 1);
+    if (bpf_prog_test_run_opts(cas_program_fd_, &opts) != 0) {
+      DeleteBlob(item->blob_id, item->value_len);
+      return MapError(errno, "compare-and-set");
+    }
+    if (opts.retval == XDPKV_CAS_STORED) {
+      DeleteBlob((*raw)->item.blob_id, (*raw)->item.value_len);
+      return item->cas;
+    }
+    DeleteBlob(item->blob_id, item->value_len);
+    if (opts.retval == XDPKV_CAS_BAD_REQUEST) return absl::InternalError("compare-and-set refused");
+    // EXISTS or NOT_FOUND: someone wrote in between; decide again.
+  }
+  return absl::UnavailableError("too much contention on this key");
 }
 
 absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
@@ -160,7 +231,7 @@ absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
 }
 
 void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {
-  if (value_len > XDPKV_MAX_VALUE_LEN) return;
+  if (id == 0 || value_len > XDPKV_MAX_VALUE_LEN) return;
   bpf_map_delete_elem(blob_fds_[BlobClassOf(value_len)], &id);
 }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -24,13 +25,19 @@ class BpfStore : public Store {
   static std::unique_ptr<BpfStore> ForLoader(const XdpLoader& loader);
 
   BpfStore(std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds,
-           std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_map_fds, uint64_t* cas_counter)
-      : item_fds_(item_map_fds), blob_fds_(blob_map_fds), cas_counter_(cas_counter) {}
+           std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_map_fds, uint64_t* cas_counter,
+           int cas_program_fd)
+      : item_fds_(item_map_fds),
+        blob_fds_(blob_map_fds),
+        cas_counter_(cas_counter),
+        cas_program_fd_(cas_program_fd) {}
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
                                uint32_t expires_at) override;
   absl::StatusOr<bool> Delete(std::string_view key) override;
+  absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
+                                                 const MutateFn& decide) override;
 
   // Deletes blobs that no item points to any more (the XDP program
   // overwrites or deletes items without touching their blobs), once seen
@@ -42,11 +49,27 @@ class BpfStore : public Store {
  private:
   // Deletes blob `id` of a value of `value_len` bytes, if there is one.
   void DeleteBlob(uint64_t id, uint32_t value_len);
+  // A new item for `value` under a fresh CAS unique, its blob written first
+  // when the value is not inline.
+  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, std::string_view value,
+                                     uint32_t flags, uint32_t expires_at);
+  // The item as stored, its value read (nullopt: absent). Expired items
+  // are returned too: Mutate must know their CAS to replace them.
+  struct RawItem {
+    xdpkv_item item;
+    std::string value;
+  };
+  absl::StatusOr<std::optional<RawItem>> ReadRaw(std::string_view key);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
   uint64_t* cas_counter_;
+  int cas_program_fd_;
   std::set<std::pair<size_t, uint64_t>> orphans_seen_;  // (class, blob id)
+  // Mutates of one key from this process take turns (striped by key hash):
+  // optimistic retries alone let one thread starve another. Writers outside
+  // (the XDP program, plain Sets) are still caught by the kernel-side CAS.
+  std::array<std::mutex, 64> mutate_stripes_;
 };
 
 }  // namespace xdpkv

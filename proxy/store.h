@@ -5,6 +5,7 @@
 #define XDPKV_PROXY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,25 @@ struct StoredItem {
   uint32_t expires_at = 0;  // CLOCK_BOOTTIME seconds; 0 = never
 };
 
+// What a read-modify-write decides, given the current item.
+struct Mutation {
+  enum Kind { kKeep, kWrite, kDelete };
+  Kind kind = kKeep;
+  std::string value;
+  uint32_t flags = 0;
+  uint32_t expires_at = 0;
+
+  static Mutation Keep() { return {}; }
+  static Mutation Write(std::string value, uint32_t flags, uint32_t expires_at) {
+    return {kWrite, std::move(value), flags, expires_at};
+  }
+  static Mutation Delete() { return {kDelete, {}, 0, 0}; }
+};
+
+// Decides from the current item (nullopt: absent or expired). May be called
+// more than once: it must not have side effects beyond its result.
+using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -32,6 +52,13 @@ class Store {
                                        uint32_t flags, uint32_t expires_at) = 0;
   // True when a live item was deleted.
   virtual absl::StatusOr<bool> Delete(std::string_view key) = 0;
+  // Applies `decide` atomically with respect to every other writer, the
+  // XDP program's included: if the item changes between the read and the
+  // write, it reads again and decides again. Returns the new CAS unique
+  // when it wrote, nullopt when it kept or deleted. (A kDelete is not
+  // atomic: it removes whatever is there.)
+  virtual absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
+                                                         const MutateFn& decide) = 0;
 };
 
 }  // namespace xdpkv

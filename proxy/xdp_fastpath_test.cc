@@ -2,7 +2,10 @@
 // command's hit/miss/expired/noreply case over IPv4 and IPv6, each pass
 // reason, and the store shared with userspace. Needs BPF rights (root);
 // without them each test is skipped and says why.
+#include <atomic>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bpf/bpf.h"
@@ -362,6 +365,95 @@ TEST_F(FastPath, KernelOverwritesLeaveBlobsToTheSweep) {
   ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
   ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
   EXPECT_EQ(CountBlobs(*loader_), 0u);
+}
+
+// --- read-modify-write (Mutate) ----------------------------------------------------
+
+TEST_F(FastPath, MutateInsertsReplacesAndKeeps) {
+  auto append_x = [](const std::optional<StoredItem>& current) {
+    return Mutation::Write((current ? current->value : "") + "x", 9, 0);
+  };
+  auto first = store_->Mutate("m", append_x);
+  ASSERT_TRUE(first.ok() && first->has_value()) << first.status();
+  auto second = store_->Mutate("m", append_x);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_NE(**first, **second);
+  ExpectReply(Frame(1) + "gets m\r\n",
+              Frame(1) + "VALUE m 9 2 " + std::to_string(**second) + "\r\nxx\r\nEND\r\n");
+  auto kept = store_->Mutate("m", [](const auto&) { return Mutation::Keep(); });
+  ASSERT_TRUE(kept.ok());
+  EXPECT_FALSE(kept->has_value());
+  // Inline to blob and back: the old blob is freed each time.
+  ASSERT_TRUE(store_->Mutate("m", [](const auto&) {
+    return Mutation::Write(std::string(3000, 'b'), 0, 0);
+  }).ok());
+  ASSERT_TRUE(store_->Mutate("m", [](const auto&) {
+    return Mutation::Write(std::string(4000, 'c'), 0, 0);
+  }).ok());
+  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  ASSERT_TRUE(store_->Mutate("m", [](const auto&) { return Mutation::Delete(); }).ok());
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  auto gone = store_->Get("m");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(FastPath, MutateDecidesAgainWhenTheKernelWroteInBetween) {
+  ASSERT_TRUE(store_->Set("n", "1", 0, 0).ok());
+  int calls = 0;
+  auto result = store_->Mutate("n", [&](const std::optional<StoredItem>& current) {
+    if (++calls == 1) {
+      // A SET answered by XDP lands between our read and our write.
+      ExpectReply(Frame(1) + "set n 0 0 2\r\n10\r\n", Frame(1) + "STORED\r\n");
+    }
+    return Mutation::Write(std::to_string(std::stoi(current->value) + 1), 0, 0);
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(calls, 2);
+  ExpectReply(Frame(2) + "get n\r\n", Frame(2) + "VALUE n 0 2\r\n11\r\nEND\r\n");
+}
+
+TEST_F(FastPath, MutateSeesACreateThatRacedItsInsert) {
+  int calls = 0;
+  auto result = store_->Mutate("fresh", [&](const std::optional<StoredItem>& current) {
+    if (++calls == 1) {
+      EXPECT_FALSE(current.has_value());
+      ExpectReply(Frame(1) + "set fresh 0 0 1\r\nk\r\n", Frame(1) + "STORED\r\n");
+      return Mutation::Write("u", 0, 0);
+    }
+    return Mutation::Keep();  // like add: it exists now
+  });
+  ASSERT_TRUE(result.ok());
+  EXPECT_FALSE(result->has_value());
+  EXPECT_EQ(calls, 2);
+  ExpectReply(Frame(2) + "get fresh\r\n", Frame(2) + "VALUE fresh 0 1\r\nk\r\nEND\r\n");
+}
+
+TEST_F(FastPath, ConcurrentMutatesLoseNoIncrement) {
+  constexpr int kThreads = 2;
+  constexpr int kEach = 5000;
+  auto increment = [](const std::optional<StoredItem>& current) {
+    const uint64_t n = current ? std::stoull(current->value) : 0;
+    return Mutation::Write(std::to_string(n + 1), 0, 0);
+  };
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto result = store_->Mutate("counter", increment);
+        if (!result.ok()) {
+          ADD_FAILURE() << result.status();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto item = store_->Get("counter");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->value, std::to_string(kThreads * kEach));
 }
 
 // --- what the kernel passes on ------------------------------------------------------------

@@ -158,6 +158,10 @@ absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {
 
 int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpkv_xdp); }
 
+int XdpLoader::cas_program_fd() const {
+  return bpf_program__fd(skeleton_->progs.xdpkv_store_cas);
+}
+
 std::array<int, XDPKV_KEY_CLASS_COUNT> XdpLoader::item_map_fds() const {
   std::array<int, XDPKV_KEY_CLASS_COUNT> fds{};
   const auto maps = ItemMaps(skeleton_);

@@ -52,6 +52,8 @@ class XdpLoader {
 
   absl::Status Attach(const std::string& interface, XdpMode mode);
   int program_fd() const;
+  // The compare-and-set program (struct xdpkv_cas_request).
+  int cas_program_fd() const;
   // The store maps: items, one per key class; out-of-line values, one per
   // value class (proxy/store_layout.h).
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;

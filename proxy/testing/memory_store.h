@@ -42,6 +42,30 @@ class MemoryStore : public Store {
     return item.cas;
   }
 
+  absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
+                                                 const MutateFn& decide) override {
+    std::lock_guard lock(mu_);
+    if (auto status = CheckKey(key); !status.ok()) return status;
+    auto it = items_.find(std::string(key));
+    std::optional<StoredItem> current;
+    if (it != items_.end() && (it->second.expires_at == 0 || it->second.expires_at > now)) {
+      current = it->second;
+    }
+    Mutation m = decide(current);
+    if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kDelete) {
+      if (it != items_.end()) items_.erase(it);
+      return std::nullopt;
+    }
+    if (m.value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
+    if (it == items_.end() && items_.size() >= max_items) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    StoredItem& item = items_[std::string(key)];
+    item = StoredItem{std::move(m.value), m.flags, ++next_cas_, m.expires_at};
+    return item.cas;
+  }
+
   absl::StatusOr<bool> Delete(std::string_view key) override {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
