@@ -952,6 +952,16 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	it = store_lookup(s);
 	if (!it)
 		return XDPKV_CAS_NOT_FOUND;
+	if (cas_req->op == XDPKV_CAS_OP_DELETE) {
+		int same;
+
+		bpf_spin_lock(&it->lock);
+		same = it->cas == cas_req->expected_cas;
+		bpf_spin_unlock(&it->lock);
+		if (!same)
+			return XDPKV_CAS_EXISTS;
+		return store_delete(s) == 0 ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
+	}
 	dst = (__u64 *)it->inline_value;
 	src = (__u64 *)cas_req->item.inline_value;
 	bpf_spin_lock(&it->lock);

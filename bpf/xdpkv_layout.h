@@ -78,17 +78,26 @@ struct xdpkv_blob_header {
 
 /* Compare-and-set for userspace's read-modify-write commands: the program
  * xdpkv_store_cas, run with BPF_PROG_TEST_RUN on this struct as its packet,
- * replaces the item under its spin lock (the lock the fast path's SET takes
- * too) only if the stored CAS is still expected_cas. Its return value is an
- * enum xdpkv_cas_result. */
+ * replaces (or deletes) the item under its spin lock (the lock the fast
+ * path's SET takes too) only if the stored CAS is still expected_cas. Its
+ * return value is an enum xdpkv_cas_result. */
+enum xdpkv_cas_op {
+	XDPKV_CAS_OP_REPLACE = 0,
+	/* The check is under the lock, the delete just after it: a write
+	 * landing in between (nanoseconds, in the kernel) is lost. */
+	XDPKV_CAS_OP_DELETE = 1,
+};
+
 struct xdpkv_cas_request {
 	__u64 expected_cas;
+	__u32 op; /* enum xdpkv_cas_op */
+	__u32 reserved;
 	struct xdpkv_key256 key;
 	struct xdpkv_item item; /* the lock field is ignored */
 };
 
 enum xdpkv_cas_result {
-	XDPKV_CAS_STORED = 0,
+	XDPKV_CAS_STORED = 0,    /* replaced, or deleted */
 	XDPKV_CAS_EXISTS = 1,    /* the item changed since it was read */
 	XDPKV_CAS_NOT_FOUND = 2, /* the item is gone */
 	XDPKV_CAS_BAD_REQUEST = 3,

@@ -1,6 +1,7 @@
 #include "proxy/bpf_store.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -93,7 +94,7 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   if (!raw->has_value()) return std::nullopt;
   const xdpkv_item& item = (*raw)->item;
   if (Expired(item.expires_at)) {
-    (void)Delete(key);  // lazily, as memcached does
+    (void)DeleteIfUnchanged(key, item);  // lazily, as memcached does
     return std::nullopt;
   }
   return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at};
@@ -173,8 +174,11 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
     if (m.kind == Mutation::kDelete) {
-      if (raw->has_value()) (void)Delete(key);
-      return std::nullopt;
+      if (!raw->has_value()) return std::nullopt;
+      auto deleted = DeleteIfUnchanged(key, (*raw)->item);
+      if (!deleted.ok()) return deleted.status();
+      if (*deleted) return std::nullopt;
+      continue;  // changed in between: decide again
     }
     auto item = NewItem(key, m.value, m.flags, m.expires_at);
     if (!item.ok()) return item.status();
@@ -191,24 +195,14 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       }
       return MapError(err, "store insert");
     }
-    // Present (perhaps expired): replace only the version we read, under
-    // the item's lock, in the kernel (struct xdpkv_cas_request).
-    xdpkv_cas_request request{};
-    request.expected_cas = (*raw)->item.cas;
-    request.key = map_key->bytes;
-    request.item = *item;
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
-                .data_size_in = sizeof(request), .repeat = 1);
-    if (bpf_prog_test_run_opts(cas_program_fd_, &opts) != 0) {
-      DeleteBlob(item->blob_id, item->value_len);
-      return MapError(errno, "compare-and-set");
-    }
-    if (opts.retval == XDPKV_CAS_STORED) {
+    // Present (perhaps expired): replace only the version we read.
+    auto result = CompareAndSwap(map_key->bytes, (*raw)->item.cas, XDPKV_CAS_OP_REPLACE, &*item);
+    if (result.ok() && *result == XDPKV_CAS_STORED) {
       DeleteBlob((*raw)->item.blob_id, (*raw)->item.value_len);
       return item->cas;
     }
     DeleteBlob(item->blob_id, item->value_len);
-    if (opts.retval == XDPKV_CAS_BAD_REQUEST) return absl::InternalError("compare-and-set refused");
+    if (!result.ok()) return result.status();
     // EXISTS or NOT_FOUND: someone wrote in between; decide again.
   }
   return absl::UnavailableError("too much contention on this key");
@@ -228,6 +222,117 @@ absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
   }
   if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
   return !Expired(item.expires_at);
+}
+
+absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint64_t expected_cas,
+                                                  xdpkv_cas_op op, const xdpkv_item* item) {
+  xdpkv_cas_request request{};
+  request.expected_cas = expected_cas;
+  request.op = op;
+  request.key = key;
+  if (item != nullptr) request.item = *item;
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
+              .repeat = 1);
+  if (bpf_prog_test_run_opts(cas_program_fd_, &opts) != 0) {
+    return MapError(errno, "compare-and-set");
+  }
+  if (opts.retval == XDPKV_CAS_BAD_REQUEST) return absl::InternalError("compare-and-set refused");
+  return opts.retval;
+}
+
+absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  auto result = CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE, nullptr);
+  if (!result.ok()) return result.status();
+  if (*result == XDPKV_CAS_EXISTS) return false;
+  // Deleted, by us or (NOT_FOUND) by someone before us: the blob is unowned.
+  DeleteBlob(seen.blob_id, seen.value_len);
+  return true;
+}
+
+absl::StatusOr<bool> BpfStore::ReadBatch(size_t cls, uint32_t* bucket, size_t count,
+                                         const BatchVisitor& visit) {
+  const size_t key_size = sizeof(__u32) + kKeyClassBytes[cls];
+  uint32_t capacity = static_cast<uint32_t>(std::clamp<size_t>(count, 1, 1 << 16));
+  for (;;) {
+    std::vector<uint8_t> keys(capacity * key_size);
+    std::vector<xdpkv_item> items(capacity);
+    uint32_t next_bucket = 0;
+    uint32_t got = capacity;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_F_LOCK);
+    const int rc = bpf_map_lookup_batch(item_fds_[cls], bucket, &next_bucket, keys.data(),
+                                        items.data(), &got, &opts);
+    const int err = rc == 0 ? 0 : errno;
+    if (err == ENOSPC && got == 0) {
+      capacity *= 2;  // one hash bucket holds more items than asked for
+      continue;
+    }
+    if (err != 0 && err != ENOENT) return MapError(err, "store batch lookup");
+    for (uint32_t i = 0; i < got; ++i) {
+      const uint8_t* key = keys.data() + i * key_size;
+      __u32 len;
+      std::memcpy(&len, key, sizeof(len));
+      if (len == 0 || len > kKeyClassBytes[cls]) continue;
+      visit(std::string_view(reinterpret_cast<const char*>(key + sizeof(len)), len), items[i]);
+    }
+    if (err == ENOENT) return true;  // the class is done
+    *bucket = next_bucket;
+    return false;
+  }
+}
+
+absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
+  // Cursor: key class in the high 32 bits, the hash map's batch token (a
+  // bucket index) in the low ones. Items never move between buckets, so a
+  // key present all along is in a bucket the scan reaches.
+  size_t cls = cursor >> 32;
+  uint32_t bucket = static_cast<uint32_t>(cursor);
+  ScanPage page;
+  std::vector<std::pair<std::string, xdpkv_item>> expired;
+  size_t looked = 0;
+  while (cls < XDPKV_KEY_CLASS_COUNT && looked < count) {
+    auto done = ReadBatch(cls, &bucket, count - looked,
+                          [&](std::string_view key, const xdpkv_item& item) {
+                            ++looked;
+                            if (Expired(item.expires_at)) {
+                              expired.emplace_back(std::string(key), item);
+                            } else {
+                              page.keys.emplace_back(key);
+                            }
+                          });
+    if (!done.ok()) return done.status();
+    if (*done) {
+      ++cls;
+      bucket = 0;
+    }
+  }
+  for (const auto& [key, item] : expired) (void)DeleteIfUnchanged(key, item);
+  page.next_cursor = cls >= XDPKV_KEY_CLASS_COUNT ? 0 : (uint64_t{cls} << 32 | bucket);
+  return page;
+}
+
+absl::StatusOr<size_t> BpfStore::Clear() {
+  size_t cleared = 0;
+  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
+    std::vector<std::pair<std::string, xdpkv_item>> items;
+    uint32_t bucket = 0;
+    for (bool done = false; !done;) {
+      auto batch = ReadBatch(cls, &bucket, 4096, [&](std::string_view key, const xdpkv_item& item) {
+        items.emplace_back(std::string(key), item);
+      });
+      if (!batch.ok()) return batch.status();
+      done = *batch;
+    }
+    for (const auto& [key, item] : items) {
+      auto map_key = MakeKey(item_fds_, key);
+      if (map_key.ok() && bpf_map_delete_elem(map_key->fd, &map_key->bytes) == 0) {
+        DeleteBlob(item.blob_id, item.value_len);
+        ++cleared;
+      }
+    }
+  }
+  return cleared;
 }
 
 void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {

@@ -7,6 +7,7 @@
 #define XDPKV_PROXY_BPF_STORE_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -38,6 +39,8 @@ class BpfStore : public Store {
   absl::StatusOr<bool> Delete(std::string_view key) override;
   absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                  const MutateFn& decide) override;
+  absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
+  absl::StatusOr<size_t> Clear() override;
 
   // Deletes blobs that no item points to any more (the XDP program
   // overwrites or deletes items without touching their blobs), once seen
@@ -60,6 +63,17 @@ class BpfStore : public Store {
     std::string value;
   };
   absl::StatusOr<std::optional<RawItem>> ReadRaw(std::string_view key);
+  // Runs xdpkv_store_cas: `op` on `key` only if its CAS is `expected_cas`.
+  // Returns an enum xdpkv_cas_result (never BAD_REQUEST: that is an error).
+  absl::StatusOr<uint32_t> CompareAndSwap(const xdpkv_key256& key, uint64_t expected_cas,
+                                          xdpkv_cas_op op, const xdpkv_item* item);
+  // Deletes `key` if it is still the item `seen` (false: it changed).
+  absl::StatusOr<bool> DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen);
+  // Visits the items of key class `cls` in about `count` entries from hash
+  // bucket *bucket, then advances *bucket. True when the class is done.
+  using BatchVisitor = std::function<void(std::string_view key, const xdpkv_item& item)>;
+  absl::StatusOr<bool> ReadBatch(size_t cls, uint32_t* bucket, size_t count,
+                                 const BatchVisitor& visit);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,12 @@ struct Mutation {
 // more than once: it must not have side effects beyond its result.
 using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current)>;
 
+// One step of a scan over the whole keyspace.
+struct ScanPage {
+  std::vector<std::string> keys;  // live keys (expired ones are dropped, and removed)
+  uint64_t next_cursor = 0;       // 0: the scan is complete
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -59,6 +66,12 @@ class Store {
   // atomic: it removes whatever is there.)
   virtual absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                          const MutateFn& decide) = 0;
+  // Looks at about `count` stored items from `cursor` (0: the start). As
+  // Redis's SCAN guarantees: a key present for a whole scan is returned at
+  // least once (perhaps more), whatever else is written meanwhile.
+  virtual absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) = 0;
+  // Deletes every item; returns how many there were.
+  virtual absl::StatusOr<size_t> Clear() = 0;
 };
 
 }  // namespace xdpkv

@@ -44,6 +44,10 @@ inline constexpr size_t KeyClassOf(size_t key_len) {
 }
 static_assert(KeyClassOf(16) == 0 && KeyClassOf(17) == 1 && KeyClassOf(250) == 4);
 
+static_assert(offsetof(xdpkv_cas_request, key) == 16);
+static_assert(sizeof(xdpkv_cas_request) == 16 + sizeof(xdpkv_key256) + 4 + sizeof(xdpkv_item),
+              "key256 leaves 4 bytes of padding before the 8-aligned item");
+
 static_assert(sizeof(xdpkv_blob_header) == 16 + XDPKV_KEY_BYTES_MAX);
 static_assert(XDPKV_MAX_VALUE_LEN ==
               (1 << (XDPKV_BLOB_MIN_SHIFT + XDPKV_BLOB_CLASS_COUNT - 1)));

@@ -3,7 +3,9 @@
 // reason, and the store shared with userspace. Needs BPF rights (root);
 // without them each test is skipped and says why.
 #include <atomic>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -454,6 +456,79 @@ TEST_F(FastPath, ConcurrentMutatesLoseNoIncrement) {
   auto item = store_->Get("counter");
   ASSERT_TRUE(item.ok() && item->has_value());
   EXPECT_EQ((*item)->value, std::to_string(kThreads * kEach));
+}
+
+// --- scanning and clearing ---------------------------------------------------------
+
+std::set<std::string> ScanAll(Store& store, size_t count, const std::function<void()>& between) {
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  for (int steps = 0; steps < 100000; ++steps) {
+    auto page = store.Scan(cursor, count);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) break;
+    seen.insert(page->keys.begin(), page->keys.end());
+    cursor = page->next_cursor;
+    if (cursor == 0) break;
+    between();
+  }
+  EXPECT_EQ(cursor, 0u) << "scan did not finish";
+  return seen;
+}
+
+TEST_F(FastPath, ScanReturnsEveryKeyPresentThroughoutWhateverIsWritten) {
+  std::set<std::string> stable;
+  for (int i = 0; i < 3000; ++i) {
+    // Every key class, inline and blob values.
+    const std::string key = std::string(1 + i % 200, 'k') + std::to_string(i);
+    ASSERT_TRUE(store_->Set(key, i % 50 == 0 ? std::string(500, 'v') : "v", 0, 0).ok());
+    stable.insert(key.substr(0, 250));
+  }
+  int churn = 0;
+  auto seen = ScanAll(*store_, 100, [&] {
+    // Keys come and go during the scan; they may or may not be returned.
+    for (int j = 0; j < 20; ++j, ++churn) {
+      ASSERT_TRUE(store_->Set("churn" + std::to_string(churn), "c", 0, 0).ok());
+      if (churn >= 10) ASSERT_TRUE(store_->Delete("churn" + std::to_string(churn - 10)).ok());
+    }
+  });
+  for (const std::string& key : stable) EXPECT_TRUE(seen.count(key)) << key;
+}
+
+TEST_F(FastPath, ScanDropsAndRemovesExpiredItems) {
+  ASSERT_TRUE(store_->Set("live", "v", 0, 0).ok());
+  ASSERT_TRUE(store_->Set("dead", std::string(1000, 'd'), 0, NowBootSeconds() - 1).ok());
+  auto seen = ScanAll(*store_, 10, [] {});
+  EXPECT_EQ(seen, std::set<std::string>{"live"});
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  ExpectReply(Frame(1) + "get dead\r\n", Frame(1) + "END\r\n");
+}
+
+TEST_F(FastPath, ClearDeletesItemsAndTheirBlobs) {
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(store_->Set("key" + std::to_string(i), std::string(i, 'x'), 0, 0).ok());
+  }
+  auto cleared = store_->Clear();
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  EXPECT_EQ(*cleared, 500u);
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  EXPECT_TRUE(ScanAll(*store_, 100, [] {}).empty());
+  ExpectReply(Frame(1) + "get key1\r\n", Frame(1) + "END\r\n");
+}
+
+TEST_F(FastPath, MutateDeletesOnlyTheVersionItDecidedOn) {
+  ASSERT_TRUE(store_->Set("d", "old", 0, 0).ok());
+  int calls = 0;
+  auto result = store_->Mutate("d", [&](const std::optional<StoredItem>& current) {
+    if (++calls == 1) {
+      ExpectReply(Frame(1) + "set d 0 0 3\r\nnew\r\n", Frame(1) + "STORED\r\n");
+      return Mutation::Delete();  // decided on "old"
+    }
+    return current->value == "new" ? Mutation::Keep() : Mutation::Delete();
+  });
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(calls, 2);
+  ExpectReply(Frame(2) + "get d\r\n", Frame(2) + "VALUE d 0 3\r\nnew\r\nEND\r\n");
 }
 
 // --- what the kernel passes on ------------------------------------------------------------

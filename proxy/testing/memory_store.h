@@ -3,6 +3,8 @@
 #ifndef XDPKV_PROXY_TESTING_MEMORY_STORE_H_
 #define XDPKV_PROXY_TESTING_MEMORY_STORE_H_
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -74,6 +76,34 @@ class MemoryStore : public Store {
     const bool live = it->second.expires_at == 0 || it->second.expires_at > now;
     items_.erase(it);
     return live;
+  }
+
+  // The cursor is an ordinal in key order: exact while nothing is deleted,
+  // which is all the tests above the store need.
+  absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override {
+    std::lock_guard lock(mu_);
+    ScanPage page;
+    auto it = items_.begin();
+    std::advance(it, std::min<size_t>(cursor, items_.size()));
+    size_t looked = 0;
+    for (; it != items_.end() && looked < count; ++looked) {
+      if (it->second.expires_at != 0 && it->second.expires_at <= now) {
+        it = items_.erase(it);
+        continue;
+      }
+      page.keys.push_back(it->first);
+      ++it;
+    }
+    page.next_cursor =
+        it == items_.end() ? 0 : static_cast<uint64_t>(std::distance(items_.begin(), it));
+    return page;
+  }
+
+  absl::StatusOr<size_t> Clear() override {
+    std::lock_guard lock(mu_);
+    const size_t n = items_.size();
+    items_.clear();
+    return n;
   }
 
  private:
