@@ -73,6 +73,8 @@ bool ArityMatches(int arity, size_t argc) {
   return argc >= static_cast<size_t>(-arity);
 }
 
+std::span<const CommandSpec> AllCommands() { return kCommands; }
+
 std::string UnknownCommandError(std::span<const std::string_view> args) {
   // Redis quotes each argument until 128 characters of them are shown.
   std::string shown;

@@ -25,6 +25,9 @@ struct CommandSpec {
 const CommandSpec* FindCommand(std::string_view name);
 const CommandSpec* FindSubcommand(const CommandSpec& container, std::string_view name);
 
+// Every command xdpkv knows (COMMAND COUNT, COMMAND LIST).
+std::span<const CommandSpec> AllCommands();
+
 bool ArityMatches(int arity, size_t argc);
 
 // Checks a command's name and argument count. Returns the complete error

@@ -182,6 +182,8 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     auto item = NewItem(key, m.value, m.flags, m.expires_at);
     if (!item.ok()) return item.status();
+    // (The blob, if any, keeps the fresh id NewItem gave it.)
+    if (m.keep_cas && current) item->cas = current->cas;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
       if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST) == 0) {
@@ -307,7 +309,10 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
       bucket = 0;
     }
   }
-  for (const auto& [key, item] : expired) (void)DeleteIfUnchanged(key, item);
+  for (const auto& [key, item] : expired) {
+    auto deleted = DeleteIfUnchanged(key, item);
+    if (deleted.ok() && *deleted) ++page.expired;
+  }
   page.next_cursor = cls >= XDPKV_KEY_CLASS_COUNT ? 0 : (uint64_t{cls} << 32 | bucket);
   return page;
 }
@@ -333,6 +338,22 @@ absl::StatusOr<size_t> BpfStore::Clear() {
     }
   }
   return cleared;
+}
+
+absl::StatusOr<StoreUsage> BpfStore::Usage() {
+  StoreUsage usage;
+  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
+    uint32_t bucket = 0;
+    for (bool done = false; !done;) {
+      auto batch = ReadBatch(cls, &bucket, 4096, [&](std::string_view key, const xdpkv_item& item) {
+        ++usage.items;
+        usage.bytes += key.size() + item.value_len;
+      });
+      if (!batch.ok()) return batch.status();
+      done = *batch;
+    }
+  }
+  return usage;
 }
 
 void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {

@@ -41,6 +41,7 @@ class BpfStore : public Store {
                                                  const MutateFn& decide) override;
   absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
   absl::StatusOr<size_t> Clear() override;
+  absl::StatusOr<StoreUsage> Usage() override;
 
   // Deletes blobs that no item points to any more (the XDP program
   // overwrites or deletes items without touching their blobs), once seen

@@ -1,8 +1,10 @@
 // What the server does with a parsed command: pure code over the Store
-// interface, no sockets, so it is tested in-process (handlers_test.cc).
+// interface, no sockets, so it is tested in-process (session_test.cc).
+// memcache_handlers.cc has memcached's commands, resp_handlers.cc Redis's.
 #ifndef XDPKV_PROXY_HANDLERS_H_
 #define XDPKV_PROXY_HANDLERS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -14,14 +16,61 @@
 
 namespace xdpkv {
 
+// Process-wide counters for memcached's stats and Redis's INFO. Relaxed
+// atomics: no lock on the request path.
+struct ServerStats {
+  using Counter = std::atomic<uint64_t>;
+  Counter curr_connections{0};
+  Counter total_connections{0};
+  Counter commands{0};  // RESP commands processed
+  Counter cmd_get{0};
+  Counter cmd_set{0};
+  Counter cmd_flush{0};
+  Counter cmd_touch{0};
+  Counter get_hits{0};
+  Counter get_misses{0};
+  Counter delete_hits{0};
+  Counter delete_misses{0};
+  Counter incr_hits{0};
+  Counter incr_misses{0};
+  Counter decr_hits{0};
+  Counter decr_misses{0};
+  Counter cas_hits{0};
+  Counter cas_misses{0};
+  Counter cas_badval{0};
+  Counter touch_hits{0};
+  Counter touch_misses{0};
+  Counter expired_keys{0};  // removed by the background sweep
+
+  static void Add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  static uint64_t Read(const Counter& c) { return c.load(std::memory_order_relaxed); }
+};
+
 // Process-wide facts the handlers report (stats, INFO) or need (clocks).
 struct ServerContext {
   std::string version = "0.1.0";
   uint32_t (*now_boot_seconds)() = nullptr;  // the store's clock
   int64_t unix_minus_boot = 0;
   int64_t started_unix = 0;
+  int tcp_port = 0;   // for INFO
+  int threads = 1;    // for stats
+  size_t max_item_size = 1024 * 1024;
+  ServerStats* stats = nullptr;  // required
   // Extra "STAT name value" lines (the XDP counters), appended by stats.
   std::function<void(std::string*)> append_extra_stats;
+  // Extra "name:value\r\n" lines for INFO's xdp section.
+  std::function<void(std::string*)> append_xdp_info;
+  // flush_all with a delay: clear the store at this CLOCK_BOOTTIME second.
+  // Unset: the handler clears at once.
+  std::function<void(uint32_t at_boot_seconds)> schedule_flush;
+};
+
+// One RESP connection's own state (CLIENT SETNAME and friends).
+struct RespClient {
+  std::string name;
+  std::string lib_name;
+  std::string lib_version;
+  uint64_t id = 0;
 };
 
 enum class AfterReply { kContinue, kClose };
@@ -33,7 +82,7 @@ AfterReply HandleMemcache(const memcache::Command& command, Store& store,
 
 // RESP commands (args[0] is the name, any case). Appends the reply.
 AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
-                      const ServerContext& context, std::string* out);
+                      const ServerContext& context, RespClient& client, std::string* out);
 
 }  // namespace xdpkv
 

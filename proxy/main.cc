@@ -7,8 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,10 @@ void PrintUsage(FILE* out) {
                "                        default 127.0.0.1)\n"
                "  -t, --threads N       event loops (default 2)\n"
                "  -I, --max-item-size N largest value in bytes (default and maximum 1048576)\n"
+               "  -m, --memory MB       store capacity: each key-length class holds MB MiB of\n"
+               "                        the smallest items (240 B each); default 1M items per\n"
+               "                        class. The store never evicts: when full, writes get\n"
+               "                        the peers' out-of-memory errors\n"
                "      --xdp-iface IFACE interface to attach XDP to (repeatable; default lo)\n"
                "      --xdp-mode MODE   auto|native|generic|off (default auto: native where the\n"
                "                        driver supports it, generic on lo; off = userspace only,\n"
@@ -60,6 +67,9 @@ const xdpkv::XdpLoader* counters_source = nullptr;
 
 uint32_t NowBoot() { return xdpkv::NowBootSeconds(); }
 
+// Items the background expiry sweep looks at per second.
+constexpr size_t kExpirySweepPerTick = 20000;
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -71,6 +81,7 @@ int main(int argc, char** argv) {
       {"listen", required_argument, nullptr, 'l'},
       {"threads", required_argument, nullptr, 't'},
       {"max-item-size", required_argument, nullptr, 'I'},
+      {"memory", required_argument, nullptr, 'm'},
       {"xdp-iface", required_argument, nullptr, kXdpIface},
       {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"pin-dir", required_argument, nullptr, kPinDir},
@@ -91,7 +102,7 @@ int main(int argc, char** argv) {
     if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
     return static_cast<uint16_t>(number);
   };
-  while ((opt = getopt_long(argc, argv, "p:U:l:t:I:hV", long_options, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "p:U:l:t:I:m:hV", long_options, nullptr)) != -1) {
     switch (opt) {
       case 'p':
         server_config.memcache_tcp_port = port(optarg);
@@ -110,6 +121,15 @@ int main(int argc, char** argv) {
           Fail(absl::StrCat("--threads must be 1..256, not '", optarg, "'"));
         }
         server_config.threads = static_cast<int>(number);
+        break;
+      case 'm':
+        // The maps count items, not bytes: size each key class for the
+        // smallest footprint an item has (240 bytes, docs/architecture.md).
+        if (!ParseNumber(optarg, 1 << 20, &number) || number < 1) {
+          Fail(absl::StrCat("--memory must be 1..1048576 megabytes, not '", optarg, "'"));
+        }
+        xdp.max_items_per_class = static_cast<uint32_t>(
+            std::clamp<long>(number * (1 << 20) / 240, 1024, std::numeric_limits<int32_t>::max()));
         break;
       case 'I':
         if (!ParseNumber(optarg, XDPKV_MAX_VALUE_LEN, &number) || number < 1) {
@@ -164,8 +184,25 @@ int main(int argc, char** argv) {
   counters_source = loader.get();
   auto store = xdpkv::BpfStore::ForLoader(*loader);
 
+  static xdpkv::ServerStats stats;
+  static std::atomic<uint32_t> flush_at{0};  // flush_all with a delay; 0: none
   xdpkv::ServerContext context;
   context.version = kVersion;
+  context.stats = &stats;
+  context.tcp_port = server_config.resp_port;
+  context.threads = server_config.threads;
+  context.max_item_size = server_config.memcache_options.max_value_bytes;
+  context.schedule_flush = [](uint32_t at) { flush_at.store(at); };
+  context.append_xdp_info = [](std::string* out) {
+    auto counters = counters_source->ReadCounters();
+    if (!counters.ok()) return;
+    for (int p = 1; p < XDPKV_PROTO_COUNT; ++p) {
+      for (int r = 1; r < XDPKV_REASON_COUNT; ++r) {
+        absl::StrAppend(out, "xdp_", std::string(xdpkv::kProtoNames[p]), "_",
+                        std::string(xdpkv::kReasonNames[r]), ":", counters->count[p][r], "\r\n");
+      }
+    }
+  };
   context.now_boot_seconds = NowBoot;
   context.started_unix = time(nullptr);
   context.unix_minus_boot = time(nullptr) - xdpkv::NowBootSeconds();
@@ -203,14 +240,25 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  // Until a stop signal: keep the clock offset current and sweep orphaned
-  // out-of-line values once a second.
+  // Until a stop signal, once a second: keep the clock offset current,
+  // run a delayed flush_all when due, sweep orphaned out-of-line values,
+  // and remove expired items a page at a time (on this thread, off the
+  // request path; the scan removes what has expired).
   int signal_number = -1;
   const timespec tick{1, 0};
+  uint64_t expiry_cursor = 0;
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     loader->RefreshClockOffset();
+    uint32_t due = flush_at.load();
+    if (due != 0 && due <= xdpkv::NowBootSeconds() && flush_at.compare_exchange_strong(due, 0)) {
+      (void)store->Clear();
+    }
     (void)store->SweepOrphanBlobs();
+    if (auto page = store->Scan(expiry_cursor, kExpirySweepPerTick); page.ok()) {
+      expiry_cursor = page->next_cursor;
+      xdpkv::ServerStats::Add(stats.expired_keys, page->expired);
+    }
   }
   (*server)->Stop();
   if (auto counters = loader->ReadCounters(); counters.ok()) {

@@ -146,6 +146,8 @@ struct Server::Loop {
               : std::variant<MemcacheSession, RespSession>(std::in_place_type<RespSession>,
                                                            *store, *context)});
       connections[fd] = std::move(conn);
+      ServerStats::Add(context->stats->curr_connections);
+      ServerStats::Add(context->stats->total_connections);
       Watch(fd, EPOLLIN | EPOLLRDHUP);
     }
   }
@@ -171,6 +173,7 @@ struct Server::Loop {
   }
 
   void Close(int fd) {
+    context->stats->curr_connections.fetch_sub(1, std::memory_order_relaxed);
     epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     close(fd);
     connections.erase(fd);

@@ -1,6 +1,7 @@
 #include "proxy/session.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "protocol/resp.h"
 
@@ -32,6 +33,12 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
   return used;
 }
 
+RespSession::RespSession(Store& store, const ServerContext& context)
+    : store_(store), context_(context) {
+  static std::atomic<uint64_t> next_id{1};
+  client_.id = next_id.fetch_add(1, std::memory_order_relaxed);
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   size_t used = 0;
   while (!closing_ && used < input.size()) {
@@ -44,7 +51,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     used += r.consumed;
     if (r.status == resp::ParseStatus::kEmpty) continue;
-    if (HandleResp(r.command.args, store_, context_, out) == AfterReply::kClose) closing_ = true;
+    if (HandleResp(r.command.args, store_, context_, client_, out) == AfterReply::kClose) closing_ = true;
   }
   return used;
 }

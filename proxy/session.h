@@ -37,13 +37,14 @@ class MemcacheSession {
 
 class RespSession {
  public:
-  RespSession(Store& store, const ServerContext& context) : store_(store), context_(context) {}
+  RespSession(Store& store, const ServerContext& context);
   size_t Feed(std::string_view input, std::string* out);
   bool closing() const { return closing_; }
 
  private:
   Store& store_;
   const ServerContext& context_;
+  RespClient client_;
   bool closing_ = false;
 };
 

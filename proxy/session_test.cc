@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "protocol/redis_commands.h"
 #include "proxy/testing/memory_store.h"
 
 namespace xdpkv {
@@ -15,6 +16,7 @@ class Sessions : public ::testing::Test {
   Sessions() {
     context_.now_boot_seconds = [] { return uint32_t{1000}; };
     context_.unix_minus_boot = 1700000000;
+    context_.stats = &stats_;
   }
 
   // Feeds `input` to a fresh memcached session; returns the replies.
@@ -35,6 +37,7 @@ class Sessions : public ::testing::Test {
   }
 
   testing::MemoryStore store_;
+  ServerStats stats_;
   ServerContext context_;
   size_t last_used_ = 0;
   bool last_closing_ = false;
@@ -80,8 +83,48 @@ TEST_F(Sessions, MemcacheErrorsAndSwallowingAnOversizedValue) {
   // is an empty command line: ERROR (as memcached 1.6.18 answers).
   EXPECT_EQ(Memcache("bogus\r\nset k 0 0 1\r\nxy\r\n"),
             "ERROR\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\n");
-  EXPECT_EQ(Memcache("incr n 1\r\nincr n 1 noreply\r\n"),
-            "SERVER_ERROR incr is not supported yet\r\n");
+}
+
+TEST_F(Sessions, MemcacheReadModifyWriteCommands) {
+  EXPECT_EQ(Memcache("add k 1 0 1\r\na\r\nadd k 2 0 1\r\nb\r\nreplace nope 0 0 1\r\nx\r\n"
+                     "replace k 3 0 1\r\nc\r\nappend k 9 0 2\r\nde\r\nprepend k 9 0 2\r\nab\r\n"
+                     "append nope 0 0 1\r\nx\r\nget k\r\n"),
+            "STORED\r\nNOT_STORED\r\nNOT_STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n"
+            "NOT_STORED\r\nVALUE k 3 5\r\nabcde\r\nEND\r\n");
+  auto cas = store_.Get("k");
+  ASSERT_TRUE(cas.ok() && cas->has_value());
+  const std::string unique = std::to_string((*cas)->cas);
+  EXPECT_EQ(Memcache("cas k 0 0 1 " + unique + "\r\nz\r\ncas k 0 0 1 " + unique +
+                     "\r\ny\r\ncas nope 0 0 1 1\r\nx\r\nget k\r\n"),
+            "STORED\r\nEXISTS\r\nNOT_FOUND\r\nVALUE k 0 1\r\nz\r\nEND\r\n");
+  EXPECT_EQ(Memcache("set n 5 0 2\r\n10\r\nincr n 5\r\ndecr n 100\r\nget n\r\nincr nope 1\r\n"
+                     "incr k 1\r\nincr n 1 noreply\r\nget n\r\n"),
+            "STORED\r\n15\r\n0\r\nVALUE n 5 2\r\n0 \r\nEND\r\nNOT_FOUND\r\n"
+            "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"
+            "VALUE n 5 2\r\n1 \r\nEND\r\n");
+  EXPECT_EQ(Memcache("set w 0 0 20\r\n18446744073709551615\r\nincr w 2\r\n"),
+            "STORED\r\n1\r\n");  // wraps at 2^64
+}
+
+TEST_F(Sessions, MemcacheTouchGatAndFlush) {
+  EXPECT_EQ(Memcache("set k 0 0 1\r\nv\r\ntouch k 10\r\ntouch nope 10\r\n"),
+            "STORED\r\nTOUCHED\r\nNOT_FOUND\r\n");
+  auto item = store_.Get("k");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->expires_at, 1010u);
+  const std::string unique = std::to_string((*item)->cas);
+  // gats shows the CAS unchanged by touching, as memcached does.
+  EXPECT_EQ(Memcache("gats 20 k nope\r\ngat 0 k\r\n"),
+            "VALUE k 0 1 " + unique + "\r\nv\r\nEND\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
+  EXPECT_EQ((*store_.Get("k"))->expires_at, 0u);
+  EXPECT_EQ(Memcache("touch k -1\r\nget k\r\n"), "TOUCHED\r\nEND\r\n");
+  EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nflush_all\r\nget a\r\nflush_all noreply\r\n"),
+            "STORED\r\nOK\r\nEND\r\n");
+  uint32_t scheduled = 0;
+  context_.schedule_flush = [&](uint32_t at) { scheduled = at; };
+  EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nflush_all 30\r\nget a\r\n"),
+            "STORED\r\nOK\r\nVALUE a 0 1\r\na\r\nEND\r\n");
+  EXPECT_EQ(scheduled, 1030u);
 }
 
 TEST_F(Sessions, MemcacheFullStoreAndQuit) {
@@ -141,14 +184,18 @@ TEST_F(Sessions, RespCommands) {
   EXPECT_EQ(Resp("PING\r\nPING hi\r\nECHO \"a b\"\r\nSELECT 0\r\nSELECT 1\r\nSELECT x\r\n"),
             "+PONG\r\n$2\r\nhi\r\n$3\r\na b\r\n+OK\r\n-ERR DB index is out of range\r\n"
             "-ERR value is not an integer or out of range\r\n");
-  EXPECT_EQ(Resp("COMMAND\r\nCOMMAND COUNT\r\n"), "*0\r\n:0\r\n");
+  EXPECT_EQ(Resp("COMMAND\r\nCOMMAND COUNT\r\n"),
+            "*0\r\n:" + std::to_string(resp::AllCommands().size()) + "\r\n");
 }
 
 TEST_F(Sessions, RespErrorsInRedisWords) {
   EXPECT_EQ(Resp("GET\r\nFOO a\r\n"),
             "-ERR wrong number of arguments for 'get' command\r\n"
             "-ERR unknown command 'FOO', with args beginning with: 'a' \r\n");
-  EXPECT_EQ(Resp("SET k v EX 10\r\n"), "-ERR SET options are not supported yet\r\n");
+  EXPECT_EQ(Resp("SET k v EX 0\r\nSET k v EX x\r\nSET k v NX XX\r\nSET k v EX 1 PX 1\r\n"),
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR value is not an integer or out of range\r\n-ERR syntax error\r\n"
+            "-ERR syntax error\r\n");
   EXPECT_EQ(Resp("GET " + std::string(251, 'k') + "\r\n"), "$-1\r\n");
   store_.max_items = 0;
   EXPECT_EQ(Resp("SET k v\r\n"), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");

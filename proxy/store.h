@@ -30,12 +30,18 @@ struct Mutation {
   std::string value;
   uint32_t flags = 0;
   uint32_t expires_at = 0;
+  // Keep the current item's CAS unique (memcached's touch changes only the
+  // expiry; every other write gets a new one).
+  bool keep_cas = false;
 
   static Mutation Keep() { return {}; }
   static Mutation Write(std::string value, uint32_t flags, uint32_t expires_at) {
-    return {kWrite, std::move(value), flags, expires_at};
+    return {kWrite, std::move(value), flags, expires_at, false};
   }
-  static Mutation Delete() { return {kDelete, {}, 0, 0}; }
+  static Mutation Touch(const StoredItem& current, uint32_t expires_at) {
+    return {kWrite, current.value, current.flags, expires_at, true};
+  }
+  static Mutation Delete() { return {kDelete, {}, 0, 0, false}; }
 };
 
 // Decides from the current item (nullopt: absent or expired). May be called
@@ -46,6 +52,13 @@ using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current
 struct ScanPage {
   std::vector<std::string> keys;  // live keys (expired ones are dropped, and removed)
   uint64_t next_cursor = 0;       // 0: the scan is complete
+  size_t expired = 0;             // expired items this step removed
+};
+
+// What the store holds (live and not yet swept items alike).
+struct StoreUsage {
+  uint64_t items = 0;
+  uint64_t bytes = 0;  // keys and values
 };
 
 class Store {
@@ -72,6 +85,8 @@ class Store {
   virtual absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) = 0;
   // Deletes every item; returns how many there were.
   virtual absl::StatusOr<size_t> Clear() = 0;
+  // Counts by walking the store: O(items), for stats and DBSIZE.
+  virtual absl::StatusOr<StoreUsage> Usage() = 0;
 };
 
 }  // namespace xdpkv

@@ -64,7 +64,8 @@ class MemoryStore : public Store {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
     StoredItem& item = items_[std::string(key)];
-    item = StoredItem{std::move(m.value), m.flags, ++next_cas_, m.expires_at};
+    const uint64_t cas = m.keep_cas && current ? current->cas : ++next_cas_;
+    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at};
     return item.cas;
   }
 
@@ -89,6 +90,7 @@ class MemoryStore : public Store {
     for (; it != items_.end() && looked < count; ++looked) {
       if (it->second.expires_at != 0 && it->second.expires_at <= now) {
         it = items_.erase(it);
+        ++page.expired;
         continue;
       }
       page.keys.push_back(it->first);
@@ -104,6 +106,16 @@ class MemoryStore : public Store {
     const size_t n = items_.size();
     items_.clear();
     return n;
+  }
+
+  absl::StatusOr<StoreUsage> Usage() override {
+    std::lock_guard lock(mu_);
+    StoreUsage usage;
+    for (const auto& [key, item] : items_) {
+      ++usage.items;
+      usage.bytes += key.size() + item.value.size();
+    }
+    return usage;
   }
 
  private:

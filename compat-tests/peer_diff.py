@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Byte-for-byte replies of xdpkv against the real peers.
+
+Starts Debian's memcached and redis-server on free loopback ports next to
+xdpkv (--xdp-mode off: the server's own answers; the fast path has its
+byte-exact tests in proxy/xdp_fastpath_test.cc), sends each case's raw
+request bytes over TCP to both, and compares the replies. A case may name
+a documented deviation (docs/protocols.md) instead of the peer's bytes.
+Exit 77 (CTest's skip) without root, saying why.
+
+  peer_diff.py BINARY [--show]   --show prints every case's replies
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
+SHOW = "--show" in sys.argv
+
+
+class Deviation:
+    """A documented difference (docs/protocols.md): xdpkv must answer
+    `ours`, not the peer's bytes."""
+
+    def __init__(self, why, ours):
+        self.why, self.ours = why, ours
+
+
+# (name, request bytes[, Deviation]); each case runs on an empty store.
+MEMCACHE_CASES = [
+    ("set/get/gets many", b"set a 1 0 1\r\nx\r\nset b 2 0 2\r\nyz\r\nget a b c\r\n"),
+    ("add", b"add k 1 0 1\r\na\r\nadd k 2 0 1\r\nb\r\nget k\r\n"),
+    ("replace", b"replace k 0 0 1\r\na\r\nset k 0 0 1\r\nb\r\nreplace k 7 0 1\r\nc\r\nget k\r\n"),
+    ("append/prepend keep flags",
+     b"append k 0 0 1\r\na\r\nset k 5 0 1\r\nb\r\nappend k 9 0 2\r\ncd\r\n"
+     b"prepend k 9 0 1\r\na\r\nget k\r\n"),
+    ("cas on a missing key", b"cas k 0 0 1 12345\r\nx\r\n"),
+    ("incr/decr", b"set n 3 0 2\r\n10\r\nincr n 5\r\ndecr n 3\r\ndecr n 100\r\nget n\r\n"
+                  b"incr n 7\r\nget n\r\n"),
+    ("incr wraps at 2^64", b"set n 0 0 20\r\n18446744073709551615\r\nincr n 2\r\nget n\r\n"),
+    ("incr errors", b"incr nope 1\r\nset s 0 0 3\r\nabc\r\nincr s 1\r\nincr s x\r\n"
+                    b"incr s -1\r\nset e 0 0 0\r\n\r\nincr e 1\r\n"),
+    ("incr/decr noreply", b"set n 0 0 1\r\n1\r\nincr n 1 noreply\r\ndecr n 5 noreply\r\nget n\r\n"),
+    ("touch", b"touch k 10\r\nset k 0 0 1\r\nv\r\ntouch k 10\r\nget k\r\ntouch k -1\r\nget k\r\n"),
+    ("gat", b"set k 4 0 1\r\nv\r\ngat 100 k nope\r\ngat -1 k\r\nget k\r\n"),
+    ("delete", b"delete k\r\nset k 0 0 1\r\nv\r\ndelete k\r\ndelete k noreply\r\ndelete k 0\r\n"),
+    ("noreply storage", b"set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\nget a\r\n"),
+    ("flush_all", b"set a 0 0 1\r\nx\r\nflush_all\r\nget a\r\nflush_all noreply\r\n"),
+    ("negative exptime", b"set a 0 -1 1\r\nx\r\nget a\r\nadd a 0 -1 1\r\ny\r\nget a\r\n"),
+    ("verbosity", b"verbosity 1\r\nverbosity 1 noreply\r\nverbosity\r\n"),
+    ("unknown command", b"bogus\r\n\r\nGET a\r\n"),
+    ("bad command lines", b"set a\r\nset a 0 0 x\r\nget\r\nincr\r\ntouch a\r\n"),
+    ("key too long", b"get " + b"k" * 251 + b"\r\nset " + b"k" * 251 + b" 0 0 1\r\nx\r\n"),
+    ("bad data chunk", b"set a 0 0 1\r\nxyz\r\nget a\r\n"),
+    ("binary value", b"set b 0 0 6\r\n\x00\r\n\xff\r\nget b\r\n"),
+    ("stats reset", b"stats reset\r\n"),
+    ("stats slabs", b"stats slabs\r\n",
+     Deviation("no slab allocator: the store is BPF hash maps", b"END\r\n")),
+    ("quit", b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n"),
+]
+
+REDIS_CASES = [
+    ("set/get/del", b"SET k v\r\nGET k\r\nDEL k nope\r\nGET k\r\n"),
+    ("set NX XX GET", b"SET k a NX\r\nSET k b NX\r\nSET k c XX GET\r\nSET x y XX\r\n"
+                      b"SET x y XX GET\r\nSET k d GET\r\nGET k\r\n"),
+    ("set EX then TTL", b"SET k v EX 100\r\nTTL k\r\nSET k v\r\nTTL k\r\nTTL nope\r\n"),
+    ("set KEEPTTL", b"SET k v EX 100\r\nSET k w KEEPTTL\r\nTTL k\r\nGET k\r\n"),
+    ("set option errors", b"SET k v EX 0\r\nSET k v EX -5\r\nSET k v PX abc\r\nSET k v NX XX\r\n"
+                          b"SET k v EX 10 PX 10\r\nSET k v EX\r\nSET k v FOO\r\n"
+                          b"SET k v KEEPTTL EX 5\r\nSET k v EXAT 0\r\n"),
+    ("set EXAT in the past", b"SET k v EXAT 1\r\nGET k\r\n"),
+    ("setnx/setex/psetex", b"SETNX k a\r\nSETNX k b\r\nGET k\r\nSETEX k 100 c\r\nTTL k\r\n"
+                           b"SETEX k 0 c\r\nSETEX k x c\r\nPSETEX k 100000 d\r\nTTL k\r\n"
+                           b"PSETEX k -1 d\r\n"),
+    ("getset/getdel", b"GETSET k a\r\nGETSET k b\r\nGETDEL k\r\nGETDEL k\r\nEXISTS k\r\n"),
+    ("getex", b"SET k v\r\nGETEX k EX 100\r\nTTL k\r\nGETEX k PERSIST\r\nTTL k\r\n"
+              b"GETEX nope\r\nGETEX k EX 0\r\nGETEX k FOO\r\nGETEX k EX 10 PX 10\r\n"),
+    ("mset/mget/msetnx", b"MSET a 1 b 2\r\nMGET a b c\r\nMSETNX c 3 a 9\r\nMSETNX c 3 d 4\r\n"
+                         b"MGET a c d\r\nMSET a\r\n"),
+    ("exists counts repeats", b"SET a 1\r\nEXISTS a a b\r\nUNLINK a b\r\n"),
+    ("incr family", b"INCR n\r\nINCRBY n 10\r\nDECR n\r\nDECRBY n 5\r\nGET n\r\n"
+                    b"INCRBY n -3\r\nINCRBY n x\r\nSET s abc\r\nINCR s\r\n"
+                    b"SET m 9223372036854775807\r\nINCR m\r\nDECRBY n -9223372036854775808\r\n"
+                    b"SET z 007\r\nINCR z\r\nSET sp \" 1\"\r\nINCR sp\r\n"),
+    ("incr keeps the ttl", b"SET n 1 EX 100\r\nINCR n\r\nTTL n\r\n"),
+    ("incrbyfloat", b"SET f 10.50\r\nINCRBYFLOAT f 0.1\r\nINCRBYFLOAT f -5\r\nINCRBYFLOAT f 5.0e3\r\n"
+                    b"INCRBYFLOAT g 3\r\nINCRBYFLOAT f abc\r\nSET s abc\r\nINCRBYFLOAT s 1\r\n"
+                    b"INCRBYFLOAT f inf\r\nGET f\r\n"),
+    ("append/strlen", b"APPEND k ab\r\nAPPEND k cd\r\nSTRLEN k\r\nSTRLEN nope\r\nGET k\r\n"),
+    ("getrange", b"SET k \"This is a string\"\r\nGETRANGE k 0 3\r\nGETRANGE k -3 -1\r\n"
+                 b"GETRANGE k 0 -1\r\nGETRANGE k 10 100\r\nGETRANGE k 5 2\r\nGETRANGE k -1 -5\r\n"
+                 b"GETRANGE nope 0 -1\r\nGETRANGE k x 1\r\n"),
+    ("setrange", b"SET k \"Hello World\"\r\nSETRANGE k 6 Redis\r\nGET k\r\nSETRANGE n 3 ab\r\n"
+                 b"GET n\r\nSETRANGE e 5 \"\"\r\nEXISTS e\r\nSETRANGE k -1 x\r\n"),
+    ("expire family", b"SET k v\r\nEXPIRE k 100\r\nTTL k\r\nEXPIRE k 50 GT\r\nEXPIRE k 200 GT\r\n"
+                      b"TTL k\r\nEXPIRE k 100 LT\r\nTTL k\r\nEXPIRE k 10 NX\r\nPERSIST k\r\n"
+                      b"PERSIST k\r\nEXPIRE k 10 XX\r\nEXPIRE nope 10\r\nEXPIRE k x\r\n"
+                      b"EXPIRE k 10 NX XX\r\nEXPIRE k 10 GT LT\r\nEXPIRE k 10 FOO\r\n"
+                      b"EXPIRE k -1\r\nEXISTS k\r\n"),
+    ("expireat/pexpire", b"SET k v\r\nEXPIREAT k 1\r\nEXISTS k\r\nSET k v\r\n"
+                         b"PEXPIRE k 100000\r\nTTL k\r\nPEXPIREAT k 1\r\nEXISTS k\r\n"),
+    ("type", b"SET k v\r\nTYPE k\r\nTYPE nope\r\n"),
+    ("keys", b"MSET user:1 a user:2 b other c\r\nKEYS user:[1]\r\nKEYS nomatch*\r\n"),
+    ("scan argument errors", b"SCAN x\r\nSCAN 0 COUNT 0\r\nSCAN 0 COUNT x\r\nSCAN 0 FOO bar\r\n"
+                             b"SCAN 0 MATCH\r\n"),
+    ("rename", b"RENAME nope x\r\nSET a 1 EX 100\r\nRENAME a b\r\nGET a\r\nGET b\r\nTTL b\r\n"
+               b"SET c 2\r\nRENAMENX b c\r\nRENAMENX b d\r\nGET d\r\nRENAME d d\r\n"),
+    ("dbsize/flush", b"MSET a 1 b 2\r\nDBSIZE\r\nFLUSHDB\r\nDBSIZE\r\nFLUSHALL ASYNC\r\n"
+                     b"FLUSHALL FOO\r\n"),
+    ("randomkey on an empty store", b"RANDOMKEY\r\nSET only 1\r\nRANDOMKEY\r\n"),
+    ("ping/echo/select", b"PING\r\nPING hi\r\nECHO x\r\nSELECT 0\r\nSELECT x\r\n"),
+    ("select another db", b"SELECT 1\r\n",
+     Deviation("one database, as Redis with databases=1", b"-ERR DB index is out of range\r\n")),
+    ("client names", b"CLIENT GETNAME\r\nCLIENT SETNAME app\r\nCLIENT GETNAME\r\n"
+                     b"CLIENT SETNAME \"a b\"\r\nCLIENT NOPE\r\n"),
+    ("client setinfo", b"CLIENT SETINFO lib-name x\r\nCLIENT SETINFO foo x\r\n",
+     Deviation("CLIENT SETINFO is Redis 7.2's (the peer here is 7.0)",
+               b"+OK\r\n-ERR Unrecognized option 'foo'\r\n")),
+    ("hello", b"HELLO x\r\n"),
+    ("hello 3", b"HELLO 3\r\n",
+     Deviation("RESP2 only", b"-NOPROTO unsupported protocol version\r\n")),
+    ("config get", b"CONFIG GET save\r\nCONFIG GET appendonly\r\nCONFIG GET nosuchparam\r\n"),
+    ("arity and unknown", b"GET\r\nSET k\r\nFOO a b\r\nGETRANGE k 1\r\nINCRBYFLOAT k\r\n"),
+    ("other data types", b"LPUSH k x\r\n",
+     Deviation("strings only: lists, hashes and sets are unknown commands",
+               b"-ERR unknown command 'LPUSH', with args beginning with: 'k' 'x' \r\n")),
+    ("protocol error", b"*1\r\n$4\r\nPING\r\n*1\r\n:5\r\n"),
+    ("quit", b"SET k v\r\nQUIT\r\nGET k\r\n"),
+]
+
+
+
+def free_port():
+    while True:
+        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            try:
+                udp.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+
+def wait_for_port(port, proc, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def normalize_redis(reply):
+    # Redis's own INCRBYFLOAT and HELLO replies carry its version and ids.
+    reply = re.sub(rb"\$5\r\n7\.0\.\d+\r\n", b"$5\r\n7.0.x\r\n", reply)
+    reply = re.sub(rb"\$6\r\n7\.0\.\d\d\r\n", b"$5\r\n7.0.x\r\n", reply)
+    return re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"$2\r\nid\r\n:N\r\n", reply)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skipped: xdpkv's store is BPF maps, which need root (CAP_BPF) here")
+        return 77
+    for tool in ("memcached", "redis-server"):
+        if not shutil.which(tool):
+            print(f"{tool} is not installed (scripts/install-deps.sh installs it)")
+            return 1
+    mc_port, redis_port = free_port(), free_port()
+    x_mc, x_resp = free_port(), free_port()
+    pin_dir = f"/sys/fs/bpf/xdpkv-peerdiff-{os.getpid()}"
+    procs = [
+        subprocess.Popen(["memcached", "-u", "root", "-l", "127.0.0.1", "-p", str(mc_port),
+                          "-U", "0", "-t", "1"]),
+        subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL),
+        subprocess.Popen([BINARY, "--xdp-mode", "off", "-p", str(x_mc), "-U", "0",
+                          "--redis-port", str(x_resp), "--pin-dir", pin_dir, "--fresh"],
+                         stdout=subprocess.DEVNULL),
+    ]
+    failures = 0
+    try:
+        for port, proc in zip((mc_port, redis_port, x_mc), procs):
+            wait_for_port(port, proc)
+        wait_for_port(x_resp, procs[2])
+        suites = [
+            ("memcache", MEMCACHE_CASES, mc_port, x_mc, b"flush_all\r\n", b"OK\r\n",
+             b"version\r\n", re.compile(rb"VERSION [^\r]*\r\n$"), lambda r: r),
+            ("redis", REDIS_CASES, redis_port, x_resp, b"FLUSHALL\r\n", b"+OK\r\n",
+             b"ECHO __sentinel__\r\n", re.compile(rb"\$12\r\n__sentinel__\r\n$"),
+             normalize_redis),
+        ]
+        for (proto, cases, peer_port, our_port, flush, flushed, sentinel, sentinel_re,
+             norm) in suites:
+            for name, request, *deviation in cases:
+                replies = []
+                for port in (peer_port, our_port):
+                    exchange_until(port, flush, b"", re.compile(re.escape(flushed) + b"$"))
+                    replies.append(norm(exchange_until(port, request, sentinel, sentinel_re)))
+                peer, ours = replies
+                expected = deviation[0].ours if deviation else peer
+                ok = ours == expected
+                failures += not ok
+                label = "ok  " if ok else "DIFF"
+                note = f" (deviation: {deviation[0].why})" if deviation else ""
+                print(f"{label} [{proto}] {name}{note}")
+                if not ok or SHOW:
+                    print(f"     peer:     {peer!r}\n     expected: {expected!r}\n"
+                          f"     xdpkv:    {ours!r}")
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=10)
+        subprocess.run(["rm", "-rf", pin_dir])
+    total = len(MEMCACHE_CASES) + len(REDIS_CASES)
+    deviations = sum(1 for case in MEMCACHE_CASES + REDIS_CASES if len(case) > 2)
+    print(f"{total - failures} of {total} cases as expected: {total - deviations} byte-identical "
+          f"to memcached 1.6 / Redis 7, {deviations} documented deviations")
+    return 1 if failures else 0
+
+
+def exchange_until(port, request, sentinel, sentinel_re):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(request + sentinel)
+        data = b""
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            match = sentinel_re.search(data)
+            if match:
+                return data[: match.start()]
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                return data
+            data += chunk
+        return data + b"<timeout>"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

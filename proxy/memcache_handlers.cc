@@ -1,0 +1,330 @@
+// memcached's text commands over the Store, with memcached 1.6's replies.
+#include <unistd.h>
+
+#include <ctime>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "protocol/values.h"
+#include "proxy/expiry.h"
+#include "proxy/handlers.h"
+
+namespace xdpkv {
+namespace {
+
+namespace mc = memcache;
+using Stats = ServerStats;
+
+// memcached's reply to a store failure on a write.
+std::string_view WriteError(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kResourceExhausted) return mc::reply::kOutOfMemory;
+  if (status.code() == absl::StatusCode::kInvalidArgument) return mc::reply::kObjectTooLarge;
+  return "SERVER_ERROR store failure\r\n";
+}
+
+void AppendServerError(std::string* out, const absl::Status& status) {
+  absl::StrAppend(out, "SERVER_ERROR ", std::string(status.message()), "\r\n");
+}
+
+std::optional<uint32_t> ExpiresAtFor(int64_t exptime, const ServerContext& context) {
+  return ExpiresAt(exptime, context.now_boot_seconds(), context.unix_minus_boot);
+}
+
+// get, gets, gat, gats.
+void Retrieve(const mc::Command& command, Store& store, const ServerContext& context,
+              std::string* out) {
+  const bool with_cas = command.op == mc::Op::kGets || command.op == mc::Op::kGats;
+  const bool touch = command.op == mc::Op::kGat || command.op == mc::Op::kGats;
+  const auto expires_at = ExpiresAtFor(command.exptime, context);
+  Stats& stats = *context.stats;
+  std::string reply;
+  for (std::string_view key : command.keys) {
+    Stats::Add(stats.cmd_get);
+    if (touch) Stats::Add(stats.cmd_touch);
+    std::optional<StoredItem> found;
+    absl::Status status;
+    if (touch) {
+      // The value as it was touched: read and touch as one step.
+      auto touched = store.Mutate(key, [&](const std::optional<StoredItem>& current) {
+        found = current;
+        if (!current) return Mutation::Keep();
+        if (!expires_at) return Mutation::Delete();
+        return Mutation::Touch(*current, *expires_at);
+      });
+      status = touched.status();
+    } else {
+      auto item = store.Get(key);
+      status = item.status();
+      if (item.ok()) found = std::move(*item);
+    }
+    if (!status.ok()) {
+      // As memcached does when a multi-get fails part way: drop what was
+      // gathered and send the error alone.
+      AppendServerError(out, status);
+      return;
+    }
+    if (!found) {
+      Stats::Add(stats.get_misses);
+      if (touch) Stats::Add(stats.touch_misses);
+      continue;
+    }
+    Stats::Add(stats.get_hits);
+    if (touch) Stats::Add(stats.touch_hits);
+    mc::AppendValue(&reply, key, found->flags, found->value,
+                    with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
+  }
+  out->append(reply).append(mc::reply::kEnd);
+}
+
+// set, add, replace, append, prepend, cas.
+std::string_view Store_(const mc::Command& command, Store& store, const ServerContext& context) {
+  Stats& stats = *context.stats;
+  Stats::Add(stats.cmd_set);
+  const auto expires_at = ExpiresAtFor(command.exptime, context);
+  const std::string_view key = command.key();
+  if (command.op == mc::Op::kSet) {
+    // Stored and already expired: nothing may be read back.
+    const absl::Status status =
+        expires_at ? store.Set(key, command.data, command.flags, *expires_at).status()
+                   : store.Delete(key).status();
+    return status.ok() ? mc::reply::kStored : WriteError(status);
+  }
+  std::string_view reply = mc::reply::kStored;
+  auto result = store.Mutate(key, [&](const std::optional<StoredItem>& current) -> Mutation {
+    reply = mc::reply::kStored;
+    auto write_new = [&] {
+      return expires_at ? Mutation::Write(std::string(command.data), command.flags, *expires_at)
+                        : Mutation::Delete();
+    };
+    switch (command.op) {
+      case mc::Op::kAdd:
+        if (current) {
+          reply = mc::reply::kNotStored;
+          return Mutation::Keep();
+        }
+        return write_new();
+      case mc::Op::kReplace:
+        if (!current) {
+          reply = mc::reply::kNotStored;
+          return Mutation::Keep();
+        }
+        return write_new();
+      case mc::Op::kCas:
+        if (!current) {
+          reply = mc::reply::kNotFound;
+          return Mutation::Keep();
+        }
+        if (current->cas != command.cas_unique) {
+          reply = mc::reply::kExists;
+          return Mutation::Keep();
+        }
+        return write_new();
+      default: {  // append, prepend: the item keeps its flags and expiry
+        if (!current) {
+          reply = mc::reply::kNotStored;
+          return Mutation::Keep();
+        }
+        if (current->value.size() + command.data.size() > context.max_item_size) {
+          reply = mc::reply::kObjectTooLarge;
+          return Mutation::Keep();
+        }
+        std::string value =
+            command.op == mc::Op::kAppend
+                ? absl::StrCat(current->value, std::string(command.data))
+                : absl::StrCat(std::string(command.data), current->value);
+        return Mutation::Write(std::move(value), current->flags, current->expires_at);
+      }
+    }
+  });
+  if (!result.ok()) return WriteError(result.status());
+  if (command.op == mc::Op::kCas) {
+    if (reply == mc::reply::kStored) Stats::Add(stats.cas_hits);
+    if (reply == mc::reply::kExists) Stats::Add(stats.cas_badval);
+    if (reply == mc::reply::kNotFound) Stats::Add(stats.cas_misses);
+  }
+  return reply;
+}
+
+// incr, decr: unsigned 64-bit, incr wraps, decr stops at 0.
+void Arithmetic(const mc::Command& command, Store& store, const ServerContext& context,
+                std::string* out) {
+  Stats& stats = *context.stats;
+  const bool incr = command.op == mc::Op::kIncr;
+  std::optional<uint64_t> result;
+  bool non_numeric = false;
+  auto mutated = store.Mutate(command.key(), [&](const std::optional<StoredItem>& current) {
+    result.reset();
+    non_numeric = false;
+    if (!current) return Mutation::Keep();
+    const auto value = ParseMemcacheCounter(current->value);
+    if (!value) {
+      non_numeric = true;
+      return Mutation::Keep();
+    }
+    result = incr ? *value + command.delta
+                  : (*value > command.delta ? *value - command.delta : 0);
+    std::string text = std::to_string(*result);
+    // memcached rewrites a shrinking number in place, padded with spaces.
+    if (text.size() < current->value.size()) text.resize(current->value.size(), ' ');
+    return Mutation::Write(std::move(text), current->flags, current->expires_at);
+  });
+  if (!mutated.ok()) {
+    if (!command.noreply) out->append(WriteError(mutated.status()));
+    return;
+  }
+  if (result) {
+    Stats::Add(incr ? stats.incr_hits : stats.decr_hits);
+  } else if (!non_numeric) {
+    Stats::Add(incr ? stats.incr_misses : stats.decr_misses);
+  }
+  if (command.noreply) return;
+  if (non_numeric) {
+    out->append(mc::reply::kNonNumeric);
+  } else if (!result) {
+    out->append(mc::reply::kNotFound);
+  } else {
+    mc::AppendNumber(out, *result);
+  }
+}
+
+std::string_view Touch(const mc::Command& command, Store& store, const ServerContext& context) {
+  Stats& stats = *context.stats;
+  Stats::Add(stats.cmd_touch);
+  const auto expires_at = ExpiresAtFor(command.exptime, context);
+  bool found = false;
+  auto result = store.Mutate(command.key(), [&](const std::optional<StoredItem>& current) {
+    found = current.has_value();
+    if (!current) return Mutation::Keep();
+    if (!expires_at) return Mutation::Delete();
+    return Mutation::Touch(*current, *expires_at);
+  });
+  if (!result.ok()) return WriteError(result.status());
+  Stats::Add(found ? stats.touch_hits : stats.touch_misses);
+  return found ? mc::reply::kTouched : mc::reply::kNotFound;
+}
+
+std::string_view FlushAll(const mc::Command& command, Store& store, const ServerContext& context) {
+  Stats::Add(context.stats->cmd_flush);
+  if (command.delay > 0 && context.schedule_flush) {
+    const auto at = ExpiresAtFor(command.delay, context);
+    if (at) {
+      context.schedule_flush(*at);
+      return mc::reply::kOk;
+    }
+  }
+  auto cleared = store.Clear();
+  return cleared.ok() ? mc::reply::kOk : WriteError(cleared.status());
+}
+
+void Statistics(const mc::Command& command, Store& store, const ServerContext& context,
+                std::string* out) {
+  if (!command.stats_args.empty()) {
+    if (command.stats_args[0] == "reset") {
+      out->append(mc::reply::kReset);
+    } else {
+      out->append(mc::reply::kEnd);  // no per-slab or per-item detail to give
+    }
+    return;
+  }
+  const Stats& s = *context.stats;
+  auto stat = [out](std::string_view name, auto value) {
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+      mc::AppendStat(out, name, value);
+    } else {
+      mc::AppendStat(out, name, std::to_string(value));
+    }
+  };
+  auto counter = [&](std::string_view name, const Stats::Counter& c) {
+    stat(name, Stats::Read(c));
+  };
+  const int64_t now = time(nullptr);
+  stat("pid", static_cast<int64_t>(getpid()));
+  stat("uptime", now - context.started_unix);
+  stat("time", now);
+  stat("version", std::string_view(context.version));
+  stat("pointer_size", 64);
+  counter("curr_connections", s.curr_connections);
+  counter("total_connections", s.total_connections);
+  counter("cmd_get", s.cmd_get);
+  counter("cmd_set", s.cmd_set);
+  counter("cmd_flush", s.cmd_flush);
+  counter("cmd_touch", s.cmd_touch);
+  counter("get_hits", s.get_hits);
+  counter("get_misses", s.get_misses);
+  counter("delete_misses", s.delete_misses);
+  counter("delete_hits", s.delete_hits);
+  counter("incr_misses", s.incr_misses);
+  counter("incr_hits", s.incr_hits);
+  counter("decr_misses", s.decr_misses);
+  counter("decr_hits", s.decr_hits);
+  counter("cas_misses", s.cas_misses);
+  counter("cas_hits", s.cas_hits);
+  counter("cas_badval", s.cas_badval);
+  counter("touch_hits", s.touch_hits);
+  counter("touch_misses", s.touch_misses);
+  counter("expired_unfetched", s.expired_keys);
+  stat("threads", context.threads);
+  stat("item_size_max", context.max_item_size);
+  if (auto usage = store.Usage(); usage.ok()) {
+    stat("curr_items", usage->items);
+    stat("bytes", usage->bytes);
+  }
+  stat("evictions", 0);  // the store never evicts (docs/architecture.md)
+  if (context.append_extra_stats) context.append_extra_stats(out);
+  out->append(mc::reply::kEnd);
+}
+
+}  // namespace
+
+AfterReply HandleMemcache(const mc::Command& command, Store& store, const ServerContext& context,
+                          std::string* out) {
+  auto reply = [&](std::string_view text) {
+    if (!command.noreply) out->append(text);
+    return AfterReply::kContinue;
+  };
+  switch (command.op) {
+    case mc::Op::kGet:
+    case mc::Op::kGets:
+    case mc::Op::kGat:
+    case mc::Op::kGats:
+      Retrieve(command, store, context, out);
+      return AfterReply::kContinue;
+    case mc::Op::kSet:
+    case mc::Op::kAdd:
+    case mc::Op::kReplace:
+    case mc::Op::kAppend:
+    case mc::Op::kPrepend:
+    case mc::Op::kCas:
+      return reply(Store_(command, store, context));
+    case mc::Op::kDelete: {
+      auto deleted = store.Delete(command.key());
+      if (!deleted.ok()) {
+        if (!command.noreply) AppendServerError(out, deleted.status());
+        return AfterReply::kContinue;
+      }
+      ServerStats::Add(*deleted ? context.stats->delete_hits : context.stats->delete_misses);
+      return reply(*deleted ? mc::reply::kDeleted : mc::reply::kNotFound);
+    }
+    case mc::Op::kIncr:
+    case mc::Op::kDecr:
+      Arithmetic(command, store, context, out);
+      return AfterReply::kContinue;
+    case mc::Op::kTouch:
+      return reply(Touch(command, store, context));
+    case mc::Op::kFlushAll:
+      return reply(FlushAll(command, store, context));
+    case mc::Op::kVersion:
+      mc::AppendVersion(out, context.version);
+      return AfterReply::kContinue;
+    case mc::Op::kVerbosity:
+      return reply(mc::reply::kOk);
+    case mc::Op::kStats:
+      Statistics(command, store, context, out);
+      return AfterReply::kContinue;
+    case mc::Op::kQuit:
+      return AfterReply::kClose;
+  }
+  return AfterReply::kContinue;
+}
+
+}  // namespace xdpkv
