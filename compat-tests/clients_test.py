@@ -1,11 +1,16 @@
 #!/usr/bin/python3
 """Real clients against the real xdpkv binary: Debian's python3-pymemcache
-and python3-redis, and redis-cli. Runs every check twice, with the XDP
-program attached to lo (generic) and with --xdp-mode off (userspace only,
-same store), on free loopback ports. Exit code 77 (CTest's skip) without
-root, saying why.
+and python3-redis, redis-cli, libmemcached's memccapable -a, and the C
+libraries (libmemcached, also in UDP mode, and hiredis, via c_clients.cc).
+Runs every check twice, with the XDP program attached to lo (generic) and
+with --xdp-mode off (userspace only, same store), on free loopback ports;
+then bad input and 10k idle connections, and a restart that must keep the
+data. Exit code 77 (CTest's skip) without root, saying why.
+
+  clients_test.py XDPKV_BINARY C_CLIENTS_BINARY
 """
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -15,6 +20,8 @@ from pymemcache.client.base import Client as MemcacheClient
 import redis
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
+C_CLIENTS = sys.argv[2] if len(sys.argv) > 2 else "build/bin/c_clients"
+IDLE_CONNECTIONS = 10000
 
 
 def free_port():
@@ -30,22 +37,26 @@ def free_port():
 
 
 class Server:
-    def __init__(self, mode):
+    def __init__(self, mode, pin_dir=None, fresh=True):
         self.mc_port, self.resp_port = free_port(), free_port()
-        self.pin_dir = f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-{mode}"
+        self.pin_dir = pin_dir or f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-{mode}"
         self.proc = subprocess.Popen(
             [BINARY, "--xdp-mode", mode, "-p", str(self.mc_port), "-U", str(self.mc_port),
-             "--redis-port", str(self.resp_port), "--pin-dir", self.pin_dir, "--fresh"],
+             "--redis-port", str(self.resp_port), "--pin-dir", self.pin_dir]
+            + (["--fresh"] if fresh else []),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in self.proc.stdout:
             if "XDP attached" in line or "XDP off" in line:
                 return
         raise RuntimeError("xdpkv did not start")
 
-    def stop(self):
+    def stop(self, keep_data=False):
+        """SIGTERM; returns the exit code."""
         self.proc.terminate()
-        self.proc.wait(timeout=10)
-        subprocess.run(["rm", "-rf", self.pin_dir])
+        code = self.proc.wait(timeout=10)
+        if not keep_data:
+            subprocess.run(["rm", "-rf", self.pin_dir])
+        return code
 
 
 def memcache_checks(server):
@@ -67,7 +78,7 @@ def memcache_checks(server):
         mc.delete("k") is True and mc.get("k") is None and mc.delete("k") is False)
     big = os.urandom(1 << 20)
     yield "memcache 1 MiB value", lambda: mc.set("big", big) and mc.get("big") == big
-    yield "memcache version", lambda: mc.version() == b"0.1.0"
+    yield "memcache version", lambda: mc.version().startswith(b"1.6.18-xdpkv-")
     yield "memcache stats", lambda: b"pid" in mc.stats()
     def ttl():
         mc.set("gone", b"x", expire=-1)
@@ -111,6 +122,149 @@ def redis_checks(server):
     yield "redis-cli set/get", cli
 
 
+def more_memcache_checks(server):
+    mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5, default_noreply=False)
+    def cas():
+        mc.set("c", b"1")
+        _, token = mc.gets("c")
+        return mc.cas("c", b"2", token) is True and mc.cas("c", b"3", token) is False
+    yield "pymemcache cas", cas
+    yield "pymemcache incr/decr", lambda: (
+        mc.set("n", b"5") and mc.incr("n", 10) == 15 and mc.decr("n", 100) == 0
+        and mc.incr("none", 1) is None)
+    yield "pymemcache add/append/prepend", lambda: (
+        mc.add("a", b"b") and not mc.add("a", b"x") and mc.append("a", b"c")
+        and mc.prepend("a", b"a") and mc.get("a") == b"abc")
+    yield "pymemcache touch", lambda: mc.set("t", b"v") and mc.touch("t", 100) is True
+
+    def memccapable():
+        out = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(server.mc_port), "-a"],
+                             capture_output=True, text=True, timeout=120)
+        if out.returncode != 0:
+            print(out.stdout + out.stderr)
+        return out.returncode == 0 and "All tests passed" in out.stdout
+    yield "memccapable -a: all tests passed", memccapable
+
+
+def more_redis_checks(server):
+    r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
+    yield "redis incr/incrbyfloat/append", lambda: (
+        r.set("i", 1) and r.incr("i", 4) == 5 and r.incrbyfloat("i", 0.5) == 5.5
+        and r.append("i", "x") == 4)
+    yield "redis set options and ttl", lambda: (
+        r.set("e", "v", ex=100) and r.ttl("e") == 100 and r.set("e", "w", nx=True) is None
+        and r.set("e", "w", xx=True, keepttl=True) and r.ttl("e") == 100 and r.persist("e"))
+    def scan():
+        keys = {f"scan:{i}" for i in range(500)}
+        r.mset({k: "v" for k in keys})
+        seen = set(k.decode() for k in r.scan_iter(match="scan:*", count=50))
+        return seen == keys and set(k.decode() for k in r.keys("scan:1?")) == {
+            f"scan:{i}" for i in range(10, 20)}
+    yield "redis scan_iter and keys", scan
+    yield "redis info has an xdp section", lambda: (
+        "redis_version" in r.info("server") and "xdp_resp_get_hits" in r.info("xdp"))
+    yield "redis dbsize/flushdb", lambda: r.dbsize() > 0 and r.flushdb() and r.dbsize() == 0
+    yield "redis client setname/getname", lambda: (
+        r.client_setname("compat") and r.client_getname() == "compat")
+
+
+def external_checks(server):
+    out = subprocess.run([C_CLIENTS, str(server.mc_port), str(server.resp_port)],
+                         capture_output=True, text=True, timeout=120)
+    lines = [l for l in out.stdout.splitlines() if l.startswith(("ok  ", "FAIL"))]
+    for line in lines:
+        yield "C: " + line[5:], lambda line=line: line.startswith("ok  ")
+    yield "C clients ran to the end", lambda: out.returncode in (0, 1) and len(lines) >= 15
+
+
+def send_raw(port, data, close_early=False):
+    """Sends data; returns what came back until the server closed. The
+    server may close (or reset) before it has read everything: that is
+    fine, bad input gets an error and the door."""
+    reply = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        try:
+            s.sendall(data)
+            if close_early:
+                return b""
+            s.shutdown(socket.SHUT_WR)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return reply
+                reply += chunk
+        except (ConnectionResetError, BrokenPipeError, OSError):
+            return reply
+
+
+def robustness_checks(server):
+    """Bad input and idle crowds must leave the server serving others."""
+    mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5, default_noreply=False)
+    r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
+    def still_serving():
+        return mc.set("alive", b"yes") and mc.get("alive") == b"yes" and r.ping()
+    def garbage():
+        noise = os.urandom(256 * 1024)
+        send_raw(server.mc_port, noise)
+        send_raw(server.resp_port, noise)
+        return still_serving()
+    yield "garbage bytes on both ports", garbage
+    yield "memcached line too long: error, then closed", lambda: (
+        send_raw(server.mc_port, b"x" * 4000) == b"CLIENT_ERROR line too long\r\n"
+        and still_serving())
+    yield "RESP inline request too big: error, then closed", lambda: (
+        send_raw(server.resp_port, b"x" * (70 * 1024)).startswith(
+            b"-ERR Protocol error: too big inline request") and still_serving())
+    def mid_value():
+        send_raw(server.mc_port, b"set half 0 0 100000\r\n" + b"v" * 500, close_early=True)
+        send_raw(server.resp_port, b"*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$100000\r\nvv",
+                 close_early=True)
+        return still_serving() and mc.get("half") is None and r.get("half") is None
+    yield "client gone mid-value: nothing stored", mid_value
+    def idle_crowd():
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        crowd = []
+        try:
+            for i in range(IDLE_CONNECTIONS):
+                port = server.mc_port if i % 2 else server.resp_port
+                crowd.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            fresh_mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5)
+            ok = fresh_mc.set("crowd", b"ok") and fresh_mc.get("crowd") == b"ok"
+            fresh_r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
+            ok = ok and fresh_r.set("crowd", "r") and fresh_r.get("crowd") == b"r"
+            info = fresh_r.info("clients")["connected_clients"]
+            return ok and info >= IDLE_CONNECTIONS
+        finally:
+            for s in crowd:
+                s.close()
+    yield f"{IDLE_CONNECTIONS} idle connections, then a new client is served", idle_crowd
+
+
+def restart_checks():
+    """A stop and a start without --fresh serve the same data."""
+    pin_dir = f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-restart"
+    big = os.urandom(300 * 1024)
+    server = Server("off", pin_dir=pin_dir)
+    try:
+        mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5, default_noreply=False)
+        mc.set("kept", b"small")
+        mc.set("kept-big", big)
+        redis.Redis(host="127.0.0.1", port=server.resp_port).set("kept-r", "rv", ex=1000)
+    finally:
+        code = server.stop(keep_data=True)
+    yield "SIGTERM: exit code 0", lambda: code == 0
+    server = Server("generic", pin_dir=pin_dir, fresh=False)
+    try:
+        mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5)
+        r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
+        yield "restart: values kept (inline, 300 KiB, TTL)", lambda: (
+            mc.get("kept") == b"small" and mc.get("kept-big") == big
+            and r.get("kept-r") == b"rv" and 990 <= r.ttl("kept-r") <= 1000)
+    finally:
+        server.stop()
+
+
 def cross_checks(server):
     mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5, default_noreply=False)
     r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
@@ -123,21 +277,28 @@ def main():
         print("compat clients: skipped: needs root (the server loads BPF)")
         return 77
     passed = failed = 0
+
+    def run(label, checks):
+        nonlocal passed, failed
+        for name, check in checks:
+            try:
+                ok = bool(check())
+            except Exception:
+                traceback.print_exc()
+                ok = False
+            print(f"{'ok  ' if ok else 'FAIL'} [{label}] {name}", flush=True)
+            passed += ok
+            failed += not ok
+
     for mode in ("generic", "off"):
         server = Server(mode)
         try:
-            for checks in (memcache_checks, redis_checks, cross_checks):
-                for name, check in checks(server):
-                    try:
-                        ok = bool(check())
-                    except Exception:
-                        traceback.print_exc()
-                        ok = False
-                    print(f"{'ok  ' if ok else 'FAIL'} [{mode}] {name}")
-                    passed += ok
-                    failed += not ok
+            for checks in (memcache_checks, redis_checks, more_memcache_checks,
+                           more_redis_checks, external_checks, cross_checks, robustness_checks):
+                run(mode, checks(server))
         finally:
             server.stop()
+    run("restart", restart_checks())
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -58,6 +58,10 @@ MEMCACHE_CASES = [
     ("bad data chunk", b"set a 0 0 1\r\nxyz\r\nget a\r\n"),
     ("binary value", b"set b 0 0 6\r\n\x00\r\n\xff\r\nget b\r\n"),
     ("stats reset", b"stats reset\r\n"),
+    ("stats subcommands", b"stats noreply\r\nstats foo\r\nstats detail\r\nstats detail on\r\n"
+                          b"stats sizes\r\n"),
+    ("verbosity forms", b"verbosity noreply\r\nverbosity\r\nverbosity 1 2 3\r\nverbosity 1 x\r\n"
+                        b"quit noreply\r\n"),
     ("stats slabs", b"stats slabs\r\n",
      Deviation("no slab allocator: the store is BPF hash maps", b"END\r\n")),
     ("quit", b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n"),

@@ -49,6 +49,10 @@ struct ServerStats {
 // Process-wide facts the handlers report (stats, INFO) or need (clocks).
 struct ServerContext {
   std::string version = "0.1.0";
+  // What memcached's `version` and `stats` report. Clients and tools
+  // (libmemcached's memccapable) choose behaviour by the memcached version,
+  // so it leads with the one whose text protocol xdpkv speaks.
+  std::string memcache_version = "1.6.18-xdpkv-0.1.0";
   uint32_t (*now_boot_seconds)() = nullptr;  // the store's clock
   int64_t unix_minus_boot = 0;
   int64_t started_unix = 0;

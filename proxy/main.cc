@@ -4,6 +4,7 @@
 // fast path's counters and detaches.
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -167,6 +168,13 @@ int main(int argc, char** argv) {
   if (!addresses.empty()) server_config.addresses = addresses;
   if (interfaces.empty()) interfaces.emplace_back("lo");
 
+  // As redis-server does: as many descriptors as allowed, for many clients.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+
   // Block the stop signals before any thread starts, so only sigtimedwait
   // below sees them.
   sigset_t stop_signals;
@@ -188,6 +196,7 @@ int main(int argc, char** argv) {
   static std::atomic<uint32_t> flush_at{0};  // flush_all with a delay; 0: none
   xdpkv::ServerContext context;
   context.version = kVersion;
+  context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
   context.stats = &stats;
   context.tcp_port = server_config.resp_port;
   context.threads = server_config.threads;

@@ -219,10 +219,32 @@ std::string_view FlushAll(const mc::Command& command, Store& store, const Server
 void Statistics(const mc::Command& command, Store& store, const ServerContext& context,
                 std::string* out) {
   if (!command.stats_args.empty()) {
-    if (command.stats_args[0] == "reset") {
+    // memcached's subcommands; the store has no slabs, items classes or
+    // size histogram, so those answer empty (docs/protocols.md).
+    const std::string_view sub = command.stats_args[0];
+    if (sub == "reset") {
       out->append(mc::reply::kReset);
+    } else if (sub == "detail") {
+      const std::string_view arg = command.stats_args.size() > 1 ? command.stats_args[1] : "";
+      if (arg == "on" || arg == "off") {
+        out->append(mc::reply::kOk);
+      } else if (arg == "dump") {
+        out->append(mc::reply::kEnd);
+      } else {
+        out->append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
+      }
+    } else if (sub == "sizes") {
+      out->append("STAT sizes_status disabled\r\nEND\r\n");
+    } else if (sub == "settings") {
+      mc::AppendStat(out, "item_size_max", std::to_string(context.max_item_size));
+      mc::AppendStat(out, "num_threads", std::to_string(context.threads));
+      mc::AppendStat(out, "evictions", "off");
+      mc::AppendStat(out, "cas_enabled", "yes");
+      out->append(mc::reply::kEnd);
+    } else if (sub == "slabs" || sub == "items" || sub == "conns" || sub == "extstore") {
+      out->append(mc::reply::kEnd);
     } else {
-      out->append(mc::reply::kEnd);  // no per-slab or per-item detail to give
+      out->append(mc::reply::kError);  // as memcached, also for "stats noreply"
     }
     return;
   }
@@ -241,7 +263,7 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
   stat("pid", static_cast<int64_t>(getpid()));
   stat("uptime", now - context.started_unix);
   stat("time", now);
-  stat("version", std::string_view(context.version));
+  stat("version", std::string_view(context.memcache_version));
   stat("pointer_size", 64);
   counter("curr_connections", s.curr_connections);
   counter("total_connections", s.total_connections);
@@ -314,7 +336,7 @@ AfterReply HandleMemcache(const mc::Command& command, Store& store, const Server
     case mc::Op::kFlushAll:
       return reply(FlushAll(command, store, context));
     case mc::Op::kVersion:
-      mc::AppendVersion(out, context.version);
+      mc::AppendVersion(out, context.memcache_version);
       return AfterReply::kContinue;
     case mc::Op::kVerbosity:
       return reply(mc::reply::kOk);

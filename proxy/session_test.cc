@@ -47,7 +47,7 @@ TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
   EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
                      "delete a\r\ndelete a\r\nversion\r\n"),
             "STORED\r\nVALUE a 5 3\r\nabc\r\nVALUE b 0 2\r\nhi\r\nEND\r\nDELETED\r\n"
-            "NOT_FOUND\r\nVERSION 0.1.0\r\n");
+            "NOT_FOUND\r\nVERSION 1.6.18-xdpkv-0.1.0\r\n");
 }
 
 TEST_F(Sessions, MemcacheGetsShowsTheStoresCas) {
@@ -139,7 +139,7 @@ TEST_F(Sessions, MemcacheStats) {
   context_.append_extra_stats = [](std::string* out) { out->append("STAT xdp_x 7\r\n"); };
   const std::string stats = Memcache("stats\r\n");
   EXPECT_NE(stats.find("STAT pid "), std::string::npos);
-  EXPECT_NE(stats.find("STAT version 0.1.0\r\n"), std::string::npos);
+  EXPECT_NE(stats.find("STAT version 1.6.18-xdpkv-0.1.0\r\n"), std::string::npos);
   EXPECT_NE(stats.find("STAT xdp_x 7\r\n"), std::string::npos);
   EXPECT_TRUE(stats.ends_with("END\r\n"));
 }

@@ -1,0 +1,234 @@
+// The C client libraries users link against, on a running xdpkv:
+// libmemcached (TCP, and its UDP mode) and hiredis. Run by clients_test.py
+// once per server mode:  c_clients MEMCACHE_PORT RESP_PORT
+// Prints one line per check and exits non-zero if any failed.
+#include <hiredis.h>
+#include <libmemcached/memcached.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+int failures = 0;
+
+void Check(const char* name, const std::function<bool()>& body) {
+  const bool ok = body();
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", name);
+  if (!ok) ++failures;
+}
+
+struct MemcachedDeleter {
+  void operator()(memcached_st* m) const { memcached_free(m); }
+};
+using Memcached = std::unique_ptr<memcached_st, MemcachedDeleter>;
+
+Memcached Connect(int port, bool udp) {
+  Memcached mc(memcached_create(nullptr));
+  if (udp) memcached_behavior_set(mc.get(), MEMCACHED_BEHAVIOR_USE_UDP, 1);
+  memcached_server_add(mc.get(), "127.0.0.1", static_cast<in_port_t>(port));
+  return mc;
+}
+
+std::string GetValue(memcached_st* mc, const std::string& key, uint32_t* flags = nullptr) {
+  size_t length = 0;
+  uint32_t item_flags = 0;
+  memcached_return_t rc;
+  char* value = memcached_get(mc, key.data(), key.size(), &length, &item_flags, &rc);
+  if (value == nullptr) return rc == MEMCACHED_NOTFOUND ? "<missing>" : "<error>";
+  std::string out(value, length);
+  free(value);
+  if (flags) *flags = item_flags;
+  return out;
+}
+
+bool Set(memcached_st* mc, const std::string& key, const std::string& value, uint32_t flags = 0,
+         time_t exptime = 0) {
+  return memcached_set(mc, key.data(), key.size(), value.data(), value.size(), exptime, flags) ==
+         MEMCACHED_SUCCESS;
+}
+
+void LibmemcachedChecks(int port) {
+  Memcached mc = Connect(port, false);
+  memcached_st* m = mc.get();
+  Check("libmemcached set/get with flags", [&] {
+    uint32_t flags = 0;
+    return Set(m, "c-key", "c-value", 42) && GetValue(m, "c-key", &flags) == "c-value" &&
+           flags == 42;
+  });
+  Check("libmemcached binary-safe 1 MiB value", [&] {
+    std::string big(1 << 20, '\0');
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 + 7);
+    return Set(m, "c-big", big) && GetValue(m, "c-big") == big;
+  });
+  Check("libmemcached add/replace/append/prepend", [&] {
+    const char* k = "c-rmw";
+    memcached_delete(m, k, strlen(k), 0);
+    return memcached_add(m, k, strlen(k), "b", 1, 0, 0) == MEMCACHED_SUCCESS &&
+           memcached_add(m, k, strlen(k), "x", 1, 0, 0) == MEMCACHED_NOTSTORED &&
+           memcached_append(m, k, strlen(k), "c", 1, 0, 0) == MEMCACHED_SUCCESS &&
+           memcached_prepend(m, k, strlen(k), "a", 1, 0, 0) == MEMCACHED_SUCCESS &&
+           memcached_replace(m, "c-none", 6, "x", 1, 0, 0) == MEMCACHED_NOTSTORED &&
+           GetValue(m, k) == "abc";
+  });
+  Check("libmemcached cas", [&] {
+    Memcached cas_client = Connect(port, false);
+    memcached_behavior_set(cas_client.get(), MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    memcached_st* c = cas_client.get();
+    if (!Set(c, "c-cas", "v1")) return false;
+    const char* keys[] = {"c-cas"};
+    const size_t lengths[] = {5};
+    if (memcached_mget(c, keys, lengths, 1) != MEMCACHED_SUCCESS) return false;
+    memcached_return_t rc;
+    memcached_result_st* result = memcached_fetch_result(c, nullptr, &rc);
+    if (result == nullptr) return false;
+    const uint64_t cas = memcached_result_cas(result);
+    memcached_result_free(result);
+    while (memcached_fetch_result(c, nullptr, &rc) != nullptr) {
+    }
+    return memcached_cas(c, "c-cas", 5, "v2", 2, 0, 0, cas) == MEMCACHED_SUCCESS &&
+           memcached_cas(c, "c-cas", 5, "v3", 2, 0, 0, cas) == MEMCACHED_DATA_EXISTS &&
+           GetValue(c, "c-cas") == "v2";
+  });
+  Check("libmemcached incr/decr", [&] {
+    uint64_t value = 0;
+    return Set(m, "c-n", "10") &&
+           memcached_increment(m, "c-n", 3, 5, &value) == MEMCACHED_SUCCESS && value == 15 &&
+           memcached_decrement(m, "c-n", 3, 20, &value) == MEMCACHED_SUCCESS && value == 0 &&
+           memcached_increment(m, "c-none", 6, 1, &value) == MEMCACHED_NOTFOUND;
+  });
+  Check("libmemcached multi-get", [&] {
+    Set(m, "c-m1", "one");
+    Set(m, "c-m2", "two");
+    const char* keys[] = {"c-m1", "c-missing", "c-m2"};
+    const size_t lengths[] = {4, 9, 4};
+    if (memcached_mget(m, keys, lengths, 3) != MEMCACHED_SUCCESS) return false;
+    std::vector<std::string> got;
+    memcached_return_t rc;
+    while (memcached_result_st* r = memcached_fetch_result(m, nullptr, &rc)) {
+      got.emplace_back(memcached_result_key_value(r), memcached_result_key_length(r));
+      got.back() += "=" + std::string(memcached_result_value(r), memcached_result_length(r));
+      memcached_result_free(r);
+    }
+    return got.size() == 2;
+  });
+  Check("libmemcached touch and expiry", [&] {
+    return Set(m, "c-ttl", "v", 0, 100) &&
+           memcached_touch(m, "c-ttl", 5, -1) == MEMCACHED_SUCCESS &&
+           GetValue(m, "c-ttl") == "<missing>";
+  });
+  Check("libmemcached delete", [&] {
+    return Set(m, "c-del", "v") && memcached_delete(m, "c-del", 5, 0) == MEMCACHED_SUCCESS &&
+           memcached_delete(m, "c-del", 5, 0) == MEMCACHED_NOTFOUND;
+  });
+  Check("libmemcached UDP set, then TCP get", [&] {
+    // libmemcached's UDP mode sends writes without waiting for a reply
+    // and supports no reads: read back over TCP.
+    Memcached udp = Connect(port, true);
+    if (!Set(udp.get(), "c-udp", "via-udp", 7)) return false;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      uint32_t flags = 0;
+      if (GetValue(m, "c-udp", &flags) == "via-udp" && flags == 7) return true;
+      struct timespec pause {0, 10 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+    return false;
+  });
+}
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+void HiredisChecks(int port, int memcache_port) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (c == nullptr || c->err) {
+    Check("hiredis connect", [] { return false; });
+    return;
+  }
+  auto command = [&](const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    return Reply(static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lengths.data())));
+  };
+  auto is_string = [](const Reply& r, const std::string& s) {
+    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) &&
+           std::string(r->str, r->len) == s;
+  };
+  Check("hiredis set/get binary-safe", [&] {
+    const std::string value("a\0b\r\nc", 6);
+    return is_string(command({"SET", "h-key", value}), "OK") &&
+           is_string(command({"GET", "h-key"}), value);
+  });
+  Check("hiredis nil, integer and error replies", [&] {
+    auto nil = command({"GET", "h-missing"});
+    auto incr = command({"INCRBY", "h-n", "5"});
+    auto error = command({"INCR", "h-key"});
+    return nil && nil->type == REDIS_REPLY_NIL && incr && incr->type == REDIS_REPLY_INTEGER &&
+           incr->integer == 5 && error && error->type == REDIS_REPLY_ERROR &&
+           std::string(error->str) == "ERR value is not an integer or out of range";
+  });
+  Check("hiredis pipelining, answered in order", [&] {
+    for (int i = 0; i < 100; ++i) {
+      redisAppendCommand(c, "SET h-p%d %d", i, i * i);
+      redisAppendCommand(c, "GET h-p%d", i);
+    }
+    for (int i = 0; i < 100; ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) return false;
+      Reply set(static_cast<redisReply*>(raw));
+      if (redisGetReply(c, &raw) != REDIS_OK) return false;
+      Reply get(static_cast<redisReply*>(raw));
+      if (!is_string(set, "OK") || !is_string(get, std::to_string(i * i))) return false;
+    }
+    return true;
+  });
+  Check("hiredis expiry: SET EX, TTL, PERSIST", [&] {
+    auto set = command({"SET", "h-ttl", "v", "EX", "100"});
+    auto ttl = command({"TTL", "h-ttl"});
+    auto persist = command({"PERSIST", "h-ttl"});
+    auto after = command({"TTL", "h-ttl"});
+    return is_string(set, "OK") && ttl && ttl->integer == 100 && persist &&
+           persist->integer == 1 && after && after->integer == -1;
+  });
+  Check("hiredis 1 MiB value", [&] {
+    std::string big(1 << 20, 'x');
+    for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i);
+    return is_string(command({"SET", "h-big", big}), "OK") &&
+           is_string(command({"GET", "h-big"}), big);
+  });
+  Check("one keyspace: memcached writes, Redis reads and back", [&] {
+    Memcached mc = Connect(memcache_port, false);
+    if (!Set(mc.get(), "shared", "from-memcached", 3)) return false;
+    if (!is_string(command({"GET", "shared"}), "from-memcached")) return false;
+    if (!is_string(command({"SET", "shared", "from-redis"}), "OK")) return false;
+    uint32_t flags = 99;
+    return GetValue(mc.get(), "shared", &flags) == "from-redis" && flags == 0;
+  });
+  redisFree(c);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s MEMCACHE_PORT RESP_PORT\n", argv[0]);
+    return 2;
+  }
+  const int memcache_port = std::atoi(argv[1]);
+  const int resp_port = std::atoi(argv[2]);
+  LibmemcachedChecks(memcache_port);
+  HiredisChecks(resp_port, memcache_port);
+  return failures == 0 ? 0 : 1;
+}
