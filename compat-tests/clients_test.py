@@ -14,6 +14,7 @@ import resource
 import socket
 import subprocess
 import sys
+import time
 import traceback
 
 from pymemcache.client.base import Client as MemcacheClient
@@ -251,9 +252,25 @@ def restart_checks():
         mc.set("kept", b"small")
         mc.set("kept-big", big)
         redis.Redis(host="127.0.0.1", port=server.resp_port).set("kept-r", "rv", ex=1000)
+        # In flight at the stop: 300 gets of a 300 KiB value (90 MB of
+        # replies) sent and not yet read.
+        in_flight = socket.create_connection(("127.0.0.1", server.mc_port), timeout=10)
+        in_flight.sendall(b"get kept-big\r\n" * 300)
+        time.sleep(0.2)
     finally:
-        code = server.stop(keep_data=True)
+        server.proc.terminate()
+    received = b""
+    while True:
+        chunk = in_flight.recv(1 << 20)
+        if not chunk:
+            break
+        received += chunk
+    in_flight.close()
+    code = server.stop(keep_data=True)
     yield "SIGTERM: exit code 0", lambda: code == 0
+    yield "SIGTERM: requests in flight answered before closing", lambda: (
+        received.count(b"END\r\n") == 300 and len(received) == 300 * (
+            len(b"VALUE kept-big 0 307200\r\n") + len(big) + 2 + 5))
     server = Server("generic", pin_dir=pin_dir, fresh=False)
     try:
         mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5)

@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <variant>
@@ -26,6 +28,8 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop reading from a client whose replies pile up unread.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr int kDatagramsPerWakeup = 64;
+// On stop, how long clients get to collect the replies to what they sent.
+constexpr auto kDrainTime = std::chrono::seconds(5);
 
 absl::Status Errno(const std::string& what) {
   return absl::Status(absl::ErrnoToStatusCode(errno), absl::StrCat(what, ": ", std::strerror(errno)));
@@ -236,6 +240,34 @@ struct Server::Loop {
     if (!Flush(conn)) Close(fd);
   }
 
+  // Stops accepting, then keeps answering what connected clients have sent
+  // until every reply is out and nothing more arrives (or kDrainTime).
+  void Drain() {
+    uint64_t ignored;
+    (void)!read(stop_fd, &ignored, sizeof(ignored));
+    for (const Listener& listener : listeners) {
+      if (listener.transport == Transport::kUdp) ServeDatagrams(listener);
+      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listener.fd, nullptr);
+      close(listener.fd);
+    }
+    listeners.clear();
+    const auto deadline = std::chrono::steady_clock::now() + kDrainTime;
+    epoll_event events[256];
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int n = epoll_wait(epoll_fd, events, 256, 100);
+      if (n <= 0) {
+        const bool pending = std::any_of(connections.begin(), connections.end(),
+                                         [](const auto& c) { return !c.second->out.empty(); });
+        if (!pending) return;
+        continue;
+      }
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (connections.count(fd)) OnConnection(fd, events[i].events);
+      }
+    }
+  }
+
   void Run() {
     epoll_event events[256];
     while (true) {
@@ -243,7 +275,10 @@ struct Server::Loop {
       if (n < 0 && errno != EINTR) return;
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
-        if (fd == stop_fd) return;
+        if (fd == stop_fd) {
+          Drain();
+          return;
+        }
         bool handled = false;
         for (const Listener& listener : listeners) {
           if (listener.fd != fd) continue;
