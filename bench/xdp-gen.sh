@@ -34,7 +34,7 @@ ip -n "$client_ns" link set "$client_if" up
 
 # xdpkv on the server end, its counters printed when it stops.
 ip netns exec "$server_ns" taskset -c 1 build/bin/xdpkv --xdp-iface "$server_if" \
-  --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "/tmp/xdpkv-gen-$id.log" &
+  -l 198.18.0.1 -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "/tmp/xdpkv-gen-$id.log" &
 server_pid=$!
 sleep 1
 
