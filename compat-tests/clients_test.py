@@ -17,6 +17,8 @@ import sys
 import time
 import traceback
 
+from loopback import free_port  # compat-tests/loopback.py
+
 from pymemcache.client.base import Client as MemcacheClient
 import redis
 
@@ -24,17 +26,6 @@ BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
 C_CLIENTS = sys.argv[2] if len(sys.argv) > 2 else "build/bin/c_clients"
 IDLE_CONNECTIONS = 10000
 
-
-def free_port():
-    while True:
-        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
 
 
 class Server:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from loopback import free_port  # compat-tests/loopback.py
+
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
 SHOW = "--show" in sys.argv
 
@@ -137,17 +139,6 @@ REDIS_CASES = [
 ]
 
 
-
-def free_port():
-    while True:
-        with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
 
 
 def wait_for_port(port, proc, deadline=10.0):
