@@ -390,8 +390,28 @@ class Client {
           OnStream(c);
         }
       }
-      if (!got) ExpireTimeouts(NowNs());
+      const int64_t after = NowNs();
+      if (got) last_activity_ = after;
+      if (!got) {
+        ExpireTimeouts(after);
+        // Quiet for a while: sleep in the kernel until a reply comes or the
+        // next send is due. Spinning forever would starve the client's own
+        // receive softirq on this CPU (milliseconds of false tail latency);
+        // sleeping at once would add a wake-up to every reply.
+        if (after - last_activity_ > kSpinNs) {
+          WaitForReplies(o_.closed_loop ? after + 1000000 : next_send);
+        }
+      }
     }
+  }
+
+  void WaitForReplies(int64_t until_ns) {
+    const int64_t wait = until_ns - NowNs();
+    if (wait <= 0) return;
+    std::vector<pollfd> fds;
+    for (int fd : fds_) fds.push_back({fd, POLLIN, 0});
+    const timespec timeout{wait / 1000000000, wait % 1000000000};
+    ppoll(fds.data(), fds.size(), &timeout, nullptr);
   }
 
   Histogram histogram;
@@ -520,8 +540,11 @@ class Client {
     }
   }
 
+  static constexpr int64_t kSpinNs = 100000;  // busy-poll this long after activity
+
   const Options& o_;
   KeyChooser keys_;
+  int64_t last_activity_ = 0;
   double per_thread_rate_ = 0;
   std::vector<int> fds_;
   std::vector<Slot> slots_;
