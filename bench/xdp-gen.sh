@@ -7,6 +7,9 @@
 # (bench/xdp_gen.cc) and the server NAPI thread's CPU time per reply is the
 # cost per request. Writes bench/results/xdp-gen.json.
 #   bench/xdp-gen.sh [--requests N] [--key-len N] [--value-len N]
+#                    [--items N [--dist uniform|zipf:THETA]]
+# With --items, the server is first preloaded with N items over TCP
+# (xdpkv-bench) and the generator requests them in --dist order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 id=$$
@@ -45,6 +48,21 @@ sleep 0.2
 server_napi=$(pgrep -f "napi/$server_if-" | head -n1 || true)
 if [[ -z "$server_napi" ]]; then echo "xdp-gen: no NAPI thread for $server_if" >&2; exit 1; fi
 taskset -pc 1 "$server_napi" >/dev/null
+
+items=0 key_len=16 value_len=128
+args=("$@")
+for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    --items) items=${args[i+1]} ;;
+    --key-len) key_len=${args[i+1]} ;;
+    --value-len) value_len=${args[i+1]} ;;
+  esac
+done
+if ((items > 0)); then
+  ip netns exec "$client_ns" taskset -c 0 build/bin/xdpkv-bench --host 198.18.0.1 \
+    --transport tcp --items "$items" --key-size "$key_len" --value-size "$value_len" \
+    --preload --closed 1 --duration 0.1 --warmup 0 --quiet > /dev/null
+fi
 
 ip netns exec "$client_ns" taskset -c 0 build/bin/xdpkv-xdp-gen --iface "$client_if" \
   --server-napi-pid "$server_napi" "$@" > "$out.client"

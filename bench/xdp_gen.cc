@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/workload.h"
 #include "bpf/bpf.h"
 #include "bpf/libbpf.h"
 #include "proxy/testing/packets.h"
@@ -39,7 +40,14 @@ struct Options {
   size_t key_len = 16;
   size_t value_len = 128;
   int server_napi_pid = 0;
+  // 0: one key, stored first by the generator. Else keys 0..items-1 (the
+  // server preloaded with them, as xdpkv-bench --preload names them), in
+  // the order of --dist.
+  uint64_t items = 0;
+  double zipf_theta = 0.99;  // 0: uniform
 };
+
+constexpr uint32_t kKeySequenceMax = 1 << 20;  // GEN_KEYS_MAX in the BPF side
 
 std::vector<uint64_t> Counters(xdpkv_gen_bpf* skel) {
   const int cpus = libbpf_num_possible_cpus();
@@ -117,12 +125,20 @@ int main(int argc, char** argv) {
     else if (flag == "--key-len") o.key_len = std::stoul(value);
     else if (flag == "--value-len") o.value_len = std::stoul(value);
     else if (flag == "--server-napi-pid") o.server_napi_pid = std::stoi(value);
+    else if (flag == "--items") o.items = std::stoull(value);
+    else if (flag == "--dist" && value == "uniform") o.zipf_theta = 0;
+    else if (flag == "--dist" && value.rfind("zipf:", 0) == 0) o.zipf_theta = std::stod(value.substr(5));
     else {
       std::fprintf(stderr,
                    "usage: xdpkv-xdp-gen --iface IFACE [--server-port P] [--requests N]\n"
-                   "       [--key-len N] [--value-len N] [--server-napi-pid PID]\n");
+                   "       [--key-len N] [--value-len N] [--server-napi-pid PID]\n"
+                   "       [--items N [--dist uniform|zipf:THETA]]  (keys of 8, 16 or 32 B)\n");
       return 2;
     }
+  }
+  if (o.items > 0 && o.key_len != 8 && o.key_len != 16 && o.key_len != 32) {
+    std::fprintf(stderr, "xdpkv-xdp-gen: with --items, keys must be 8, 16 or 32 bytes\n");
+    return 2;
   }
   const int ifindex = static_cast<int>(if_nametoindex(o.iface.c_str()));
   if (ifindex == 0) {
@@ -149,17 +165,31 @@ int main(int argc, char** argv) {
 
   xdpkv::testing::PacketOptions packet;
   packet.dest_port = o.server_port;
-  const std::string key(o.key_len, 'k');
+  const std::string key = o.items > 0 ? xdpkv::bench::KeyName(0, o.key_len) : std::string(o.key_len, 'k');
   const std::string set =
       BuildPacket(Frame(1) + "set " + key + " 0 0 " + std::to_string(o.value_len) + "\r\n" +
                       std::string(o.value_len, 'v') + "\r\n",
                   packet);
   const std::string get = BuildPacket(Frame(2) + "get " + key + "\r\n", packet);
 
-  // Store the item once, then time the GETs.
-  if (int err = Generate(skel, set, ifindex, 1); err != 0) {
-    std::fprintf(stderr, "xdpkv-xdp-gen: generator: %s\n", std::strerror(-err));
-    return 1;
+  if (o.items == 0) {
+    // Store the one item, then time the GETs.
+    if (int err = Generate(skel, set, ifindex, 1); err != 0) {
+      std::fprintf(stderr, "xdpkv-xdp-gen: generator: %s\n", std::strerror(-err));
+      return 1;
+    }
+  } else {
+    // The key sequence: the generator rewrites each frame's key digits.
+    xdpkv::bench::KeyChooser chooser(o.items, o.zipf_theta, 42);
+    const uint32_t count = static_cast<uint32_t>(std::min<uint64_t>(kKeySequenceMax, o.requests));
+    const int keys_fd = bpf_map__fd(skel->maps.gen_keys);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t item = static_cast<uint32_t>(chooser.Next());
+      bpf_map_update_elem(keys_fd, &i, &item, BPF_ANY);
+    }
+    skel->bss->gen_key_offset = static_cast<__u32>(get.find("get k") + 5);
+    skel->bss->gen_key_digits = static_cast<__u32>(o.key_len - 1);
+    __atomic_store_n(&skel->bss->gen_key_count, count, __ATOMIC_RELEASE);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const std::vector<uint64_t> before = Counters(skel);
@@ -182,8 +212,15 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(sent_at - start).count();
   const uint64_t sent = after[kSent] - before[kSent];
   const uint64_t replies = after[kReplies] - before[kReplies];
-  std::printf("{\n  \"request\": \"memcached get, key %zu B, value %zu B (hit)\",\n", o.key_len,
-              o.value_len);
+  if (o.items == 0) {
+    std::printf("{\n  \"request\": \"memcached get, key %zu B, value %zu B (one key, hit)\",\n",
+                o.key_len, o.value_len);
+  } else {
+    std::printf("{\n  \"request\": \"memcached get, key %zu B, value %zu B, %llu items, %s\",\n",
+                o.key_len, o.value_len, static_cast<unsigned long long>(o.items),
+                o.zipf_theta > 0 ? ("zipf " + std::to_string(o.zipf_theta).substr(0, 4)).c_str()
+                                 : "uniform");
+  }
   std::printf("  \"sent\": %llu,\n  \"replies\": %llu,\n  \"lost\": %llu,\n",
               static_cast<unsigned long long>(sent), static_cast<unsigned long long>(replies),
               static_cast<unsigned long long>(sent - std::min(sent, replies)));

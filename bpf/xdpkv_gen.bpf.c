@@ -5,6 +5,10 @@
  *    on the client end of a veth pair. It writes the request template into
  *    every frame (recycled frames still hold whatever the server wrote into
  *    them) and XDP_TXes it to the server end.
+ *    With a key sequence loaded (gen_keys), each frame's key digits are
+ *    rewritten from the next entry, so the requests follow the workload's
+ *    key popularity (keys as bench/workload.h names them: "k", then the
+ *    item number in zero-padded decimal).
  *  - xdpkv_sink is attached to the client end: it counts the server's
  *    replies and drops them, and passes everything else.
  */
@@ -18,11 +22,31 @@
 #include <bpf/bpf_endian.h>
 
 #define TEMPLATE_MAX 512
+#define GEN_KEYS_MAX (1 << 20)
 
 /* Set by userspace through the skeleton (mmapped .data/.bss). */
 __u8 gen_template[TEMPLATE_MAX];
 __u32 gen_template_len;
 __u16 sink_server_port = 11211; /* host order */
+
+/* The key sequence: item numbers, in the order requests use them. */
+__u32 gen_key_count;  /* entries in gen_keys; 0: send the template as is */
+__u32 gen_key_offset; /* frame offset of the key's first digit */
+__u32 gen_key_digits; /* digits after the key's "k" (key length - 1) */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GEN_KEYS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} gen_keys SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} gen_cursor SEC(".maps");
 
 enum gen_counter { GEN_SENT, GEN_NO_ROOM, SINK_REPLIES, SINK_OTHER, GEN_COUNTER_COUNT };
 
@@ -39,6 +63,52 @@ static __always_inline void count(__u32 which)
 
 	if (n)
 		(*n)++;
+}
+
+/* `value` as exactly `digits` zero-padded decimal digits at p (constant
+ * `digits`, so the verifier sees each store inside the checked range). */
+static __always_inline int put_digits(__u8 *p, void *end, __u32 value, const int digits)
+{
+	if ((void *)(p + digits) > end)
+		return -1;
+	for (int i = digits - 1; i >= 0; i--) {
+		p[i] = '0' + value % 10;
+		value /= 10;
+	}
+	return 0;
+}
+
+/* Writes the next item number of the sequence into the frame's key. Keys
+ * of 8, 16 or 32 bytes (7, 15 or 31 digits after the "k"). */
+static __always_inline int write_next_key(struct xdp_md *ctx)
+{
+	__u32 n = *(volatile __u32 *)&gen_key_count;
+	__u32 digits = *(volatile __u32 *)&gen_key_digits;
+	__u32 offset = *(volatile __u32 *)&gen_key_offset;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, slot;
+	__u32 *cursor, *item;
+	__u8 *p;
+
+	cursor = bpf_map_lookup_elem(&gen_cursor, &zero);
+	if (!cursor || n == 0 || n > GEN_KEYS_MAX || offset > TEMPLATE_MAX)
+		return -1;
+	slot = *cursor % n;
+	*cursor = slot + 1;
+	item = bpf_map_lookup_elem(&gen_keys, &slot);
+	if (!item)
+		return -1;
+	p = (__u8 *)(long)ctx->data + offset;
+	switch (digits) {
+	case 7:
+		return put_digits(p, end, *item, 7);
+	case 15:
+		return put_digits(p, end, *item, 15);
+	case 31:
+		return put_digits(p, end, *item, 31);
+	default:
+		return -1;
+	}
 }
 
 SEC("xdp")
@@ -58,6 +128,8 @@ int xdpkv_gen(struct xdp_md *ctx)
 		count(GEN_NO_ROOM);
 		return XDP_DROP;
 	}
+	if (*(volatile __u32 *)&gen_key_count && write_next_key(ctx))
+		return XDP_DROP;
 	count(GEN_SENT);
 	return XDP_TX;
 }
