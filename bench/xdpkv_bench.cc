@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <utility>
 #include <random>
 #include <string>
 #include <string_view>
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "bench/workload.h"
+#include "protocol/resp.h"
 
 namespace {
 
@@ -101,12 +103,6 @@ int64_t NowNs() {
 
 enum class Kind { kGet, kSet, kScan };
 
-void AppendBulk(std::string* out, std::string_view s) {
-  *out += "$" + std::to_string(s.size()) + "\r\n";
-  out->append(s);
-  *out += "\r\n";
-}
-
 std::string EncodeRequest(const Options& o, Kind kind, uint64_t item) {
   std::string out;
   const std::string key = KeyName(item, o.key_size);
@@ -120,17 +116,19 @@ std::string EncodeRequest(const Options& o, Kind kind, uint64_t item) {
     for (size_t i = 0; i < o.scan_keys; ++i) out += " " + KeyName((item + i) % o.items, o.key_size);
     return out + "\r\n";
   }
+  using xdpkv::resp::AppendArrayHeader;
+  using xdpkv::resp::AppendBulk;
   if (kind == Kind::kGet) {
-    out = "*2\r\n";
+    AppendArrayHeader(&out, 2);
     AppendBulk(&out, "GET");
     AppendBulk(&out, key);
   } else if (kind == Kind::kSet) {
-    out = "*3\r\n";
+    AppendArrayHeader(&out, 3);
     AppendBulk(&out, "SET");
     AppendBulk(&out, key);
     AppendBulk(&out, ValueFor(item, o.value_size));
   } else {
-    out = "*" + std::to_string(o.scan_keys + 1) + "\r\n";
+    AppendArrayHeader(&out, o.scan_keys + 1);
     AppendBulk(&out, "MGET");
     for (size_t i = 0; i < o.scan_keys; ++i) AppendBulk(&out, KeyName((item + i) % o.items, o.key_size));
   }
@@ -333,9 +331,10 @@ class Client {
         }
       }
       const int64_t after = NowNs();
-      if (got) last_activity_ = after;
-      if (!got) {
-        ExpireTimeouts(after);
+      if (o_.udp) ExpireTimeouts(after);
+      if (got) {
+        last_activity_ = after;
+      } else {
         // Quiet for a while: sleep in the kernel until a reply comes or the
         // next send is due. Spinning forever would starve the client's own
         // receive softirq on this CPU (milliseconds of false tail latency);
@@ -402,6 +401,7 @@ class Client {
       Slot& slot = slots_[id];
       slot = Slot{start, 0, true, measured};
       ++in_flight_;
+      send_order_.emplace_back(id, start);
       char frame[8] = {char(id >> 8), char(id & 0xff), 0, 0, 0, 1, 0, 0};
       request.insert(0, frame, 8);
       send(fds_[0], request.data(), request.size(), 0);
@@ -469,16 +469,20 @@ class Client {
   }
 
   // UDP requests unanswered for --timeout-ms are lost (TCP cannot lose).
+  // send_order_ holds them oldest first, so only its front is looked at:
+  // answered ones are dropped, then the overdue ones, until one is neither.
   void ExpireTimeouts(int64_t now) {
-    if (!o_.udp || now - last_expiry_ < 1000000) return;
-    last_expiry_ = now;
     const int64_t limit = static_cast<int64_t>(o_.timeout_ms * 1e6);
-    for (Slot& slot : slots_) {
-      if (slot.in_use && now - slot.start_ns > limit) {
-        slot.in_use = false;
-        --in_flight_;
-        if (slot.measured) ++counts.timeouts;
-      }
+    while (!send_order_.empty()) {
+      const auto [id, start] = send_order_.front();
+      Slot& slot = slots_[id];
+      const bool waiting = slot.in_use && slot.start_ns == start;
+      if (waiting && now - start <= limit) break;
+      send_order_.pop_front();
+      if (!waiting) continue;
+      slot.in_use = false;
+      --in_flight_;
+      if (slot.measured) ++counts.timeouts;
     }
   }
 
@@ -492,7 +496,7 @@ class Client {
   std::vector<Slot> slots_;
   size_t in_flight_ = 0;
   uint16_t next_id_ = 0;
-  int64_t last_expiry_ = 0;
+  std::deque<std::pair<uint16_t, int64_t>> send_order_;  // UDP: (id, start), oldest first
   std::vector<std::string> in_;
   std::vector<std::deque<Pending>> pending_;
 };

@@ -38,13 +38,6 @@ constexpr CommandSpec kCommands[] = {
 
 char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
-  }
-  return true;
-}
 
 // Redis keeps CR and LF out of an error line by turning them into spaces.
 void ReplaceNewlines(std::string* s) {
@@ -71,6 +64,14 @@ const CommandSpec* FindSubcommand(const CommandSpec& container, std::string_view
 bool ArityMatches(int arity, size_t argc) {
   if (arity >= 0) return argc == static_cast<size_t>(arity);
   return argc >= static_cast<size_t>(-arity);
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
+  }
+  return true;
 }
 
 std::span<const CommandSpec> AllCommands() { return kCommands; }

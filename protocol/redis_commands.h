@@ -25,6 +25,10 @@ struct CommandSpec {
 const CommandSpec* FindCommand(std::string_view name);
 const CommandSpec* FindSubcommand(const CommandSpec& container, std::string_view name);
 
+// ASCII case-insensitive equality, as Redis compares command and option
+// names.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // Every command xdpkv knows (COMMAND COUNT, COMMAND LIST).
 std::span<const CommandSpec> AllCommands();
 

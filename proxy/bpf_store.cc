@@ -222,7 +222,7 @@ absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
     if (errno == ENOENT) return false;
     return MapError(errno, "store delete");
   }
-  if (item.blob_id != 0) DeleteBlob(item.blob_id, item.value_len);
+  DeleteBlob(item.blob_id, item.value_len);
   return !Expired(item.expires_at);
 }
 
@@ -317,24 +317,32 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
   return page;
 }
 
-absl::StatusOr<size_t> BpfStore::Clear() {
-  size_t cleared = 0;
+absl::Status BpfStore::ForEachItem(const BatchVisitor& visit) {
   for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
-    std::vector<std::pair<std::string, xdpkv_item>> items;
     uint32_t bucket = 0;
     for (bool done = false; !done;) {
-      auto batch = ReadBatch(cls, &bucket, 4096, [&](std::string_view key, const xdpkv_item& item) {
-        items.emplace_back(std::string(key), item);
-      });
+      auto batch = ReadBatch(cls, &bucket, 4096, visit);
       if (!batch.ok()) return batch.status();
       done = *batch;
     }
-    for (const auto& [key, item] : items) {
-      auto map_key = MakeKey(item_fds_, key);
-      if (map_key.ok() && bpf_map_delete_elem(map_key->fd, &map_key->bytes) == 0) {
-        DeleteBlob(item.blob_id, item.value_len);
-        ++cleared;
-      }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> BpfStore::Clear() {
+  // Collected first: deleting while the batch walk runs would move its
+  // buckets under it.
+  std::vector<std::pair<std::string, xdpkv_item>> items;
+  auto walked = ForEachItem([&](std::string_view key, const xdpkv_item& item) {
+    items.emplace_back(std::string(key), item);
+  });
+  if (!walked.ok()) return walked;
+  size_t cleared = 0;
+  for (const auto& [key, item] : items) {
+    auto map_key = MakeKey(item_fds_, key);
+    if (map_key.ok() && bpf_map_delete_elem(map_key->fd, &map_key->bytes) == 0) {
+      DeleteBlob(item.blob_id, item.value_len);
+      ++cleared;
     }
   }
   return cleared;
@@ -342,17 +350,11 @@ absl::StatusOr<size_t> BpfStore::Clear() {
 
 absl::StatusOr<StoreUsage> BpfStore::Usage() {
   StoreUsage usage;
-  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
-    uint32_t bucket = 0;
-    for (bool done = false; !done;) {
-      auto batch = ReadBatch(cls, &bucket, 4096, [&](std::string_view key, const xdpkv_item& item) {
-        ++usage.items;
-        usage.bytes += key.size() + item.value_len;
-      });
-      if (!batch.ok()) return batch.status();
-      done = *batch;
-    }
-  }
+  auto walked = ForEachItem([&](std::string_view key, const xdpkv_item& item) {
+    ++usage.items;
+    usage.bytes += key.size() + item.value_len;
+  });
+  if (!walked.ok()) return walked;
   return usage;
 }
 

@@ -75,6 +75,8 @@ class BpfStore : public Store {
   using BatchVisitor = std::function<void(std::string_view key, const xdpkv_item& item)>;
   absl::StatusOr<bool> ReadBatch(size_t cls, uint32_t* bucket, size_t count,
                                  const BatchVisitor& visit);
+  // Visits every item of every key class (Clear, Usage).
+  absl::Status ForEachItem(const BatchVisitor& visit);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;

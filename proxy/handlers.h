@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "protocol/memcache_text.h"
 #include "proxy/store.h"
@@ -60,10 +62,10 @@ struct ServerContext {
   int threads = 1;    // for stats
   size_t max_item_size = 1024 * 1024;
   ServerStats* stats = nullptr;  // required
-  // Extra "STAT name value" lines (the XDP counters), appended by stats.
-  std::function<void(std::string*)> append_extra_stats;
-  // Extra "name:value\r\n" lines for INFO's xdp section.
-  std::function<void(std::string*)> append_xdp_info;
+  // The XDP program's counters as (name, count), e.g. ("xdp_memcache_
+  // get_hits", 3): memcached's stats and Redis's INFO xdp list them.
+  using NamedCounters = std::vector<std::pair<std::string, uint64_t>>;
+  std::function<NamedCounters()> xdp_counters;
   // flush_all with a delay: clear the store at this CLOCK_BOOTTIME second.
   // Unset: the handler clears at once.
   std::function<void(uint32_t at_boot_seconds)> schedule_flush;

@@ -202,32 +202,22 @@ int main(int argc, char** argv) {
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;
   context.schedule_flush = [](uint32_t at) { flush_at.store(at); };
-  context.append_xdp_info = [](std::string* out) {
+  context.xdp_counters = [] {
+    xdpkv::ServerContext::NamedCounters named;
     auto counters = counters_source->ReadCounters();
-    if (!counters.ok()) return;
+    if (!counters.ok()) return named;
     for (int p = 1; p < XDPKV_PROTO_COUNT; ++p) {
       for (int r = 1; r < XDPKV_REASON_COUNT; ++r) {
-        absl::StrAppend(out, "xdp_", std::string(xdpkv::kProtoNames[p]), "_",
-                        std::string(xdpkv::kReasonNames[r]), ":", counters->count[p][r], "\r\n");
+        named.emplace_back(absl::StrCat("xdp_", std::string(xdpkv::kProtoNames[p]), "_",
+                                        std::string(xdpkv::kReasonNames[r])),
+                           counters->count[p][r]);
       }
     }
+    return named;
   };
   context.now_boot_seconds = NowBoot;
   context.started_unix = time(nullptr);
   context.unix_minus_boot = time(nullptr) - xdpkv::NowBootSeconds();
-  context.append_extra_stats = [](std::string* out) {
-    auto counters = counters_source->ReadCounters();
-    if (!counters.ok()) return;
-    for (int p = 1; p < XDPKV_PROTO_COUNT; ++p) {
-      for (int r = 1; r < XDPKV_REASON_COUNT; ++r) {
-        xdpkv::memcache::AppendStat(
-            out,
-            absl::StrCat("xdp_", std::string(xdpkv::kProtoNames[p]), "_",
-                         std::string(xdpkv::kReasonNames[r])),
-            std::to_string(counters->count[p][r]));
-      }
-    }
-  };
 
   auto server = xdpkv::Server::Start(server_config, *store, context);
   if (!server.ok()) Fail(std::string(server.status().message()));

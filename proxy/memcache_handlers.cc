@@ -77,7 +77,7 @@ void Retrieve(const mc::Command& command, Store& store, const ServerContext& con
 }
 
 // set, add, replace, append, prepend, cas.
-std::string_view Store_(const mc::Command& command, Store& store, const ServerContext& context) {
+std::string_view StoreCommand(const mc::Command& command, Store& store, const ServerContext& context) {
   Stats& stats = *context.stats;
   Stats::Add(stats.cmd_set);
   const auto expires_at = ExpiresAtFor(command.exptime, context);
@@ -132,7 +132,7 @@ std::string_view Store_(const mc::Command& command, Store& store, const ServerCo
             command.op == mc::Op::kAppend
                 ? absl::StrCat(current->value, std::string(command.data))
                 : absl::StrCat(std::string(command.data), current->value);
-        return Mutation::Write(std::move(value), current->flags, current->expires_at);
+        return Mutation::Rewrite(current, std::move(value));
       }
     }
   });
@@ -166,7 +166,7 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
     std::string text = std::to_string(*result);
     // memcached rewrites a shrinking number in place, padded with spaces.
     if (text.size() < current->value.size()) text.resize(current->value.size(), ' ');
-    return Mutation::Write(std::move(text), current->flags, current->expires_at);
+    return Mutation::Rewrite(current, std::move(text));
   });
   if (!mutated.ok()) {
     if (!command.noreply) out->append(WriteError(mutated.status()));
@@ -292,7 +292,9 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
     stat("bytes", usage->bytes);
   }
   stat("evictions", 0);  // the store never evicts (docs/architecture.md)
-  if (context.append_extra_stats) context.append_extra_stats(out);
+  if (context.xdp_counters) {
+    for (const auto& [name, count] : context.xdp_counters()) stat(name, count);
+  }
   out->append(mc::reply::kEnd);
 }
 
@@ -317,7 +319,7 @@ AfterReply HandleMemcache(const mc::Command& command, Store& store, const Server
     case mc::Op::kAppend:
     case mc::Op::kPrepend:
     case mc::Op::kCas:
-      return reply(Store_(command, store, context));
+      return reply(StoreCommand(command, store, context));
     case mc::Op::kDelete: {
       auto deleted = store.Delete(command.key());
       if (!deleted.ok()) {

@@ -33,15 +33,8 @@ constexpr std::string_view kTooBig =
 
 std::string Str(std::string_view s) { return std::string(s); }
 
-bool Is(std::string_view arg, std::string_view upper) {
-  if (arg.size() != upper.size()) return false;
-  for (size_t i = 0; i < arg.size(); ++i) {
-    char c = arg[i];
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c != upper[i]) return false;
-  }
-  return true;
-}
+// An argument that names an option or subcommand, in any case.
+bool Is(std::string_view arg, std::string_view name) { return resp::EqualsIgnoreCase(arg, name); }
 
 // One command being answered.
 struct Call {
@@ -381,8 +374,7 @@ void IncrBy(Call& call, int64_t delta) {
       error = "ERR increment or decrement would overflow";
       return Mutation::Keep();
     }
-    return Mutation::Write(std::to_string(result), current ? current->flags : 0,
-                           current ? current->expires_at : 0);
+    return Mutation::Rewrite(current, std::to_string(result));
   });
   if (!mutated.ok()) return call.StoreError(mutated.status());
   if (!error.empty()) return call.Error(error);
@@ -420,8 +412,7 @@ void IncrByFloat(Call& call) {
       return Mutation::Keep();
     }
     result = FormatRedisFloat(value);
-    return Mutation::Write(result, current ? current->flags : 0,
-                           current ? current->expires_at : 0);
+    return Mutation::Rewrite(current, result);
   });
   if (!mutated.ok()) return call.StoreError(mutated.status());
   if (!error.empty()) return call.Error(error);
@@ -438,8 +429,7 @@ void Append(Call& call) {
     if (too_big) return Mutation::Keep();
     std::string value = absl::StrCat(std::string(base), std::string(suffix));
     length = value.size();
-    return Mutation::Write(std::move(value), current ? current->flags : 0,
-                           current ? current->expires_at : 0);
+    return Mutation::Rewrite(current, std::move(value));
   });
   if (!mutated.ok()) return call.StoreError(mutated.status());
   if (too_big) return call.Error(kTooBig);
@@ -465,8 +455,7 @@ void SetRange(Call& call) {
     if (value.size() < *offset + patch.size()) value.resize(*offset + patch.size(), '\0');
     value.replace(static_cast<size_t>(*offset), patch.size(), patch);
     length = value.size();
-    return Mutation::Write(std::move(value), current ? current->flags : 0,
-                           current ? current->expires_at : 0);
+    return Mutation::Rewrite(current, std::move(value));
   });
   if (!mutated.ok()) return call.StoreError(mutated.status());
   if (!error.empty()) return call.Error(error);
@@ -718,7 +707,9 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
     }
   } else if (section == "xdp") {
     info->append("# Xdp\r\n");
-    if (call.context.append_xdp_info) call.context.append_xdp_info(info);
+    if (call.context.xdp_counters) {
+      for (const auto& [name, count] : call.context.xdp_counters()) line(name, count);
+    }
   }
 }
 

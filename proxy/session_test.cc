@@ -136,7 +136,7 @@ TEST_F(Sessions, MemcacheFullStoreAndQuit) {
 }
 
 TEST_F(Sessions, MemcacheStats) {
-  context_.append_extra_stats = [](std::string* out) { out->append("STAT xdp_x 7\r\n"); };
+  context_.xdp_counters = [] { return ServerContext::NamedCounters{{"xdp_x", 7}}; };
   const std::string stats = Memcache("stats\r\n");
   EXPECT_NE(stats.find("STAT pid "), std::string::npos);
   EXPECT_NE(stats.find("STAT version 1.6.18-xdpkv-0.1.0\r\n"), std::string::npos);

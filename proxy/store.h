@@ -38,6 +38,12 @@ struct Mutation {
   static Mutation Write(std::string value, uint32_t flags, uint32_t expires_at) {
     return {kWrite, std::move(value), flags, expires_at, false};
   }
+  // A new value; the item keeps its flags and expiry (a new item: flags 0,
+  // no expiry). APPEND, INCR, SETRANGE, memcached's incr and append.
+  static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value) {
+    return {kWrite, std::move(value), current ? current->flags : 0u,
+            current ? current->expires_at : 0u, false};
+  }
   static Mutation Touch(const StoredItem& current, uint32_t expires_at) {
     return {kWrite, current.value, current.flags, expires_at, true};
   }
