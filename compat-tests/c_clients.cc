@@ -5,6 +5,7 @@
 #include <hiredis.h>
 #include <libmemcached/memcached.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -115,7 +116,8 @@ void LibmemcachedChecks(int port) {
       got.back() += "=" + std::string(memcached_result_value(r), memcached_result_length(r));
       memcached_result_free(r);
     }
-    return got.size() == 2;
+    std::sort(got.begin(), got.end());
+    return got == std::vector<std::string>{"c-m1=one", "c-m2=two"};
   });
   Check("libmemcached touch and expiry", [&] {
     return Set(m, "c-ttl", "v", 0, 100) &&
