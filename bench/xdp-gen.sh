@@ -75,7 +75,7 @@ import json, re, sys
 result = json.load(open(sys.argv[1]))
 log = open(sys.argv[2]).read()
 counters = dict(item.split("=") for item in re.search(r"counters:(.*)", log).group(1).split())
-answered = int(counters.get("memcache.get_hits", 0))
+answered = sum(int(counters.get(f"memcache.{c}", 0)) for c in ("get_hits", "get_misses", "sets"))
 result["server_counters"] = {k: int(v) for k, v in counters.items()}
 result["server_answered"] = answered
 result["server_answered_per_second"] = round(answered / result["seconds"])
