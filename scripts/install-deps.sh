@@ -15,6 +15,8 @@ PACKAGES=(
   # peers and their tools, used by compat-tests/ and bench/
   redis-server redis-tools memcached libmemcached-tools
   python3 python3-redis python3-pymemcache python3-matplotlib
+  # bench/run-study profiles the server CPU at the XDP peak
+  linux-perf
   # test networks
   iproute2
 )
