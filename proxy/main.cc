@@ -70,6 +70,10 @@ uint32_t NowBoot() { return xdpkv::NowBootSeconds(); }
 
 // Items the background expiry sweep looks at per second.
 constexpr size_t kExpirySweepPerTick = 20000;
+// Pause between full sweeps. A pass walks every bucket of every key class's
+// hash map, empty ones too (~4M buckets by default, tens of ms of CPU): back
+// to back on a small store that cost 7% of the server CPU at the XDP peak.
+constexpr uint32_t kExpiryPassPauseSeconds = 30;
 
 }  // namespace
 
@@ -246,6 +250,7 @@ int main(int argc, char** argv) {
   int signal_number = -1;
   const timespec tick{1, 0};
   uint64_t expiry_cursor = 0;
+  uint32_t next_expiry_pass = 0;
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     loader->RefreshClockOffset();
@@ -254,9 +259,11 @@ int main(int argc, char** argv) {
       (void)store->Clear();
     }
     (void)store->SweepOrphanBlobs();
+    if (xdpkv::NowBootSeconds() < next_expiry_pass) continue;
     if (auto page = store->Scan(expiry_cursor, kExpirySweepPerTick); page.ok()) {
       expiry_cursor = page->next_cursor;
       xdpkv::ServerStats::Add(stats.expired_keys, page->expired);
+      if (expiry_cursor == 0) next_expiry_pass = xdpkv::NowBootSeconds() + kExpiryPassPauseSeconds;
     }
   }
   (*server)->Stop();
