@@ -79,28 +79,24 @@ struct Options {
 
 constexpr uint32_t kKeySequenceMax = 1 << 20;  // GEN_KEYS_MAX in the BPF side
 
-std::vector<uint64_t> Counters(xdpkv_gen_bpf* skel) {
-  const int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> totals(kCounterCount, 0);
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
-  for (uint32_t i = 0; i < kCounterCount; ++i) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.gen_counters), &i, per_cpu.data()) == 0) {
+// Each entry of a per-CPU array map, summed over the CPUs.
+std::vector<uint64_t> PerCpuTotals(const bpf_map* map, uint32_t entries) {
+  std::vector<uint64_t> totals(entries, 0);
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(libbpf_num_possible_cpus()));
+  for (uint32_t i = 0; i < entries; ++i) {
+    if (bpf_map_lookup_elem(bpf_map__fd(map), &i, per_cpu.data()) == 0) {
       for (uint64_t n : per_cpu) totals[i] += n;
     }
   }
   return totals;
 }
 
+std::vector<uint64_t> Counters(xdpkv_gen_bpf* skel) {
+  return PerCpuTotals(skel->maps.gen_counters, kCounterCount);
+}
+
 std::vector<uint64_t> LatencyCounts(xdpkv_gen_bpf* skel) {
-  const int cpus = libbpf_num_possible_cpus();
-  std::vector<uint64_t> totals(kLatencyBuckets, 0);
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
-  for (uint32_t i = 0; i < kLatencyBuckets; ++i) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.gen_latency), &i, per_cpu.data()) == 0) {
-      for (uint64_t n : per_cpu) totals[i] += n;
-    }
-  }
-  return totals;
+  return PerCpuTotals(skel->maps.gen_latency, kLatencyBuckets);
 }
 
 // Upper edge of the bucket holding quantile q, in microseconds.
