@@ -28,9 +28,12 @@ constexpr char kVersion[] = "0.1.0";
 void PrintUsage(FILE* out) {
   std::fprintf(out,
                "Usage: xdpkv [options]\n"
-               "  -p, --port N          memcached TCP port (default 11211; 0 = off)\n"
-               "  -U, --udp-port N      memcached UDP port, also answered by XDP (default 11211)\n"
-               "      --redis-port N    RESP port, TCP and UDP (default 6379; 0 = off)\n"
+               "  -p, --port N          memcached TCP port (default 11211; 0 = off; -1 = a free\n"
+               "                        port the kernel picks, as memcached's -p -1)\n"
+               "  -U, --udp-port N      memcached UDP port, also answered by XDP (default 11211;\n"
+               "                        0 = off; -1 = a free port)\n"
+               "      --redis-port N    RESP port, TCP and UDP (default 6379; 0 = off; -1 = a\n"
+               "                        free port)\n"
                "  -l, --listen ADDR     address to listen on, IPv4 or IPv6 (repeatable;\n"
                "                        default 127.0.0.1)\n"
                "  -t, --threads N       event loops (default 2)\n"
@@ -47,7 +50,9 @@ void PrintUsage(FILE* out) {
                "                        a restart serves what is pinned there\n"
                "      --fresh           drop the pinned store before starting\n"
                "  -h, --help            this text\n"
-               "  -V, --version         print the version\n");
+               "  -V, --version         print the version\n"
+               "With MEMCACHED_PORT_FILENAME set, the bound ports are written to that file once\n"
+               "serving, in memcached's format plus a RESP line (docs/protocols.md).\n");
 }
 
 bool ParseNumber(const char* text, long max, long* out) {
@@ -103,9 +108,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> addresses;
   long number = 0;
   int opt;
-  auto port = [&](const char* text) -> uint16_t {
+  auto port = [&](const char* text) -> int {
+    if (std::string(text) == "-1") return xdpkv::kAnyPort;
     if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
-    return static_cast<uint16_t>(number);
+    return static_cast<int>(number);
   };
   while ((opt = getopt_long(argc, argv, "p:U:l:t:I:m:hV", long_options, nullptr)) != -1) {
     switch (opt) {
@@ -113,10 +119,10 @@ int main(int argc, char** argv) {
         server_config.memcache_tcp_port = port(optarg);
         break;
       case 'U':
-        server_config.memcache_udp_port = xdp.memcache_udp_port = port(optarg);
+        server_config.memcache_udp_port = port(optarg);
         break;
       case kRedisPort:
-        server_config.resp_port = xdp.resp_udp_port = port(optarg);
+        server_config.resp_port = port(optarg);
         break;
       case 'l':
         addresses.emplace_back(optarg);
@@ -188,6 +194,15 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Sockets first: with -1 ports the kernel picks them, and the XDP program
+  // is loaded with the UDP ports it must answer. Nothing is served before
+  // Run below (clients wait in the backlog).
+  auto server = xdpkv::Server::Bind(server_config);
+  if (!server.ok()) Fail(std::string(server.status().message()));
+  const xdpkv::BoundPorts ports = (*server)->ports();
+  xdp.memcache_udp_port = ports.memcache_udp;
+  xdp.resp_udp_port = ports.resp;
+
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
   // the program unattached.
   auto loaded = xdpkv::XdpLoader::Load(xdp);
@@ -202,7 +217,7 @@ int main(int argc, char** argv) {
   context.version = kVersion;
   context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
   context.stats = &stats;
-  context.tcp_port = server_config.resp_port;
+  context.tcp_port = ports.resp;
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;
   context.schedule_flush = [](uint32_t at) { flush_at.store(at); };
@@ -223,8 +238,7 @@ int main(int argc, char** argv) {
   context.started_unix = time(nullptr);
   context.unix_minus_boot = time(nullptr) - xdpkv::NowBootSeconds();
 
-  auto server = xdpkv::Server::Start(server_config, *store, context);
-  if (!server.ok()) Fail(std::string(server.status().message()));
+  (*server)->Run(*store, context);
   for (const std::string& listener : (*server)->listeners()) {
     std::printf("xdpkv: serving %s\n", listener.c_str());
   }
@@ -239,6 +253,12 @@ int main(int argc, char** argv) {
       }
       std::printf("xdpkv: XDP attached to %s (%s mode)\n", interface.c_str(),
                   xdpkv::XdpModeName(xdp_mode));
+    }
+  }
+  // As memcached: the ports bound, for callers that asked for -1.
+  if (const char* port_file = std::getenv("MEMCACHED_PORT_FILENAME"); port_file != nullptr) {
+    if (auto status = (*server)->WritePortFile(port_file); !status.ok()) {
+      Fail(std::string(status.message()));
     }
   }
   std::fflush(stdout);

@@ -11,8 +11,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <tuple>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -28,8 +30,14 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop reading from a client whose replies pile up unread.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr int kDatagramsPerWakeup = 64;
-// On stop, how long clients get to collect the replies to what they sent.
-constexpr auto kDrainTime = std::chrono::seconds(5);
+// On stop, clients collect the replies to what they sent for as long as
+// they keep reading; a connection whose replies made no progress for this
+// long (a client that stopped reading) is closed.
+constexpr auto kDrainStall = std::chrono::seconds(5);
+// Kernel-chosen ports: how often to start over when the port the first
+// socket got is taken for another of its sockets (another address family,
+// or UDP next to TCP).
+constexpr int kBindAttempts = 32;
 
 absl::Status Errno(const std::string& what) {
   return absl::Status(absl::ErrnoToStatusCode(errno), absl::StrCat(what, ": ", std::strerror(errno)));
@@ -63,7 +71,9 @@ absl::StatusOr<Address> ParseAddress(const std::string& text, uint16_t port) {
   return address;
 }
 
-absl::StatusOr<int> OpenListener(const Address& address, Transport transport) {
+// bind_errno: the bind's errno when that is what failed, else 0.
+absl::StatusOr<int> OpenListener(const Address& address, Transport transport, int* bind_errno) {
+  *bind_errno = 0;
   const int type = (transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
                    SOCK_CLOEXEC;
   const int fd = socket(address.storage.ss_family, type, 0);
@@ -75,6 +85,7 @@ absl::StatusOr<int> OpenListener(const Address& address, Transport transport) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   }
   if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    *bind_errno = errno;
     const absl::Status status = Errno(absl::StrCat(
         "binding ", transport == Transport::kTcp ? "TCP " : "UDP ", address.text));
     close(fd);
@@ -86,6 +97,17 @@ absl::StatusOr<int> OpenListener(const Address& address, Transport transport) {
     return status;
   }
   return fd;
+}
+
+// The port a bound socket got (for a bind to port 0).
+absl::StatusOr<uint16_t> LocalPort(int fd) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof(storage);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+    return Errno("getsockname");
+  }
+  return ntohs(storage.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                                             : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
 }
 
 struct Listener {
@@ -241,7 +263,10 @@ struct Server::Loop {
   }
 
   // Stops accepting, then keeps answering what connected clients have sent
-  // until every reply is out and nothing more arrives (or kDrainTime).
+  // for as long as they collect their replies: no wall-clock budget while
+  // replies go out. A connection whose pending replies made no progress for
+  // kDrainStall (its client stopped reading) is closed. Done when no reply
+  // is pending and nothing more arrives.
   void Drain() {
     uint64_t ignored;
     (void)!read(stop_fd, &ignored, sizeof(ignored));
@@ -251,20 +276,45 @@ struct Server::Loop {
       close(listener.fd);
     }
     listeners.clear();
-    const auto deadline = std::chrono::steady_clock::now() + kDrainTime;
+    using Clock = std::chrono::steady_clock;
+    const auto state = [](const Connection& c) {
+      return std::make_tuple(c.out_sent, c.out.size(), c.in.size());
+    };
+    const Clock::time_point start = Clock::now();
+    std::map<int, Clock::time_point> last_progress;  // by fd; none yet: since start
     epoll_event events[256];
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (true) {
       const int n = epoll_wait(epoll_fd, events, 256, 100);
-      if (n <= 0) {
-        const bool pending = std::any_of(connections.begin(), connections.end(),
-                                         [](const auto& c) { return !c.second->out.empty(); });
-        if (!pending) return;
-        continue;
-      }
+      const Clock::time_point now = Clock::now();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
-        if (connections.count(fd)) OnConnection(fd, events[i].events);
+        const auto it = connections.find(fd);
+        if (it == connections.end()) continue;
+        const auto before = state(*it->second);
+        OnConnection(fd, events[i].events);
+        const auto after = connections.find(fd);
+        if (after == connections.end()) {
+          last_progress.erase(fd);
+        } else if (state(*after->second) != before) {
+          last_progress[fd] = now;
+        }
       }
+      bool pending = false;
+      std::vector<int> stalled;
+      for (const auto& [fd, conn] : connections) {
+        if (conn->out.empty()) continue;
+        const auto progress = last_progress.find(fd);
+        if (now - (progress == last_progress.end() ? start : progress->second) < kDrainStall) {
+          pending = true;
+        } else {
+          stalled.push_back(fd);
+        }
+      }
+      for (const int fd : stalled) {
+        last_progress.erase(fd);
+        Close(fd);
+      }
+      if (n <= 0 && !pending) return;
     }
   }
 
@@ -296,26 +346,32 @@ struct Server::Loop {
   }
 };
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Store& store,
-                                                      const ServerContext& context) {
-  if (config.threads < 1) return absl::InvalidArgumentError("need at least one thread");
-  std::unique_ptr<Server> server(new Server());
+absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_taken) {
+  *kernel_port_taken = false;
   struct Wanted {
-    uint16_t port;
+    int port;  // as configured
     Proto proto;
     Transport transport;
     const char* name;
+    const char* port_file_kind;  // nullptr: no line of its own
+    uint16_t* bound;
   };
   const Wanted wanted[] = {
-      {config.memcache_tcp_port, Proto::kMemcache, Transport::kTcp, "memcached TCP"},
-      {config.memcache_udp_port, Proto::kMemcache, Transport::kUdp, "memcached UDP"},
-      {config.resp_port, Proto::kResp, Transport::kTcp, "RESP TCP"},
-      {config.resp_port, Proto::kResp, Transport::kUdp, "RESP UDP"},
+      {config.memcache_tcp_port, Proto::kMemcache, Transport::kTcp, "memcached TCP", "TCP",
+       &ports_.memcache_tcp},
+      {config.memcache_udp_port, Proto::kMemcache, Transport::kUdp, "memcached UDP", "UDP",
+       &ports_.memcache_udp},
+      {config.resp_port, Proto::kResp, Transport::kTcp, "RESP TCP", "RESP", &ports_.resp},
+      {config.resp_port, Proto::kResp, Transport::kUdp, "RESP UDP", nullptr, &ports_.resp},
   };
+  for (const Wanted& w : wanted) {
+    if (w.port != kAnyPort && (w.port < 0 || w.port > 65535)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad port ", w.port));
+    }
+    if (w.port > 0) *w.bound = static_cast<uint16_t>(w.port);
+  }
   for (int t = 0; t < config.threads; ++t) {
     auto loop = std::make_unique<Loop>();
-    loop->store = &store;
-    loop->context = &context;
     loop->memcache_options = config.memcache_options;
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     loop->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -323,20 +379,96 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     for (const std::string& text : config.addresses) {
       for (const Wanted& w : wanted) {
         if (w.port == 0) continue;
-        auto address = ParseAddress(text, w.port);
+        // kAnyPort: 0 until the first socket has bound; the rest bind its port.
+        const uint16_t port = *w.bound;
+        auto address = ParseAddress(text, port);
         if (!address.ok()) return address.status();
-        auto fd = OpenListener(*address, w.transport);
-        if (!fd.ok()) return fd.status();
+        int bind_errno = 0;
+        auto fd = OpenListener(*address, w.transport, &bind_errno);
+        if (!fd.ok()) {
+          *kernel_port_taken = w.port == kAnyPort && bind_errno == EADDRINUSE;
+          return fd.status();
+        }
         loop->listeners.push_back({*fd, w.proto, w.transport});
-        if (t == 0) server->listeners_.push_back(absl::StrCat(w.name, " ", address->text));
+        if (port == 0) {
+          auto got = LocalPort(*fd);
+          if (!got.ok()) return got.status();
+          *w.bound = *got;
+          address = ParseAddress(text, *got);
+        }
+        if (t == 0) {
+          listeners_.push_back(absl::StrCat(w.name, " ", address->text));
+          if (w.port_file_kind != nullptr) {
+            port_lines_.push_back({w.port_file_kind, address->storage.ss_family == AF_INET6, *w.bound});
+          }
+        }
       }
     }
     loop->Watch(loop->stop_fd, EPOLLIN);
     for (const Listener& l : loop->listeners) loop->Watch(l.fd, EPOLLIN);
-    server->loops_.push_back(std::move(loop));
+    loops_.push_back(std::move(loop));
   }
-  for (auto& loop : server->loops_) server->threads_.emplace_back([l = loop.get()] { l->Run(); });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Bind(const ServerConfig& config) {
+  if (config.threads < 1) return absl::InvalidArgumentError("need at least one thread");
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<Server> server(new Server());
+    bool kernel_port_taken = false;
+    const absl::Status status = server->BindOnce(config, &kernel_port_taken);
+    if (status.ok()) return server;
+    // Only a kernel-chosen port is worth another try: a new one comes next.
+    if (!kernel_port_taken || attempt >= kBindAttempts) return status;
+  }
+}
+
+void Server::Run(Store& store, const ServerContext& context) {
+  if (!threads_.empty()) return;
+  for (auto& loop : loops_) {
+    loop->store = &store;
+    loop->context = &context;
+  }
+  for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->Run(); });
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config, Store& store,
+                                                      const ServerContext& context) {
+  auto server = Bind(config);
+  if (!server.ok()) return server.status();
+  (*server)->Run(store, context);
   return server;
+}
+
+std::string Server::PortFileText() const {
+  // memcached's order: every TCP socket, then every UDP socket; then RESP.
+  std::string text;
+  for (const char* kind : {"TCP", "UDP", "RESP"}) {
+    for (const PortLine& line : port_lines_) {
+      if (std::strcmp(line.kind, kind) != 0) continue;
+      absl::StrAppend(&text, line.kind, line.inet6 ? " INET6: " : " INET: ", line.port, "\n");
+    }
+  }
+  return text;
+}
+
+absl::Status Server::WritePortFile(const std::string& path) const {
+  const std::string temporary = path + ".lck";
+  FILE* file = std::fopen(temporary.c_str(), "w");
+  if (file == nullptr) return Errno(absl::StrCat("opening ", temporary));
+  const std::string text = PortFileText();
+  const bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  if (std::fclose(file) != 0 || !written) {
+    const absl::Status status = Errno(absl::StrCat("writing ", temporary));
+    std::remove(temporary.c_str());
+    return status;
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    const absl::Status status = Errno(absl::StrCat("renaming ", temporary, " to ", path));
+    std::remove(temporary.c_str());
+    return status;
+  }
+  return absl::OkStatus();
 }
 
 void Server::Stop() {
