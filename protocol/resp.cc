@@ -57,68 +57,8 @@ bool ParseStrictInt(std::string_view s, int64_t* out) {
   return true;
 }
 
-// A header line ("*<n>" or "$<n>") ends at the first '\r', which Redis
-// assumes is followed by '\n' (it needs one more byte but does not check it).
-// Returns the header's length without "\r?" or npos if incomplete.
-size_t FindHeaderEnd(std::string_view input, size_t from) {
-  const size_t cr = input.find('\r', from);
-  if (cr == std::string_view::npos || cr + 1 >= input.size()) return std::string_view::npos;
-  return cr;
-}
-
-ParseResult ParseMultibulk(std::string_view input, const ParseOptions& options) {
-  const size_t count_end = FindHeaderEnd(input, 0);
-  if (count_end == std::string_view::npos) {
-    if (input.find('\r') == std::string_view::npos && input.size() > kMaxInlineSize) {
-      return Error(reply::kTooBigMultibulkCount);
-    }
-    return NeedMore(input.size() + 1);
-  }
-  int64_t count = 0;
-  if (!ParseStrictInt(input.substr(1, count_end - 1), &count) || count > kMaxMultibulkLength) {
-    return Error(reply::kInvalidMultibulkLength);
-  }
-  size_t pos = count_end + 2;
-  if (count <= 0) return Empty(pos);
-
-  ParseResult result;
-  // The count is the client's word: grow as arguments actually arrive.
-  result.command.args.reserve(static_cast<size_t>(std::min<int64_t>(count, 64)));
-  for (int64_t i = 0; i < count; ++i) {
-    const size_t header_end = FindHeaderEnd(input, pos);
-    if (header_end == std::string_view::npos) {
-      if (input.find('\r', pos) == std::string_view::npos && input.size() - pos > kMaxInlineSize) {
-        return Error(reply::kTooBigBulkCount);
-      }
-      return NeedMore(input.size() + 1);
-    }
-    if (input[pos] != '$') {
-      std::string reply = "-ERR Protocol error: expected '$', got ' '\r\n";
-      reply[reply.size() - 4] = input[pos];
-      return Error(reply);
-    }
-    int64_t length = 0;
-    if (!ParseStrictInt(input.substr(pos + 1, header_end - pos - 1), &length) || length < 0 ||
-        length > options.max_bulk_length) {
-      return Error(reply::kInvalidBulkLength);
-    }
-    pos = header_end + 2;
-    const size_t needed = pos + static_cast<size_t>(length) + 2;
-    if (input.size() < needed) return NeedMore(needed);
-    result.command.args.push_back(input.substr(pos, static_cast<size_t>(length)));
-    pos = needed;  // Redis skips the two bytes after the data unchecked.
-  }
-  result.status = ParseStatus::kCommand;
-  result.consumed = pos;
-  return result;
-}
-
-ParseResult ParseInline(std::string_view input) {
-  const size_t newline = input.find('\n');
-  if (newline == std::string_view::npos) {
-    if (input.size() > kMaxInlineSize) return Error(reply::kTooBigInline);
-    return NeedMore(input.size() + 1);
-  }
+// Inline command: `newline` is the index of its '\n'.
+ParseResult ParseInline(std::string_view input, size_t newline) {
   std::string_view line = input.substr(0, newline);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
@@ -239,10 +179,144 @@ bool SplitInlineArgs(std::string_view line, std::string* storage,
   }
 }
 
+// A header line ("*<n>" or "$<n>") ends at the first '\r', which Redis
+// assumes is followed by '\n' (it needs one more byte but does not check it).
+size_t Parser::FindHeaderEnd(std::string_view input) {
+  const size_t cr = input.find('\r', scan_from_);
+  if (cr == std::string_view::npos) {
+    bytes_scanned_ += input.size() - scan_from_;
+    scan_from_ = input.size();
+    return std::string_view::npos;
+  }
+  bytes_scanned_ += cr + 1 - scan_from_;
+  scan_from_ = cr;  // found; look at it again only if its '\n' is missing
+  if (cr + 1 >= input.size()) return std::string_view::npos;
+  return cr;
+}
+
+void Parser::Reset() {
+  state_ = State::kStart;
+  pos_ = 0;
+  scan_from_ = 0;
+  remaining_ = 0;
+  bulk_length_ = 0;
+  spans_.clear();
+  // A huge command's offsets are not kept around for the next small one.
+  if (spans_.capacity() > 1024) spans_.shrink_to_fit();
+}
+
+ParseResult Parser::Parse(std::string_view input) {
+  if (input.size() < scan_from_ || input.size() < pos_) Reset();  // contract broken
+  while (true) {
+    switch (state_) {
+      case State::kStart:
+        if (input.empty()) return NeedMore(1);
+        if (input[0] == '*') {
+          state_ = State::kCount;
+          scan_from_ = 1;
+        } else {
+          state_ = State::kInline;
+          scan_from_ = 0;
+        }
+        break;
+
+      case State::kInline: {
+        const size_t newline = input.find('\n', scan_from_);
+        if (newline == std::string_view::npos) {
+          bytes_scanned_ += input.size() - scan_from_;
+          scan_from_ = input.size();
+          if (input.size() > kMaxInlineSize) {
+            Reset();
+            return Error(reply::kTooBigInline);
+          }
+          return NeedMore(input.size() + 1);
+        }
+        bytes_scanned_ += newline + 1 - scan_from_;
+        Reset();
+        return ParseInline(input, newline);
+      }
+
+      case State::kCount: {
+        const size_t count_end = FindHeaderEnd(input);
+        if (count_end == std::string_view::npos) {
+          // No '\r' at all (the search ran to the end) and too long.
+          if (scan_from_ == input.size() && input.size() > kMaxInlineSize) {
+            Reset();
+            return Error(reply::kTooBigMultibulkCount);
+          }
+          return NeedMore(input.size() + 1);
+        }
+        int64_t count = 0;
+        if (!ParseStrictInt(input.substr(1, count_end - 1), &count) ||
+            count > kMaxMultibulkLength) {
+          Reset();
+          return Error(reply::kInvalidMultibulkLength);
+        }
+        bytes_scanned_ += count_end - 1;  // the digits, parsed once
+        const size_t after = count_end + 2;
+        if (count <= 0) {
+          Reset();
+          return Empty(after);
+        }
+        remaining_ = count;
+        // The count is the client's word: grow as arguments actually arrive.
+        spans_.reserve(static_cast<size_t>(std::min<int64_t>(count, 64)));
+        pos_ = scan_from_ = after;
+        state_ = State::kBulkHeader;
+        break;
+      }
+
+      case State::kBulkHeader: {
+        const size_t header_end = FindHeaderEnd(input);
+        if (header_end == std::string_view::npos) {
+          // Redis measures from the header's start, '\r' or not.
+          if (scan_from_ == input.size() && input.size() - pos_ > kMaxInlineSize) {
+            Reset();
+            return Error(reply::kTooBigBulkCount);
+          }
+          return NeedMore(input.size() + 1);
+        }
+        if (input[pos_] != '$') {
+          std::string reply = "-ERR Protocol error: expected '$', got ' '\r\n";
+          reply[reply.size() - 4] = input[pos_];
+          Reset();
+          return Error(reply);
+        }
+        int64_t length = 0;
+        if (!ParseStrictInt(input.substr(pos_ + 1, header_end - pos_ - 1), &length) ||
+            length < 0 || length > options_.max_bulk_length) {
+          Reset();
+          return Error(reply::kInvalidBulkLength);
+        }
+        bytes_scanned_ += header_end - pos_;
+        bulk_length_ = length;
+        pos_ = header_end + 2;
+        state_ = State::kBulkData;
+        break;
+      }
+
+      case State::kBulkData: {
+        const size_t needed = pos_ + static_cast<size_t>(bulk_length_) + 2;
+        if (input.size() < needed) return NeedMore(needed);
+        spans_.emplace_back(pos_, static_cast<size_t>(bulk_length_));
+        pos_ = scan_from_ = needed;  // Redis skips the two bytes after the data unchecked.
+        state_ = State::kBulkHeader;
+        if (--remaining_ > 0) break;
+        ParseResult result;
+        result.command.args.reserve(spans_.size());
+        for (auto [offset, length] : spans_) result.command.args.push_back(input.substr(offset, length));
+        result.status = ParseStatus::kCommand;
+        result.consumed = pos_;
+        Reset();
+        return result;
+      }
+    }
+  }
+}
+
 ParseResult ParseCommand(std::string_view input, const ParseOptions& options) {
-  if (input.empty()) return NeedMore(1);
-  if (input[0] == '*') return ParseMultibulk(input, options);
-  return ParseInline(input);
+  Parser parser(options);
+  return parser.Parse(input);
 }
 
 void AppendSimpleString(std::string* out, std::string_view s) {

@@ -1,11 +1,14 @@
 // Redis RESP2: request parsing (multibulk and inline commands) and reply
 // encoding. Pure code: no sockets, no storage.
 //
-// Like the memcached parser, ParseCommand() is stateless and incremental: it
-// returns one complete command, or "need more" consuming nothing, or the
-// protocol error Redis would send (after which Redis closes the connection).
-// Arguments are views into the caller's buffer, except inline arguments that
-// needed unquoting, which the Command owns.
+// A Parser keeps its place across reads, as Redis's and Dragonfly's parsers
+// do: it returns one complete command, or "need more" consuming nothing, or
+// the protocol error Redis would send (after which Redis closes the
+// connection). On "need more" it remembers how far it got (headers read,
+// argument offsets, where the line search stopped), so a command that
+// arrives a byte at a time is scanned once, not once per read. Arguments are
+// views into the caller's buffer, except inline arguments that needed
+// unquoting, which the Command owns. ParseCommand() is the stateless form.
 #ifndef XDPKV_PROTOCOL_RESP_H_
 #define XDPKV_PROTOCOL_RESP_H_
 
@@ -14,6 +17,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
 
@@ -66,6 +71,12 @@ struct ParseOptions {
   int64_t max_bulk_length = kDefaultMaxBulkLength;
 };
 
+// What a server that stores values of up to `max_value_bytes` accepts as one
+// bulk argument: the value plus this slack, so a value somewhat over the
+// store's limit still gets the command's own error (and the connection stays
+// open); anything longer is `invalid bulk length` and the connection closes.
+inline constexpr int64_t kBulkLengthSlack = 64 * 1024;
+
 struct ParseResult {
   ParseStatus status = ParseStatus::kNeedMore;
   size_t consumed = 0;
@@ -75,6 +86,41 @@ struct ParseResult {
   std::string error_reply;  // kError: a complete "-ERR ...\r\n" line
 };
 
+// One connection's parser.
+class Parser {
+ public:
+  explicit Parser(const ParseOptions& options = {}) : options_(options) {}
+
+  // `input` is the connection's unconsumed bytes, starting at a command.
+  // After kNeedMore the caller keeps those bytes and passes them again with
+  // whatever arrived since appended; the parser resumes where it stopped.
+  // After any other result the caller drops `consumed` bytes and the next
+  // call starts a new command. (Input shorter than what was already seen
+  // breaks that contract; the parser then starts over from the first byte.)
+  ParseResult Parse(std::string_view input);
+
+  // Bytes the parser has looked at (line searches, headers); a bulk's data
+  // is skipped, not scanned. For tests.
+  uint64_t bytes_scanned() const { return bytes_scanned_; }
+
+ private:
+  enum class State : uint8_t { kStart, kInline, kCount, kBulkHeader, kBulkData };
+  // Finds the end of a header line ('\r' followed by one more byte) from
+  // scan_from_; npos when incomplete. Counts what it looks at.
+  size_t FindHeaderEnd(std::string_view input);
+  void Reset();
+
+  ParseOptions options_;
+  State state_ = State::kStart;
+  size_t pos_ = 0;        // start of the element being read, in the command
+  size_t scan_from_ = 0;  // where the pending line search resumes
+  int64_t remaining_ = 0;     // multibulk elements still to read
+  int64_t bulk_length_ = 0;   // kBulkData: the element's length
+  std::vector<std::pair<size_t, size_t>> spans_;  // offset, length of each argument
+  uint64_t bytes_scanned_ = 0;
+};
+
+// Stateless: one Parser per call.
 ParseResult ParseCommand(std::string_view input, const ParseOptions& options = {});
 
 // Splits an inline command line the way Redis's sdssplitargs does: spaces
