@@ -356,11 +356,14 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
     const char* port_file_kind;  // nullptr: no line of its own
     uint16_t* bound;
   };
+  // -p -1 -U -1: one port for both, as the defaults (11211 both).
+  const bool memcache_shared =
+      config.memcache_tcp_port == kAnyPort && config.memcache_udp_port == kAnyPort;
   const Wanted wanted[] = {
       {config.memcache_tcp_port, Proto::kMemcache, Transport::kTcp, "memcached TCP", "TCP",
        &ports_.memcache_tcp},
       {config.memcache_udp_port, Proto::kMemcache, Transport::kUdp, "memcached UDP", "UDP",
-       &ports_.memcache_udp},
+       memcache_shared ? &ports_.memcache_tcp : &ports_.memcache_udp},
       {config.resp_port, Proto::kResp, Transport::kTcp, "RESP TCP", "RESP", &ports_.resp},
       {config.resp_port, Proto::kResp, Transport::kUdp, "RESP UDP", nullptr, &ports_.resp},
   };
@@ -408,6 +411,7 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
     for (const Listener& l : loop->listeners) loop->Watch(l.fd, EPOLLIN);
     loops_.push_back(std::move(loop));
   }
+  if (memcache_shared) ports_.memcache_udp = ports_.memcache_tcp;
   return absl::OkStatus();
 }
 
