@@ -3,7 +3,8 @@
 and python3-redis, redis-cli, libmemcached's memccapable -a, and the C
 libraries (libmemcached, also in UDP mode, and hiredis, via c_clients.cc).
 Runs every check twice, with the XDP program attached to lo (generic) and
-with --xdp-mode off (userspace only, same store), on free loopback ports;
+with --xdp-mode off (userspace only, same store), on loopback ports the
+kernel picks (read from the server's port file, compat-tests/loopback.py);
 then bad input and 10k idle connections, and a restart that must keep the
 data. Exit code 77 (CTest's skip) without root, saying why.
 
@@ -17,7 +18,7 @@ import sys
 import time
 import traceback
 
-from loopback import free_port  # compat-tests/loopback.py
+import loopback  # compat-tests/loopback.py
 
 from pymemcache.client.base import Client as MemcacheClient
 import redis
@@ -30,22 +31,18 @@ IDLE_CONNECTIONS = 10000
 
 class Server:
     def __init__(self, mode, pin_dir=None, fresh=True):
-        self.mc_port, self.resp_port = free_port(), free_port()
         self.pin_dir = pin_dir or f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-{mode}"
-        self.proc = subprocess.Popen(
-            [BINARY, "--xdp-mode", mode, "-p", str(self.mc_port), "-U", str(self.mc_port),
-             "--redis-port", str(self.resp_port), "--pin-dir", self.pin_dir]
-            + (["--fresh"] if fresh else []),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in self.proc.stdout:
-            if "XDP attached" in line or "XDP off" in line:
-                return
-        raise RuntimeError("xdpkv did not start")
+        # memcached TCP and UDP on one port (c_clients uses it for both).
+        self.started = loopback.start_xdpkv(
+            BINARY, ["--xdp-mode", mode, "--pin-dir", self.pin_dir]
+            + (["--fresh"] if fresh else []))
+        self.proc = self.started.proc
+        self.mc_port, self.resp_port = self.started.mc_port, self.started.resp_port
 
     def stop(self, keep_data=False):
-        """SIGTERM; returns the exit code."""
-        self.proc.terminate()
-        code = self.proc.wait(timeout=10)
+        """SIGTERM; returns the exit code (None: it had to be killed)."""
+        code = loopback.stop(self.started)
+        self.started.cleanup()
         if not keep_data:
             subprocess.run(["rm", "-rf", self.pin_dir])
         return code

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Byte-for-byte replies of xdpkv against the real peers.
 
-Starts Debian's memcached and redis-server on free loopback ports next to
+Starts Debian's memcached and redis-server on loopback next to
 xdpkv (--xdp-mode off: the server's own answers; the fast path has its
 byte-exact tests in proxy/xdp_fastpath_test.cc), sends each case's raw
 request bytes over TCP to both, and compares the replies. A case may name
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from loopback import free_port  # compat-tests/loopback.py
+import loopback  # compat-tests/loopback.py
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
 SHOW = "--show" in sys.argv
@@ -139,21 +139,6 @@ REDIS_CASES = [
 ]
 
 
-
-
-def wait_for_port(port, proc, deadline=10.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
 def main():
     if os.geteuid() != 0:
         print("skipped: xdpkv's store is BPF maps, which need root (CAP_BPF) here")
@@ -162,23 +147,24 @@ def main():
         if not shutil.which(tool):
             print(f"{tool} is not installed (scripts/install-deps.sh installs it)")
             return 1
-    mc_port, redis_port = free_port(), free_port()
-    x_mc, x_resp = free_port(), free_port()
+    # Ports the kernel picks, from the port files (memcached's own, and
+    # xdpkv's in memcached's format); redis-server is retried on a new port
+    # if its port is taken first.
     pin_dir = f"/sys/fs/bpf/xdpkv-peerdiff-{os.getpid()}"
-    procs = [
-        subprocess.Popen(["memcached", "-u", "root", "-l", "127.0.0.1", "-p", str(mc_port),
-                          "-U", "0", "-t", "1"]),
-        subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                          "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL),
-        subprocess.Popen([BINARY, "--xdp-mode", "off", "-p", str(x_mc), "-U", "0",
-                          "--redis-port", str(x_resp), "--pin-dir", pin_dir, "--fresh"],
-                         stdout=subprocess.DEVNULL),
-    ]
+    servers = []
     failures = 0
     try:
-        for port, proc in zip((mc_port, redis_port, x_mc), procs):
-            wait_for_port(port, proc)
-        wait_for_port(x_resp, procs[2])
+        memcached = loopback.start_with_port_file(
+            ["memcached", "-u", "root", "-l", "127.0.0.1", "-p", "-1", "-U", "0", "-t", "1"])
+        servers.append(memcached)
+        redis = loopback.start_redis()
+        servers.append(redis)
+        xdpkv = loopback.start_with_port_file(
+            [BINARY, "--xdp-mode", "off", "-p", "-1", "-U", "0", "--redis-port", "-1",
+             "--pin-dir", pin_dir, "--fresh"])
+        servers.append(xdpkv)
+        mc_port, redis_port = memcached.ports["TCP INET"], redis.port
+        x_mc, x_resp = xdpkv.ports["TCP INET"], xdpkv.ports["RESP INET"]
         suites = [
             ("memcache", MEMCACHE_CASES, mc_port, x_mc, b"flush_all\r\n", b"OK\r\n",
              b"version\r\n", re.compile(rb"VERSION [^\r]*\r\n$")),
@@ -202,10 +188,11 @@ def main():
                     print(f"     peer:     {peer!r}\n     expected: {expected!r}\n"
                           f"     xdpkv:    {ours!r}")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+        for server in servers:
+            server.proc.terminate()
+        for server in servers:
+            loopback.stop(server)
+            server.cleanup()
         subprocess.run(["rm", "-rf", pin_dir])
     total = len(MEMCACHE_CASES) + len(REDIS_CASES)
     deviations = sum(1 for case in MEMCACHE_CASES + REDIS_CASES if len(case) > 2)

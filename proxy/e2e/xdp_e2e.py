@@ -10,7 +10,10 @@ setups, each with plain UDP sockets as clients:
         XDP program, which veth needs for XDP_TX to deliver)
 
 Each request must get the right reply, and the counters xdpkv prints on
-SIGTERM must show the kernel answered. Traffic only goes to loopback or to
+SIGTERM must show the kernel answered. The servers bind ports the kernel
+picks (-1) and report them in their port file (MEMCACHED_PORT_FILENAME;
+compat-tests/loopback.py), so no other process can take a port between a
+test's choice and the server's bind. Traffic only goes to loopback or to
 the two hosts this test creates (198.18.0.0/30, the RFC 2544 benchmarking
 range), every wait is bounded, and the namespaces are removed on exit.
 Exit code 77 (CTest's skip) without root, with the reason printed.
@@ -24,6 +27,10 @@ import socket
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "compat-tests"))
+import loopback  # compat-tests/loopback.py: port files, bounded waits
 
 FRAME = b"\x00\x2a\x00\x00\x00\x01\x00\x00"  # request id 42, seq 0, 1 datagram
 REPLY_TIMEOUT_S = 2.0
@@ -78,41 +85,37 @@ def client(host, mc_port, resp_port, family):
     print(json.dumps(failures))
 
 
-def free_udp_port():
-    """A UDP port nothing on this host listens on (v4 and v6) right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as v4:
-            v4.bind(("127.0.0.1", 0))
-            port = v4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as v6:
-                    v6.bind(("::1", port))
-                return port
-            except OSError:
-                continue
-
-
 def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kwargs)
 
 
+def port_args():
+    """Fixed ports if given on the command line, else the kernel's choice."""
+    if ARGS.mc_port and ARGS.resp_port:
+        return ["-p", str(ARGS.mc_port), "-U", str(ARGS.mc_port),
+                "--redis-port", str(ARGS.resp_port)]
+    return ["-p", "-1", "-U", "-1", "--redis-port", "-1"]
+
+
 def start_server(prefix, args):
-    proc = subprocess.Popen(prefix + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    seen = ""
-    while True:  # "xdpkv: serving ..." lines, then "xdpkv: XDP attached ..." or an error
-        line = proc.stdout.readline()
-        seen += line
-        if "attached" in line:
-            return proc
-        if not line or "xdpkv: serving" not in line:
-            proc.kill()
-            raise RuntimeError(f"xdpkv did not start: {seen}{proc.stdout.read()}")
+    """Starts xdpkv (prefix: e.g. ip netns exec) and waits, bounded, for its
+    port file, written once it serves with XDP attached. Returns the
+    loopback.Started; .udp_ports is (memcached UDP, RESP UDP)."""
+    server = loopback.start_with_port_file(args, prefix=prefix)
+    if "attached" not in server.output():
+        loopback.stop(server)
+        server.cleanup()
+        raise RuntimeError(f"xdpkv did not attach XDP: {server.output()}")
+    ports = server.ports
+    server.udp_ports = (ports.get("UDP INET", ports.get("UDP INET6")),
+                        ports.get("RESP INET", ports.get("RESP INET6")))
+    return server
 
 
-def stop_server(proc):
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
+def stop_server(server):
+    loopback.stop(server)
+    out = server.output()
+    server.cleanup()
     match = re.search(r"counters:(.*)", out)
     counters = {}
     for item in (match.group(1).split() if match else []):
@@ -134,22 +137,22 @@ def check_counters(name, counters, errors):
     print(f"{name}: counters {json.dumps(counters, sort_keys=True)}")
 
 
-def client_failures(prefix, host, family_name):
+def client_failures(prefix, host, family_name, udp_ports):
+    mc_port, resp_port = udp_ports
     out = run(prefix + [sys.executable, __file__, "--client", host, "--family", family_name,
-                        "--mc-port", str(ARGS.mc_port), "--resp-port", str(ARGS.resp_port)],
+                        "--mc-port", str(mc_port), "--resp-port", str(resp_port)],
               timeout=60).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def test_lo(errors):
     tag = f"xdpkv-e2e-lo-{os.getpid()}"
-    server = start_server([], [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic",
-                               "-p", str(ARGS.mc_port), "-U", str(ARGS.mc_port),
-                               "--redis-port", str(ARGS.resp_port), "-l", "127.0.0.1",
-                               "-l", "::1", "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
+    server = start_server([], [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic"]
+                          + port_args() + ["-l", "127.0.0.1", "-l", "::1",
+                                           "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
     try:
         for host, family in (("127.0.0.1", "inet"), ("::1", "inet6")):
-            for failure in client_failures([], host, family):
+            for failure in client_failures([], host, family, server.udp_ports):
                 errors.append(f"lo {host}: {failure}")
     finally:
         counters = stop_server(server)
@@ -174,24 +177,29 @@ def test_veth(errors):
             run(netns(ns) + ["ip", "link", "set", ifname, "up"])
             run(netns(ns) + ["ip", "link", "set", "lo", "up"])
         server = start_server(netns(server_ns), [
-            ARGS.binary, "--xdp-iface", server_if, "--xdp-mode", "native",
-            "-p", str(ARGS.mc_port), "-U", str(ARGS.mc_port), "--redis-port", str(ARGS.resp_port),
+            ARGS.binary, "--xdp-iface", server_if, "--xdp-mode", "native"] + port_args() + [
             "-l", "198.18.0.1", "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-server", "--fresh"])
-        # The client end needs an XDP program for XDP_TX to deliver; with
-        # both ports off ours passes everything.
-        peer = start_server(netns(client_ns), [
-            ARGS.binary, "--xdp-iface", client_if, "--xdp-mode", "native", "-p", "0", "-U", "0",
-            "--redis-port", "0", "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-peer", "--fresh"])
         try:
-            for failure in client_failures(netns(client_ns), "198.18.0.1", "inet"):
-                errors.append(f"veth: {failure}")
+            # The client end needs an XDP program for XDP_TX to deliver; with
+            # all its ports off ours passes everything.
+            peer = start_server(netns(client_ns), [
+                ARGS.binary, "--xdp-iface", client_if, "--xdp-mode", "native", "-p", "0",
+                "-U", "0", "--redis-port", "0",
+                "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-peer", "--fresh"])
+            try:
+                for failure in client_failures(netns(client_ns), "198.18.0.1", "inet",
+                                               server.udp_ports):
+                    errors.append(f"veth: {failure}")
+            finally:
+                stop_server(peer)
         finally:
             counters = stop_server(server)
-            stop_server(peer)
         check_counters("veth (native)", counters, errors)
     finally:
         subprocess.run(["ip", "netns", "del", server_ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", client_ns], capture_output=True)
+        for side in ("server", "peer"):
+            subprocess.run(["rm", "-rf", f"/sys/fs/bpf/xdpkv-e2e-{pid}-{side}"])
 
 
 def main():
@@ -210,8 +218,9 @@ def main():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default="build/bin/xdpkv")
-    parser.add_argument("--mc-port", type=int, default=0, help="default: a free port")
-    parser.add_argument("--resp-port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--mc-port", type=int, default=0,
+                        help="with --resp-port: fixed ports (default: the kernel's choice)")
+    parser.add_argument("--resp-port", type=int, default=0)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--family", default="inet", help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
@@ -219,6 +228,4 @@ if __name__ == "__main__":
         family = socket.AF_INET6 if ARGS.family == "inet6" else socket.AF_INET
         client(ARGS.client, ARGS.mc_port, ARGS.resp_port, family)
         sys.exit(0)
-    ARGS.mc_port = ARGS.mc_port or free_udp_port()
-    ARGS.resp_port = ARGS.resp_port or free_udp_port()
     sys.exit(main())
