@@ -34,7 +34,7 @@
 #define ETH_IPV4_UDP_LEN (14 + 20 + 8)
 #define ETH_IPV6_UDP_LEN (14 + 40 + 8)
 #define HDRS_MAX 64
-#define NS_PER_SEC 1000000000ULL
+#define NS_PER_MS 1000000ULL
 
 /* Keeps clang from turning a byte loop into memcpy/memmove, which BPF
  * cannot lower for variable lengths. */
@@ -45,6 +45,7 @@
 
 #define ENOMEM 12
 #define E2BIG 7
+#define EEXIST 17
 
 const volatile struct xdpkv_config config = {
 	.memcache_udp_port = 11211,
@@ -54,9 +55,9 @@ const volatile struct xdpkv_config config = {
 /* Next CAS unique. Userspace seeds it above anything already stored and
  * takes its own values from it too (the .bss map is mmapped). */
 __u64 xdpkv_next_cas = 1;
-/* CLOCK_REALTIME minus CLOCK_BOOTTIME in seconds, kept current by userspace,
- * to turn memcached's absolute exptimes into boot-time seconds. */
-__s64 xdpkv_unix_minus_boot = 0;
+/* CLOCK_REALTIME minus CLOCK_BOOTTIME in ms, kept current by userspace, to
+ * turn memcached's absolute exptimes into boot-time milliseconds. */
+__s64 xdpkv_unix_minus_boot_ms = 0;
 
 #define ITEM_MAP(name, key_type)                           \
 	struct {                                           \
@@ -443,21 +444,24 @@ static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 	return bpf_map_lookup_elem(&xdpkv_items_k256, &s->key);
 }
 
-static __always_inline long store_update(struct scratch *s)
+/* Inserts scratch->item under scratch->key if the key is absent. */
+static __always_inline long store_insert(struct scratch *s)
 {
 	__u32 n = s->key.len;
 
 	if (n <= 16)
-		return bpf_map_update_elem(&xdpkv_items_k16, &s->key, s->item, BPF_F_LOCK);
+		return bpf_map_update_elem(&xdpkv_items_k16, &s->key, s->item, BPF_NOEXIST);
 	if (n <= 32)
-		return bpf_map_update_elem(&xdpkv_items_k32, &s->key, s->item, BPF_F_LOCK);
+		return bpf_map_update_elem(&xdpkv_items_k32, &s->key, s->item, BPF_NOEXIST);
 	if (n <= 64)
-		return bpf_map_update_elem(&xdpkv_items_k64, &s->key, s->item, BPF_F_LOCK);
+		return bpf_map_update_elem(&xdpkv_items_k64, &s->key, s->item, BPF_NOEXIST);
 	if (n <= 128)
-		return bpf_map_update_elem(&xdpkv_items_k128, &s->key, s->item, BPF_F_LOCK);
-	return bpf_map_update_elem(&xdpkv_items_k256, &s->key, s->item, BPF_F_LOCK);
+		return bpf_map_update_elem(&xdpkv_items_k128, &s->key, s->item, BPF_NOEXIST);
+	return bpf_map_update_elem(&xdpkv_items_k256, &s->key, s->item, BPF_NOEXIST);
 }
 
+/* Removes the map entry of scratch->key. Only the one who marked the item
+ * XDPKV_ITEM_DELETING may call this (see xdpkv_layout.h). */
 static __always_inline long store_delete(struct scratch *s)
 {
 	__u32 n = s->key.len;
@@ -473,14 +477,50 @@ static __always_inline long store_delete(struct scratch *s)
 	return bpf_map_delete_elem(&xdpkv_items_k256, &s->key);
 }
 
-static __always_inline __u32 now_boot_seconds(void)
+/* Deletes the out-of-line value an item version pointed to (none: id 0).
+ * Called once that version is replaced or deleted: nothing points to the
+ * blob any more, and a reader that still holds the old item finds it gone
+ * and reads the item again. */
+static __always_inline void blob_free(__u64 id, __u32 value_len)
 {
-	return (__u32)(bpf_ktime_get_boot_ns() / NS_PER_SEC);
+	if (id == 0)
+		return;
+	if (value_len <= 256)
+		bpf_map_delete_elem(&xdpkv_blobs_256, &id);
+	else if (value_len <= 512)
+		bpf_map_delete_elem(&xdpkv_blobs_512, &id);
+	else if (value_len <= 1024)
+		bpf_map_delete_elem(&xdpkv_blobs_1k, &id);
+	else if (value_len <= 2048)
+		bpf_map_delete_elem(&xdpkv_blobs_2k, &id);
+	else if (value_len <= 4096)
+		bpf_map_delete_elem(&xdpkv_blobs_4k, &id);
+	else if (value_len <= 8192)
+		bpf_map_delete_elem(&xdpkv_blobs_8k, &id);
+	else if (value_len <= 16384)
+		bpf_map_delete_elem(&xdpkv_blobs_16k, &id);
+	else if (value_len <= 32768)
+		bpf_map_delete_elem(&xdpkv_blobs_32k, &id);
+	else if (value_len <= 65536)
+		bpf_map_delete_elem(&xdpkv_blobs_64k, &id);
+	else if (value_len <= 131072)
+		bpf_map_delete_elem(&xdpkv_blobs_128k, &id);
+	else if (value_len <= 262144)
+		bpf_map_delete_elem(&xdpkv_blobs_256k, &id);
+	else if (value_len <= 524288)
+		bpf_map_delete_elem(&xdpkv_blobs_512k, &id);
+	else
+		bpf_map_delete_elem(&xdpkv_blobs_1m, &id);
 }
 
-static __always_inline int expired(__u32 expires_at, __u32 now)
+static __always_inline __u64 now_boot_ms(void)
 {
-	return expires_at != 0 && expires_at <= now;
+	return bpf_ktime_get_boot_ns() / NS_PER_MS;
+}
+
+static __always_inline int expired(__u64 expires_at_ms, __u64 now_ms)
+{
+	return expires_at_ms != 0 && expires_at_ms <= now_ms;
 }
 
 /* Copies the item under its lock into scratch->item. */
@@ -494,16 +534,117 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	src = (__u64 *)it->inline_value;
 	copy->value_len = it->value_len;
 	copy->cas = it->cas;
+	copy->expires_at_ms = it->expires_at_ms;
 	copy->flags = it->flags;
-	copy->expires_at = it->expires_at;
+	copy->state = it->state;
 	copy->blob_id = it->blob_id;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 		dst[i] = src[i];
 	bpf_spin_unlock(&it->lock);
 }
 
-/* memcached exptime -> boot-time seconds; 0 = never; -1 = already expired. */
-static __always_inline __s64 expiry_from_exptime(__s32 exptime, __u32 now)
+/* What a delete found: the version it removed (for its blob and expiry). */
+struct deleted {
+	__u64 blob_id;
+	__u64 expires_at_ms;
+	__u32 value_len;
+	__u32 done; /* 1: this call removed the item */
+};
+
+/* Deletes the item `it` (scratch->key's entry) if its CAS is `cas`
+ * (XDPKV_CAS_ANY: whatever version is there): marks it deleting under its
+ * lock, then removes the entry. A writer that lands in between finds the
+ * mark and does not write into the doomed entry (see xdpkv_layout.h), so
+ * no acknowledged write is ever removed by a delete meant for an older
+ * version. Returns 1 if deleted, 0 if it changed (EXISTS), -1 if someone
+ * else is deleting it already. */
+static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *it, __u64 cas,
+					  struct deleted *out)
+{
+	int result;
+
+	bpf_spin_lock(&it->lock);
+	if (it->state & XDPKV_ITEM_DELETING) {
+		result = -1;
+	} else if (cas != XDPKV_CAS_ANY && it->cas != cas) {
+		result = 0;
+	} else {
+		it->state |= XDPKV_ITEM_DELETING;
+		out->blob_id = it->blob_id;
+		out->value_len = it->value_len;
+		out->expires_at_ms = it->expires_at_ms;
+		result = 1;
+	}
+	bpf_spin_unlock(&it->lock);
+	if (result != 1)
+		return result;
+	store_delete(s);
+	blob_free(out->blob_id, out->value_len);
+	out->done = 1;
+	return 1;
+}
+
+/* Outcome of write_item. */
+enum write_result {
+	WRITE_STORED = 0,
+	WRITE_FULL = 1,     /* the map is full */
+	WRITE_DELETING = 2, /* the entry is being deleted: try again later */
+	WRITE_FAILED = 3,   /* another map error, or lost races twice */
+};
+
+/* Stores scratch->item under scratch->key: in place under the entry's
+ * lock when there is a live entry, else as a new entry. The version it
+ * replaced loses its blob. */
+static __always_inline int write_item(struct scratch *s)
+{
+	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct xdpkv_item *it = store_lookup(s);
+		__u64 old_blob = 0;
+		__u32 old_len = 0;
+		int deleting = 0;
+		long err;
+
+		if (it) {
+			__u64 *dst = (__u64 *)it->inline_value;
+			__u64 *src = (__u64 *)item->inline_value;
+
+			bpf_spin_lock(&it->lock);
+			if (it->state & XDPKV_ITEM_DELETING) {
+				deleting = 1;
+			} else {
+				old_blob = it->blob_id;
+				old_len = it->value_len;
+				it->value_len = item->value_len;
+				it->cas = item->cas;
+				it->expires_at_ms = item->expires_at_ms;
+				it->flags = item->flags;
+				it->blob_id = item->blob_id;
+				for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+					dst[i] = src[i];
+			}
+			bpf_spin_unlock(&it->lock);
+			if (deleting)
+				return WRITE_DELETING;
+			blob_free(old_blob, old_len);
+			return WRITE_STORED;
+		}
+		item->state = 0;
+		err = store_insert(s);
+		if (err == 0)
+			return WRITE_STORED;
+		if (err == -E2BIG || err == -ENOMEM)
+			return WRITE_FULL;
+		if (err != -EEXIST)
+			return WRITE_FAILED;
+		/* Someone inserted first: write over theirs. */
+	}
+	return WRITE_FAILED;
+}
+
+/* memcached exptime -> boot-time ms; 0 = never; -1 = already expired. */
+static __always_inline __s64 expiry_from_exptime(__s32 exptime, __u64 now_ms)
 {
 	__s64 at;
 
@@ -512,9 +653,9 @@ static __always_inline __s64 expiry_from_exptime(__s32 exptime, __u32 now)
 	if (exptime < 0)
 		return -1;
 	if (exptime <= XDPKV_REALTIME_MAXDELTA)
-		return (__s64)now + exptime;
-	at = (__s64)exptime - xdpkv_unix_minus_boot;
-	if (at <= (__s64)now)
+		return (__s64)now_ms + (__s64)exptime * 1000;
+	at = (__s64)exptime * 1000 - xdpkv_unix_minus_boot_ms;
+	if (at <= (__s64)now_ms)
 		return -1;
 	return at;
 }
@@ -688,15 +829,19 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 {
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	struct xdpkv_item *it;
-	__u32 now = now_boot_seconds();
+	struct deleted gone = {};
 	__u32 pos = FRAME_HEADER_LEN;
 	__u32 n;
 
 	it = store_lookup(s);
 	if (it) {
 		copy_item_locked(s, it);
-		if (expired(copy->expires_at, now)) {
-			store_delete(s);
+		if (copy->state & XDPKV_ITEM_DELETING) {
+			it = 0;
+		} else if (expired(copy->expires_at_ms, now_boot_ms())) {
+			/* Only the version seen expired: a SET that landed since
+			 * stays. */
+			delete_version(s, it, copy->cas, &gone);
 			it = 0;
 		}
 	}
@@ -741,20 +886,23 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
 {
 	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
-	__u32 now = now_boot_seconds();
-	__s64 expiry = expiry_from_exptime(req->exptime, now);
-	long err;
+	__s64 expiry = expiry_from_exptime(req->exptime, now_boot_ms());
+	int result = WRITE_STORED;
 	__u32 n;
 
 	if (expiry < 0) {
 		/* Stored and already expired, as memcached does with a
 		 * negative exptime: nothing may be read back. */
-		store_delete(s);
-		err = 0;
+		struct xdpkv_item *it = store_lookup(s);
+		struct deleted gone = {};
+
+		if (it && delete_version(s, it, XDPKV_CAS_ANY, &gone) < 0)
+			result = WRITE_DELETING;
 	} else {
 		item->value_len = req->value_len;
 		item->flags = req->flags;
-		item->expires_at = (__u32)expiry;
+		item->expires_at_ms = (__u64)expiry;
+		item->state = 0;
 		item->blob_id = 0;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
@@ -771,16 +919,18 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 				break;
 			item->inline_value[tail & (XDPKV_INLINE_VALUE_MAX - 1)] = 0;
 		}
-		err = store_update(s);
+		result = write_item(s);
 	}
-	if (err == -E2BIG || err == -ENOMEM) {
+	if (result == WRITE_FULL) {
 		if (req->proto == XDPKV_PROTO_RESP)
 			n = REPLY_TEXT(s, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 		else
 			n = REPLY_TEXT(s, "SERVER_ERROR out of memory storing object\r\n");
 		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_STORE_FULL);
 	}
-	if (err)
+	if (result == WRITE_DELETING)
+		return finish(req->proto, XDPKV_PASS_DELETING, XDP_PASS);
+	if (result != WRITE_STORED)
 		return finish(req->proto, XDPKV_PASS_BUSY, XDP_PASS);
 	if (req->noreply)
 		return finish(req->proto, XDPKV_SET, XDP_DROP);
@@ -794,17 +944,16 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 static __always_inline int do_delete(struct xdp_md *ctx, struct scratch *s, int ipv6,
 				     vreq *req)
 {
-	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	struct xdpkv_item *it = store_lookup(s);
 	enum xdpkv_reason reason = XDPKV_DELETE_MISS;
+	struct deleted gone = {};
 	__u32 n;
 
-	if (it) {
-		copy_item_locked(s, it);
-		/* An expired item is already gone as far as clients know. */
-		if (store_delete(s) == 0 && !expired(copy->expires_at, now_boot_seconds()))
-			reason = XDPKV_DELETE_HIT;
-	}
+	/* An expired item is already gone as far as clients know; an item
+	 * someone else is deleting too. */
+	if (it && delete_version(s, it, XDPKV_CAS_ANY, &gone) > 0 &&
+	    !expired(gone.expires_at_ms, now_boot_ms()))
+		reason = XDPKV_DELETE_HIT;
 	if (req->noreply)
 		return finish(req->proto, reason, XDP_DROP);
 	if (req->proto == XDPKV_PROTO_RESP)
@@ -927,16 +1076,19 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	}
 }
 
-/* ---- compare-and-set for userspace (see struct xdpkv_cas_request) ------- */
+/* ---- writes and deletes for userspace (see struct xdpkv_cas_request) --- */
 
 SEC("xdp")
 int xdpkv_store_cas(struct xdp_md *ctx)
 {
 	struct xdpkv_cas_request *cas_req;
-	struct xdpkv_item *it;
+	struct xdpkv_item *old, *it;
+	struct deleted gone = {};
 	struct scratch *s;
-	__u32 zero = 0;
-	__u64 *dst, *src;
+	__u64 expected, old_blob;
+	__u32 zero = 0, old_len;
+	__u64 *dst, *src, *saved;
+	int result;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
 	if (!s)
@@ -949,34 +1101,59 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
 		return XDPKV_CAS_BAD_REQUEST;
 	__builtin_memcpy(&s->key, &cas_req->key, sizeof(s->key));
+	expected = cas_req->expected_cas;
 	it = store_lookup(s);
 	if (!it)
 		return XDPKV_CAS_NOT_FOUND;
+	/* The version acted on goes back to the caller in the request's item. */
+	old = (struct xdpkv_item *)s->item;
 	if (cas_req->op == XDPKV_CAS_OP_DELETE) {
-		int same;
-
-		bpf_spin_lock(&it->lock);
-		same = it->cas == cas_req->expected_cas;
-		bpf_spin_unlock(&it->lock);
-		if (!same)
+		result = delete_version(s, it, expected, &gone);
+		if (result < 0)
+			return XDPKV_CAS_NOT_FOUND;
+		if (result == 0)
 			return XDPKV_CAS_EXISTS;
-		return store_delete(s) == 0 ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
+		__builtin_memset(old, 0, sizeof(struct xdpkv_item));
+		old->blob_id = gone.blob_id;
+		old->value_len = gone.value_len;
+		old->expires_at_ms = gone.expires_at_ms;
+		bpf_xdp_store_bytes(ctx, __builtin_offsetof(struct xdpkv_cas_request, item), old,
+				    sizeof(struct xdpkv_item));
+		return XDPKV_CAS_STORED;
 	}
 	dst = (__u64 *)it->inline_value;
 	src = (__u64 *)cas_req->item.inline_value;
+	saved = (__u64 *)old->inline_value;
 	bpf_spin_lock(&it->lock);
-	if (it->cas != cas_req->expected_cas) {
+	if (it->state & XDPKV_ITEM_DELETING) {
+		bpf_spin_unlock(&it->lock);
+		return XDPKV_CAS_NOT_FOUND;
+	}
+	if (expected != XDPKV_CAS_ANY && it->cas != expected) {
 		bpf_spin_unlock(&it->lock);
 		return XDPKV_CAS_EXISTS;
 	}
+	old->value_len = it->value_len;
+	old->cas = it->cas;
+	old->expires_at_ms = it->expires_at_ms;
+	old->flags = it->flags;
+	old->state = it->state;
+	old->blob_id = it->blob_id;
 	it->value_len = cas_req->item.value_len;
 	it->cas = cas_req->item.cas;
+	it->expires_at_ms = cas_req->item.expires_at_ms;
 	it->flags = cas_req->item.flags;
-	it->expires_at = cas_req->item.expires_at;
 	it->blob_id = cas_req->item.blob_id;
-	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++) {
+		saved[i] = dst[i];
 		dst[i] = src[i];
+	}
 	bpf_spin_unlock(&it->lock);
+	old_blob = old->blob_id;
+	old_len = old->value_len;
+	blob_free(old_blob, old_len);
+	bpf_xdp_store_bytes(ctx, __builtin_offsetof(struct xdpkv_cas_request, item), old,
+			    sizeof(struct xdpkv_item));
 	return XDPKV_CAS_STORED;
 }
 

@@ -52,13 +52,23 @@ struct xdpkv_key256 {
 /* Map value: one item. */
 struct xdpkv_item {
 	struct bpf_spin_lock lock;
-	__u32 value_len;  /* bytes of value, inline or out of line */
-	__u64 cas;        /* memcached CAS unique; new on every write */
-	__u32 flags;      /* memcached client flags; 0 for RESP writes */
-	__u32 expires_at; /* CLOCK_BOOTTIME seconds; 0 = never */
-	__u64 blob_id;    /* 0: value inline; else the out-of-line blob */
+	__u32 value_len;     /* bytes of value, inline or out of line */
+	__u64 cas;           /* memcached CAS unique; new on every write */
+	__u64 expires_at_ms; /* CLOCK_BOOTTIME milliseconds; 0 = never */
+	__u32 flags;         /* memcached client flags; 0 for RESP writes */
+	__u32 state;         /* XDPKV_ITEM_* bits */
+	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
+
+/* The item is being deleted: whoever set this bit (under the item's lock,
+ * after checking the version it meant to delete) deletes the map entry next,
+ * and nobody else deletes or writes it. Readers treat it as absent; writers
+ * wait for the entry to go, then insert (BPF_NOEXIST). A hash map deletes by
+ * key only, so this is what makes "delete only the version I saw" (expiry,
+ * CAS deletes) safe against a write landing between the check and the
+ * delete (docs/architecture.md, "Deletes"). */
+#define XDPKV_ITEM_DELETING 1u
 
 /* Out-of-line values (blob_id != 0): one hash map per power-of-two value
  * class, 256 bytes (class 0) to 1 MiB (class 12), keyed by the blob id (a
@@ -73,33 +83,41 @@ struct xdpkv_blob_header {
 	__u64 blob_id;
 	__u32 value_len;
 	__u32 key_len;
+	/* CLOCK_BOOTTIME ms when written: the orphan sweep leaves blobs younger
+	 * than XDPKV_BLOB_ORPHAN_AGE_MS alone (their writer may not have
+	 * pointed its item at them yet). */
+	__u64 created_ms;
 	__u8 key[XDPKV_KEY_BYTES_MAX]; /* the owning item's key */
 };
+#define XDPKV_BLOB_ORPHAN_AGE_MS (10 * 60 * 1000)
 
-/* Compare-and-set for userspace's read-modify-write commands: the program
+/* Userspace's writes and deletes of existing items: the program
  * xdpkv_store_cas, run with BPF_PROG_TEST_RUN on this struct as its packet,
- * replaces (or deletes) the item under its spin lock (the lock the fast
- * path's SET takes too) only if the stored CAS is still expected_cas. Its
- * return value is an enum xdpkv_cas_result. */
+ * does `op` under the item's spin lock (the lock the fast path takes too),
+ * honouring XDPKV_ITEM_DELETING. With XDPKV_CAS_ANY as expected_cas it acts
+ * on whatever version is there. Its return value is an enum
+ * xdpkv_cas_result; the item it replaced or deleted is copied back into
+ * `item` (so the caller frees exactly that version's blob). */
 enum xdpkv_cas_op {
 	XDPKV_CAS_OP_REPLACE = 0,
-	/* The check is under the lock, the delete just after it: a write
-	 * landing in between (nanoseconds, in the kernel) is lost. */
+	/* Marks the item XDPKV_ITEM_DELETING under the lock, then deletes the
+	 * entry: no write can land in between. */
 	XDPKV_CAS_OP_DELETE = 1,
 };
+#define XDPKV_CAS_ANY 0ULL /* CAS uniques start above 0 */
 
 struct xdpkv_cas_request {
 	__u64 expected_cas;
 	__u32 op; /* enum xdpkv_cas_op */
 	__u32 reserved;
 	struct xdpkv_key256 key;
-	struct xdpkv_item item; /* the lock field is ignored */
+	struct xdpkv_item item; /* in: the new item (lock ignored); out: the old one */
 };
 
 enum xdpkv_cas_result {
 	XDPKV_CAS_STORED = 0,    /* replaced, or deleted */
 	XDPKV_CAS_EXISTS = 1,    /* the item changed since it was read */
-	XDPKV_CAS_NOT_FOUND = 2, /* the item is gone */
+	XDPKV_CAS_NOT_FOUND = 2, /* the item is gone (or being deleted) */
 	XDPKV_CAS_BAD_REQUEST = 3,
 };
 
@@ -130,6 +148,7 @@ enum xdpkv_reason {
 	XDPKV_PASS_BIG_VALUE = 13,   /* value not inline: userspace serves it */
 	XDPKV_PASS_NO_ROOM = 14,     /* the packet could not grow to hold the reply */
 	XDPKV_PASS_BUSY = 15,        /* a map operation failed for another reason */
+	XDPKV_PASS_DELETING = 16,    /* a SET met an item being deleted: userspace retries */
 	XDPKV_REASON_COUNT,
 };
 

@@ -1,5 +1,7 @@
 #include "proxy/bpf_store.h"
 
+#include <sched.h>
+
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
@@ -31,7 +33,10 @@ absl::StatusOr<MapKey> MakeKey(const std::array<int, XDPKV_KEY_CLASS_COUNT>& fds
   return map_key;
 }
 
-bool Expired(uint32_t expires_at) { return expires_at != 0 && expires_at <= NowBootSeconds(); }
+bool Expired(uint64_t expires_at_ms) { return expires_at_ms != 0 && expires_at_ms <= NowBootMs(); }
+
+// Readers treat an item being deleted as gone (xdpkv_layout.h).
+bool Deleting(const xdpkv_item& item) { return (item.state & XDPKV_ITEM_DELETING) != 0; }
 
 absl::Status MapError(int err, const char* what) {
   return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
@@ -49,6 +54,9 @@ std::vector<uint8_t> BlobBuffer(size_t cls) {
 constexpr int kBlobReadAttempts = 8;
 // Mutate reads, decides and retries on a conflicting write this many times.
 constexpr int kMutateAttempts = 64;
+// A write that finds its key's entry being deleted waits for the deleter
+// (inside one BPF program run: microseconds) this many yields at most.
+constexpr int kWriteAttempts = 1000;
 
 }  // namespace
 
@@ -67,6 +75,7 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
       return MapError(errno, "store lookup");
     }
     const xdpkv_item& item = raw.item;
+    if (Deleting(item)) return std::nullopt;
     if (item.blob_id == 0) {
       raw.value.assign(reinterpret_cast<const char*>(item.inline_value),
                        std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
@@ -93,22 +102,23 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::nullopt;
   const xdpkv_item& item = (*raw)->item;
-  if (Expired(item.expires_at)) {
-    (void)DeleteIfUnchanged(key, item);  // lazily, as memcached does
+  if (Expired(item.expires_at_ms)) {
+    // Lazily, as memcached does, and only the version seen expired.
+    (void)DeleteIfUnchanged(key, item);
     return std::nullopt;
   }
-  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at};
+  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms};
 }
 
 absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_view value,
-                                             uint32_t flags, uint32_t expires_at) {
+                                             uint32_t flags, uint64_t expires_at_ms) {
   if (value.size() > XDPKV_MAX_VALUE_LEN) {
     return absl::InvalidArgumentError("object too large for cache");
   }
   xdpkv_item item{};
   item.value_len = static_cast<__u32>(value.size());
   item.flags = flags;
-  item.expires_at = expires_at;
+  item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
@@ -122,6 +132,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_v
   header.blob_id = item.blob_id;
   header.value_len = item.value_len;
   header.key_len = static_cast<__u32>(key.size());
+  header.created_ms = NowBootMs();
   std::memcpy(header.key, key.data(), key.size());
   std::memcpy(blob.data(), &header, sizeof(header));
   std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
@@ -134,26 +145,43 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_v
   return item;
 }
 
-absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
-                                       uint32_t flags, uint32_t expires_at) {
-  auto map_key = MakeKey(item_fds_, key);
-  if (!map_key.ok()) return map_key.status();
-  auto item = NewItem(key, value, flags, expires_at);
-  if (!item.ok()) return item.status();
-  xdpkv_item old{};
-  const bool had_old =
-      bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &old, BPF_F_LOCK) == 0;
-  if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_F_LOCK) != 0) {
+absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item) {
+  for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
+    // Over a live entry, in place under its lock (the program frees the
+    // replaced version's blob)...
+    auto replaced = CompareAndSwap(key, XDPKV_CAS_ANY, XDPKV_CAS_OP_REPLACE, &item);
+    if (!replaced.ok()) {
+      DeleteBlob(item.blob_id, item.value_len);
+      return replaced.status();
+    }
+    if (*replaced == XDPKV_CAS_STORED) return absl::OkStatus();
+    // ...else as a new entry. EEXIST: someone inserted first, or a deleter
+    // has not removed its entry yet; go round again.
+    if (bpf_map_update_elem(fd, &key, &item, BPF_NOEXIST | BPF_F_LOCK) == 0) {
+      return absl::OkStatus();
+    }
     const int err = errno;
-    DeleteBlob(item->blob_id, item->value_len);
+    if (err == EEXIST) {
+      if (attempt > 0) sched_yield();
+      continue;
+    }
+    DeleteBlob(item.blob_id, item.value_len);
     if (err == E2BIG || err == ENOMEM) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
-    return MapError(err, "store update");
+    return MapError(err, "store insert");
   }
-  // The item no longer points to its old blob. (A concurrent writer may
-  // have replaced `old` first; its blob is then the sweep's to find.)
-  if (had_old) DeleteBlob(old.blob_id, old.value_len);
+  DeleteBlob(item.blob_id, item.value_len);
+  return absl::UnavailableError("too much contention on this key");
+}
+
+absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
+                                       uint32_t flags, uint64_t expires_at_ms) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  auto item = NewItem(key, value, flags, expires_at_ms);
+  if (!item.ok()) return item.status();
+  if (auto status = WriteItem(map_key->bytes, map_key->fd, *item); !status.ok()) return status;
   return item->cas;
 }
 
@@ -167,9 +195,9 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     auto raw = ReadRaw(key);
     if (!raw.ok()) return raw.status();
     std::optional<StoredItem> current;
-    if (raw->has_value() && !Expired((*raw)->item.expires_at)) {
+    if (raw->has_value() && !Expired((*raw)->item.expires_at_ms)) {
       const xdpkv_item& item = (*raw)->item;
-      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at};
+      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at_ms};
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
@@ -180,18 +208,22 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       if (*deleted) return std::nullopt;
       continue;  // changed in between: decide again
     }
-    auto item = NewItem(key, m.value, m.flags, m.expires_at);
+    auto item = NewItem(key, m.value, m.flags, m.expires_at_ms);
     if (!item.ok()) return item.status();
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
-      if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST) == 0) {
+      if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST | BPF_F_LOCK) ==
+          0) {
         return item->cas;
       }
       const int err = errno;
       DeleteBlob(item->blob_id, item->value_len);
-      if (err == EEXIST) continue;  // someone else created it: decide again
+      if (err == EEXIST) {  // someone else created it, or is deleting it: decide again
+        if (attempt > 0) sched_yield();
+        continue;
+      }
       if (err == E2BIG || err == ENOMEM) {
         return absl::ResourceExhaustedError("out of memory storing object");
       }
@@ -199,10 +231,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     // Present (perhaps expired): replace only the version we read.
     auto result = CompareAndSwap(map_key->bytes, (*raw)->item.cas, XDPKV_CAS_OP_REPLACE, &*item);
-    if (result.ok() && *result == XDPKV_CAS_STORED) {
-      DeleteBlob((*raw)->item.blob_id, (*raw)->item.value_len);
-      return item->cas;
-    }
+    if (result.ok() && *result == XDPKV_CAS_STORED) return item->cas;  // old blob freed
     DeleteBlob(item->blob_id, item->value_len);
     if (!result.ok()) return result.status();
     // EXISTS or NOT_FOUND: someone wrote in between; decide again.
@@ -213,32 +242,29 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
 absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
-  xdpkv_item item{};
-  if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) != 0) {
-    if (errno == ENOENT) return false;
-    return MapError(errno, "store lookup");
-  }
-  if (bpf_map_delete_elem(map_key->fd, &map_key->bytes) != 0) {
-    if (errno == ENOENT) return false;
-    return MapError(errno, "store delete");
-  }
-  DeleteBlob(item.blob_id, item.value_len);
-  return !Expired(item.expires_at);
+  xdpkv_item old{};
+  auto result = CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_DELETE, nullptr, &old);
+  if (!result.ok()) return result.status();
+  // NOT_FOUND also when someone else is deleting it: it is gone for us.
+  return *result == XDPKV_CAS_STORED && !Expired(old.expires_at_ms);
 }
 
 absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint64_t expected_cas,
-                                                  xdpkv_cas_op op, const xdpkv_item* item) {
+                                                  xdpkv_cas_op op, const xdpkv_item* item,
+                                                  xdpkv_item* old) {
   xdpkv_cas_request request{};
   request.expected_cas = expected_cas;
   request.op = op;
   request.key = key;
   if (item != nullptr) request.item = *item;
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
-              .repeat = 1);
+  xdpkv_cas_request reply{};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_out = &reply,
+              .data_size_in = sizeof(request), .data_size_out = sizeof(reply), .repeat = 1);
   if (bpf_prog_test_run_opts(cas_program_fd_, &opts) != 0) {
     return MapError(errno, "compare-and-set");
   }
   if (opts.retval == XDPKV_CAS_BAD_REQUEST) return absl::InternalError("compare-and-set refused");
+  if (old != nullptr && opts.retval == XDPKV_CAS_STORED) *old = reply.item;
   return opts.retval;
 }
 
@@ -247,10 +273,9 @@ absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdp
   if (!map_key.ok()) return map_key.status();
   auto result = CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE, nullptr);
   if (!result.ok()) return result.status();
-  if (*result == XDPKV_CAS_EXISTS) return false;
-  // Deleted, by us or (NOT_FOUND) by someone before us: the blob is unowned.
-  DeleteBlob(seen.blob_id, seen.value_len);
-  return true;
+  // STORED: deleted by us (the program freed the blob). NOT_FOUND: by
+  // someone before us. EXISTS: rewritten since; left alone.
+  return *result != XDPKV_CAS_EXISTS;
 }
 
 absl::StatusOr<bool> BpfStore::ReadBatch(size_t cls, uint32_t* bucket, size_t count,
@@ -297,7 +322,8 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
     auto done = ReadBatch(cls, &bucket, count - looked,
                           [&](std::string_view key, const xdpkv_item& item) {
                             ++looked;
-                            if (Expired(item.expires_at)) {
+                            if (Deleting(item)) return;
+                            if (Expired(item.expires_at_ms)) {
                               expired.emplace_back(std::string(key), item);
                             } else {
                               page.keys.emplace_back(key);
@@ -340,10 +366,12 @@ absl::StatusOr<size_t> BpfStore::Clear() {
   size_t cleared = 0;
   for (const auto& [key, item] : items) {
     auto map_key = MakeKey(item_fds_, key);
-    if (map_key.ok() && bpf_map_delete_elem(map_key->fd, &map_key->bytes) == 0) {
-      DeleteBlob(item.blob_id, item.value_len);
-      ++cleared;
-    }
+    if (!map_key.ok()) continue;
+    // Any version: a flush removes what is there, through the same
+    // delete protocol as every other delete.
+    auto result = CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_DELETE, nullptr);
+    if (!result.ok()) return result.status();
+    if (*result == XDPKV_CAS_STORED) ++cleared;
   }
   return cleared;
 }
@@ -351,6 +379,7 @@ absl::StatusOr<size_t> BpfStore::Clear() {
 absl::StatusOr<StoreUsage> BpfStore::Usage() {
   StoreUsage usage;
   auto walked = ForEachItem([&](std::string_view key, const xdpkv_item& item) {
+    if (Deleting(item)) return;
     ++usage.items;
     usage.bytes += key.size() + item.value_len;
   });
@@ -364,8 +393,8 @@ void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {
 }
 
 absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
-  std::set<std::pair<size_t, uint64_t>> orphans;
   size_t deleted = 0;
+  const uint64_t now = NowBootMs();
   for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
     std::vector<uint8_t> blob = BlobBuffer(cls);
     uint64_t id = 0;
@@ -381,6 +410,9 @@ absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
       if (bpf_map_lookup_elem(blob_fds_[cls], &blob_id, blob.data()) != 0) continue;
       xdpkv_blob_header header;
       std::memcpy(&header, blob.data(), sizeof(header));
+      // Young blobs may belong to a write in progress (or to a writer whose
+      // clock read came just after ours).
+      if (header.created_ms + XDPKV_BLOB_ORPHAN_AGE_MS > now) continue;
       bool owned = false;
       if (header.key_len >= 1 && header.key_len <= XDPKV_MAX_KEY_LEN) {
         auto map_key = MakeKey(
@@ -391,14 +423,9 @@ absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
                 item.blob_id == blob_id;
       }
       if (owned) continue;
-      if (orphans_seen_.count({cls, blob_id})) {
-        if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) ++deleted;
-      } else {
-        orphans.insert({cls, blob_id});
-      }
+      if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) ++deleted;
     }
   }
-  orphans_seen_ = std::move(orphans);
   return deleted;
 }
 

@@ -35,7 +35,7 @@ class BpfStore : public Store {
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
-                               uint32_t expires_at) override;
+                               uint64_t expires_at_ms) override;
   absl::StatusOr<bool> Delete(std::string_view key) override;
   absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                  const MutateFn& decide) override;
@@ -43,11 +43,11 @@ class BpfStore : public Store {
   absl::StatusOr<size_t> Clear() override;
   absl::StatusOr<StoreUsage> Usage() override;
 
-  // Deletes blobs that no item points to any more (the XDP program
-  // overwrites or deletes items without touching their blobs), once seen
-  // orphaned by two consecutive sweeps: a writer is between writing its
-  // blob and pointing its item at it for microseconds, and sweeps run
-  // seconds apart. Returns how many blobs it deleted.
+  // Deletes blobs that no item points to and that are older than
+  // XDPKV_BLOB_ORPHAN_AGE_MS: left by a writer that died between writing
+  // its blob and pointing its item at it (every replace or delete frees the
+  // old version's blob itself). A younger blob may still be about to be
+  // pointed at. Returns how many blobs it deleted.
   absl::StatusOr<size_t> SweepOrphanBlobs();
 
  private:
@@ -56,7 +56,10 @@ class BpfStore : public Store {
   // A new item for `value` under a fresh CAS unique, its blob written first
   // when the value is not inline.
   absl::StatusOr<xdpkv_item> NewItem(std::string_view key, std::string_view value,
-                                     uint32_t flags, uint32_t expires_at);
+                                     uint32_t flags, uint64_t expires_at_ms);
+  // Stores `item` (blob written already) over whatever version is there,
+  // or as a new entry. On failure the item's blob is freed.
+  absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
   // The item as stored, its value read (nullopt: absent). Expired items
   // are returned too: Mutate must know their CAS to replace them.
   struct RawItem {
@@ -64,10 +67,13 @@ class BpfStore : public Store {
     std::string value;
   };
   absl::StatusOr<std::optional<RawItem>> ReadRaw(std::string_view key);
-  // Runs xdpkv_store_cas: `op` on `key` only if its CAS is `expected_cas`.
-  // Returns an enum xdpkv_cas_result (never BAD_REQUEST: that is an error).
+  // Runs xdpkv_store_cas: `op` on `key` only if its CAS is `expected_cas`
+  // (XDPKV_CAS_ANY: any version). Returns an enum xdpkv_cas_result (never
+  // BAD_REQUEST: that is an error); when it replaced or deleted, *old (if
+  // given) is the version it acted on (the program freed its blob).
   absl::StatusOr<uint32_t> CompareAndSwap(const xdpkv_key256& key, uint64_t expected_cas,
-                                          xdpkv_cas_op op, const xdpkv_item* item);
+                                          xdpkv_cas_op op, const xdpkv_item* item,
+                                          xdpkv_item* old = nullptr);
   // Deletes `key` if it is still the item `seen` (false: it changed).
   absl::StatusOr<bool> DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen);
   // Visits the items of key class `cls` in about `count` entries from hash
@@ -82,7 +88,6 @@ class BpfStore : public Store {
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
   uint64_t* cas_counter_;
   int cas_program_fd_;
-  std::set<std::pair<size_t, uint64_t>> orphans_seen_;  // (class, blob id)
   // Mutates of one key from this process take turns (striped by key hash):
   // optimistic retries alone let one thread starve another. Writers outside
   // (the XDP program, plain Sets) are still caught by the kernel-side CAS.

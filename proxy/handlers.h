@@ -48,6 +48,18 @@ struct ServerStats {
   static uint64_t Read(const Counter& c) { return c.load(std::memory_order_relaxed); }
 };
 
+// Settings that can change while the server runs (CONFIG SET, flags),
+// read on the request path: relaxed atomics.
+struct RuntimeConfig {
+  // Redis's client-query-buffer-limit: a client whose unparsed input grows
+  // past this is closed.
+  std::atomic<uint64_t> client_query_buffer_limit{uint64_t{1} << 30};
+  // Redis's maxclients (RESP connections) and memcached's -c (memcached
+  // connections).
+  std::atomic<uint32_t> maxclients{10000};
+  std::atomic<uint32_t> memcache_max_connections{1024};
+};
+
 // Process-wide facts the handlers report (stats, INFO) or need (clocks).
 struct ServerContext {
   std::string version = "0.1.0";
@@ -55,8 +67,9 @@ struct ServerContext {
   // (libmemcached's memccapable) choose behaviour by the memcached version,
   // so it leads with the one whose text protocol xdpkv speaks.
   std::string memcache_version = "1.6.18-xdpkv-0.1.0";
-  uint32_t (*now_boot_seconds)() = nullptr;  // the store's clock
-  int64_t unix_minus_boot = 0;
+  uint64_t (*now_boot_ms)() = nullptr;  // the store's clock (CLOCK_BOOTTIME ms)
+  int64_t unix_minus_boot_ms = 0;      // CLOCK_REALTIME - CLOCK_BOOTTIME
+  RuntimeConfig* runtime = nullptr;    // required
   int64_t started_unix = 0;
   int tcp_port = 0;   // for INFO
   int threads = 1;    // for stats
@@ -66,9 +79,9 @@ struct ServerContext {
   // get_hits", 3): memcached's stats and Redis's INFO xdp list them.
   using NamedCounters = std::vector<std::pair<std::string, uint64_t>>;
   std::function<NamedCounters()> xdp_counters;
-  // flush_all with a delay: clear the store at this CLOCK_BOOTTIME second.
+  // flush_all with a delay: clear the store at this CLOCK_BOOTTIME ms.
   // Unset: the handler clears at once.
-  std::function<void(uint32_t at_boot_seconds)> schedule_flush;
+  std::function<void(uint64_t at_boot_ms)> schedule_flush;
 };
 
 // One RESP connection's own state (CLIENT SETNAME and friends).

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proxy/bpf_store.h"
+#include "proxy/chores.h"
 #include "proxy/server.h"
 #include "proxy/xdp_loader.h"
 
@@ -71,14 +72,10 @@ bool ParseNumber(const char* text, long max, long* out) {
 
 const xdpkv::XdpLoader* counters_source = nullptr;
 
-uint32_t NowBoot() { return xdpkv::NowBootSeconds(); }
+uint64_t NowBootMs() { return xdpkv::NowBootMs(); }
 
-// Items the background expiry sweep looks at per second.
-constexpr size_t kExpirySweepPerTick = 20000;
-// Pause between full sweeps. A pass walks every bucket of every key class's
-// hash map, empty ones too (~4M buckets by default, tens of ms of CPU): back
-// to back on a small store that cost 7% of the server CPU at the XDP peak.
-constexpr uint32_t kExpiryPassPauseSeconds = 30;
+// The chores' tick: active expiry runs this often (Redis: 10 Hz).
+constexpr long kChoreTickNs = 100'000'000;
 
 }  // namespace
 
@@ -212,7 +209,8 @@ int main(int argc, char** argv) {
   auto store = xdpkv::BpfStore::ForLoader(*loader);
 
   static xdpkv::ServerStats stats;
-  static std::atomic<uint32_t> flush_at{0};  // flush_all with a delay; 0: none
+  static std::atomic<uint64_t> flush_at{0};  // flush_all with a delay (boot ms); 0: none
+  static xdpkv::RuntimeConfig runtime;
   xdpkv::ServerContext context;
   context.version = kVersion;
   context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
@@ -220,7 +218,8 @@ int main(int argc, char** argv) {
   context.tcp_port = ports.resp;
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;
-  context.schedule_flush = [](uint32_t at) { flush_at.store(at); };
+  context.schedule_flush = [](uint64_t at_ms) { flush_at.store(at_ms); };
+  context.runtime = &runtime;
   context.xdp_counters = [] {
     xdpkv::ServerContext::NamedCounters named;
     auto counters = counters_source->ReadCounters();
@@ -234,9 +233,9 @@ int main(int argc, char** argv) {
     }
     return named;
   };
-  context.now_boot_seconds = NowBoot;
+  context.now_boot_ms = NowBootMs;
   context.started_unix = time(nullptr);
-  context.unix_minus_boot = time(nullptr) - xdpkv::NowBootSeconds();
+  context.unix_minus_boot_ms = xdpkv::UnixMinusBootMs();
 
   (*server)->Run(*store, context);
   for (const std::string& listener : (*server)->listeners()) {
@@ -263,28 +262,29 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  // Until a stop signal, once a second: keep the clock offset current,
-  // run a delayed flush_all when due, sweep orphaned out-of-line values,
-  // and remove expired items a page at a time (on this thread, off the
-  // request path; the scan removes what has expired).
+  // Until a stop signal, every tick: keep the clock offset current, run a
+  // delayed flush_all when due, sweep orphaned out-of-line values (once a
+  // second), and remove expired items (proxy/chores.h).
   int signal_number = -1;
-  const timespec tick{1, 0};
-  uint64_t expiry_cursor = 0;
-  uint32_t next_expiry_pass = 0;
+  const timespec tick{0, kChoreTickNs};
+  xdpkv::ActiveExpiry active_expiry(*store);
+  xdpkv::RateLimitedLog flush_log("delayed flush_all"), orphan_log("orphan-blob sweep");
+  uint64_t next_orphan_sweep_ms = 0;
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
+    const uint64_t now = xdpkv::NowBootMs();
     loader->RefreshClockOffset();
-    uint32_t due = flush_at.load();
-    if (due != 0 && due <= xdpkv::NowBootSeconds() && flush_at.compare_exchange_strong(due, 0)) {
-      (void)store->Clear();
+    uint64_t due = flush_at.load();
+    if (due != 0 && due <= now && flush_at.compare_exchange_strong(due, 0)) {
+      if (auto cleared = store->Clear(); !cleared.ok()) flush_log.Report(cleared.status(), now);
     }
-    (void)store->SweepOrphanBlobs();
-    if (xdpkv::NowBootSeconds() < next_expiry_pass) continue;
-    if (auto page = store->Scan(expiry_cursor, kExpirySweepPerTick); page.ok()) {
-      expiry_cursor = page->next_cursor;
-      xdpkv::ServerStats::Add(stats.expired_keys, page->expired);
-      if (expiry_cursor == 0) next_expiry_pass = xdpkv::NowBootSeconds() + kExpiryPassPauseSeconds;
+    if (now >= next_orphan_sweep_ms) {
+      next_orphan_sweep_ms = now + 1000;
+      if (auto swept = store->SweepOrphanBlobs(); !swept.ok()) {
+        orphan_log.Report(swept.status(), now);
+      }
     }
+    xdpkv::ServerStats::Add(stats.expired_keys, active_expiry.Tick(now, NowBootMs));
   }
   (*server)->Stop();
   if (auto counters = loader->ReadCounters(); counters.ok()) {

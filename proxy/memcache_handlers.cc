@@ -26,8 +26,8 @@ void AppendServerError(std::string* out, const absl::Status& status) {
   absl::StrAppend(out, "SERVER_ERROR ", std::string(status.message()), "\r\n");
 }
 
-std::optional<uint32_t> ExpiresAtFor(int64_t exptime, const ServerContext& context) {
-  return ExpiresAt(exptime, context.now_boot_seconds(), context.unix_minus_boot);
+std::optional<uint64_t> ExpiresAtFor(int64_t exptime, const ServerContext& context) {
+  return ExpiresAtMs(exptime, context.now_boot_ms(), context.unix_minus_boot_ms);
 }
 
 // get, gets, gat, gats.

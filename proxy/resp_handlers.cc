@@ -1,6 +1,5 @@
 // Redis's string and keyspace commands over the Store, with Redis 7's
-// replies and error wording. Expiry has the store's resolution: whole
-// seconds (docs/protocols.md).
+// replies and error wording. Expiry is kept in milliseconds, as Redis does.
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -45,7 +44,7 @@ struct Call {
   std::string* out;
   bool close = false;
 
-  uint32_t now() const { return context.now_boot_seconds(); }
+  uint64_t now_ms() const { return context.now_boot_ms(); }
   void Ok() { out->append(resp::reply::kOk); }
   void Error(std::string_view message) { resp::AppendError(out, message); }
   void Integer(int64_t n) { resp::AppendInteger(out, n); }
@@ -70,13 +69,12 @@ bool KeyOutOfRange(const absl::Status& status) {
 
 // --- expiry ------------------------------------------------------------------
 
-// The store's expires_at for a TTL of `ms` milliseconds, rounded up to its
-// whole seconds. nullopt when ms <= 0: expired at once.
-std::optional<uint32_t> ExpiresIn(int64_t ms, uint32_t now) {
+// The store's expires_at_ms for a TTL of `ms` milliseconds from now.
+// nullopt when ms <= 0: expired at once.
+std::optional<uint64_t> ExpiresIn(int64_t ms, uint64_t now_ms) {
   if (ms <= 0) return std::nullopt;
-  const int64_t seconds = ms / 1000 + (ms % 1000 != 0);
-  return static_cast<uint32_t>(
-      std::min<int64_t>(int64_t{now} + seconds, std::numeric_limits<uint32_t>::max()));
+  const uint64_t room = std::numeric_limits<int64_t>::max() - now_ms;
+  return now_ms + std::min<uint64_t>(static_cast<uint64_t>(ms), room);
 }
 
 int64_t UnixMillis() {
@@ -106,9 +104,10 @@ std::optional<int64_t> ParseTtlMs(Call& call, std::string_view arg, int64_t unit
   return ms;
 }
 
-int64_t TtlSeconds(const StoredItem& item, uint32_t now) {
-  if (item.expires_at == 0) return -1;
-  return item.expires_at > now ? int64_t{item.expires_at} - now : 0;
+// Milliseconds left; -1 without a TTL.
+int64_t TtlMs(const StoredItem& item, uint64_t now_ms) {
+  if (item.expires_at_ms == 0) return -1;
+  return item.expires_at_ms > now_ms ? static_cast<int64_t>(item.expires_at_ms - now_ms) : 0;
 }
 
 // --- reads ---------------------------------------------------------------------
@@ -198,8 +197,9 @@ void Ttl(Call& call, bool millis) {
   auto item = Read(call, call.args[1], &failed);
   if (failed) return;
   if (!item) return call.Integer(-2);
-  const int64_t ttl = TtlSeconds(*item, call.now());
-  call.Integer(ttl > 0 && millis ? ttl * 1000 : ttl);
+  const int64_t ttl = TtlMs(*item, call.now_ms());
+  // As Redis: seconds rounded to the nearest.
+  call.Integer(ttl < 0 || millis ? ttl : (ttl + 500) / 1000);
 }
 
 // --- writes --------------------------------------------------------------------
@@ -256,10 +256,10 @@ void Set(Call& call) {
     wrote = false;
     if ((nx && current) || (xx && !current)) return Mutation::Keep();
     wrote = true;
-    uint32_t expires_at = 0;
-    if (expiry.kind == ExpiryOption::kKeepTtl && current) expires_at = current->expires_at;
+    uint64_t expires_at = 0;
+    if (expiry.kind == ExpiryOption::kKeepTtl && current) expires_at = current->expires_at_ms;
     if (expiry.kind == ExpiryOption::kRelative) {
-      const auto at = ExpiresIn(expiry.ms, call.now());
+      const auto at = ExpiresIn(expiry.ms, call.now_ms());
       if (!at) return Mutation::Delete();  // EXAT/PXAT in the past
       expires_at = *at;
     }
@@ -275,7 +275,7 @@ void Set(Call& call) {
 void SetWithTtl(Call& call, int64_t unit_ms, std::string_view command) {
   auto ms = ParseTtlMs(call, call.args[2], unit_ms, false, true, command);
   if (!ms) return;
-  auto set = call.store.Set(call.args[1], call.args[3], 0, *ExpiresIn(*ms, call.now()));
+  auto set = call.store.Set(call.args[1], call.args[3], 0, *ExpiresIn(*ms, call.now_ms()));
   set.ok() ? call.Ok() : call.StoreError(set.status());
 }
 
@@ -315,9 +315,9 @@ void GetEx(Call& call) {
     value = current ? std::optional<std::string>(current->value) : std::nullopt;
     if (!current || expiry.kind == ExpiryOption::kNone) return Mutation::Keep();
     if (expiry.kind == ExpiryOption::kPersist) {
-      return current->expires_at == 0 ? Mutation::Keep() : Mutation::Touch(*current, 0);
+      return current->expires_at_ms == 0 ? Mutation::Keep() : Mutation::Touch(*current, 0);
     }
-    const auto at = ExpiresIn(expiry.ms, call.now());
+    const auto at = ExpiresIn(expiry.ms, call.now_ms());
     return at ? Mutation::Touch(*current, *at) : Mutation::Delete();
   });
   if (!result.ok()) {
@@ -485,14 +485,14 @@ void Expire(Call& call, int64_t unit_ms, bool absolute, std::string_view command
   if (gt && lt) return call.Error("ERR GT and LT options at the same time are not compatible");
   auto ms = ParseTtlMs(call, call.args[2], unit_ms, absolute, false, command);
   if (!ms) return;
-  const auto at = ExpiresIn(*ms, call.now());
+  const auto at = ExpiresIn(*ms, call.now_ms());
   bool set = false;
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     set = false;
     if (!current) return Mutation::Keep();
-    const bool has_ttl = current->expires_at != 0;
+    const bool has_ttl = current->expires_at_ms != 0;
     // No TTL counts as an infinite one.
-    const uint64_t now_at = has_ttl ? current->expires_at : UINT64_MAX;
+    const uint64_t now_at = has_ttl ? current->expires_at_ms : UINT64_MAX;
     const uint64_t new_at = at ? *at : 0;
     if ((nx && has_ttl) || (xx && !has_ttl) || (gt && new_at <= now_at) ||
         (lt && new_at >= now_at)) {
@@ -511,7 +511,7 @@ void Expire(Call& call, int64_t unit_ms, bool absolute, std::string_view command
 void Persist(Call& call) {
   bool removed = false;
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
-    removed = current && current->expires_at != 0;
+    removed = current && current->expires_at_ms != 0;
     return removed ? Mutation::Touch(*current, 0) : Mutation::Keep();
   });
   if (!mutated.ok() && !KeyOutOfRange(mutated.status())) {
@@ -531,7 +531,7 @@ void Rename(Call& call, bool only_if_new) {
   auto result = call.store.Mutate(call.args[2], [&](const std::optional<StoredItem>& current) {
     wrote = !(only_if_new && current);
     if (!wrote) return Mutation::Keep();
-    return Mutation::Write(source->value, source->flags, source->expires_at);
+    return Mutation::Write(source->value, source->flags, source->expires_at_ms);
   });
   if (!result.ok()) return call.StoreError(result.status());
   if (wrote) (void)call.store.Delete(call.args[1]);

@@ -14,8 +14,9 @@ namespace {
 class Sessions : public ::testing::Test {
  protected:
   Sessions() {
-    context_.now_boot_seconds = [] { return uint32_t{1000}; };
-    context_.unix_minus_boot = 1700000000;
+    context_.now_boot_ms = [] { return uint64_t{1'000'000}; };
+    context_.unix_minus_boot_ms = 1'700'000'000'000;
+    context_.runtime = &runtime_;
     context_.stats = &stats_;
   }
 
@@ -38,6 +39,7 @@ class Sessions : public ::testing::Test {
 
   testing::MemoryStore store_;
   ServerStats stats_;
+  RuntimeConfig runtime_;
   ServerContext context_;
   size_t last_used_ = 0;
   bool last_closing_ = false;
@@ -65,12 +67,12 @@ TEST_F(Sessions, MemcacheIncompleteRequestWaitsAndUsesNothing) {
 
 TEST_F(Sessions, MemcacheExptimes) {
   EXPECT_EQ(Memcache("set r 0 100 1\r\na\r\n"), "STORED\r\n");
-  EXPECT_EQ((*store_.Get("r"))->expires_at, 1100u);
+  EXPECT_EQ((*store_.Get("r"))->expires_at_ms, 1'100'000u);
   EXPECT_EQ(Memcache("set gone 0 -1 1\r\na\r\nget gone\r\n"), "STORED\r\nEND\r\n");
   // Absolute unix time: converted with the clock offset.
   EXPECT_EQ(Memcache("set abs 0 1700002000 1\r\na\r\n"), "STORED\r\n");
-  EXPECT_EQ((*store_.Get("abs"))->expires_at, 2000u);
-  store_.now = 2000;
+  EXPECT_EQ((*store_.Get("abs"))->expires_at_ms, 2'000'000u);
+  store_.now_ms = 2'000'000;
   EXPECT_EQ(Memcache("get abs\r\n"), "END\r\n");
 }
 
@@ -111,20 +113,20 @@ TEST_F(Sessions, MemcacheTouchGatAndFlush) {
             "STORED\r\nTOUCHED\r\nNOT_FOUND\r\n");
   auto item = store_.Get("k");
   ASSERT_TRUE(item.ok() && item->has_value());
-  EXPECT_EQ((*item)->expires_at, 1010u);
+  EXPECT_EQ((*item)->expires_at_ms, 1'010'000u);
   const std::string unique = std::to_string((*item)->cas);
   // gats shows the CAS unchanged by touching, as memcached does.
   EXPECT_EQ(Memcache("gats 20 k nope\r\ngat 0 k\r\n"),
             "VALUE k 0 1 " + unique + "\r\nv\r\nEND\r\nVALUE k 0 1\r\nv\r\nEND\r\n");
-  EXPECT_EQ((*store_.Get("k"))->expires_at, 0u);
+  EXPECT_EQ((*store_.Get("k"))->expires_at_ms, 0u);
   EXPECT_EQ(Memcache("touch k -1\r\nget k\r\n"), "TOUCHED\r\nEND\r\n");
   EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nflush_all\r\nget a\r\nflush_all noreply\r\n"),
             "STORED\r\nOK\r\nEND\r\n");
-  uint32_t scheduled = 0;
-  context_.schedule_flush = [&](uint32_t at) { scheduled = at; };
+  uint64_t scheduled = 0;
+  context_.schedule_flush = [&](uint64_t at_ms) { scheduled = at_ms; };
   EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nflush_all 30\r\nget a\r\n"),
             "STORED\r\nOK\r\nVALUE a 0 1\r\na\r\nEND\r\n");
-  EXPECT_EQ(scheduled, 1030u);
+  EXPECT_EQ(scheduled, 1'030'000u);
 }
 
 TEST_F(Sessions, MemcacheFullStoreAndQuit) {

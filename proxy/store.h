@@ -20,7 +20,7 @@ struct StoredItem {
   std::string value;
   uint32_t flags = 0;
   uint64_t cas = 0;
-  uint32_t expires_at = 0;  // CLOCK_BOOTTIME seconds; 0 = never
+  uint64_t expires_at_ms = 0;  // CLOCK_BOOTTIME milliseconds; 0 = never
 };
 
 // What a read-modify-write decides, given the current item.
@@ -29,23 +29,23 @@ struct Mutation {
   Kind kind = kKeep;
   std::string value;
   uint32_t flags = 0;
-  uint32_t expires_at = 0;
+  uint64_t expires_at_ms = 0;
   // Keep the current item's CAS unique (memcached's touch changes only the
   // expiry; every other write gets a new one).
   bool keep_cas = false;
 
   static Mutation Keep() { return {}; }
-  static Mutation Write(std::string value, uint32_t flags, uint32_t expires_at) {
-    return {kWrite, std::move(value), flags, expires_at, false};
+  static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms) {
+    return {kWrite, std::move(value), flags, expires_at_ms, false};
   }
   // A new value; the item keeps its flags and expiry (a new item: flags 0,
   // no expiry). APPEND, INCR, SETRANGE, memcached's incr and append.
   static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value) {
     return {kWrite, std::move(value), current ? current->flags : 0u,
-            current ? current->expires_at : 0u, false};
+            current ? current->expires_at_ms : 0u, false};
   }
-  static Mutation Touch(const StoredItem& current, uint32_t expires_at) {
-    return {kWrite, current.value, current.flags, expires_at, true};
+  static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
+    return {kWrite, current.value, current.flags, expires_at_ms, true};
   }
   static Mutation Delete() { return {kDelete, {}, 0, 0, false}; }
 };
@@ -75,7 +75,7 @@ class Store {
   // Creates or replaces; returns the item's new CAS unique.
   // ResourceExhausted when the store is full.
   virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value,
-                                       uint32_t flags, uint32_t expires_at) = 0;
+                                       uint32_t flags, uint64_t expires_at_ms) = 0;
   // True when a live item was deleted.
   virtual absl::StatusOr<bool> Delete(std::string_view key) = 0;
   // Applies `decide` atomically with respect to every other writer, the

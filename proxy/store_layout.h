@@ -17,11 +17,12 @@ static_assert(sizeof(bpf_spin_lock) == 4);
 static_assert(offsetof(xdpkv_item, lock) == 0);
 static_assert(offsetof(xdpkv_item, value_len) == 4);
 static_assert(offsetof(xdpkv_item, cas) == 8);
-static_assert(offsetof(xdpkv_item, flags) == 16);
-static_assert(offsetof(xdpkv_item, expires_at) == 20);
-static_assert(offsetof(xdpkv_item, blob_id) == 24);
-static_assert(offsetof(xdpkv_item, inline_value) == 32);
-static_assert(sizeof(xdpkv_item) == 32 + XDPKV_INLINE_VALUE_MAX);
+static_assert(offsetof(xdpkv_item, expires_at_ms) == 16);
+static_assert(offsetof(xdpkv_item, flags) == 24);
+static_assert(offsetof(xdpkv_item, state) == 28);
+static_assert(offsetof(xdpkv_item, blob_id) == 32);
+static_assert(offsetof(xdpkv_item, inline_value) == 40);
+static_assert(sizeof(xdpkv_item) == 40 + XDPKV_INLINE_VALUE_MAX);
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
 static_assert(sizeof(xdpkv_key32) == 4 + 32);
@@ -48,7 +49,7 @@ static_assert(offsetof(xdpkv_cas_request, key) == 16);
 static_assert(sizeof(xdpkv_cas_request) == 16 + sizeof(xdpkv_key256) + 4 + sizeof(xdpkv_item),
               "key256 leaves 4 bytes of padding before the 8-aligned item");
 
-static_assert(sizeof(xdpkv_blob_header) == 16 + XDPKV_KEY_BYTES_MAX);
+static_assert(sizeof(xdpkv_blob_header) == 24 + XDPKV_KEY_BYTES_MAX);
 static_assert(XDPKV_MAX_VALUE_LEN ==
               (1 << (XDPKV_BLOB_MIN_SHIFT + XDPKV_BLOB_CLASS_COUNT - 1)));
 
@@ -74,7 +75,7 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "store_full",        "pass_malformed",    "pass_fragment",
     "pass_ip_options",   "pass_multi_datagram", "pass_unsupported",
     "pass_bad_request",  "pass_big_value",    "pass_no_room",
-    "pass_busy",
+    "pass_busy",         "pass_deleting",
 };
 
 }  // namespace xdpkv

@@ -3,6 +3,7 @@
 // reason, and the store shared with userspace. Needs BPF rights (root);
 // without them each test is skipped and says why.
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <set>
@@ -192,10 +193,10 @@ TEST_F(FastPath, NegativeExptimeStoresNothingReadable) {
 }
 
 TEST_F(FastPath, ExpiredItemIsNeverReturnedAndIsRemoved) {
-  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootSeconds() - 1).ok());
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootMs() - 1).ok());
   ExpectReply(Frame(1) + "get old\r\n", Frame(1) + "END\r\n");
   ExpectReply(Frame(2) + "delete old\r\n", Frame(2) + "NOT_FOUND\r\n");
-  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootSeconds() - 1).ok());
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootMs() - 1).ok());
   ExpectReply(Frame(3) + "*2\r\n$3\r\nGET\r\n$3\r\nold\r\n", Frame(3) + "$-1\r\n", Resp());
   auto item = store_->Get("old");
   ASSERT_TRUE(item.ok());
@@ -206,14 +207,14 @@ TEST_F(FastPath, RelativeAndAbsoluteExptimes) {
   ExpectReply(Frame(1) + "set r 0 100 1\r\na\r\n", Frame(1) + "STORED\r\n");
   auto item = store_->Get("r");
   ASSERT_TRUE(item.ok() && item->has_value());
-  EXPECT_NEAR((*item)->expires_at, NowBootSeconds() + 100, 2);
+  EXPECT_NEAR((*item)->expires_at_ms, NowBootMs() + 100'000, 2000);
 
   const long absolute = static_cast<long>(time(nullptr)) + 1000;  // > 30 days: unix time
   ExpectReply(Frame(2) + "set a 0 " + std::to_string(absolute) + " 1\r\na\r\n",
               Frame(2) + "STORED\r\n");
   item = store_->Get("a");
   ASSERT_TRUE(item.ok() && item->has_value());
-  EXPECT_NEAR((*item)->expires_at, NowBootSeconds() + 1000, 2);
+  EXPECT_NEAR((*item)->expires_at_ms, NowBootMs() + 1'000'000, 2000);
 
   ExpectReply(Frame(3) + "set p 0 " + std::to_string(absolute - 2000) + " 1\r\na\r\n",
               Frame(3) + "STORED\r\n");  // absolute time in the past
@@ -340,33 +341,54 @@ TEST_F(FastPath, OverwritesAndDeletesFreeTheirBlobs) {
   auto deleted = store_->Delete("k");
   ASSERT_TRUE(deleted.ok() && *deleted);
   EXPECT_EQ(CountBlobs(*loader_), 0u);
-  ASSERT_TRUE(store_->Set("k", std::string(300, 'c'), 0, NowBootSeconds() - 1).ok());
+  ASSERT_TRUE(store_->Set("k", std::string(300, 'c'), 0, NowBootMs() - 1).ok());
   auto expired = store_->Get("k");
   ASSERT_TRUE(expired.ok());
   EXPECT_FALSE(expired->has_value());
   EXPECT_EQ(CountBlobs(*loader_), 0u);
 }
 
-TEST_F(FastPath, KernelOverwritesLeaveBlobsToTheSweep) {
+TEST_F(FastPath, EveryReplaceAndDeleteFreesTheOldBlob) {
   ASSERT_TRUE(store_->Set("k", std::string(1000, 'a'), 0, 0).ok());
   ASSERT_TRUE(store_->Set("live", std::string(1000, 'l'), 0, 0).ok());
-  ExpectReply(Frame(1) + "set k 0 0 2\r\nhi\r\n", Frame(1) + "STORED\r\n");
+  ASSERT_TRUE(store_->Set("user", std::string(300, 'u'), 0, 0).ok());
+  EXPECT_EQ(CountBlobs(*loader_), 3u);
+  ExpectReply(Frame(1) + "set k 0 0 2\r\nhi\r\n", Frame(1) + "STORED\r\n");  // kernel overwrite
   ExpectReply(Frame(2) + "get k\r\n", Frame(2) + "VALUE k 0 2\r\nhi\r\nEND\r\n");
-  EXPECT_EQ(CountBlobs(*loader_), 2u);  // k's old blob is orphaned
-  auto swept = store_->SweepOrphanBlobs();
-  ASSERT_TRUE(swept.ok());
-  EXPECT_EQ(*swept, 0u);  // seen once: might be a writer mid-way
-  swept = store_->SweepOrphanBlobs();
-  ASSERT_TRUE(swept.ok());
-  EXPECT_EQ(*swept, 1u);
-  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  EXPECT_EQ(CountBlobs(*loader_), 2u);
+  ASSERT_TRUE(store_->Set("user", std::string(5000, 'v'), 0, 0).ok());  // userspace overwrite
+  EXPECT_EQ(CountBlobs(*loader_), 2u);
   auto live = store_->Get("live");
   ASSERT_TRUE(live.ok() && live->has_value());
   EXPECT_EQ((*live)->value, std::string(1000, 'l'));
-  ExpectReply(Frame(3) + RespCommand({"DEL", "live"}), Frame(3) + ":1\r\n", Resp());
-  ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
-  ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
+  ExpectReply(Frame(3) + RespCommand({"DEL", "live"}), Frame(3) + ":1\r\n", Resp());  // kernel delete
+  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  ASSERT_TRUE(store_->Delete("user").ok());  // userspace delete
   EXPECT_EQ(CountBlobs(*loader_), 0u);
+}
+
+// A blob no item points to is swept only once it is older than a writer
+// can take between writing it and pointing its item at it.
+TEST_F(FastPath, OrphanSweepLeavesYoungBlobsAlone) {
+  auto write_blob = [&](uint64_t id, uint64_t created_ms) {
+    std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + BlobClassBytes(0));
+    xdpkv_blob_header header{};
+    header.blob_id = id;
+    header.value_len = 200;
+    header.key_len = 5;
+    header.created_ms = created_ms;
+    std::memcpy(header.key, "owner", 5);
+    std::memcpy(blob.data(), &header, sizeof(header));
+    ASSERT_EQ(bpf_map_update_elem(loader_->blob_map_fds()[0], &id, blob.data(), BPF_NOEXIST), 0);
+  };
+  const uint64_t now = NowBootMs();
+  write_blob(1, now);                                   // a writer mid-way, however slow
+  write_blob(2, now - XDPKV_BLOB_ORPHAN_AGE_MS - 1000);  // left by a writer that died
+  for (int sweep = 0; sweep < 3; ++sweep) ASSERT_TRUE(store_->SweepOrphanBlobs().ok());
+  EXPECT_EQ(CountBlobs(*loader_), 1u);
+  uint64_t id = 1;
+  std::vector<uint8_t> out(sizeof(xdpkv_blob_header) + BlobClassBytes(0));
+  EXPECT_EQ(bpf_map_lookup_elem(loader_->blob_map_fds()[0], &id, out.data()), 0);
 }
 
 // --- read-modify-write (Mutate) ----------------------------------------------------
@@ -497,7 +519,7 @@ TEST_F(FastPath, ScanReturnsEveryKeyPresentThroughoutWhateverIsWritten) {
 
 TEST_F(FastPath, ScanDropsAndRemovesExpiredItems) {
   ASSERT_TRUE(store_->Set("live", "v", 0, 0).ok());
-  ASSERT_TRUE(store_->Set("dead", std::string(1000, 'd'), 0, NowBootSeconds() - 1).ok());
+  ASSERT_TRUE(store_->Set("dead", std::string(1000, 'd'), 0, NowBootMs() - 1).ok());
   auto seen = ScanAll(*store_, 10, [] {});
   EXPECT_EQ(seen, std::set<std::string>{"live"});
   EXPECT_EQ(CountBlobs(*loader_), 0u);

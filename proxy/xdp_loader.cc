@@ -32,10 +32,10 @@ absl::Status ErrnoStatus(int err, const std::string& what) {
                       absl::StrCat(what, ": ", std::strerror(err)));
 }
 
-int64_t ClockSeconds(clockid_t clock) {
+int64_t ClockMillis(clockid_t clock) {
   timespec ts{};
   clock_gettime(clock, &ts);
-  return ts.tv_sec;
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 int64_t ClockMicros(clockid_t clock) {
@@ -92,7 +92,9 @@ std::string XdpCounters::Format() const {
 
 const char* XdpModeName(XdpMode mode) { return mode == XdpMode::kNative ? "native" : "generic"; }
 
-uint32_t NowBootSeconds() { return static_cast<uint32_t>(ClockSeconds(CLOCK_BOOTTIME)); }
+uint64_t NowBootMs() { return static_cast<uint64_t>(ClockMillis(CLOCK_BOOTTIME)); }
+
+int64_t UnixMinusBootMs() { return ClockMillis(CLOCK_REALTIME) - ClockMillis(CLOCK_BOOTTIME); }
 
 absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& config) {
   xdpkv_bpf* skeleton = xdpkv_bpf__open();
@@ -104,8 +106,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
   // CAS uniques must grow across restarts that keep the pinned items:
   // start from the wall clock in microseconds.
   skeleton->data->xdpkv_next_cas = static_cast<uint64_t>(ClockMicros(CLOCK_REALTIME));
-  skeleton->bss->xdpkv_unix_minus_boot =
-      ClockSeconds(CLOCK_REALTIME) - ClockSeconds(CLOCK_BOOTTIME);
+  skeleton->bss->xdpkv_unix_minus_boot_ms = UnixMinusBootMs();
 
   for (bpf_map* map : StoreMaps(skeleton)) {
     if (config.max_items_per_class != 0) {
@@ -182,8 +183,7 @@ uint64_t* XdpLoader::cas_counter() const {
 }
 
 void XdpLoader::RefreshClockOffset() {
-  __atomic_store_n(&skeleton_->bss->xdpkv_unix_minus_boot,
-                   ClockSeconds(CLOCK_REALTIME) - ClockSeconds(CLOCK_BOOTTIME),
+  __atomic_store_n(&skeleton_->bss->xdpkv_unix_minus_boot_ms, UnixMinusBootMs(),
                    __ATOMIC_RELAXED);
 }
 

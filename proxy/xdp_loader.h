@@ -70,8 +70,11 @@ class XdpLoader {
   std::vector<int> link_fds_;  // one BPF link per attached interface
 };
 
-// Seconds of CLOCK_BOOTTIME, the clock item expiry is kept in.
-uint32_t NowBootSeconds();
+// Milliseconds of CLOCK_BOOTTIME, the clock item expiry is kept in (the
+// XDP program reads the same clock: bpf_ktime_get_boot_ns).
+uint64_t NowBootMs();
+// CLOCK_REALTIME - CLOCK_BOOTTIME in milliseconds.
+int64_t UnixMinusBootMs();
 
 }  // namespace xdpkv
 

@@ -15,8 +15,8 @@ namespace xdpkv::testing {
 
 class MemoryStore : public Store {
  public:
-  // Expiry is judged against this clock (CLOCK_BOOTTIME seconds in BpfStore).
-  uint32_t now = 1000;
+  // Expiry is judged against this clock (CLOCK_BOOTTIME ms in BpfStore).
+  uint64_t now_ms = 1'000'000;
   size_t max_items = 1000;
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override {
@@ -24,7 +24,7 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     if (it == items_.end()) return std::nullopt;
-    if (it->second.expires_at != 0 && it->second.expires_at <= now) {
+    if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= now_ms) {
       items_.erase(it);
       return std::nullopt;
     }
@@ -32,7 +32,7 @@ class MemoryStore : public Store {
   }
 
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
-                               uint32_t expires_at) override {
+                               uint64_t expires_at_ms) override {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
     if (value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
@@ -40,7 +40,7 @@ class MemoryStore : public Store {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
     StoredItem& item = items_[std::string(key)];
-    item = StoredItem{std::string(value), flags, ++next_cas_, expires_at};
+    item = StoredItem{std::string(value), flags, ++next_cas_, expires_at_ms};
     return item.cas;
   }
 
@@ -50,7 +50,7 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     std::optional<StoredItem> current;
-    if (it != items_.end() && (it->second.expires_at == 0 || it->second.expires_at > now)) {
+    if (it != items_.end() && (it->second.expires_at_ms == 0 || it->second.expires_at_ms > now_ms)) {
       current = it->second;
     }
     Mutation m = decide(current);
@@ -65,7 +65,7 @@ class MemoryStore : public Store {
     }
     StoredItem& item = items_[std::string(key)];
     const uint64_t cas = m.keep_cas && current ? current->cas : ++next_cas_;
-    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at};
+    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms};
     return item.cas;
   }
 
@@ -74,7 +74,7 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     if (it == items_.end()) return false;
-    const bool live = it->second.expires_at == 0 || it->second.expires_at > now;
+    const bool live = it->second.expires_at_ms == 0 || it->second.expires_at_ms > now_ms;
     items_.erase(it);
     return live;
   }
@@ -88,7 +88,7 @@ class MemoryStore : public Store {
     std::advance(it, std::min<size_t>(cursor, items_.size()));
     size_t looked = 0;
     for (; it != items_.end() && looked < count; ++looked) {
-      if (it->second.expires_at != 0 && it->second.expires_at <= now) {
+      if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= now_ms) {
         it = items_.erase(it);
         ++page.expired;
         continue;
