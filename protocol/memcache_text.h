@@ -49,6 +49,8 @@ inline constexpr std::string_view kOutOfMemory =
     "SERVER_ERROR out of memory storing object\r\n";
 inline constexpr std::string_view kMultiPacket =
     "SERVER_ERROR multi-packet request not supported\r\n";
+// Sent to a client accepted over the connection limit (-c), before closing.
+inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 inline constexpr std::string_view kStored = "STORED\r\n";
 inline constexpr std::string_view kNotStored = "NOT_STORED\r\n";
 inline constexpr std::string_view kExists = "EXISTS\r\n";

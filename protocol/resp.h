@@ -46,6 +46,8 @@ inline constexpr std::string_view kTooBigBulkCount =
     "-ERR Protocol error: too big bulk count string\r\n";
 inline constexpr std::string_view kInvalidBulkLength =
     "-ERR Protocol error: invalid bulk length\r\n";
+// Sent to a client accepted over maxclients, before closing it.
+inline constexpr std::string_view kMaxClients = "-ERR max number of clients reached\r\n";
 inline constexpr std::string_view kOk = "+OK\r\n";
 inline constexpr std::string_view kPong = "+PONG\r\n";
 inline constexpr std::string_view kNullBulk = "$-1\r\n";

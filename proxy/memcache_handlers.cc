@@ -8,6 +8,7 @@
 #include "protocol/values.h"
 #include "proxy/expiry.h"
 #include "proxy/handlers.h"
+#include "proxy/memcache_retrieve.h"
 
 namespace xdpkv {
 namespace {
@@ -30,50 +31,11 @@ std::optional<uint64_t> ExpiresAtFor(int64_t exptime, const ServerContext& conte
   return ExpiresAtMs(exptime, context.now_boot_ms(), context.unix_minus_boot_ms);
 }
 
-// get, gets, gat, gats.
+// get, gets, gat, gats: the whole reply at once (for callers that bound
+// nothing; sessions stream through RetrieveKeys).
 void Retrieve(const mc::Command& command, Store& store, const ServerContext& context,
               std::string* out) {
-  const bool with_cas = command.op == mc::Op::kGets || command.op == mc::Op::kGats;
-  const bool touch = command.op == mc::Op::kGat || command.op == mc::Op::kGats;
-  const auto expires_at = ExpiresAtFor(command.exptime, context);
-  Stats& stats = *context.stats;
-  std::string reply;
-  for (std::string_view key : command.keys) {
-    Stats::Add(stats.cmd_get);
-    if (touch) Stats::Add(stats.cmd_touch);
-    std::optional<StoredItem> found;
-    absl::Status status;
-    if (touch) {
-      // The value as it was touched: read and touch as one step.
-      auto touched = store.Mutate(key, [&](const std::optional<StoredItem>& current) {
-        found = current;
-        if (!current) return Mutation::Keep();
-        if (!expires_at) return Mutation::Delete();
-        return Mutation::Touch(*current, *expires_at);
-      });
-      status = touched.status();
-    } else {
-      auto item = store.Get(key);
-      status = item.status();
-      if (item.ok()) found = std::move(*item);
-    }
-    if (!status.ok()) {
-      // As memcached does when a multi-get fails part way: drop what was
-      // gathered and send the error alone.
-      AppendServerError(out, status);
-      return;
-    }
-    if (!found) {
-      Stats::Add(stats.get_misses);
-      if (touch) Stats::Add(stats.touch_misses);
-      continue;
-    }
-    Stats::Add(stats.get_hits);
-    if (touch) Stats::Add(stats.touch_hits);
-    mc::AppendValue(&reply, key, found->flags, found->value,
-                    with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
-  }
-  out->append(reply).append(mc::reply::kEnd);
+  RetrieveKeys(command.op, command.exptime, command.keys, store, context, out, SIZE_MAX);
 }
 
 // set, add, replace, append, prepend, cas.
@@ -299,6 +261,59 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
 }
 
 }  // namespace
+
+RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::string_view> keys,
+                              Store& store, const ServerContext& context, std::string* out,
+                              size_t out_limit) {
+  const bool with_cas = op == mc::Op::kGets || op == mc::Op::kGats;
+  const bool touch = op == mc::Op::kGat || op == mc::Op::kGats;
+  const auto expires_at = ExpiresAtFor(exptime, context);
+  Stats& stats = *context.stats;
+  const size_t mark = out->size();  // what this call appends starts here
+  RetrieveProgress progress;
+  for (std::string_view key : keys) {
+    if (progress.answered > 0 && out->size() > out_limit) return progress;
+    ++progress.answered;
+    Stats::Add(stats.cmd_get);
+    if (touch) Stats::Add(stats.cmd_touch);
+    std::optional<StoredItem> found;
+    absl::Status status;
+    if (touch) {
+      // The value as it was touched: read and touch as one step.
+      auto touched = store.Mutate(key, [&](const std::optional<StoredItem>& current) {
+        found = current;
+        if (!current) return Mutation::Keep();
+        if (!expires_at) return Mutation::Delete();
+        return Mutation::Touch(*current, *expires_at);
+      });
+      status = touched.status();
+    } else {
+      auto item = store.Get(key);
+      status = item.status();
+      if (item.ok()) found = std::move(*item);
+    }
+    if (!status.ok()) {
+      // As memcached does when a multi-get fails part way: drop what it
+      // still holds of the reply and send the error alone.
+      out->resize(mark);
+      AppendServerError(out, status);
+      progress.done = true;
+      return progress;
+    }
+    if (!found) {
+      Stats::Add(stats.get_misses);
+      if (touch) Stats::Add(stats.touch_misses);
+      continue;
+    }
+    Stats::Add(stats.get_hits);
+    if (touch) Stats::Add(stats.touch_hits);
+    mc::AppendValue(out, key, found->flags, found->value,
+                    with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
+  }
+  out->append(mc::reply::kEnd);
+  progress.done = true;
+  return progress;
+}
 
 AfterReply HandleMemcache(const mc::Command& command, Store& store, const ServerContext& context,
                           std::string* out) {

@@ -4,10 +4,28 @@
 #include <atomic>
 
 #include "protocol/resp.h"
+#include "proxy/memcache_retrieve.h"
 
 namespace xdpkv {
 
+bool MemcacheSession::ContinueGet(std::string* out) {
+  PendingGet& get = *pending_get_;
+  std::vector<std::string_view> keys(get.keys.begin() + static_cast<ptrdiff_t>(get.next),
+                                     get.keys.end());
+  const RetrieveProgress progress =
+      RetrieveKeys(get.op, get.exptime, keys, store_, context_, out, output_limit_);
+  get.next += progress.answered;
+  if (!progress.done) return false;
+  pending_get_.reset();
+  return true;
+}
+
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
+  paused_ = false;
+  if (pending_get_ && !ContinueGet(out)) {
+    paused_ = true;
+    return 0;
+  }
   size_t used = 0;
   while (!closing_) {
     std::string_view rest = input.substr(used);
@@ -19,6 +37,10 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       continue;
     }
     if (rest.empty()) break;
+    if (out->size() > output_limit_) {
+      paused_ = true;  // the client has not collected enough yet
+      break;
+    }
     const memcache::ParseResult r = memcache::ParseCommand(rest, options_);
     if (r.status == memcache::ParseStatus::kNeedMore) break;
     used += r.consumed;
@@ -28,21 +50,46 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       closing_ = r.close_connection;
       continue;
     }
-    if (HandleMemcache(r.command, store_, context_, out) == AfterReply::kClose) closing_ = true;
+    const memcache::Command& command = r.command;
+    if (memcache::IsRetrieval(command.op)) {
+      // Key by key: a multi-get of big values must not build its whole
+      // reply at once.
+      const RetrieveProgress progress = RetrieveKeys(command.op, command.exptime, command.keys,
+                                                     store_, context_, out, output_limit_);
+      if (!progress.done) {
+        // The keys are views into `input`, which the caller drops: copy.
+        pending_get_.emplace(PendingGet{command.op, command.exptime, {}, 0});
+        pending_get_->keys.assign(command.keys.begin() + static_cast<ptrdiff_t>(progress.answered),
+                                  command.keys.end());
+        paused_ = true;
+        break;
+      }
+      continue;
+    }
+    if (HandleMemcache(command, store_, context_, out) == AfterReply::kClose) closing_ = true;
   }
   return used;
 }
 
-RespSession::RespSession(Store& store, const ServerContext& context)
-    : store_(store), context_(context) {
+RespSession::RespSession(Store& store, const ServerContext& context, size_t output_limit)
+    : store_(store),
+      context_(context),
+      output_limit_(output_limit),
+      parser_(resp::ParseOptions{
+          .max_bulk_length = static_cast<int64_t>(context.max_item_size) + resp::kBulkLengthSlack}) {
   static std::atomic<uint64_t> next_id{1};
   client_.id = next_id.fetch_add(1, std::memory_order_relaxed);
 }
 
 size_t RespSession::Feed(std::string_view input, std::string* out) {
+  paused_ = false;
   size_t used = 0;
   while (!closing_ && used < input.size()) {
-    const resp::ParseResult r = resp::ParseCommand(input.substr(used));
+    if (out->size() > output_limit_) {
+      paused_ = true;
+      break;
+    }
+    const resp::ParseResult r = parser_.Parse(input.substr(used));
     if (r.status == resp::ParseStatus::kNeedMore) break;
     if (r.status == resp::ParseStatus::kError) {
       out->append(r.error_reply);  // Redis closes after a protocol error
@@ -65,11 +112,15 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
   if (!memcache::IsSingleDatagramRequest(*header)) {
     reply = memcache::reply::kMultiPacket;
   } else {
-    MemcacheSession session(store, context, options);
+    MemcacheSession session(store, context, options, kMaxUdpReplyBytes);
     const std::string_view body = datagram.substr(memcache::kUdpFrameHeaderSize);
     const size_t used = session.Feed(body, &reply);
-    // A datagram is all there is: an incomplete request will never finish.
-    if (used < body.size() && !session.closing()) {
+    if (session.paused()) {
+      // More to answer than one request may cause: memcached's words for a
+      // reply it cannot hold, instead of any of it.
+      reply = kUdpReplyTooBig;
+    } else if (used < body.size() && !session.closing()) {
+      // A datagram is all there is: an incomplete request will never finish.
       reply.append(memcache::reply::kError);
     }
   }

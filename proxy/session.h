@@ -4,48 +4,89 @@
 #ifndef XDPKV_PROXY_SESSION_H_
 #define XDPKV_PROXY_SESSION_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "protocol/memcache_text.h"
+#include "protocol/resp.h"
 #include "proxy/handlers.h"
 
 namespace xdpkv {
 
+// No output bound: every complete request is answered in one Feed.
+inline constexpr size_t kNoOutputLimit = SIZE_MAX;
+
+// The most reply bytes one memcached UDP request datagram may cause. A
+// request whose replies would pass it (a multi-get of big values, many gets
+// in one datagram) is answered with memcached's error for a reply it has no
+// memory for, `SERVER_ERROR out of memory writing get response`, instead.
+// memcached 1.6.18 itself has no such cap (docs/protocols.md).
+inline constexpr size_t kMaxUdpReplyBytes = 1024 * 1024;
+inline constexpr std::string_view kUdpReplyTooBig =
+    "SERVER_ERROR out of memory writing get response\r\n";
+
 class MemcacheSession {
  public:
   MemcacheSession(Store& store, const ServerContext& context,
-                  memcache::ParseOptions options = {})
-      : store_(store), context_(context), options_(options) {}
+                  memcache::ParseOptions options = {}, size_t output_limit = kNoOutputLimit)
+      : store_(store), context_(context), options_(options), output_limit_(output_limit) {}
 
-  // Handles every complete request at the front of `input`, appending the
+  // Handles the complete requests at the front of `input`, appending the
   // replies to `out`; returns how many bytes it used. Pipelined requests
-  // are answered in order.
+  // are answered in order. Once out->size() is above the output limit it
+  // stops, between requests or between the keys of a multi-get (whose
+  // remaining keys it keeps), and paused() says so: call Feed again with
+  // the unused bytes once the client has collected some of `out`.
   size_t Feed(std::string_view input, std::string* out);
   // The connection should close once `out` is sent (quit, or an error
   // memcached closes on).
   bool closing() const { return closing_; }
+  // Stopped by the output limit with work left.
+  bool paused() const { return paused_; }
 
  private:
+  // A multi-get stopped part way: what is left of it.
+  struct PendingGet {
+    memcache::Op op;
+    int32_t exptime;
+    std::vector<std::string> keys;
+    size_t next = 0;
+  };
+  // Answers what is left of pending_get_; false while keys remain.
+  bool ContinueGet(std::string* out);
+
   Store& store_;
   const ServerContext& context_;
   memcache::ParseOptions options_;
+  size_t output_limit_;
   size_t swallow_ = 0;  // bytes of a refused value still to discard
+  std::optional<PendingGet> pending_get_;
   bool closing_ = false;
+  bool paused_ = false;
 };
 
 class RespSession {
  public:
-  RespSession(Store& store, const ServerContext& context);
+  RespSession(Store& store, const ServerContext& context, size_t output_limit = kNoOutputLimit);
+  // As MemcacheSession::Feed. `input` must start where the last call's
+  // used bytes ended: the parser keeps its place in a command that is
+  // still arriving (protocol/resp.h).
   size_t Feed(std::string_view input, std::string* out);
   bool closing() const { return closing_; }
+  bool paused() const { return paused_; }
 
  private:
   Store& store_;
   const ServerContext& context_;
+  size_t output_limit_;
+  resp::Parser parser_;
   RespClient client_;
   bool closing_ = false;
+  bool paused_ = false;
 };
 
 // One memcached UDP request datagram -> the reply datagrams (frame header
