@@ -5,10 +5,12 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -27,9 +29,21 @@ enum class Proto { kMemcache, kResp };
 enum class Transport { kTcp, kUdp };
 
 constexpr size_t kReadChunk = 64 * 1024;
-// Stop reading from a client whose replies pile up unread.
+// A connection whose unsent replies are above this is not served further
+// (its session pauses between requests, or between a multi-get's keys) and
+// not read from, until its client has collected them: a connection's
+// replies take at most this plus one value.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr int kDatagramsPerWakeup = 64;
+// Connections accepted per listener wakeup, so one busy listener cannot
+// starve the loop's clients.
+constexpr int kAcceptsPerWakeup = 64;
+// A paused session resumed this many times per wakeup at most (fairness);
+// it keeps EPOLLOUT armed, so the next wakeup comes at once.
+constexpr int kResumesPerWakeup = 4;
+// Out of file descriptors with no spare to refuse with: how long the
+// listeners are not watched (memcached's accept_new_conns(false) backoff).
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 // On stop, clients collect the replies to what they sent for as long as
 // they keep reading; a connection whose replies made no progress for this
 // long (a client that stopped reading) is closed.
@@ -38,6 +52,21 @@ constexpr auto kDrainStall = std::chrono::seconds(5);
 // socket got is taken for another of its sockets (another address family,
 // or UDP next to TCP).
 constexpr int kBindAttempts = 32;
+
+// Failures of the loop's chores (epoll_ctl, accept) go to stderr, at most
+// one line per second per kind, so a storm of them cannot flood the log.
+enum class Chore { kEpollCtl, kAccept, kQueryBuffer, kCount };
+
+void LogChoreFailure(Chore kind, const std::string& message) {
+  static std::atomic<int64_t> last_second[static_cast<int>(Chore::kCount)];
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  std::atomic<int64_t>& last = last_second[static_cast<int>(kind)];
+  int64_t seen = last.load(std::memory_order_relaxed);
+  if (seen >= now || !last.compare_exchange_strong(seen, now, std::memory_order_relaxed)) return;
+  std::fprintf(stderr, "xdpkv: %s\n", message.c_str());
+}
 
 absl::Status Errno(const std::string& what) {
   return absl::Status(absl::ErrnoToStatusCode(errno), absl::StrCat(what, ": ", std::strerror(errno)));
@@ -123,11 +152,16 @@ struct Connection {
   std::string out;
   size_t out_sent = 0;
   std::variant<MemcacheSession, RespSession> session;
-  bool want_write = false;
+  uint32_t events = 0;       // what epoll watches for it
+  bool read_closed = false;  // the client shut down its side; answer, then close
 
   bool closing() const {
     return std::visit([](const auto& s) { return s.closing(); }, session);
   }
+  bool paused() const {
+    return std::visit([](const auto& s) { return s.paused(); }, session);
+  }
+  size_t pending() const { return out.size() - out_sent; }
   size_t Feed(std::string* reply) {
     return std::visit([&](auto& s) { return s.Feed(in, reply); }, session);
   }
@@ -138,43 +172,133 @@ struct Connection {
 struct Server::Loop {
   Store* store = nullptr;
   const ServerContext* context = nullptr;
+  ClientCounts* clients = nullptr;  // shared by every loop
   memcache::ParseOptions memcache_options;
   int epoll_fd = -1;
   int stop_fd = -1;
+  // Held so that, out of file descriptors, one can be freed to accept a
+  // client and tell it why it is closed (instead of spinning on EMFILE).
+  int spare_fd = -1;
   std::vector<Listener> listeners;
   std::map<int, std::unique_ptr<Connection>> connections;
+  // Listeners not watched until then (out of fds, no spare): zero if watched.
+  std::chrono::steady_clock::time_point accept_paused_until{};
 
   ~Loop() {
     for (auto& [fd, conn] : connections) close(fd);
     for (const Listener& l : listeners) close(l.fd);
+    if (spare_fd >= 0) close(spare_fd);
     if (stop_fd >= 0) close(stop_fd);
     if (epoll_fd >= 0) close(epoll_fd);
   }
 
-  void Watch(int fd, uint32_t events, int op = EPOLL_CTL_ADD) {
+  bool Watch(int fd, uint32_t events, int op = EPOLL_CTL_ADD) {
     epoll_event event{};
     event.events = events;
     event.data.fd = fd;
-    epoll_ctl(epoll_fd, op, fd, &event);
+    if (epoll_ctl(epoll_fd, op, fd, &event) == 0) return true;
+    LogChoreFailure(Chore::kEpollCtl, absl::StrCat("epoll_ctl(", op, ") on fd ", fd, ": ",
+                                                   std::strerror(errno)));
+    return false;
+  }
+
+  void OpenSpareFd() {
+    if (spare_fd < 0) spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+  std::atomic<uint32_t>& ClientCount(Proto proto) {
+    return proto == Proto::kMemcache ? clients->memcache : clients->resp;
+  }
+  uint32_t ClientLimit(Proto proto) const {
+    const RuntimeConfig* runtime = context->runtime;
+    if (runtime == nullptr) return proto == Proto::kMemcache ? 1024 : 10000;
+    return (proto == Proto::kMemcache ? runtime->memcache_max_connections : runtime->maxclients)
+        .load(std::memory_order_relaxed);
+  }
+
+  // Tells a client it is over the limit, as the peer does, and closes it.
+  static void Refuse(int fd, Proto proto) {
+    const std::string_view words =
+        proto == Proto::kMemcache ? memcache::reply::kTooManyConnections : resp::reply::kMaxClients;
+    (void)!send(fd, words.data(), words.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+  }
+
+  void PauseAccepting() {
+    accept_paused_until = std::chrono::steady_clock::now() + kAcceptBackoff;
+    for (const Listener& l : listeners) {
+      if (l.transport == Transport::kTcp) Watch(l.fd, 0, EPOLL_CTL_MOD);
+    }
+  }
+
+  void ResumeAcceptingIfDue() {
+    if (accept_paused_until == std::chrono::steady_clock::time_point{} ||
+        std::chrono::steady_clock::now() < accept_paused_until) {
+      return;
+    }
+    accept_paused_until = {};
+    OpenSpareFd();
+    for (const Listener& l : listeners) {
+      if (l.transport == Transport::kTcp) Watch(l.fd, EPOLLIN, EPOLL_CTL_MOD);
+    }
+  }
+
+  // epoll_wait's timeout: -1, or until the listeners are watched again.
+  int WaitTimeoutMs() const {
+    if (accept_paused_until == std::chrono::steady_clock::time_point{}) return -1;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        accept_paused_until - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(1, left.count() + 1));
   }
 
   void Accept(const Listener& listener) {
-    while (true) {
+    for (int i = 0; i < kAcceptsPerWakeup; ++i) {
       const int fd = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;  // EAGAIN, or a client gone already
+      if (fd < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;  // a client gone
+        const int error = errno;
+        LogChoreFailure(Chore::kAccept, absl::StrCat("accept: ", std::strerror(error)));
+        if ((error == EMFILE || error == ENFILE) && spare_fd >= 0) {
+          // The pending client would wake us forever: free the spare, take
+          // the client, tell it, close it, take the spare back.
+          close(spare_fd);
+          spare_fd = -1;
+          const int refused = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (refused >= 0) Refuse(refused, listener.proto);
+          OpenSpareFd();
+          if (refused >= 0 && spare_fd >= 0) continue;
+        }
+        // No spare (or it was taken meanwhile), or another failure: stop
+        // watching the listeners for a while rather than spin.
+        PauseAccepting();
+        return;
+      }
+      std::atomic<uint32_t>& count = ClientCount(listener.proto);
+      if (count.fetch_add(1, std::memory_order_relaxed) >= ClientLimit(listener.proto)) {
+        count.fetch_sub(1, std::memory_order_relaxed);
+        Refuse(fd, listener.proto);
+        continue;
+      }
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto conn = std::unique_ptr<Connection>(new Connection{
           fd, listener.proto, {}, {}, 0,
           listener.proto == Proto::kMemcache
-              ? std::variant<MemcacheSession, RespSession>(
-                    std::in_place_type<MemcacheSession>, *store, *context, memcache_options)
+              ? std::variant<MemcacheSession, RespSession>(std::in_place_type<MemcacheSession>,
+                                                           *store, *context, memcache_options,
+                                                           kMaxPendingOutput)
               : std::variant<MemcacheSession, RespSession>(std::in_place_type<RespSession>,
-                                                           *store, *context)});
+                                                           *store, *context, kMaxPendingOutput)});
+      conn->events = EPOLLIN | EPOLLRDHUP;
+      if (!Watch(fd, conn->events)) {
+        count.fetch_sub(1, std::memory_order_relaxed);
+        close(fd);
+        continue;
+      }
       connections[fd] = std::move(conn);
       ServerStats::Add(context->stats->curr_connections);
       ServerStats::Add(context->stats->total_connections);
-      Watch(fd, EPOLLIN | EPOLLRDHUP);
     }
   }
 
@@ -199,10 +323,35 @@ struct Server::Loop {
   }
 
   void Close(int fd) {
+    const auto it = connections.find(fd);
+    if (it == connections.end()) return;
+    ClientCount(it->second->proto).fetch_sub(1, std::memory_order_relaxed);
     context->stats->curr_connections.fetch_sub(1, std::memory_order_relaxed);
-    epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0) {
+      LogChoreFailure(Chore::kEpollCtl, absl::StrCat("epoll_ctl(DEL) on fd ", fd, ": ",
+                                                     std::strerror(errno)));
+    }
     close(fd);
-    connections.erase(fd);
+    connections.erase(it);
+  }
+
+  // Reading stops while the session is paused or replies are piled up, and
+  // once the client has shut its side.
+  static bool Reading(const Connection& conn) {
+    return !conn.read_closed && !conn.closing() && !conn.paused() &&
+           conn.pending() <= kMaxPendingOutput;
+  }
+
+  // What epoll should watch: EPOLLOUT while replies wait or the session is
+  // paused (its next step comes on the next wakeup); EPOLLIN|EPOLLRDHUP only
+  // while reading, so a half-closed client cannot wake us in a loop.
+  bool UpdateEvents(Connection& conn) {
+    uint32_t events = 0;
+    if (Reading(conn)) events |= EPOLLIN | EPOLLRDHUP;
+    if (conn.pending() > 0 || conn.paused()) events |= EPOLLOUT;
+    if (events == conn.events) return true;
+    conn.events = events;
+    return Watch(conn.fd, events, EPOLL_CTL_MOD);
   }
 
   // Sends what is pending; false when the connection is done for.
@@ -216,50 +365,70 @@ struct Server::Loop {
       }
       conn.out_sent += static_cast<size_t>(n);
     }
+    // Drop what went out, so out.size() is what is pending (sessions bound
+    // their work by it).
     if (conn.out_sent == conn.out.size()) {
       conn.out.clear();
       conn.out_sent = 0;
+    } else if (conn.out_sent >= kReadChunk) {
+      conn.out.erase(0, conn.out_sent);
+      conn.out_sent = 0;
     }
-    const bool pending = !conn.out.empty();
-    if (pending != conn.want_write) {
-      conn.want_write = pending;
-      // With replies piling up, stop reading until the client catches up.
-      const uint32_t events = pending ? (conn.out.size() > kMaxPendingOutput ? EPOLLOUT
-                                                                             : EPOLLIN | EPOLLOUT)
-                                      : EPOLLIN;
-      Watch(conn.fd, events | EPOLLRDHUP, EPOLL_CTL_MOD);
-    }
-    return !(conn.closing() && conn.out.empty());
+    if (conn.closing() && conn.out.empty()) return false;
+    // A client that shut its side, with everything answered: done.
+    if (conn.read_closed && conn.out.empty() && !conn.paused()) return false;
+    return UpdateEvents(conn);
   }
+
+  // Runs the session over what is buffered.
+  void Serve(Connection& conn) { conn.in.erase(0, conn.Feed(&conn.out)); }
 
   void OnConnection(int fd, uint32_t events) {
     Connection& conn = *connections[fd];
-    if (events & EPOLLIN) {
-      bool peer_closed = false;
-      char chunk[kReadChunk];
-      while (conn.out.size() <= kMaxPendingOutput) {
-        const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
-        if (n == 0) {
-          peer_closed = true;
-          break;
-        }
-        if (n < 0) {
-          if (errno != EAGAIN && errno != EWOULDBLOCK) peer_closed = true;
-          break;
-        }
-        conn.in.append(chunk, static_cast<size_t>(n));
-        conn.in.erase(0, conn.Feed(&conn.out));
-        if (conn.closing()) break;
-      }
-      if (peer_closed) {
-        // Answer what was complete, then go (a client gone mid-value
-        // leaves nothing behind: the partial request is dropped).
-        Flush(conn);
+    if (events & (EPOLLERR | EPOLLHUP)) conn.read_closed = true;
+    // A paused session goes on once its client has collected enough.
+    for (int i = 0; i < kResumesPerWakeup && conn.paused(); ++i) {
+      if (!Flush(conn)) {
         Close(fd);
         return;
       }
+      if (conn.pending() > kMaxPendingOutput) break;
+      Serve(conn);
+    }
+    if ((events & (EPOLLIN | EPOLLRDHUP)) && Reading(conn)) {
+      char chunk[kReadChunk];
+      while (Reading(conn)) {
+        const ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n == 0) {
+          conn.read_closed = true;
+          break;
+        }
+        if (n < 0) {
+          if (errno != EAGAIN && errno != EWOULDBLOCK) conn.read_closed = true;
+          break;
+        }
+        conn.in.append(chunk, static_cast<size_t>(n));
+        if (conn.proto == Proto::kResp && QueryBufferTooBig(conn)) {
+          Close(fd);  // Redis closes such a client without a reply
+          return;
+        }
+        Serve(conn);
+      }
     }
     if (!Flush(conn)) Close(fd);
+  }
+
+  // Redis's client-query-buffer-limit: the bytes of requests not yet
+  // answered (a command still arriving, arguments included).
+  bool QueryBufferTooBig(const Connection& conn) const {
+    const RuntimeConfig* runtime = context->runtime;
+    const uint64_t limit = runtime ? runtime->client_query_buffer_limit.load(std::memory_order_relaxed)
+                                   : uint64_t{1} << 30;
+    if (conn.in.size() <= limit) return false;
+    LogChoreFailure(Chore::kQueryBuffer,
+                    absl::StrCat("closing a RESP client that reached the query buffer limit (",
+                                 conn.in.size(), " > ", limit, " bytes)"));
+    return true;
   }
 
   // Stops accepting, then keeps answering what connected clients have sent
@@ -270,6 +439,11 @@ struct Server::Loop {
   void Drain() {
     uint64_t ignored;
     (void)!read(stop_fd, &ignored, sizeof(ignored));
+    // A second Stop() (the destructor's) must not wake the drain in a loop.
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, stop_fd, nullptr) != 0) {
+      LogChoreFailure(Chore::kEpollCtl, absl::StrCat("epoll_ctl(DEL) on the stop fd: ",
+                                                     std::strerror(errno)));
+    }
     for (const Listener& listener : listeners) {
       if (listener.transport == Transport::kUdp) ServeDatagrams(listener);
       epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listener.fd, nullptr);
@@ -319,10 +493,12 @@ struct Server::Loop {
   }
 
   void Run() {
+    OpenSpareFd();
     epoll_event events[256];
     while (true) {
-      const int n = epoll_wait(epoll_fd, events, 256, -1);
+      const int n = epoll_wait(epoll_fd, events, 256, WaitTimeoutMs());
       if (n < 0 && errno != EINTR) return;
+      ResumeAcceptingIfDue();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
         if (fd == stop_fd) {
@@ -432,6 +608,7 @@ void Server::Run(Store& store, const ServerContext& context) {
   for (auto& loop : loops_) {
     loop->store = &store;
     loop->context = &context;
+    loop->clients = &clients_;
   }
   for (auto& loop : loops_) threads_.emplace_back([l = loop.get()] { l->Run(); });
 }

@@ -5,6 +5,7 @@
 #ifndef XDPKV_PROXY_SERVER_H_
 #define XDPKV_PROXY_SERVER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -77,6 +78,11 @@ class Server {
     bool inet6;
     uint16_t port;
   };
+  // Connected clients per protocol, across loops: for maxclients and -c.
+  struct ClientCounts {
+    std::atomic<uint32_t> memcache{0};
+    std::atomic<uint32_t> resp{0};
+  };
   Server() = default;
   absl::Status BindOnce(const ServerConfig& config, bool* kernel_port_taken);
   std::vector<std::unique_ptr<Loop>> loops_;
@@ -84,6 +90,7 @@ class Server {
   std::vector<std::string> listeners_;
   std::vector<PortLine> port_lines_;
   BoundPorts ports_;
+  ClientCounts clients_;
 };
 
 }  // namespace xdpkv
