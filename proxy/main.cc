@@ -38,6 +38,9 @@ void PrintUsage(FILE* out) {
                "  -l, --listen ADDR     address to listen on, IPv4 or IPv6 (repeatable;\n"
                "                        default 127.0.0.1)\n"
                "  -t, --threads N       event loops (default 2)\n"
+               "  -c, --max-connections N  memcached clients at once (default 1024); more are\n"
+               "                        told 'ERROR Too many open connections' and closed\n"
+               "      --maxclients N    RESP clients at once (default 10000), as Redis's maxclients\n"
                "  -I, --max-item-size N largest value in bytes (default and maximum 1048576)\n"
                "  -m, --memory MB       store capacity: each key-length class holds MB MiB of\n"
                "                        the smallest items (240 B each); default 1M items per\n"
@@ -80,13 +83,15 @@ constexpr long kChoreTickNs = 100'000'000;
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh };
+  enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
   const option long_options[] = {
       {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
       {"redis-port", required_argument, nullptr, kRedisPort},
       {"listen", required_argument, nullptr, 'l'},
       {"threads", required_argument, nullptr, 't'},
+      {"max-connections", required_argument, nullptr, 'c'},
+      {"maxclients", required_argument, nullptr, kMaxClients},
       {"max-item-size", required_argument, nullptr, 'I'},
       {"memory", required_argument, nullptr, 'm'},
       {"xdp-iface", required_argument, nullptr, kXdpIface},
@@ -104,13 +109,14 @@ int main(int argc, char** argv) {
   xdpkv::ServerConfig server_config;
   std::vector<std::string> addresses;
   long number = 0;
+  long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
   int opt;
   auto port = [&](const char* text) -> int {
     if (std::string(text) == "-1") return xdpkv::kAnyPort;
     if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
     return static_cast<int>(number);
   };
-  while ((opt = getopt_long(argc, argv, "p:U:l:t:I:m:hV", long_options, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:hV", long_options, nullptr)) != -1) {
     switch (opt) {
       case 'p':
         server_config.memcache_tcp_port = port(optarg);
@@ -129,6 +135,16 @@ int main(int argc, char** argv) {
           Fail(absl::StrCat("--threads must be 1..256, not '", optarg, "'"));
         }
         server_config.threads = static_cast<int>(number);
+        break;
+      case 'c':
+        if (!ParseNumber(optarg, 1 << 24, &max_connections) || max_connections < 1) {
+          Fail(absl::StrCat("--max-connections must be 1..16777216, not '", optarg, "'"));
+        }
+        break;
+      case kMaxClients:
+        if (!ParseNumber(optarg, 1 << 24, &max_clients) || max_clients < 1) {
+          Fail(absl::StrCat("--maxclients must be 1..16777216, not '", optarg, "'"));
+        }
         break;
       case 'm':
         // The maps count items, not bytes: size each key class for the
@@ -220,6 +236,8 @@ int main(int argc, char** argv) {
   context.max_item_size = server_config.memcache_options.max_value_bytes;
   context.schedule_flush = [](uint64_t at_ms) { flush_at.store(at_ms); };
   context.runtime = &runtime;
+  if (max_connections > 0) runtime.memcache_max_connections = static_cast<uint32_t>(max_connections);
+  if (max_clients > 0) runtime.maxclients = static_cast<uint32_t>(max_clients);
   context.xdp_counters = [] {
     xdpkv::ServerContext::NamedCounters named;
     auto counters = counters_source->ReadCounters();
