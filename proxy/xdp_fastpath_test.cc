@@ -203,6 +203,20 @@ TEST_F(FastPath, ExpiredItemIsNeverReturnedAndIsRemoved) {
   EXPECT_FALSE(item->has_value());
 }
 
+// An item set for N seconds lives at least N seconds: expiry is kept in
+// milliseconds from the moment of the write (whole boot seconds made "EX 1"
+// vanish after 0.2-0.9 s).
+TEST_F(FastPath, ExptimeIsNeverShortOfTheSecondsGiven) {
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t before = NowBootMs();
+    ExpectReply(Frame(1) + "set short 0 1 1\r\na\r\n", Frame(1) + "STORED\r\n");
+    auto item = store_->Get("short");
+    ASSERT_TRUE(item.ok() && item->has_value());
+    EXPECT_GE((*item)->expires_at_ms, before + 1000);
+    EXPECT_LE((*item)->expires_at_ms, NowBootMs() + 1000);
+  }
+}
+
 TEST_F(FastPath, RelativeAndAbsoluteExptimes) {
   ExpectReply(Frame(1) + "set r 0 100 1\r\na\r\n", Frame(1) + "STORED\r\n");
   auto item = store_->Get("r");
