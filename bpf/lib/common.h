@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What every part of the xdpkv BPF object includes: kernel headers, the
+ * layout shared with userspace, buffer sizes and the verifier idioms.
+ */
+#ifndef XDPKV_LIB_COMMON_H
+#define XDPKV_LIB_COMMON_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xdpkv_layout.h"
+
+#define XDPKV_REQ_PEEK 512   /* request bytes the kernel path parses */
+#define XDPKV_REPLY_MAX 512  /* reply payload the kernel path builds */
+#define BUF_MASK 511         /* both buffers are 512 bytes... */
+#define BUF_SLACK 8          /* ...plus room for one word read or written at any index */
+#define FRAME_HEADER_LEN 8
+#define MAX_DIGITS 20
+#define ETH_IPV4_UDP_LEN (14 + 20 + 8)
+#define ETH_IPV6_UDP_LEN (14 + 40 + 8)
+#define HDRS_MAX 64
+#define NS_PER_MS 1000000ULL
+
+/* Keeps clang from turning a byte loop into memcpy/memmove, which BPF
+ * cannot lower for variable lengths. */
+#define NO_MEMCPY_IDIOM() asm volatile("" ::: "memory")
+
+/* A mask the compiler cannot drop: it may know a bound the verifier lost. */
+#define VERIFIER_MASK(var, mask) asm volatile("%[v] &= %[m]" : [v] "+r"(var) : [m] "i"(mask))
+
+#define ENOMEM 12
+#define E2BIG 7
+#define EEXIST 17
+
+#endif /* XDPKV_LIB_COMMON_H */

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Reply assembly in scratch->reply and send_reply(), which turns the
+ * request packet into the reply (headers swapped, lengths and checksums
+ * set, packet resized) and returns XDP_TX, or counts why not and passes.
+ */
+#ifndef XDPKV_LIB_REPLY_H
+#define XDPKV_LIB_REPLY_H
+
+#include "lib/counters.h"
+#include "lib/csum.h"
+#include "lib/scratch.h"
+
+static __always_inline __u32 put(__u8 *buf, __u32 pos, const char *lit, __u32 n)
+{
+	for (__u32 i = 0; i < n; i++)
+		buf[(pos + i) & BUF_MASK] = lit[i];
+	return pos + n;
+}
+
+static __always_inline __u32 put_uint(__u8 *buf, __u32 pos, __u64 value)
+{
+	char digits[MAX_DIGITS];
+	__u32 n = 0;
+
+	for (int i = 0; i < MAX_DIGITS; i++) {
+		digits[i] = '0' + value % 10;
+		value /= 10;
+		n++;
+		if (value == 0)
+			break;
+	}
+	for (int i = MAX_DIGITS - 1; i >= 0; i--) {
+		if ((__u32)i >= n)
+			continue;
+		buf[pos & BUF_MASK] = digits[i];
+		pos++;
+	}
+	return pos;
+}
+
+/* Copies `n` (<= 8 * max_words) bytes from src + src_off into buf at pos, a
+ * word at a time. Whole words are written, so up to 7 bytes past pos + n are
+ * clobbered (the next put overwrites them; the reply length excludes them).
+ * Both buffers have BUF_SLACK bytes after their masked range. */
+static __always_inline __u32 put_words(__u8 *buf, __u32 pos, const __u8 *src, __u32 src_off,
+				       __u32 n, __u32 max_words)
+{
+	for (__u32 i = 0; i < max_words; i++) {
+		if (i * 8 >= n)
+			break;
+		*(__u64 *)(buf + ((pos + i * 8) & BUF_MASK)) =
+			*(const __u64 *)(src + ((src_off + i * 8) & BUF_MASK));
+	}
+	return pos + n;
+}
+
+/* Turns the request in the packet into a reply carrying scratch->reply's
+ * first `reply_len` bytes as its UDP payload, and returns XDP_TX; or counts
+ * why it could not and returns XDP_PASS. */
+static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int ipv6,
+				      __u32 reply_len, enum xdpkv_proto proto,
+				      enum xdpkv_reason reason)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 hdr_len = ipv6 ? ETH_IPV6_UDP_LEN : ETH_IPV4_UDP_LEN;
+	__s32 old_len = (__s32)(data_end - data);
+	__s32 delta;
+	struct ethhdr *eth = (void *)s->hdrs;
+	struct udphdr *udp;
+	__u8 mac[ETH_ALEN];
+	__u16 port;
+
+	if (reply_len == 0 || reply_len > XDPKV_REPLY_MAX - 4)
+		return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	/* [1, XDPKV_REPLY_MAX] as far as the verifier can see, and unchanged. */
+	reply_len -= 1;
+	VERIFIER_MASK(reply_len, XDPKV_REPLY_MAX - 1);
+	reply_len += 1;
+
+	/* Save the request's headers, then size the packet for the reply:
+	 * tail growth where the driver left room, else head growth (256
+	 * bytes of headroom are guaranteed in native mode). */
+	if (ipv6) {
+		if (bpf_xdp_load_bytes(ctx, 0, s->hdrs, ETH_IPV6_UDP_LEN))
+			return finish(proto, XDPKV_PASS_MALFORMED, XDP_PASS);
+	} else {
+		if (bpf_xdp_load_bytes(ctx, 0, s->hdrs, ETH_IPV4_UDP_LEN))
+			return finish(proto, XDPKV_PASS_MALFORMED, XDP_PASS);
+	}
+	delta = (__s32)(hdr_len + reply_len) - old_len;
+	if (delta > 0) {
+		if (bpf_xdp_adjust_tail(ctx, delta) && bpf_xdp_adjust_head(ctx, -delta))
+			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	} else if (delta < 0) {
+		if (bpf_xdp_adjust_tail(ctx, delta))
+			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	}
+
+	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+
+	if (ipv6) {
+		struct ipv6hdr *ip6 = (void *)(s->hdrs + 14);
+		struct in6_addr addr = ip6->saddr;
+		__be32 pseudo[2];
+		__s64 sum;
+
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = addr;
+		ip6->payload_len = bpf_htons(8 + reply_len);
+		ip6->hop_limit = 64;
+		udp = (void *)(s->hdrs + 14 + 40);
+		port = udp->source;
+		udp->source = udp->dest;
+		udp->dest = port;
+		udp->len = bpf_htons(8 + reply_len);
+		udp->check = 0;
+		/* Checksum over pseudo header, UDP header and payload; the
+		 * payload is zero-padded to a multiple of 4 for csum_diff. */
+		for (__u32 i = 0; i < 3; i++)
+			s->reply[(reply_len + i) & BUF_MASK] = 0;
+		pseudo[0] = bpf_htonl(8 + reply_len);
+		pseudo[1] = bpf_htonl(IPPROTO_UDP);
+		sum = bpf_csum_diff(0, 0, (__be32 *)&ip6->saddr, 32, 0);
+		sum = bpf_csum_diff(0, 0, pseudo, sizeof(pseudo), sum);
+		sum = bpf_csum_diff(0, 0, (__be32 *)udp, 8, sum);
+		sum = bpf_csum_diff(0, 0, (__be32 *)s->reply, (reply_len + 3) & 0x1fc, sum);
+		udp->check = ~fold_csum((__u64)sum);
+		if (udp->check == 0)
+			udp->check = 0xffff;
+		if (bpf_xdp_store_bytes(ctx, 0, s->hdrs, ETH_IPV6_UDP_LEN))
+			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	} else {
+		struct iphdr *ip = (void *)(s->hdrs + 14);
+		__be32 addr = ip->saddr;
+		__u16 *words = (__u16 *)ip;
+		__u64 sum = 0;
+
+		ip->saddr = ip->daddr;
+		ip->daddr = addr;
+		ip->tot_len = bpf_htons(20 + 8 + reply_len);
+		ip->ttl = 64;
+		ip->check = 0;
+		for (int i = 0; i < 10; i++)
+			sum += words[i];
+		ip->check = ~fold_csum(sum);
+		udp = (void *)(s->hdrs + 14 + 20);
+		port = udp->source;
+		udp->source = udp->dest;
+		udp->dest = port;
+		udp->len = bpf_htons(8 + reply_len);
+		udp->check = 0; /* optional over IPv4 */
+		if (bpf_xdp_store_bytes(ctx, 0, s->hdrs, ETH_IPV4_UDP_LEN))
+			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	}
+	if (bpf_xdp_store_bytes(ctx, hdr_len, s->reply, reply_len))
+		return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	return finish(proto, reason, XDP_TX);
+}
+
+/* Replies that carry no item: a literal after the frame header. */
+#define REPLY_TEXT(s, literal) put((s)->reply, FRAME_HEADER_LEN, literal, sizeof(literal) - 1)
+
+#endif /* XDPKV_LIB_REPLY_H */

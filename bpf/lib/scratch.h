@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-CPU working memory: the parsed request, the request and reply
+ * buffers, the key and item copies, and the accessors that keep the
+ * verifier's view of them small (opaque(), at()).
+ */
+#ifndef XDPKV_LIB_SCRATCH_H
+#define XDPKV_LIB_SCRATCH_H
+
+#include "lib/common.h"
+
+enum op { OP_GET, OP_GETS, OP_SET, OP_DELETE };
+
+/* What a parsed request asks for. Offsets index scratch->req. */
+struct request {
+	__u32 proto; /* enum xdpkv_proto */
+	__u32 op;    /* enum op */
+	__u32 key_off;
+	__u32 key_len;
+	__u32 value_off;
+	__u32 value_len;
+	__u32 flags;
+	__s32 exptime;
+	__u32 noreply;
+	__u32 opaque;
+};
+
+/* Per-CPU working memory: the stack is too small for these. Values that
+ * cross a loop live here and are read back through `volatile`: the
+ * verifier does not track map memory, so a loop's many exit states merge
+ * instead of each being verified to the end of the program. */
+struct scratch {
+	struct request request;
+	__u8 req[XDPKV_REQ_PEEK + BUF_SLACK];
+	__u8 reply[XDPKV_REPLY_MAX + BUF_SLACK];
+	struct xdpkv_key256 key;
+	/* An item without its lock semantics (scratch maps cannot hold
+	 * spin locks): the same bytes as struct xdpkv_item. */
+	__u8 item[sizeof(struct xdpkv_item)];
+	__u8 hdrs[HDRS_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} xdpkv_scratch SEC(".maps");
+
+typedef volatile struct request vreq;
+
+/* Forgets what the verifier knows about v (see struct scratch). */
+static __always_inline __u32 opaque(vreq *req, __u32 v)
+{
+	req->opaque = v;
+	return req->opaque;
+}
+
+static __always_inline __u8 at(const __u8 *buf, __u32 i)
+{
+	return buf[i & BUF_MASK];
+}
+
+#endif /* XDPKV_LIB_SCRATCH_H */

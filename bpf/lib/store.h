@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The store: key classes, locked copies, in-place writes under the item's
+ * lock, versioned deletes, blob frees and expiry (xdpkv_layout.h).
+ */
+#ifndef XDPKV_LIB_STORE_H
+#define XDPKV_LIB_STORE_H
+
+#include "lib/maps.h"
+#include "lib/scratch.h"
+
+/* Copies the request's key into scratch->key, zero-padded. */
+static __always_inline void load_key(struct scratch *s, vreq *req)
+{
+	__u32 len = req->key_len;
+
+	__builtin_memset(&s->key, 0, sizeof(s->key));
+	s->key.len = len;
+	for (__u32 i = 0; i < XDPKV_MAX_KEY_LEN; i++) {
+		if (i >= len)
+			break;
+		s->key.bytes[i] = at(s->req, req->key_off + i);
+		NO_MEMCPY_IDIOM();
+	}
+}
+
+static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
+{
+	__u32 n = s->key.len;
+
+	if (n <= 16)
+		return bpf_map_lookup_elem(&xdpkv_items_k16, &s->key);
+	if (n <= 32)
+		return bpf_map_lookup_elem(&xdpkv_items_k32, &s->key);
+	if (n <= 64)
+		return bpf_map_lookup_elem(&xdpkv_items_k64, &s->key);
+	if (n <= 128)
+		return bpf_map_lookup_elem(&xdpkv_items_k128, &s->key);
+	return bpf_map_lookup_elem(&xdpkv_items_k256, &s->key);
+}
+
+/* Inserts scratch->item under scratch->key if the key is absent. */
+static __always_inline long store_insert(struct scratch *s)
+{
+	__u32 n = s->key.len;
+
+	if (n <= 16)
+		return bpf_map_update_elem(&xdpkv_items_k16, &s->key, s->item, BPF_NOEXIST);
+	if (n <= 32)
+		return bpf_map_update_elem(&xdpkv_items_k32, &s->key, s->item, BPF_NOEXIST);
+	if (n <= 64)
+		return bpf_map_update_elem(&xdpkv_items_k64, &s->key, s->item, BPF_NOEXIST);
+	if (n <= 128)
+		return bpf_map_update_elem(&xdpkv_items_k128, &s->key, s->item, BPF_NOEXIST);
+	return bpf_map_update_elem(&xdpkv_items_k256, &s->key, s->item, BPF_NOEXIST);
+}
+
+/* Removes the map entry of scratch->key. Only the one who marked the item
+ * XDPKV_ITEM_DELETING may call this (see xdpkv_layout.h). */
+static __always_inline long store_delete(struct scratch *s)
+{
+	__u32 n = s->key.len;
+
+	if (n <= 16)
+		return bpf_map_delete_elem(&xdpkv_items_k16, &s->key);
+	if (n <= 32)
+		return bpf_map_delete_elem(&xdpkv_items_k32, &s->key);
+	if (n <= 64)
+		return bpf_map_delete_elem(&xdpkv_items_k64, &s->key);
+	if (n <= 128)
+		return bpf_map_delete_elem(&xdpkv_items_k128, &s->key);
+	return bpf_map_delete_elem(&xdpkv_items_k256, &s->key);
+}
+
+/* Deletes the out-of-line value an item version pointed to (none: id 0).
+ * Called once that version is replaced or deleted: nothing points to the
+ * blob any more, and a reader that still holds the old item finds it gone
+ * and reads the item again. */
+static __always_inline void blob_free(__u64 id, __u32 value_len)
+{
+	if (id == 0)
+		return;
+	if (value_len <= 256)
+		bpf_map_delete_elem(&xdpkv_blobs_256, &id);
+	else if (value_len <= 512)
+		bpf_map_delete_elem(&xdpkv_blobs_512, &id);
+	else if (value_len <= 1024)
+		bpf_map_delete_elem(&xdpkv_blobs_1k, &id);
+	else if (value_len <= 2048)
+		bpf_map_delete_elem(&xdpkv_blobs_2k, &id);
+	else if (value_len <= 4096)
+		bpf_map_delete_elem(&xdpkv_blobs_4k, &id);
+	else if (value_len <= 8192)
+		bpf_map_delete_elem(&xdpkv_blobs_8k, &id);
+	else if (value_len <= 16384)
+		bpf_map_delete_elem(&xdpkv_blobs_16k, &id);
+	else if (value_len <= 32768)
+		bpf_map_delete_elem(&xdpkv_blobs_32k, &id);
+	else if (value_len <= 65536)
+		bpf_map_delete_elem(&xdpkv_blobs_64k, &id);
+	else if (value_len <= 131072)
+		bpf_map_delete_elem(&xdpkv_blobs_128k, &id);
+	else if (value_len <= 262144)
+		bpf_map_delete_elem(&xdpkv_blobs_256k, &id);
+	else if (value_len <= 524288)
+		bpf_map_delete_elem(&xdpkv_blobs_512k, &id);
+	else
+		bpf_map_delete_elem(&xdpkv_blobs_1m, &id);
+}
+
+static __always_inline __u64 now_boot_ms(void)
+{
+	return bpf_ktime_get_boot_ns() / NS_PER_MS;
+}
+
+static __always_inline int expired(__u64 expires_at_ms, __u64 now_ms)
+{
+	return expires_at_ms != 0 && expires_at_ms <= now_ms;
+}
+
+/* Copies the item under its lock into scratch->item. */
+static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_item *it)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u64 *dst = (__u64 *)copy->inline_value;
+	__u64 *src;
+
+	bpf_spin_lock(&it->lock);
+	src = (__u64 *)it->inline_value;
+	copy->value_len = it->value_len;
+	copy->cas = it->cas;
+	copy->expires_at_ms = it->expires_at_ms;
+	copy->flags = it->flags;
+	copy->state = it->state;
+	copy->blob_id = it->blob_id;
+	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+		dst[i] = src[i];
+	bpf_spin_unlock(&it->lock);
+}
+
+/* What a delete found: the version it removed (for its blob and expiry). */
+struct deleted {
+	__u64 blob_id;
+	__u64 expires_at_ms;
+	__u32 value_len;
+	__u32 done; /* 1: this call removed the item */
+};
+
+/* Deletes the item `it` (scratch->key's entry) if its CAS is `cas`
+ * (XDPKV_CAS_ANY: whatever version is there): marks it deleting under its
+ * lock, then removes the entry. A writer that lands in between finds the
+ * mark and does not write into the doomed entry (see xdpkv_layout.h), so
+ * no acknowledged write is ever removed by a delete meant for an older
+ * version. Returns 1 if deleted, 0 if it changed (EXISTS), -1 if someone
+ * else is deleting it already. */
+static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *it, __u64 cas,
+					  struct deleted *out)
+{
+	int result;
+
+	bpf_spin_lock(&it->lock);
+	if (it->state & XDPKV_ITEM_DELETING) {
+		result = -1;
+	} else if (cas != XDPKV_CAS_ANY && it->cas != cas) {
+		result = 0;
+	} else {
+		it->state |= XDPKV_ITEM_DELETING;
+		out->blob_id = it->blob_id;
+		out->value_len = it->value_len;
+		out->expires_at_ms = it->expires_at_ms;
+		result = 1;
+	}
+	bpf_spin_unlock(&it->lock);
+	if (result != 1)
+		return result;
+	store_delete(s);
+	blob_free(out->blob_id, out->value_len);
+	out->done = 1;
+	return 1;
+}
+
+/* Outcome of write_item. */
+enum write_result {
+	WRITE_STORED = 0,
+	WRITE_FULL = 1,     /* the map is full */
+	WRITE_DELETING = 2, /* the entry is being deleted: try again later */
+	WRITE_FAILED = 3,   /* another map error, or lost races twice */
+};
+
+/* Stores scratch->item under scratch->key: in place under the entry's
+ * lock when there is a live entry, else as a new entry. The version it
+ * replaced loses its blob. */
+static __always_inline int write_item(struct scratch *s)
+{
+	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct xdpkv_item *it = store_lookup(s);
+		__u64 old_blob = 0;
+		__u32 old_len = 0;
+		int deleting = 0;
+		long err;
+
+		if (it) {
+			__u64 *dst = (__u64 *)it->inline_value;
+			__u64 *src = (__u64 *)item->inline_value;
+
+			bpf_spin_lock(&it->lock);
+			if (it->state & XDPKV_ITEM_DELETING) {
+				deleting = 1;
+			} else {
+				old_blob = it->blob_id;
+				old_len = it->value_len;
+				it->value_len = item->value_len;
+				it->cas = item->cas;
+				it->expires_at_ms = item->expires_at_ms;
+				it->flags = item->flags;
+				it->blob_id = item->blob_id;
+				for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+					dst[i] = src[i];
+			}
+			bpf_spin_unlock(&it->lock);
+			if (deleting)
+				return WRITE_DELETING;
+			blob_free(old_blob, old_len);
+			return WRITE_STORED;
+		}
+		item->state = 0;
+		err = store_insert(s);
+		if (err == 0)
+			return WRITE_STORED;
+		if (err == -E2BIG || err == -ENOMEM)
+			return WRITE_FULL;
+		if (err != -EEXIST)
+			return WRITE_FAILED;
+		/* Someone inserted first: write over theirs. */
+	}
+	return WRITE_FAILED;
+}
+
+/* memcached exptime -> boot-time ms; 0 = never; -1 = already expired. */
+static __always_inline __s64 expiry_from_exptime(__s32 exptime, __u64 now_ms)
+{
+	__s64 at;
+
+	if (exptime == 0)
+		return 0;
+	if (exptime < 0)
+		return -1;
+	if (exptime <= XDPKV_REALTIME_MAXDELTA)
+		return (__s64)now_ms + (__s64)exptime * 1000;
+	at = (__s64)exptime * 1000 - xdpkv_unix_minus_boot_ms;
+	if (at <= (__s64)now_ms)
+		return -1;
+	return at;
+}
+
+#endif /* XDPKV_LIB_STORE_H */

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdpkv_store_cas: userspace's writes and deletes of existing items, run
+ * with BPF_PROG_TEST_RUN on a struct xdpkv_cas_request (xdpkv_layout.h), so
+ * they take the same item spin lock as the fast path. Compiled as part of
+ * xdpkv.bpf.c (one object, one skeleton: see there).
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/scratch.h"
+#include "lib/store.h"
+
+SEC("xdp")
+int xdpkv_store_cas(struct xdp_md *ctx)
+{
+	struct xdpkv_cas_request *cas_req;
+	struct xdpkv_item *old, *it;
+	struct deleted gone = {};
+	struct scratch *s;
+	__u64 expected, old_blob;
+	__u32 zero = 0, old_len;
+	__u64 *dst, *src, *saved;
+	int result;
+
+	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
+	if (!s)
+		return XDPKV_CAS_BAD_REQUEST;
+	_Static_assert(sizeof(struct xdpkv_cas_request) <= XDPKV_REQ_PEEK, "fits the scratch");
+	if (bpf_xdp_load_bytes(ctx, 0, s->req, sizeof(struct xdpkv_cas_request)))
+		return XDPKV_CAS_BAD_REQUEST;
+	cas_req = (struct xdpkv_cas_request *)s->req;
+	if (cas_req->key.len == 0 || cas_req->key.len > XDPKV_MAX_KEY_LEN ||
+	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
+		return XDPKV_CAS_BAD_REQUEST;
+	__builtin_memcpy(&s->key, &cas_req->key, sizeof(s->key));
+	expected = cas_req->expected_cas;
+	it = store_lookup(s);
+	if (!it)
+		return XDPKV_CAS_NOT_FOUND;
+	/* The version acted on goes back to the caller in the request's item. */
+	old = (struct xdpkv_item *)s->item;
+	if (cas_req->op == XDPKV_CAS_OP_DELETE) {
+		result = delete_version(s, it, expected, &gone);
+		if (result < 0)
+			return XDPKV_CAS_NOT_FOUND;
+		if (result == 0)
+			return XDPKV_CAS_EXISTS;
+		__builtin_memset(old, 0, sizeof(struct xdpkv_item));
+		old->blob_id = gone.blob_id;
+		old->value_len = gone.value_len;
+		old->expires_at_ms = gone.expires_at_ms;
+		bpf_xdp_store_bytes(ctx, __builtin_offsetof(struct xdpkv_cas_request, item), old,
+				    sizeof(struct xdpkv_item));
+		return XDPKV_CAS_STORED;
+	}
+	dst = (__u64 *)it->inline_value;
+	src = (__u64 *)cas_req->item.inline_value;
+	saved = (__u64 *)old->inline_value;
+	bpf_spin_lock(&it->lock);
+	if (it->state & XDPKV_ITEM_DELETING) {
+		bpf_spin_unlock(&it->lock);
+		return XDPKV_CAS_NOT_FOUND;
+	}
+	if (expected != XDPKV_CAS_ANY && it->cas != expected) {
+		bpf_spin_unlock(&it->lock);
+		return XDPKV_CAS_EXISTS;
+	}
+	old->value_len = it->value_len;
+	old->cas = it->cas;
+	old->expires_at_ms = it->expires_at_ms;
+	old->flags = it->flags;
+	old->state = it->state;
+	old->blob_id = it->blob_id;
+	it->value_len = cas_req->item.value_len;
+	it->cas = cas_req->item.cas;
+	it->expires_at_ms = cas_req->item.expires_at_ms;
+	it->flags = cas_req->item.flags;
+	it->blob_id = cas_req->item.blob_id;
+	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++) {
+		saved[i] = dst[i];
+		dst[i] = src[i];
+	}
+	bpf_spin_unlock(&it->lock);
+	old_blob = old->blob_id;
+	old_len = old->value_len;
+	blob_free(old_blob, old_len);
+	bpf_xdp_store_bytes(ctx, __builtin_offsetof(struct xdpkv_cas_request, item), old,
+			    sizeof(struct xdpkv_item));
+	return XDPKV_CAS_STORED;
+}
