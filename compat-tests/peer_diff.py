@@ -109,6 +109,43 @@ REDIS_CASES = [
                       b"EXPIRE k -1\r\nEXISTS k\r\n"),
     ("expireat/pexpire", b"SET k v\r\nEXPIREAT k 1\r\nEXISTS k\r\nSET k v\r\n"
                          b"PEXPIRE k 100000\r\nTTL k\r\nPEXPIREAT k 1\r\nEXISTS k\r\n"),
+    # Expiry arithmetic at the edges of 64 bits (Redis's tests/unit/expire.tcl
+    # and the checks in expire.c / t_string.c): overflow is an error, a
+    # result in the past deletes the key.
+    ("expire overflow", b"SET k v\r\nPEXPIREAT k -9223372036854770000\r\nEXISTS k\r\n"
+                        b"SET k v\r\nEXPIRE k 9223370399119966\r\nEXPIRE k 9223372036854776\r\n"
+                        b"EXPIRE k -9223372036854776\r\nPEXPIRE k 9223372036854770000\r\n"
+                        b"EXPIREAT k 9223372036854776\r\nEXPIRE nope 9223372036854776\r\n"
+                        b"EXPIREAT k 9223372036854775\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\n"
+                        b"PEXPIREAT k 9223372036854775807\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\n"
+                        b"EXPIRE k -9223372036854775\r\nEXISTS k\r\n"),
+    ("expiretime", b"EXPIRETIME nope\r\nPEXPIRETIME nope\r\nSET k v\r\nEXPIRETIME k\r\n"
+                   b"PEXPIRETIME k\r\nPEXPIREAT k 1999999999499\r\nEXPIRETIME k\r\n"
+                   b"PEXPIRETIME k\r\nPEXPIREAT k 1999999999500\r\nEXPIRETIME k\r\n"
+                   b"EXPIREAT k 2000000000\r\nPEXPIRETIME k\r\nEXPIRETIME\r\n"),
+    ("ttl rounds to the nearest second", b"SET k v PX 100300\r\nTTL k\r\nPEXPIRE k 100800\r\n"
+                                         b"TTL k\r\nPSETEX k 2700 v\r\nTTL k\r\n"),
+    ("set expiry overflow", b"SET k v EX 9223372036854775\r\nSET k v EX 9223372036854776\r\n"
+                            b"SET k v PX 9223372036854775807\r\nSET k v PX 9223370399119966000\r\n"
+                            b"SET k v PXAT 9223372036854775807\r\nPEXPIRETIME k\r\n"
+                            b"SET k v EXAT 9223372036854775\r\nPEXPIRETIME k\r\n"
+                            b"SET k v EXAT 9223372036854776\r\nSETEX k 9223372036854776 v\r\n"
+                            b"SETEX k 9223372036854775 v\r\nPSETEX k 9223372036854775807 v\r\n"
+                            b"PSETEX k 0 v\r\nSET k v PXAT 0\r\n"),
+    ("set options as Redis parses them", b"SET k v EX 10 EX 20\r\nTTL k\r\nSET k v EX abc NX XX\r\n"
+                                         b"SET k w KEEPTTL KEEPTTL\r\nTTL k\r\nSET k x NX NX GET GET\r\n"
+                                         b"SET k v PX 10 EX 10\r\nSET k v EX 10 KEEPTTL\r\n"
+                                         b"SET k v KEEPTTL PXAT 10\r\nSET k v PXAT 10 PXAT 1\r\n"
+                                         b"EXISTS k\r\n"),
+    ("getex expiry", b"GETEX nope EX 0\r\nGETEX nope EX abc\r\nGETEX nope FOO\r\nSET k v\r\n"
+                     b"GETEX k EX 0\r\nGETEX k EX 9223372036854776\r\n"
+                     b"GETEX k PXAT 9223372036854775807\r\nPEXPIRETIME k\r\n"
+                     b"GETEX k PERSIST PERSIST\r\nTTL k\r\nGETEX k EX 1 EX 200\r\nTTL k\r\n"
+                     b"GETEX k PERSIST EX 1\r\nGETEX k PXAT 1\r\nEXISTS k\r\n"),
+    ("expire options, then the number, then the key",
+     b"SET k v\r\nEXPIRE k x NX XX\r\nEXPIRE k x FOO\r\nEXPIRE k x\r\nEXPIRE k 100 GT GT\r\n"
+     b"EXPIRE k 100 XX\r\nEXPIRE k 100 LT\r\nEXPIRE k 50 LT\r\nTTL k\r\nEXPIRE k 60 LT\r\n"
+     b"EXPIRE k -1 GT\r\nEXPIRE k -1 LT\r\nEXISTS k\r\n"),
     ("type", b"SET k v\r\nTYPE k\r\nTYPE nope\r\n"),
     ("keys", b"MSET user:1 a user:2 b other c\r\nKEYS user:[1]\r\nKEYS nomatch*\r\n"),
     ("scan argument errors", b"SCAN x\r\nSCAN 0 COUNT 0\r\nSCAN 0 COUNT x\r\nSCAN 0 FOO bar\r\n"

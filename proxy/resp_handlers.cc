@@ -68,46 +68,110 @@ bool KeyOutOfRange(const absl::Status& status) {
 }
 
 // --- expiry ------------------------------------------------------------------
+//
+// Redis's arithmetic, in Redis's units: an expiry is a unix time in
+// milliseconds (`when`), checked for overflow exactly where Redis checks it
+// (expire.c's expireGenericCommand, t_string.c's getExpireMillisecondsOrReply),
+// so every input gets Redis's reply. Only then is it converted to the
+// store's CLOCK_BOOTTIME milliseconds, with the context's fixed offset, so a
+// PEXPIREAT reads back unchanged from PEXPIRETIME.
 
-// The store's expires_at_ms for a TTL of `ms` milliseconds from now.
-// nullopt when ms <= 0: expired at once.
-std::optional<uint64_t> ExpiresIn(int64_t ms, uint64_t now_ms) {
-  if (ms <= 0) return std::nullopt;
-  const uint64_t room = std::numeric_limits<int64_t>::max() - now_ms;
-  return now_ms + std::min<uint64_t>(static_cast<uint64_t>(ms), room);
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+
+int64_t NowUnixMs(const ServerContext& context) {
+  return static_cast<int64_t>(context.now_boot_ms()) + context.unix_minus_boot_ms;
 }
 
-int64_t UnixMillis() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  return int64_t{tv.tv_sec} * 1000 + tv.tv_usec / 1000;
+// The store's expires_at_ms for an expiry `when` (unix ms) in the future.
+uint64_t BootMsFor(int64_t when, const ServerContext& context) {
+  int64_t at;
+  // Saturates: an expiry near 2^63 ms is "never" either way.
+  if (__builtin_sub_overflow(when, context.unix_minus_boot_ms, &at)) at = kInt64Max;
+  return at > 0 ? static_cast<uint64_t>(at) : 1;
 }
 
-// Parses a TTL argument of `unit_ms` milliseconds per unit, absolute (unix
-// time) or relative, into milliseconds from now. Redis's errors on bad or
-// overflowing input; `positive` also refuses values <= 0 (SET, SETEX).
-std::optional<int64_t> ParseTtlMs(Call& call, std::string_view arg, int64_t unit_ms, bool absolute,
-                                  bool positive, std::string_view command) {
+// An item's expiry as Redis keeps it: unix ms (-1 without one).
+int64_t UnixExpiry(const StoredItem& item, const ServerContext& context) {
+  if (item.expires_at_ms == 0) return -1;
+  const int64_t at = static_cast<int64_t>(std::min<uint64_t>(item.expires_at_ms, kInt64Max));
+  int64_t when;
+  if (__builtin_add_overflow(at, context.unix_minus_boot_ms, &when)) {
+    when = context.unix_minus_boot_ms > 0 ? kInt64Max : kInt64Min;
+  }
+  return when;
+}
+
+std::string InvalidExpireTime(std::string_view command) {
+  return absl::StrCat("ERR invalid expire time in '", Str(command), "' command");
+}
+
+// SET's EX/PX/EXAT/PXAT, GETEX's, SETEX's and PSETEX's argument, as
+// getExpireMillisecondsOrReply: a positive count of `unit_ms`, relative to
+// now unless `absolute`. Replies with Redis's error and returns nullopt on
+// bad input; else the expiry in unix ms.
+std::optional<int64_t> ParsePositiveExpiry(Call& call, std::string_view arg, int64_t unit_ms,
+                                           bool absolute, std::string_view command) {
   const auto n = ParseRedisInteger(arg);
   if (!n) {
     call.Error(kNotInteger);
     return std::nullopt;
   }
-  const std::string invalid = absl::StrCat("ERR invalid expire time in '", Str(command), "' command");
-  if ((positive && *n <= 0) || *n > std::numeric_limits<int64_t>::max() / unit_ms ||
-      *n < std::numeric_limits<int64_t>::min() / unit_ms) {
-    call.Error(invalid);
+  int64_t when = *n;
+  if (when <= 0 || when > kInt64Max / unit_ms) {
+    call.Error(InvalidExpireTime(command));
     return std::nullopt;
   }
-  int64_t ms = *n * unit_ms;
-  if (absolute) ms -= UnixMillis();
-  return ms;
+  when *= unit_ms;
+  // Redis adds now and checks the sum is still positive (its overflow).
+  if (!absolute && __builtin_add_overflow(when, NowUnixMs(call.context), &when)) {
+    call.Error(InvalidExpireTime(command));
+    return std::nullopt;
+  }
+  return when;
 }
 
-// Milliseconds left; -1 without a TTL.
+// EXPIRE's family's argument, as expireGenericCommand: any integer of
+// `unit_ms`, plus now unless `absolute`; overflow of either step is an
+// error. Returns the expiry in unix ms (perhaps far in the past).
+std::optional<int64_t> ParseAnyExpiry(Call& call, std::string_view arg, int64_t unit_ms,
+                                      bool absolute, std::string_view command) {
+  const auto n = ParseRedisInteger(arg);
+  if (!n) {
+    call.Error(kNotInteger);
+    return std::nullopt;
+  }
+  int64_t when = *n;
+  if (when > kInt64Max / unit_ms || when < kInt64Min / unit_ms) {
+    call.Error(InvalidExpireTime(command));
+    return std::nullopt;
+  }
+  when *= unit_ms;
+  const int64_t basetime = absolute ? 0 : NowUnixMs(call.context);
+  if (when > kInt64Max - basetime) {
+    call.Error(InvalidExpireTime(command));
+    return std::nullopt;
+  }
+  return when + basetime;
+}
+
+// Redis's checkAlreadyExpired: an expiry at or before now deletes the key.
+bool AlreadyExpired(int64_t when, const ServerContext& context) {
+  return when <= NowUnixMs(context);
+}
+
+// Milliseconds left (0 when due); -1 without a TTL.
 int64_t TtlMs(const StoredItem& item, uint64_t now_ms) {
   if (item.expires_at_ms == 0) return -1;
-  return item.expires_at_ms > now_ms ? static_cast<int64_t>(item.expires_at_ms - now_ms) : 0;
+  if (item.expires_at_ms <= now_ms) return 0;
+  return static_cast<int64_t>(std::min<uint64_t>(item.expires_at_ms - now_ms, kInt64Max));
+}
+
+// Redis's rounding of milliseconds to seconds: to the nearest, computed
+// without overflow (Redis's own (ms+500)/1000 reads 9223372036854776 for
+// 2^63-1 ms, as here).
+int64_t RoundToSeconds(int64_t ms) {
+  return static_cast<int64_t>((static_cast<uint64_t>(ms) + 500) / 1000);
 }
 
 // --- reads ---------------------------------------------------------------------
@@ -192,50 +256,55 @@ void Exists(Call& call) {
   call.Integer(count);
 }
 
-void Ttl(Call& call, bool millis) {
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME (Redis's ttlGenericCommand).
+void Ttl(Call& call, bool millis, bool absolute) {
   bool failed;
   auto item = Read(call, call.args[1], &failed);
   if (failed) return;
   if (!item) return call.Integer(-2);
-  const int64_t ttl = TtlMs(*item, call.now_ms());
-  // As Redis: seconds rounded to the nearest.
-  call.Integer(ttl < 0 || millis ? ttl : (ttl + 500) / 1000);
+  if (item->expires_at_ms == 0) return call.Integer(-1);
+  int64_t ms = absolute ? UnixExpiry(*item, call.context) : TtlMs(*item, call.now_ms());
+  if (ms < 0) ms = 0;
+  call.Integer(millis ? ms : RoundToSeconds(ms));
 }
 
 // --- writes --------------------------------------------------------------------
 
-// SET's and GETEX's expiry options, parsed as Redis 7 does.
-struct ExpiryOption {
-  enum Kind { kNone, kRelative, kKeepTtl, kPersist } kind = kNone;
-  int64_t ms = 0;  // kRelative: from now (may be <= 0 for EXAT/PXAT in the past)
+// SET's and GETEX's options, as Redis 7's parseExtendedStringArgumentsOrReply
+// accepts them (a repeated option is fine; EX after PX, or KEEPTTL with
+// either, is a syntax error). The expiry argument is only checked later,
+// where Redis checks it.
+struct SetOptions {
+  bool nx = false, xx = false, get = false, keepttl = false, persist = false;
+  enum Expire { kNone, kEx, kPx, kExAt, kPxAt } expire = kNone;
+  std::string_view expire_arg;
 };
 
-// Parses args[from..] for SET (allow_conditions) or GETEX. Replies with the
-// error and returns false on bad input.
-bool ParseSetOptions(Call& call, size_t from, bool for_set, ExpiryOption* expiry, bool* nx,
-                     bool* xx, bool* get) {
-  const std::string_view command = for_set ? "set" : "getex";
+bool ParseSetOptions(Call& call, size_t from, bool for_set, SetOptions* o) {
   for (size_t i = from; i < call.args.size(); ++i) {
     const std::string_view opt = call.args[i];
     const bool has_next = i + 1 < call.args.size();
-    if (for_set && Is(opt, "NX") && !*xx) {
-      *nx = true;
-    } else if (for_set && Is(opt, "XX") && !*nx) {
-      *xx = true;
+    const auto expire_is = [&](SetOptions::Expire allowed) {
+      return !o->keepttl && !o->persist && (o->expire == SetOptions::kNone || o->expire == allowed);
+    };
+    SetOptions::Expire expire = SetOptions::kNone;
+    if (Is(opt, "EX")) expire = SetOptions::kEx;
+    if (Is(opt, "PX")) expire = SetOptions::kPx;
+    if (Is(opt, "EXAT")) expire = SetOptions::kExAt;
+    if (Is(opt, "PXAT")) expire = SetOptions::kPxAt;
+    if (for_set && Is(opt, "NX") && !o->xx) {
+      o->nx = true;
+    } else if (for_set && Is(opt, "XX") && !o->nx) {
+      o->xx = true;
     } else if (for_set && Is(opt, "GET")) {
-      *get = true;
-    } else if (for_set && Is(opt, "KEEPTTL") && expiry->kind == ExpiryOption::kNone) {
-      expiry->kind = ExpiryOption::kKeepTtl;
-    } else if (!for_set && Is(opt, "PERSIST") && expiry->kind == ExpiryOption::kNone) {
-      expiry->kind = ExpiryOption::kPersist;
-    } else if ((Is(opt, "EX") || Is(opt, "PX") || Is(opt, "EXAT") || Is(opt, "PXAT")) &&
-               expiry->kind == ExpiryOption::kNone && has_next) {
-      const bool seconds = Is(opt, "EX") || Is(opt, "EXAT");
-      const bool absolute = Is(opt, "EXAT") || Is(opt, "PXAT");
-      auto ms = ParseTtlMs(call, call.args[++i], seconds ? 1000 : 1, absolute, true, command);
-      if (!ms) return false;
-      expiry->kind = ExpiryOption::kRelative;
-      expiry->ms = *ms;
+      o->get = true;
+    } else if (for_set && Is(opt, "KEEPTTL") && o->expire == SetOptions::kNone) {
+      o->keepttl = true;
+    } else if (!for_set && Is(opt, "PERSIST") && o->expire == SetOptions::kNone) {
+      o->persist = true;
+    } else if (expire != SetOptions::kNone && expire_is(expire) && has_next) {
+      o->expire = expire;
+      o->expire_arg = call.args[++i];
     } else {
       call.Error(kSyntax);
       return false;
@@ -244,38 +313,49 @@ bool ParseSetOptions(Call& call, size_t from, bool for_set, ExpiryOption* expiry
   return true;
 }
 
+// The options' expiry in unix ms; nullopt after replying with the error.
+std::optional<int64_t> SetOptionsExpiry(Call& call, const SetOptions& o, std::string_view command) {
+  const bool seconds = o.expire == SetOptions::kEx || o.expire == SetOptions::kExAt;
+  const bool absolute = o.expire == SetOptions::kExAt || o.expire == SetOptions::kPxAt;
+  return ParsePositiveExpiry(call, o.expire_arg, seconds ? 1000 : 1, absolute, command);
+}
+
 void Set(Call& call) {
-  ExpiryOption expiry;
-  bool nx = false, xx = false, get = false;
-  if (!ParseSetOptions(call, 3, true, &expiry, &nx, &xx, &get)) return;
+  SetOptions options;
+  if (!ParseSetOptions(call, 3, true, &options)) return;
+  std::optional<int64_t> when;
+  if (options.expire != SetOptions::kNone) {
+    when = SetOptionsExpiry(call, options, "set");
+    if (!when) return;
+  }
   const std::string value(call.args[2]);
   std::optional<std::string> old;
   bool wrote = false;
   auto result = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     old = current ? std::optional<std::string>(current->value) : std::nullopt;
     wrote = false;
-    if ((nx && current) || (xx && !current)) return Mutation::Keep();
+    if ((options.nx && current) || (options.xx && !current)) return Mutation::Keep();
     wrote = true;
     uint64_t expires_at = 0;
-    if (expiry.kind == ExpiryOption::kKeepTtl && current) expires_at = current->expires_at_ms;
-    if (expiry.kind == ExpiryOption::kRelative) {
-      const auto at = ExpiresIn(expiry.ms, call.now_ms());
-      if (!at) return Mutation::Delete();  // EXAT/PXAT in the past
-      expires_at = *at;
+    if (options.keepttl && current) expires_at = current->expires_at_ms;
+    if (when) {
+      // EXAT/PXAT in the past: Redis stores the key expired; nothing reads it.
+      if (AlreadyExpired(*when, call.context)) return Mutation::Delete();
+      expires_at = BootMsFor(*when, call.context);
     }
     return Mutation::Write(value, 0, expires_at);
   });
   if (!result.ok()) return call.StoreError(result.status());
   ServerStats::Add(call.context.stats->cmd_set);
-  if (get) return call.BulkOrNull(old);
+  if (options.get) return call.BulkOrNull(old);
   wrote ? call.Ok() : call.Null();
 }
 
 // SETEX / PSETEX key ttl value.
 void SetWithTtl(Call& call, int64_t unit_ms, std::string_view command) {
-  auto ms = ParseTtlMs(call, call.args[2], unit_ms, false, true, command);
-  if (!ms) return;
-  auto set = call.store.Set(call.args[1], call.args[3], 0, *ExpiresIn(*ms, call.now_ms()));
+  auto when = ParsePositiveExpiry(call, call.args[2], unit_ms, false, command);
+  if (!when) return;
+  auto set = call.store.Set(call.args[1], call.args[3], 0, BootMsFor(*when, call.context));
   set.ok() ? call.Ok() : call.StoreError(set.status());
 }
 
@@ -307,18 +387,29 @@ void GetAndReplace(Call& call, bool del) {
 }
 
 void GetEx(Call& call) {
-  ExpiryOption expiry;
-  bool unused_nx = false, unused_xx = false, unused_get = false;
-  if (!ParseSetOptions(call, 2, false, &expiry, &unused_nx, &unused_xx, &unused_get)) return;
+  SetOptions options;
+  if (!ParseSetOptions(call, 2, false, &options)) return;
+  // As Redis: a missing key answers nil before the expiry is checked.
+  bool failed;
+  if (!Read(call, call.args[1], &failed)) {
+    if (!failed) call.Null();
+    return;
+  }
+  std::optional<int64_t> when;
+  if (options.expire != SetOptions::kNone) {
+    when = SetOptionsExpiry(call, options, "getex");
+    if (!when) return;
+  }
   std::optional<std::string> value;
   auto result = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     value = current ? std::optional<std::string>(current->value) : std::nullopt;
-    if (!current || expiry.kind == ExpiryOption::kNone) return Mutation::Keep();
-    if (expiry.kind == ExpiryOption::kPersist) {
-      return current->expires_at_ms == 0 ? Mutation::Keep() : Mutation::Touch(*current, 0);
+    if (!current) return Mutation::Keep();
+    if (when) {
+      if (AlreadyExpired(*when, call.context)) return Mutation::Delete();
+      return Mutation::Touch(*current, BootMsFor(*when, call.context));
     }
-    const auto at = ExpiresIn(expiry.ms, call.now_ms());
-    return at ? Mutation::Touch(*current, *at) : Mutation::Delete();
+    if (options.persist && current->expires_at_ms != 0) return Mutation::Touch(*current, 0);
+    return Mutation::Keep();
   });
   if (!result.ok()) {
     if (KeyOutOfRange(result.status())) return call.Null();
@@ -462,7 +553,8 @@ void SetRange(Call& call) {
   call.Integer(static_cast<int64_t>(length));
 }
 
-// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT].
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT], as Redis's
+// expireGenericCommand: options, then the number, then the key.
 void Expire(Call& call, int64_t unit_ms, bool absolute, std::string_view command) {
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < call.args.size(); ++i) {
@@ -483,23 +575,22 @@ void Expire(Call& call, int64_t unit_ms, bool absolute, std::string_view command
     return call.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
   }
   if (gt && lt) return call.Error("ERR GT and LT options at the same time are not compatible");
-  auto ms = ParseTtlMs(call, call.args[2], unit_ms, absolute, false, command);
-  if (!ms) return;
-  const auto at = ExpiresIn(*ms, call.now_ms());
+  const auto when = ParseAnyExpiry(call, call.args[2], unit_ms, absolute, command);
+  if (!when) return;
   bool set = false;
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     set = false;
     if (!current) return Mutation::Keep();
-    const bool has_ttl = current->expires_at_ms != 0;
-    // No TTL counts as an infinite one.
-    const uint64_t now_at = has_ttl ? current->expires_at_ms : UINT64_MAX;
-    const uint64_t new_at = at ? *at : 0;
-    if ((nx && has_ttl) || (xx && !has_ttl) || (gt && new_at <= now_at) ||
-        (lt && new_at >= now_at)) {
+    // Compared in Redis's unit, unix ms; -1: no TTL, an infinite one.
+    const int64_t current_expire = UnixExpiry(*current, call.context);
+    if ((nx && current_expire != -1) || (xx && current_expire == -1) ||
+        (gt && (current_expire == -1 || *when <= current_expire)) ||
+        (lt && current_expire != -1 && *when >= current_expire)) {
       return Mutation::Keep();
     }
     set = true;
-    return at ? Mutation::Touch(*current, *at) : Mutation::Delete();
+    if (AlreadyExpired(*when, call.context)) return Mutation::Delete();
+    return Mutation::Touch(*current, BootMsFor(*when, call.context));
   });
   if (!mutated.ok()) {
     if (KeyOutOfRange(mutated.status())) return call.Integer(0);
@@ -879,8 +970,10 @@ const absl::flat_hash_map<std::string_view, Handler>& Handlers() {
       {"type", Type},
       {"getrange", GetRange},
       {"exists", Exists},
-      {"ttl", [](Call& c) { Ttl(c, false); }},
-      {"pttl", [](Call& c) { Ttl(c, true); }},
+      {"ttl", [](Call& c) { Ttl(c, false, false); }},
+      {"pttl", [](Call& c) { Ttl(c, true, false); }},
+      {"expiretime", [](Call& c) { Ttl(c, false, true); }},
+      {"pexpiretime", [](Call& c) { Ttl(c, true, true); }},
       {"set", Set},
       {"setex", [](Call& c) { SetWithTtl(c, 1000, "setex"); }},
       {"psetex", [](Call& c) { SetWithTtl(c, 1, "psetex"); }},

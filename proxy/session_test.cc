@@ -203,6 +203,64 @@ TEST_F(Sessions, RespErrorsInRedisWords) {
   EXPECT_EQ(Resp("SET k v\r\n"), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 }
 
+// The test clock: boot 1'000'000 ms, unix 1'700'001'000'000 ms.
+TEST_F(Sessions, RespExpiryIsExactInMilliseconds) {
+  EXPECT_EQ(Resp("SET k v PX 1\r\nPTTL k\r\nTTL k\r\n"), "+OK\r\n:1\r\n:0\r\n");
+  EXPECT_EQ((*store_.Get("k"))->expires_at_ms, 1'000'001u);
+  EXPECT_EQ(Resp("PEXPIRE k 1499\r\nTTL k\r\nPEXPIRE k 1500\r\nTTL k\r\nPSETEX k 2250 v\r\nPTTL k\r\n"),
+            ":1\r\n:1\r\n:1\r\n:2\r\n+OK\r\n:2250\r\n");
+  EXPECT_EQ((*store_.Get("k"))->expires_at_ms, 1'002'250u);
+  EXPECT_EQ(Resp("PEXPIREAT k 1700001001499\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\nPTTL k\r\n"
+                 "PEXPIREAT k 1700001001500\r\nEXPIRETIME k\r\n"),
+            ":1\r\n:1700001001499\r\n:1700001001\r\n:1499\r\n:1\r\n:1700001002\r\n");
+  EXPECT_EQ(Resp("SET k v EXAT 1700001003\r\nPTTL k\r\nGETEX k PX 7\r\nPTTL k\r\n"
+                 "GETEX k PERSIST\r\nEXPIRETIME k\r\nEXPIRETIME nope\r\n"),
+            "+OK\r\n:3000\r\n$1\r\nv\r\n:7\r\n$1\r\nv\r\n:-1\r\n:-2\r\n");
+  // Due now is gone (Redis's checkAlreadyExpired: when <= now).
+  EXPECT_EQ(Resp("PEXPIREAT k 1700001000000\r\nEXISTS k\r\n"), ":1\r\n:0\r\n");
+}
+
+TEST_F(Sessions, RespExpiryOverflowAsRedis) {
+  Resp("SET k v\r\n");
+  // Far in the past: deleted, not a huge TTL (signed overflow once).
+  EXPECT_EQ(Resp("PEXPIREAT k -9223372036854770000\r\nEXISTS k\r\n"), ":1\r\n:0\r\n");
+  Resp("SET k v\r\n");
+  EXPECT_EQ(Resp("EXPIRE k 9223370399119966\r\nEXPIRE k -9223372036854776\r\n"
+                 "PEXPIRE k 9223370336853775808\r\nEXPIREAT k 9223372036854776\r\n"
+                 "EXPIRE nope 9223372036854776\r\n"),
+            "-ERR invalid expire time in 'expire' command\r\n"
+            "-ERR invalid expire time in 'expire' command\r\n"
+            "-ERR invalid expire time in 'pexpire' command\r\n"
+            "-ERR invalid expire time in 'expireat' command\r\n"
+            "-ERR invalid expire time in 'expire' command\r\n");
+  // The largest: LLONG_MAX - now is still valid.
+  EXPECT_EQ(Resp("PEXPIRE k 9223370336853775807\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\nPTTL k\r\n"),
+            ":1\r\n:9223372036854775807\r\n:9223372036854776\r\n:9223370336853775807\r\n");
+  EXPECT_EQ(Resp("EXPIRE k -9223372036854775\r\nEXISTS k\r\n"), ":1\r\n:0\r\n");
+  EXPECT_EQ(Resp("SET k v EX 9223372036854776\r\nSET k v EX 9223372036854775\r\n"
+                 "SET k v PX 9223370336853775808\r\nSETEX k 9223372036854775 v\r\n"
+                 "PSETEX k 0 v\r\nGETEX nope EX 0\r\nSET k v\r\nGETEX k EX 0\r\n"
+                 "SET k v PXAT 9223372036854775807\r\nPEXPIRETIME k\r\n"),
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR invalid expire time in 'set' command\r\n"
+            "-ERR invalid expire time in 'setex' command\r\n"
+            "-ERR invalid expire time in 'psetex' command\r\n$-1\r\n+OK\r\n"
+            "-ERR invalid expire time in 'getex' command\r\n+OK\r\n:9223372036854775807\r\n");
+}
+
+TEST_F(Sessions, RespSetOptionsAsRedisParsesThem) {
+  EXPECT_EQ(Resp("SET k v EX 10 EX 20\r\nTTL k\r\nSET k v EX abc NX XX\r\n"
+                 "SET k w KEEPTTL KEEPTTL\r\nTTL k\r\nSET k v PX 10 EX 10\r\n"
+                 "GETEX k PERSIST EX 1\r\nEXPIRE k x NX XX\r\n"),
+            "+OK\r\n:20\r\n-ERR syntax error\r\n+OK\r\n:20\r\n-ERR syntax error\r\n"
+            "-ERR syntax error\r\n"
+            "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+  EXPECT_EQ(Resp("EXPIRE k 100 GT\r\nEXPIRE k 10 LT\r\nTTL k\r\nEXPIRE k -1 GT\r\n"
+                 "EXPIRE k -1 LT\r\nEXISTS k\r\n"),
+            ":1\r\n:1\r\n:10\r\n:0\r\n:1\r\n:0\r\n");
+}
+
 TEST_F(Sessions, RespProtocolErrorAndQuitClose) {
   EXPECT_EQ(Resp("PING\r\n*1\r\n:5\r\nPING\r\n"),
             "+PONG\r\n-ERR Protocol error: expected '$', got ':'\r\n");
