@@ -28,7 +28,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	_Static_assert(sizeof(struct xdpkv_cas_request) <= XDPKV_REQ_PEEK, "fits the scratch");
 	if (bpf_xdp_load_bytes(ctx, 0, s->req, sizeof(struct xdpkv_cas_request)))
 		return XDPKV_CAS_BAD_REQUEST;
-	cas_req = (struct xdpkv_cas_request *)s->req;
+	cas_req = &s->cas_request;
 	if (cas_req->key.len == 0 || cas_req->key.len > XDPKV_MAX_KEY_LEN ||
 	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
 		return XDPKV_CAS_BAD_REQUEST;

@@ -37,14 +37,23 @@ ITEM_MAP(xdpkv_items_k128, struct xdpkv_key128);
 ITEM_MAP(xdpkv_items_k256, struct xdpkv_key256);
 
 /* Out-of-line values: userspace's (see xdpkv_layout.h); defined here so
- * they are created, pinned and found like the item maps. */
+ * they are created, pinned and found like the item maps. The value type
+ * names the blob header, so the object's BTF carries its layout (checked
+ * against C++'s in proxy/xdp_loader_test.cc). */
 #define BLOB_MAP(name, class_shift)                                              \
+	struct name##_value {                                                    \
+		struct xdpkv_blob_header header;                                 \
+		__u8 value[1 << (class_shift)];                                  \
+	};                                                                       \
+	_Static_assert(sizeof(struct name##_value) ==                            \
+			       sizeof(struct xdpkv_blob_header) + (1 << (class_shift)), \
+		       "no padding after the value");                            \
 	struct {                                                                 \
 		__uint(type, BPF_MAP_TYPE_HASH);                                 \
 		__uint(map_flags, BPF_F_NO_PREALLOC);                            \
 		__uint(max_entries, 1 << 16);                                    \
-		__uint(key_size, sizeof(__u64));                                 \
-		__uint(value_size, sizeof(struct xdpkv_blob_header) + (1 << (class_shift))); \
+		__type(key, __u64);                                              \
+		__type(value, struct name##_value);                              \
 	} name SEC(".maps")
 
 BLOB_MAP(xdpkv_blobs_256, 8);

@@ -31,7 +31,12 @@ struct request {
  * instead of each being verified to the end of the program. */
 struct scratch {
 	struct request request;
-	__u8 req[XDPKV_REQ_PEEK + BUF_SLACK];
+	union {
+		__u8 req[XDPKV_REQ_PEEK + BUF_SLACK];
+		/* xdpkv_store_cas's input; named here so that the object's
+		 * BTF carries its layout (proxy/xdp_loader_test.cc). */
+		struct xdpkv_cas_request cas_request;
+	};
 	__u8 reply[XDPKV_REPLY_MAX + BUF_SLACK];
 	struct xdpkv_key256 key;
 	/* An item without its lock semantics (scratch maps cannot hold
