@@ -636,6 +636,56 @@ TEST_F(FastPath, PassesEverythingElseUntouchedAndCountsWhy) {
   }
 }
 
+// Every exit of the program is counted, once, under a reason that fits
+// its verdict.
+TEST_F(FastPath, EveryPacketIsCountedExactlyOnce) {
+  struct Case {
+    std::string payload;
+    PacketOptions options;
+    uint32_t verdict;
+    xdpkv_proto proto;
+    xdpkv_reason reason;
+  };
+  PacketOptions other_port;
+  other_port.dest_port = 53;
+  PacketOptions fragment;
+  fragment.ipv4_fragment = true;
+  const std::vector<Case> cases = {
+      {Frame(1) + "set k 0 0 1\r\na\r\n", {}, kTx, XDPKV_PROTO_MEMCACHE, XDPKV_SET},
+      {Frame(2) + "set k 0 0 1 noreply\r\nb\r\n", {}, kDrop, XDPKV_PROTO_MEMCACHE, XDPKV_SET},
+      {Frame(3) + "get k\r\n", {}, kTx, XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT},
+      {Frame(4) + "gets nothing\r\n", V6(), kTx, XDPKV_PROTO_MEMCACHE, XDPKV_GET_MISS},
+      {Frame(5) + "delete k\r\n", {}, kTx, XDPKV_PROTO_MEMCACHE, XDPKV_DELETE_HIT},
+      {Frame(6) + "delete k noreply\r\n", {}, kDrop, XDPKV_PROTO_MEMCACHE, XDPKV_DELETE_MISS},
+      {Frame(7) + RespCommand({"SET", "r", "v"}), Resp(), kTx, XDPKV_PROTO_RESP, XDPKV_SET},
+      {Frame(8) + RespCommand({"GET", "r"}), Resp(V6()), kTx, XDPKV_PROTO_RESP, XDPKV_GET_HIT},
+      {Frame(9) + RespCommand({"DEL", "r"}), Resp(), kTx, XDPKV_PROTO_RESP, XDPKV_DELETE_HIT},
+      {Frame(10) + RespCommand({"MGET", "a"}), Resp(), kPass, XDPKV_PROTO_RESP,
+       XDPKV_PASS_UNSUPPORTED},
+      {Frame(11) + "get a b\r\n", {}, kPass, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED},
+      {Frame(12, 0, 2) + "get k\r\n", {}, kPass, XDPKV_PROTO_MEMCACHE,
+       XDPKV_PASS_MULTI_DATAGRAM},
+      {"get", {}, kPass, XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BAD_REQUEST},
+      {Frame(13) + "get k\r\n", fragment, kPass, XDPKV_PROTO_NONE, XDPKV_PASS_FRAGMENT},
+      {Frame(14) + "get k\r\n", other_port, kPass, XDPKV_PROTO_NONE, XDPKV_NOT_OURS},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(Printable(c.payload));
+    auto before = loader_->ReadCounters();
+    ASSERT_TRUE(before.ok());
+    EXPECT_EQ(Verdict(c.payload, c.options), c.verdict);
+    auto after = loader_->ReadCounters();
+    ASSERT_TRUE(after.ok());
+    for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
+      for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
+        const uint64_t want = (p == c.proto && r == c.reason) ? 1 : 0;
+        EXPECT_EQ(after->count[p][r] - before->count[p][r], want)
+            << kProtoNames[p] << "." << kReasonNames[r];
+      }
+    }
+  }
+}
+
 TEST_F(FastPath, TruncatedUdpIsPassedAsMalformed) {
   std::string packet = BuildPacket(Frame(1) + "get k\r\n");
   packet.resize(packet.size() - 3);  // UDP length now exceeds the packet

@@ -299,6 +299,19 @@ std::vector<StructLayout> SharedLayouts() {
 
 #undef XDPKV_MEMBER
 
+// enum xdpkv_reason is append-only: counters are read and rendered by
+// number, so every reason keeps the number it was given. A new reason goes
+// last, gets its line here, and XDPKV_REASON_COUNT moves past it.
+static_assert(XDPKV_NOT_OURS == 0 && XDPKV_GET_HIT == 1 && XDPKV_GET_MISS == 2 &&
+              XDPKV_SET == 3 && XDPKV_DELETE_HIT == 4 && XDPKV_DELETE_MISS == 5 &&
+              XDPKV_STORE_FULL == 6 && XDPKV_PASS_MALFORMED == 7 && XDPKV_PASS_FRAGMENT == 8 &&
+              XDPKV_PASS_IP_OPTIONS == 9 && XDPKV_PASS_MULTI_DATAGRAM == 10 &&
+              XDPKV_PASS_UNSUPPORTED == 11 && XDPKV_PASS_BAD_REQUEST == 12 &&
+              XDPKV_PASS_BIG_VALUE == 13 && XDPKV_PASS_NO_ROOM == 14 && XDPKV_PASS_BUSY == 15 &&
+              XDPKV_PASS_DELETING == 16 && XDPKV_REASON_COUNT == 17);
+static_assert(XDPKV_PROTO_NONE == 0 && XDPKV_PROTO_MEMCACHE == 1 && XDPKV_PROTO_RESP == 2 &&
+              XDPKV_PROTO_COUNT == 3);
+
 struct BtfDeleter {
   void operator()(btf* b) const { btf__free(b); }
 };

@@ -8,7 +8,10 @@
 //    echoed, and a well-formed memcached or RESP reply;
 //  - every write the kernel accepted is a SET that protocol/'s parser also
 //    accepts, with the same key, value and flags, and the store then holds
-//    exactly that (the maps never hold what no valid request wrote).
+//    exactly that (the maps never hold what no valid request wrote);
+//  - every packet is counted exactly once, under a reason that fits its
+//    verdict (TX: an answer; DROP: a noreply write; PASS: not ours or a
+//    pass reason): no exit of the program escapes the counters.
 // libFuzzer cannot see coverage inside the kernel, so the program's outcome
 // (protocol x reason x verdict) is fed back as extra coverage counters.
 #include <arpa/inet.h>
@@ -172,6 +175,22 @@ void CheckAcceptedWrite(bool resp_port, std::string_view request_payload) {
   Check((*item)->flags == flags, "stored flags differ from the request's");
 }
 
+// Whether the program may end a packet with `verdict` for `reason`.
+bool VerdictFitsReason(uint32_t verdict, int reason) {
+  switch (reason) {
+    case XDPKV_GET_HIT:
+    case XDPKV_GET_MISS:
+    case XDPKV_STORE_FULL:
+      return verdict == 3;
+    case XDPKV_SET:
+    case XDPKV_DELETE_HIT:
+    case XDPKV_DELETE_MISS:
+      return verdict == 3 || verdict == 1;
+    default:  // not ours, and every pass reason
+      return verdict == 2;
+  }
+}
+
 // At exit: which kernel outcomes the run reached, for the record.
 void PrintOutcomes() {
   auto counters = loader->ReadCounters();
@@ -223,13 +242,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto counters = loader->ReadCounters();
   Check(counters.ok(), "reading counters");
   static xdpkv::XdpCounters previous;
+  uint64_t counted = 0;
   for (int p = 0; p < XDPKV_PROTO_COUNT; ++p) {
     for (int r = 0; r < XDPKV_REASON_COUNT; ++r) {
       if (counters->count[p][r] != previous.count[p][r]) {
+        counted += counters->count[p][r] - previous.count[p][r];
+        Check(VerdictFitsReason(result.verdict, r), "verdict counted under a reason that does not fit it");
         outcome_seen[(p * XDPKV_REASON_COUNT + r) * 4 + (result.verdict & 3)]++;
       }
     }
   }
+  Check(counted == 1, "packet not counted exactly once");
   previous = *counters;
 
   if (result.verdict == 2) return 0;
