@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,8 +19,37 @@
 
 namespace xdpkv {
 
+// Counters by name, e.g. ("xdp_memcache_get_hits", 3).
+using NamedCounters = std::vector<std::pair<std::string, uint64_t>>;
+
+// The counts at a protocol's last `stats reset` / CONFIG RESETSTAT: that
+// protocol's view shows each counter minus its count here. Counters are
+// never zeroed: they are shared (connections, the kernel's counters, the
+// sweep's), and a baseline resets one view without touching the other.
+class CounterBaseline {
+ public:
+  void Reset(NamedCounters now) {
+    std::lock_guard lock(mu_);
+    at_reset_ = std::move(now);
+  }
+  // `now` minus the count at the last reset (0 if it was never reset).
+  uint64_t Since(std::string_view name, uint64_t now) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [counter, base] : at_reset_) {
+      if (counter == name) return now >= base ? now - base : now;
+    }
+    return now;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  NamedCounters at_reset_;
+};
+
 // Process-wide counters for memcached's stats and Redis's INFO. Relaxed
-// atomics: no lock on the request path.
+// atomics: no lock on the request path. Each counts what userspace served
+// for one protocol (memcached's get_hits, Redis's keyspace_hits); the
+// reports add the kernel's counters (ServerContext::xdp_counters).
 struct ServerStats {
   using Counter = std::atomic<uint64_t>;
   Counter curr_connections{0};
@@ -43,6 +73,11 @@ struct ServerStats {
   Counter touch_hits{0};
   Counter touch_misses{0};
   Counter expired_keys{0};  // removed by the background sweep
+  Counter keyspace_hits{0};    // Redis: reads that found the key
+  Counter keyspace_misses{0};  // Redis: reads that did not
+
+  CounterBaseline memcache_baseline;  // at memcached's last `stats reset`
+  CounterBaseline resp_baseline;      // at Redis's last CONFIG RESETSTAT
 
   static void Add(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   static uint64_t Read(const Counter& c) { return c.load(std::memory_order_relaxed); }
@@ -77,7 +112,7 @@ struct ServerContext {
   ServerStats* stats = nullptr;  // required
   // The XDP program's counters as (name, count), e.g. ("xdp_memcache_
   // get_hits", 3): memcached's stats and Redis's INFO xdp list them.
-  using NamedCounters = std::vector<std::pair<std::string, uint64_t>>;
+  using NamedCounters = xdpkv::NamedCounters;
   std::function<NamedCounters()> xdp_counters;
   // flush_all with a delay: clear the store at this CLOCK_BOOTTIME ms.
   // Unset: the handler clears at once.
@@ -93,6 +128,15 @@ struct RespClient {
 };
 
 enum class AfterReply { kContinue, kClose };
+
+// Every counter a protocol's report shows that a reset zeroes: the
+// userspace counters by their field names (cmd_get, keyspace_hits, ...;
+// gauges such as curr_connections are left out) and the kernel's
+// xdp_<proto>_<outcome>. Raw counts, before any baseline.
+NamedCounters ResettableCounters(const ServerContext& context);
+
+// The count of `name` in `counters` (0 when absent).
+uint64_t CountOf(const NamedCounters& counters, std::string_view name);
 
 // memcached text commands. Appends the reply to `out` (nothing for
 // noreply).

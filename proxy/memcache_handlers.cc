@@ -185,6 +185,9 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
     // size histogram, so those answer empty (docs/protocols.md).
     const std::string_view sub = command.stats_args[0];
     if (sub == "reset") {
+      // As memcached: every counter but the gauges (connections open,
+      // items), the kernel's included.
+      context.stats->memcache_baseline.Reset(ResettableCounters(context));
       out->append(mc::reply::kReset);
     } else if (sub == "detail") {
       const std::string_view arg = command.stats_args.size() > 1 ? command.stats_args[1] : "";
@@ -218,8 +221,18 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
       mc::AppendStat(out, name, std::to_string(value));
     }
   };
-  auto counter = [&](std::string_view name, const Stats::Counter& c) {
-    stat(name, Stats::Read(c));
+  // Every count since the last `stats reset`; the memcached names add up
+  // both tiers, userspace's and the kernel's (xdp_memcache_*, listed at
+  // the end with userspace_cmd_get/_set beside them).
+  const NamedCounters raw = ResettableCounters(context);
+  auto since = [&](std::string_view name) {
+    return s.memcache_baseline.Since(name, CountOf(raw, name));
+  };
+  auto counter = [&](std::string_view name) { stat(name, since(name)); };
+  auto both_tiers = [&](std::string_view name, std::initializer_list<std::string_view> kernel) {
+    uint64_t total = since(name);
+    for (std::string_view xdp : kernel) total += since(absl::StrCat("xdp_memcache_", std::string(xdp)));
+    stat(name, total);
   };
   const int64_t now = time(nullptr);
   stat("pid", static_cast<int64_t>(getpid()));
@@ -227,26 +240,26 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
   stat("time", now);
   stat("version", std::string_view(context.memcache_version));
   stat("pointer_size", 64);
-  counter("curr_connections", s.curr_connections);
-  counter("total_connections", s.total_connections);
-  counter("cmd_get", s.cmd_get);
-  counter("cmd_set", s.cmd_set);
-  counter("cmd_flush", s.cmd_flush);
-  counter("cmd_touch", s.cmd_touch);
-  counter("get_hits", s.get_hits);
-  counter("get_misses", s.get_misses);
-  counter("delete_misses", s.delete_misses);
-  counter("delete_hits", s.delete_hits);
-  counter("incr_misses", s.incr_misses);
-  counter("incr_hits", s.incr_hits);
-  counter("decr_misses", s.decr_misses);
-  counter("decr_hits", s.decr_hits);
-  counter("cas_misses", s.cas_misses);
-  counter("cas_hits", s.cas_hits);
-  counter("cas_badval", s.cas_badval);
-  counter("touch_hits", s.touch_hits);
-  counter("touch_misses", s.touch_misses);
-  counter("expired_unfetched", s.expired_keys);
+  stat("curr_connections", Stats::Read(s.curr_connections));
+  counter("total_connections");
+  both_tiers("cmd_get", {"get_hits", "get_misses"});
+  both_tiers("cmd_set", {"sets", "store_full"});
+  counter("cmd_flush");
+  counter("cmd_touch");
+  both_tiers("get_hits", {"get_hits"});
+  both_tiers("get_misses", {"get_misses"});
+  both_tiers("delete_misses", {"delete_misses"});
+  both_tiers("delete_hits", {"delete_hits"});
+  counter("incr_misses");
+  counter("incr_hits");
+  counter("decr_misses");
+  counter("decr_hits");
+  counter("cas_misses");
+  counter("cas_hits");
+  counter("cas_badval");
+  counter("touch_hits");
+  counter("touch_misses");
+  stat("expired_unfetched", since("expired_keys"));
   stat("threads", context.threads);
   stat("item_size_max", context.max_item_size);
   if (auto usage = store.Usage(); usage.ok()) {
@@ -254,8 +267,10 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
     stat("bytes", usage->bytes);
   }
   stat("evictions", 0);  // the store never evicts (docs/architecture.md)
-  if (context.xdp_counters) {
-    for (const auto& [name, count] : context.xdp_counters()) stat(name, count);
+  stat("userspace_cmd_get", since("cmd_get"));
+  stat("userspace_cmd_set", since("cmd_set"));
+  for (const auto& [name, count] : raw) {
+    if (name.starts_with("xdp_")) stat(name, since(name));
   }
   out->append(mc::reply::kEnd);
 }

@@ -176,20 +176,29 @@ int64_t RoundToSeconds(int64_t ms) {
 
 // --- reads ---------------------------------------------------------------------
 
-std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed) {
+// Redis's keyspace_hits/keyspace_misses: lookups for reading count (GET,
+// MGET, EXISTS, TTL, TYPE, GETSET, SET ... GET, ...); lookups for writing
+// (INCR, APPEND, EXPIRE, RENAME, ...) do not.
+void CountLookup(Call& call, bool hit) {
+  ServerStats::Add(hit ? call.context.stats->keyspace_hits : call.context.stats->keyspace_misses);
+}
+
+// A read lookup: the item, or nullopt when absent (counted as a miss) or
+// on a store error (replied, and *failed set). `count`: false for lookups
+// Redis makes for writing.
+std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count = true) {
   auto item = call.store.Get(key);
   *failed = false;
   if (!item.ok()) {
-    if (KeyOutOfRange(item.status())) return std::nullopt;
+    if (KeyOutOfRange(item.status())) {
+      if (count) CountLookup(call, false);
+      return std::nullopt;
+    }
     call.StoreError(item.status());
     *failed = true;
     return std::nullopt;
   }
-  if (*item) {
-    ServerStats::Add(call.context.stats->get_hits);
-  } else {
-    ServerStats::Add(call.context.stats->get_misses);
-  }
+  if (count) CountLookup(call, item->has_value());
   return std::move(*item);
 }
 
@@ -205,6 +214,7 @@ void MGet(Call& call) {
   resp::AppendArrayHeader(&reply, call.args.size() - 1);
   for (size_t i = 1; i < call.args.size(); ++i) {
     auto item = call.store.Get(call.args[i]);
+    CountLookup(call, item.ok() && *item);
     if (item.ok() && *item) {
       resp::AppendBulk(&reply, (*item)->value);
     } else {
@@ -251,6 +261,7 @@ void Exists(Call& call) {
   int64_t count = 0;
   for (size_t i = 1; i < call.args.size(); ++i) {
     auto item = call.store.Get(call.args[i]);
+    CountLookup(call, item.ok() && *item);
     if (item.ok() && *item) ++count;
   }
   call.Integer(count);
@@ -346,8 +357,10 @@ void Set(Call& call) {
     return Mutation::Write(value, 0, expires_at);
   });
   if (!result.ok()) return call.StoreError(result.status());
-  ServerStats::Add(call.context.stats->cmd_set);
-  if (options.get) return call.BulkOrNull(old);
+  if (options.get) {
+    CountLookup(call, old.has_value());
+    return call.BulkOrNull(old);
+  }
   wrote ? call.Ok() : call.Null();
 }
 
@@ -380,9 +393,13 @@ void GetAndReplace(Call& call, bool del) {
     return Mutation::Write(value, 0, 0);
   });
   if (!result.ok()) {
-    if (KeyOutOfRange(result.status()) && del) return call.Null();
+    if (KeyOutOfRange(result.status()) && del) {
+      CountLookup(call, false);
+      return call.Null();
+    }
     return call.StoreError(result.status());
   }
+  CountLookup(call, old.has_value());
   call.BulkOrNull(old);
 }
 
@@ -613,7 +630,7 @@ void Persist(Call& call) {
 
 void Rename(Call& call, bool only_if_new) {
   bool failed;
-  auto source = Read(call, call.args[1], &failed);
+  auto source = Read(call, call.args[1], &failed, /*count=*/false);
   if (failed) return;
   if (!source) return call.Error("ERR no such key");
   if (call.args[1] == call.args[2]) return only_if_new ? call.Integer(0) : call.Ok();
@@ -725,7 +742,6 @@ void Flush(Call& call) {
     return call.Error(kSyntax);
   }
   auto cleared = call.store.Clear();
-  ServerStats::Add(call.context.stats->cmd_flush);
   cleared.ok() ? call.Ok() : call.StoreError(cleared.status());
 }
 
@@ -756,6 +772,32 @@ void Time(Call& call) {
   call.Bulk(std::to_string(tv.tv_usec));
 }
 
+// INFO keyspace's db0 line. Redis keeps these counts; xdpkv walks the
+// store (Store::Scan, then one lookup per key for its expiry): O(items)
+// map lookups, about a second per million keys, on the calling thread.
+// avg_ttl is the exact mean of the TTLs left, in ms (Redis: an estimate).
+void AppendKeyspaceLine(Call& call, std::string* info) {
+  uint64_t keys = 0, expires = 0, ttl_sum_ms = 0;
+  uint64_t cursor = 0;
+  do {
+    auto page = call.store.Scan(cursor, 4096);
+    if (!page.ok()) return;
+    for (const std::string& key : page->keys) {
+      auto item = call.store.Get(key);
+      if (!item.ok() || !*item) continue;  // gone since the scan saw it
+      ++keys;
+      if ((*item)->expires_at_ms != 0) {
+        ++expires;
+        ttl_sum_ms += static_cast<uint64_t>(TtlMs(**item, call.now_ms()));
+      }
+    }
+    cursor = page->next_cursor;
+  } while (cursor != 0);
+  if (keys == 0) return;
+  absl::StrAppend(info, "db0:keys=", keys, ",expires=", expires,
+                  ",avg_ttl=", expires ? ttl_sum_ms / expires : 0, "\r\n");
+}
+
 void AppendInfoSection(Call& call, std::string_view section, std::string* info) {
   const ServerStats& s = *call.context.stats;
   const int64_t now = time(nullptr);
@@ -783,23 +825,35 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
     line("maxmemory", 0);
     line("maxmemory_policy", "noeviction");
   } else if (section == "stats") {
+    // Counts since the last CONFIG RESETSTAT, of both tiers: what userspace
+    // served plus what the kernel answered itself (xdp_resp_*; every GET,
+    // SET and DEL it answers is a command; its GETs are hits or misses).
     info->append("# Stats\r\n");
-    line("total_connections_received", ServerStats::Read(s.total_connections));
-    line("total_commands_processed", ServerStats::Read(s.commands));
-    line("expired_keys", ServerStats::Read(s.expired_keys));
+    const NamedCounters raw = ResettableCounters(call.context);
+    auto since = [&](std::string_view name) {
+      return s.resp_baseline.Since(name, CountOf(raw, name));
+    };
+    auto kernel = [&](std::initializer_list<std::string_view> outcomes) {
+      uint64_t total = 0;
+      for (std::string_view outcome : outcomes) total += since(absl::StrCat("xdp_resp_", Str(outcome)));
+      return total;
+    };
+    line("total_connections_received", since("total_connections"));
+    line("total_commands_processed",
+         since("commands") + kernel({"get_hits", "get_misses", "sets", "delete_hits",
+                                     "delete_misses", "store_full"}));
+    line("expired_keys", since("expired_keys"));
     line("evicted_keys", 0);
-    line("keyspace_hits", ServerStats::Read(s.get_hits));
-    line("keyspace_misses", ServerStats::Read(s.get_misses));
+    line("keyspace_hits", since("keyspace_hits") + kernel({"get_hits"}));
+    line("keyspace_misses", since("keyspace_misses") + kernel({"get_misses"}));
   } else if (section == "keyspace") {
     info->append("# Keyspace\r\n");
-    auto usage = call.store.Usage();
-    if (usage.ok() && usage->items > 0) {
-      absl::StrAppend(info, "db0:keys=", usage->items, ",expires=0,avg_ttl=0\r\n");
-    }
+    AppendKeyspaceLine(call, info);
   } else if (section == "xdp") {
+    // The kernel's own counts, since the last CONFIG RESETSTAT.
     info->append("# Xdp\r\n");
-    if (call.context.xdp_counters) {
-      for (const auto& [name, count] : call.context.xdp_counters()) line(name, count);
+    for (const auto& [name, count] : ResettableCounters(call.context)) {
+      if (name.starts_with("xdp_")) line(name, s.resp_baseline.Since(name, count));
     }
   }
 }
@@ -947,7 +1001,12 @@ void Config(Call& call) {
     }
     return;
   }
-  if (Is(sub, "RESETSTAT")) return call.Ok();
+  if (Is(sub, "RESETSTAT")) {
+    // As Redis's resetServerStats: the counters INFO stats shows, the
+    // kernel's included (a baseline: memcached's view is not reset).
+    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
+    return call.Ok();
+  }
   if (Is(sub, "SET")) {
     return call.Error(absl::StrCat("ERR Unknown option or number of arguments for CONFIG SET - '",
                                    Str(call.args[2]), "'"));
@@ -1023,7 +1082,6 @@ const absl::flat_hash_map<std::string_view, Handler>& Handlers() {
 
 AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
                       const ServerContext& context, RespClient& client, std::string* out) {
-  ServerStats::Add(context.stats->commands);
   if (auto error = resp::CheckCommand(args)) {
     out->append(*error);
     return AfterReply::kContinue;
@@ -1036,6 +1094,9 @@ AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
   }
   Call call{args, store, context, client, out};
   handler->second(call);
+  // As Redis: a command counts once it ran (after it, so CONFIG RESETSTAT
+  // counts itself); unknown commands and wrong arities do not.
+  ServerStats::Add(context.stats->commands);
   return call.close ? AfterReply::kClose : AfterReply::kContinue;
 }
 

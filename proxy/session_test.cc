@@ -146,6 +146,75 @@ TEST_F(Sessions, MemcacheStats) {
   EXPECT_TRUE(stats.ends_with("END\r\n"));
 }
 
+// The value of a `STAT name value` or INFO `name:value` line; -1 if absent.
+int64_t Field(const std::string& reply, const std::string& name) {
+  for (const std::string& prefix : {"STAT " + name + " ", "\n" + name + ":"}) {
+    const size_t at = reply.find(prefix);
+    if (at != std::string::npos) return std::stoll(reply.substr(at + prefix.size()));
+  }
+  return -1;
+}
+
+TEST_F(Sessions, StatsCountBothTiersAndResetEachProtocolsView) {
+  ServerContext::NamedCounters kernel = {
+      {"xdp_memcache_get_hits", 3}, {"xdp_memcache_get_misses", 1},
+      {"xdp_memcache_sets", 2},     {"xdp_memcache_store_full", 1},
+      {"xdp_memcache_delete_hits", 1}, {"xdp_resp_get_hits", 5},
+      {"xdp_resp_get_misses", 2},   {"xdp_resp_sets", 4},
+      {"xdp_resp_pass_unsupported", 9}};
+  context_.xdp_counters = [&] { return kernel; };
+  std::string stats = Memcache("set a 0 0 1\r\nx\r\nget a b\r\nstats\r\n");
+  EXPECT_EQ(Field(stats, "cmd_get"), 2 + 3 + 1);  // was 2: a 150% hit ratio
+  EXPECT_EQ(Field(stats, "get_hits"), 1 + 3);
+  EXPECT_EQ(Field(stats, "get_misses"), 1 + 1);
+  EXPECT_EQ(Field(stats, "cmd_set"), 1 + 2 + 1);
+  EXPECT_EQ(Field(stats, "delete_hits"), 1);
+  EXPECT_EQ(Field(stats, "userspace_cmd_get"), 2);
+  EXPECT_EQ(Field(stats, "userspace_cmd_set"), 1);
+  EXPECT_EQ(Field(stats, "xdp_memcache_get_hits"), 3);
+
+  std::string info = Resp("SET k v\r\nGET k\r\nGET nope\r\nFOO\r\nINFO stats\r\n");
+  EXPECT_EQ(Field(info, "keyspace_hits"), 1 + 5);
+  EXPECT_EQ(Field(info, "keyspace_misses"), 1 + 2);
+  // Commands that ran (not FOO, not INFO itself) and every GET/SET/DEL
+  // the kernel answered; its passes are counted when userspace runs them.
+  EXPECT_EQ(Field(info, "total_commands_processed"), 3 + 5 + 2 + 4);
+
+  // memcached's reset: its view starts again, the kernel's counts too;
+  // Redis's view is untouched.
+  EXPECT_EQ(Memcache("stats reset\r\n"), "RESET\r\n");
+  kernel[0].second += 10;
+  stats = Memcache("get a\r\nstats\r\n");
+  EXPECT_EQ(Field(stats, "cmd_get"), 1 + 10);
+  EXPECT_EQ(Field(stats, "get_hits"), 1 + 10);
+  EXPECT_EQ(Field(stats, "get_misses"), 0);
+  EXPECT_EQ(Field(stats, "cmd_set"), 0);
+  EXPECT_EQ(Field(stats, "userspace_cmd_get"), 1);
+  EXPECT_EQ(Field(stats, "xdp_memcache_get_hits"), 10);
+  EXPECT_EQ(Field(stats, "xdp_resp_get_hits"), 0);
+  info = Resp("INFO stats\r\n");
+  EXPECT_EQ(Field(info, "keyspace_hits"), 6);
+  EXPECT_EQ(Field(info, "total_commands_processed"), 15);
+
+  kernel[5].second += 7;  // xdp_resp_get_hits
+  info = Resp("CONFIG RESETSTAT\r\nGET k\r\nINFO stats\r\nINFO xdp\r\n");
+  EXPECT_EQ(Field(info, "keyspace_hits"), 1);
+  EXPECT_EQ(Field(info, "keyspace_misses"), 0);
+  EXPECT_EQ(Field(info, "total_commands_processed"), 2);  // RESETSTAT counts itself, as Redis
+  EXPECT_EQ(Field(info, "xdp_resp_get_hits"), 0);
+  kernel[5].second += 2;
+  EXPECT_EQ(Field(Resp("INFO stats\r\n"), "keyspace_hits"), 1 + 2);
+  // memcached's view lists the RESP kernel counters too, since its reset.
+  EXPECT_EQ(Field(Memcache("stats\r\n"), "xdp_resp_get_hits"), 7 + 2);
+}
+
+TEST_F(Sessions, InfoKeyspaceCountsKeysWithATtl) {
+  EXPECT_EQ(Resp("INFO keyspace\r\n"), "$12\r\n# Keyspace\r\n\r\n");
+  Resp("SET a 1 PX 100000\r\nSET b 2 PX 50000\r\nSET c 3\r\n");
+  EXPECT_EQ(Resp("INFO keyspace\r\n"),
+            "$48\r\n# Keyspace\r\ndb0:keys=3,expires=2,avg_ttl=75000\r\n\r\n");
+}
+
 TEST_F(Sessions, MemcacheLineTooLongCloses) {
   EXPECT_EQ(Memcache(std::string(3000, 'x')), "CLIENT_ERROR line too long\r\n");
   EXPECT_TRUE(last_closing_);
