@@ -2,10 +2,12 @@
 // over one connection or one datagram, and what it gets back.
 #include "proxy/session.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "protocol/redis_commands.h"
+#include "proxy/commands/redis_family.h"
 #include "proxy/testing/memory_store.h"
 
 namespace xdpkv {
@@ -256,7 +258,26 @@ TEST_F(Sessions, RespCommands) {
             "+PONG\r\n$2\r\nhi\r\n$3\r\na b\r\n+OK\r\n-ERR DB index is out of range\r\n"
             "-ERR value is not an integer or out of range\r\n");
   EXPECT_EQ(Resp("COMMAND\r\nCOMMAND COUNT\r\n"),
-            "*0\r\n:" + std::to_string(resp::AllCommands().size()) + "\r\n");
+            "*0\r\n:" + std::to_string(redis::Commands().All().size()) + "\r\n");
+}
+
+TEST(RespTable, EveryServedCommandHasOneRowWithAHandler) {
+  std::vector<std::string_view> names;
+  for (const auto& row : redis::Commands().All()) {
+    EXPECT_NE(row.handler, nullptr) << row.name;
+    names.push_back(row.name);
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(std::adjacent_find(names.begin(), names.end()), names.end());
+  for (std::string_view name :
+       {"get", "set", "setnx", "setex", "psetex", "getset", "getdel", "getex", "mget", "mset",
+        "msetnx", "del", "unlink", "exists", "incr", "decr", "incrby", "decrby", "incrbyfloat",
+        "append", "strlen", "getrange", "setrange", "expire", "pexpire", "expireat", "pexpireat",
+        "ttl", "pttl", "expiretime", "pexpiretime", "persist", "type", "keys", "scan",
+        "randomkey", "rename", "renamenx", "dbsize", "flushdb", "flushall", "ping", "echo",
+        "select", "time", "info", "command", "client", "hello", "config", "quit"}) {
+    EXPECT_NE(redis::Commands().Find(name), nullptr) << name;
+  }
 }
 
 TEST_F(Sessions, RespErrorsInRedisWords) {

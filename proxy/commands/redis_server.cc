@@ -1,0 +1,335 @@
+// Redis's connection and server commands: PING ECHO SELECT TIME INFO
+// COMMAND CLIENT HELLO CONFIG QUIT.
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "protocol/glob.h"
+#include "protocol/values.h"
+#include "proxy/commands/redis_family.h"
+
+namespace xdpkv::redis {
+namespace {
+
+void Ping(Call& call) {
+  if (call.args.size() == 1) {
+    call.out->append(resp::reply::kPong);
+  } else if (call.args.size() == 2) {
+    call.Bulk(call.args[1]);
+  } else {
+    call.out->append(resp::WrongArityError("ping"));
+  }
+}
+
+void Select(Call& call) {
+  const auto db = ParseRedisInteger(call.args[1]);
+  if (!db) return call.Error(kNotInteger);
+  if (*db != 0) return call.Error("ERR DB index is out of range");
+  call.Ok();
+}
+
+void Time(Call& call) {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  resp::AppendArrayHeader(call.out, 2);
+  call.Bulk(std::to_string(tv.tv_sec));
+  call.Bulk(std::to_string(tv.tv_usec));
+}
+
+// INFO keyspace's db0 line. Redis keeps these counts; xdpkv walks the
+// store (Store::Scan, then one lookup per key for its expiry): O(items)
+// map lookups, about a second per million keys, on the calling thread.
+// avg_ttl is the exact mean of the TTLs left, in ms (Redis: an estimate).
+void AppendKeyspaceLine(Call& call, std::string* info) {
+  uint64_t keys = 0, expires = 0, ttl_sum_ms = 0;
+  uint64_t cursor = 0;
+  do {
+    auto page = call.store.Scan(cursor, 4096);
+    if (!page.ok()) return;
+    for (const std::string& key : page->keys) {
+      auto item = call.store.Get(key);
+      if (!item.ok() || !*item) continue;  // gone since the scan saw it
+      ++keys;
+      if ((*item)->expires_at_ms != 0) {
+        ++expires;
+        ttl_sum_ms += static_cast<uint64_t>(TtlMs(**item, call.now_ms()));
+      }
+    }
+    cursor = page->next_cursor;
+  } while (cursor != 0);
+  if (keys == 0) return;
+  absl::StrAppend(info, "db0:keys=", keys, ",expires=", expires,
+                  ",avg_ttl=", expires ? ttl_sum_ms / expires : 0, "\r\n");
+}
+
+void AppendInfoSection(Call& call, std::string_view section, std::string* info) {
+  const ServerStats& s = *call.context.stats;
+  const int64_t now = time(nullptr);
+  auto line = [info](std::string_view name, const auto& value) {
+    absl::StrAppend(info, Str(name), ":", value, "\r\n");
+  };
+  if (section == "server") {
+    info->append("# Server\r\n");
+    line("redis_version", "7.0.0");
+    line("xdpkv_version", call.context.version);
+    line("redis_mode", "standalone");
+    line("os", "Linux");
+    line("arch_bits", 64);
+    line("process_id", static_cast<int64_t>(getpid()));
+    line("tcp_port", call.context.tcp_port);
+    line("uptime_in_seconds", now - call.context.started_unix);
+    line("uptime_in_days", (now - call.context.started_unix) / 86400);
+  } else if (section == "clients") {
+    info->append("# Clients\r\n");
+    line("connected_clients", ServerStats::Read(s.curr_connections));
+  } else if (section == "memory") {
+    info->append("# Memory\r\n");
+    auto usage = call.store.Usage();
+    line("used_memory", usage.ok() ? usage->bytes : 0);
+    line("maxmemory", 0);
+    line("maxmemory_policy", "noeviction");
+  } else if (section == "stats") {
+    // Counts since the last CONFIG RESETSTAT, of both tiers: what userspace
+    // served plus what the kernel answered itself (xdp_resp_*; every GET,
+    // SET and DEL it answers is a command; its GETs are hits or misses).
+    info->append("# Stats\r\n");
+    const NamedCounters raw = ResettableCounters(call.context);
+    auto since = [&](std::string_view name) {
+      return s.resp_baseline.Since(name, CountOf(raw, name));
+    };
+    auto kernel = [&](std::initializer_list<std::string_view> outcomes) {
+      uint64_t total = 0;
+      for (std::string_view outcome : outcomes) {
+        total += since(absl::StrCat("xdp_resp_", Str(outcome)));
+      }
+      return total;
+    };
+    line("total_connections_received", since("total_connections"));
+    line("total_commands_processed",
+         since("commands") + kernel({"get_hits", "get_misses", "sets", "delete_hits",
+                                     "delete_misses", "store_full"}));
+    line("expired_keys", since("expired_keys"));
+    line("evicted_keys", 0);
+    line("keyspace_hits", since("keyspace_hits") + kernel({"get_hits"}));
+    line("keyspace_misses", since("keyspace_misses") + kernel({"get_misses"}));
+  } else if (section == "keyspace") {
+    info->append("# Keyspace\r\n");
+    AppendKeyspaceLine(call, info);
+  } else if (section == "xdp") {
+    // The kernel's own counts, since the last CONFIG RESETSTAT.
+    info->append("# Xdp\r\n");
+    for (const auto& [name, count] : ResettableCounters(call.context)) {
+      if (name.starts_with("xdp_")) line(name, s.resp_baseline.Since(name, count));
+    }
+  }
+}
+
+void Info(Call& call) {
+  static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
+                                                  "stats",  "keyspace", "xdp"};
+  std::vector<std::string> wanted;
+  for (size_t i = 1; i < call.args.size(); ++i) {
+    std::string name(call.args[i]);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "all" || name == "everything" || name == "default") {
+      wanted.assign(std::begin(kDefault), std::end(kDefault));
+      break;
+    }
+    wanted.push_back(std::move(name));
+  }
+  if (wanted.empty()) wanted.assign(std::begin(kDefault), std::end(kDefault));
+  std::string info;
+  for (const std::string& section : wanted) {
+    if (!info.empty()) info.append("\r\n");
+    AppendInfoSection(call, section, &info);
+  }
+  call.Bulk(info);
+}
+
+void Command(Call& call) {
+  const auto commands = Commands().All();
+  if (call.args.size() >= 2 && Is(call.args[1], "COUNT")) {
+    return call.Integer(static_cast<int64_t>(commands.size()));
+  }
+  if (call.args.size() >= 2 && Is(call.args[1], "LIST")) {
+    std::vector<std::string_view> names;
+    for (const auto& command : commands) names.push_back(command.name);
+    std::sort(names.begin(), names.end());
+    resp::AppendArrayHeader(call.out, names.size());
+    for (std::string_view name : names) call.Bulk(name);
+    return;
+  }
+  // COMMAND, COMMAND DOCS, COMMAND INFO: redis-cli only needs a valid
+  // reply; clients fall back to their own tables.
+  call.out->append(resp::reply::kEmptyArray);
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+void Client(Call& call) {
+  const std::string_view sub = call.args[1];
+  if (Is(sub, "SETNAME")) {
+    if (!ValidClientName(call.args[2])) {
+      return call.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    call.client.name = std::string(call.args[2]);
+    return call.Ok();
+  }
+  if (Is(sub, "GETNAME")) {
+    return call.client.name.empty() ? call.Null() : call.Bulk(call.client.name);
+  }
+  if (Is(sub, "SETINFO")) {
+    if (Is(call.args[2], "LIB-NAME")) {
+      call.client.lib_name = std::string(call.args[3]);
+    } else if (Is(call.args[2], "LIB-VER")) {
+      call.client.lib_version = std::string(call.args[3]);
+    } else {
+      return call.Error(absl::StrCat("ERR Unrecognized option '", Str(call.args[2]), "'"));
+    }
+    return call.Ok();
+  }
+  if (Is(sub, "ID")) return call.Integer(static_cast<int64_t>(call.client.id));
+  if (Is(sub, "INFO") || Is(sub, "LIST")) {
+    return call.Bulk(absl::StrCat("id=", call.client.id, " name=", call.client.name,
+                                  " db=0 lib-name=", call.client.lib_name,
+                                  " lib-ver=", call.client.lib_version, "\n"));
+  }
+  call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CLIENT HELP."));
+}
+
+void Hello(Call& call) {
+  if (call.args.size() >= 2) {
+    const auto version = ParseRedisInteger(call.args[1]);
+    if (!version) return call.Error("ERR Protocol version is not an integer or out of range");
+    if (*version != 2) return call.Error("NOPROTO unsupported protocol version");
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      if (Is(call.args[i], "SETNAME") && i + 1 < call.args.size()) {
+        if (!ValidClientName(call.args[i + 1])) {
+          return call.Error(
+              "ERR Client names cannot contain spaces, newlines or special characters.");
+        }
+        call.client.name = std::string(call.args[++i]);
+      } else if (Is(call.args[i], "AUTH") && i + 2 < call.args.size()) {
+        return call.Error("ERR AUTH <password> called without any password configured for the "
+                          "default user. Are you sure your configuration is correct?");
+      } else {
+        return call.Error(
+            absl::StrCat("ERR Syntax error in HELLO option '", Str(call.args[i]), "'"));
+      }
+    }
+  }
+  // RESP2 has no map type: the map goes out as a flat array.
+  resp::AppendArrayHeader(call.out, 14);
+  call.Bulk("server");
+  call.Bulk("redis");
+  call.Bulk("version");
+  call.Bulk("7.0.0");
+  call.Bulk("proto");
+  call.Integer(2);
+  call.Bulk("id");
+  call.Integer(static_cast<int64_t>(call.client.id));
+  call.Bulk("mode");
+  call.Bulk("standalone");
+  call.Bulk("role");
+  call.Bulk("master");
+  call.Bulk("modules");
+  call.out->append(resp::reply::kEmptyArray);
+}
+
+void Config(Call& call) {
+  const std::string_view sub = call.args[1];
+  if (Is(sub, "GET")) {
+    const std::pair<std::string, std::string> params[] = {
+        {"appendonly", "no"},
+        {"databases", "1"},
+        {"maxmemory", "0"},
+        {"maxmemory-policy", "noeviction"},
+        {"port", std::to_string(call.context.tcp_port)},
+        {"proto-max-bulk-len", std::to_string(call.context.max_item_size)},
+        {"save", ""},
+        {"timeout", "0"},
+    };
+    std::vector<const std::pair<std::string, std::string>*> matched;
+    for (const auto& param : params) {
+      for (size_t i = 2; i < call.args.size(); ++i) {
+        if (resp::GlobMatch(call.args[i], param.first)) {
+          matched.push_back(&param);
+          break;
+        }
+      }
+    }
+    resp::AppendArrayHeader(call.out, matched.size() * 2);
+    for (const auto* param : matched) {
+      call.Bulk(param->first);
+      call.Bulk(param->second);
+    }
+    return;
+  }
+  if (Is(sub, "RESETSTAT")) {
+    // As Redis's resetServerStats: the counters INFO stats shows, the
+    // kernel's included (a baseline: memcached's view is not reset).
+    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
+    return call.Ok();
+  }
+  if (Is(sub, "SET")) {
+    return call.Error(absl::StrCat("ERR Unknown option or number of arguments for CONFIG SET - '",
+                                   Str(call.args[2]), "'"));
+  }
+  call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CONFIG HELP."));
+}
+
+void Quit(Call& call) {
+  call.Ok();
+  call.close = true;
+}
+
+void Echo(Call& c) { c.Bulk(c.args[1]); }
+
+}  // namespace
+
+void RegisterServerFamily(Registry* registry) {
+  using namespace resp::CO;  // NOLINT: the flags read as Redis's
+  *registry
+      << CI{"ping", kFast, -1, 0, 0}.Handle(Ping)
+      << CI{"echo", kFast, 2, 0, 0}.Handle(Echo)
+      << CI{"select", kLoading | kStale | kFast, 2, 0, 0}.Handle(Select)
+      << CI{"time", kLoading | kStale | kFast, 1, 0, 0}.Handle(Time)
+      << CI{"info", kLoading | kStale, -1, 0, 0}.Handle(Info)
+      << CI{"command", kLoading | kStale, -1, 0, 0}
+             .Handle(Command)
+             .Sub(CI{"count", kLoading | kStale, 2})
+             .Sub(CI{"docs", kLoading | kStale, -2})
+             .Sub(CI{"info", kLoading | kStale, -2})
+             .Sub(CI{"list", kLoading | kStale, -2})
+             .Sub(CI{"help", kLoading | kStale, 2})
+      << CI{"client", kAdmin | kNoScript | kLoading | kStale, -2, 0, 0}
+             .Handle(Client)
+             .Sub(CI{"getname", kNoScript | kLoading | kStale, 2})
+             .Sub(CI{"id", kNoScript | kLoading | kStale, 2})
+             .Sub(CI{"info", kNoScript | kLoading | kStale, 2})
+             .Sub(CI{"list", kAdmin | kNoScript | kLoading | kStale, -2})
+             .Sub(CI{"setinfo", kNoScript | kLoading | kStale, 4})
+             .Sub(CI{"setname", kNoScript | kLoading | kStale, 3})
+             .Sub(CI{"help", kLoading | kStale, 2})
+      << CI{"hello", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Hello)
+      << CI{"config", kAdmin | kNoScript | kLoading | kStale, -2, 0, 0}
+             .Handle(Config)
+             .Sub(CI{"get", kAdmin | kNoScript | kLoading | kStale, -3})
+             .Sub(CI{"set", kAdmin | kNoScript | kLoading | kStale, -4})
+             .Sub(CI{"resetstat", kAdmin | kNoScript | kLoading | kStale, 2})
+             .Sub(CI{"help", kLoading | kStale, 2})
+      << CI{"quit", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Quit);
+}
+
+}  // namespace xdpkv::redis
