@@ -206,6 +206,8 @@ REDIS_CASES = [
     ("client setinfo", b"CLIENT SETINFO lib-name x\r\nCLIENT SETINFO foo x\r\n",
      Deviation("CLIENT SETINFO is Redis 7.2's (the peer here is 7.0)",
                b"+OK\r\n-ERR Unrecognized option 'foo'\r\n")),
+    ("HELP of every container command", b"CLIENT HELP\r\nCONFIG help\r\nCOMMAND HELP\r\n"
+                                        b"CLIENT HELP x\r\nCONFIG HELP x\r\nCLIENT\r\n"),
     ("hello", b"HELLO x\r\n"),
     ("hello 3", b"HELLO 3\r\n",
      Deviation("RESP2 only", b"-NOPROTO unsupported protocol version\r\n")),

@@ -280,6 +280,24 @@ TEST(RespTable, EveryServedCommandHasOneRowWithAHandler) {
   }
 }
 
+TEST_F(Sessions, RespHelpOfContainerCommandsInRedisWords) {
+  EXPECT_EQ(Resp("CONFIG HELP\r\n"),
+            "*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            "+GET <pattern>\r\n"
+            "+    Return parameters matching the glob-like <pattern> and their values.\r\n"
+            "+SET <directive> <value>\r\n+    Set the configuration <directive> to <value>.\r\n"
+            "+RESETSTAT\r\n+    Reset statistics reported by the INFO command.\r\n"
+            "+REWRITE\r\n+    Rewrite the configuration file.\r\n"
+            "+HELP\r\n+    Prints this help.\r\n");
+  const std::string client = Resp("client help\r\n");
+  EXPECT_TRUE(client.starts_with("*48\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]."))
+      << client;
+  EXPECT_TRUE(client.ends_with("+HELP\r\n+    Prints this help.\r\n"));
+  EXPECT_TRUE(Resp("COMMAND HELP\r\n").starts_with("*21\r\n+COMMAND <subcommand>"));
+  EXPECT_EQ(Resp("CLIENT HELP x\r\n"),
+            "-ERR wrong number of arguments for 'client|help' command\r\n");
+}
+
 TEST_F(Sessions, RespErrorsInRedisWords) {
   EXPECT_EQ(Resp("GET\r\nFOO a\r\n"),
             "-ERR wrong number of arguments for 'get' command\r\n"

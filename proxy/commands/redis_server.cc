@@ -296,6 +296,14 @@ void Quit(Call& call) {
 
 void Echo(Call& c) { c.Bulk(c.args[1]); }
 
+// CLIENT HELP, CONFIG HELP, COMMAND HELP: the container row's lines, in
+// Redis's words (they name Redis's subcommands, served or not, so the text
+// is Redis's byte for byte).
+void Help(Call& call) {
+  const CI* container = Commands().Find(call.args[0]);
+  call.out->append(resp::HelpReply(container->name, container->help));
+}
+
 }  // namespace
 
 void RegisterServerFamily(Registry* registry) {
@@ -312,7 +320,27 @@ void RegisterServerFamily(Registry* registry) {
              .Sub(CI{"docs", kLoading | kStale, -2})
              .Sub(CI{"info", kLoading | kStale, -2})
              .Sub(CI{"list", kLoading | kStale, -2})
-             .Sub(CI{"help", kLoading | kStale, 2})
+             .Sub(CI{"help", kLoading | kStale, 2}.Handle(Help))
+             .Help({
+                 "(no subcommand)",
+                 "    Return details about all Redis commands.",
+                 "COUNT",
+                 "    Return the total number of commands in this Redis server.",
+                 "LIST",
+                 "    Return a list of all commands in this Redis server.",
+                 "INFO [<command-name> ...]",
+                 "    Return details about multiple Redis commands.",
+                 "    If no command names are given, documentation details for all",
+                 "    commands are returned.",
+                 "DOCS [<command-name> ...]",
+                 "    Return documentation details about multiple Redis commands.",
+                 "    If no command names are given, documentation details for all",
+                 "    commands are returned.",
+                 "GETKEYS <full-command>",
+                 "    Return the keys from a full Redis command.",
+                 "GETKEYSANDFLAGS <full-command>",
+                 "    Return the keys and the access flags from a full Redis command.",
+             })
       << CI{"client", kAdmin | kNoScript | kLoading | kStale, -2, 0, 0}
              .Handle(Client)
              .Sub(CI{"getname", kNoScript | kLoading | kStale, 2})
@@ -321,14 +349,71 @@ void RegisterServerFamily(Registry* registry) {
              .Sub(CI{"list", kAdmin | kNoScript | kLoading | kStale, -2})
              .Sub(CI{"setinfo", kNoScript | kLoading | kStale, 4})
              .Sub(CI{"setname", kNoScript | kLoading | kStale, 3})
-             .Sub(CI{"help", kLoading | kStale, 2})
+             .Sub(CI{"help", kLoading | kStale, 2}.Handle(Help))
+             .Help({
+                 "CACHING (YES|NO)",
+                 "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+                 "GETREDIR",
+                 "    Return the client ID we are redirecting to when tracking is enabled.",
+                 "GETNAME",
+                 "    Return the name of the current connection.",
+                 "ID",
+                 "    Return the ID of the current connection.",
+                 "INFO",
+                 "    Return information about the current client connection.",
+                 "KILL <ip:port>",
+                 "    Kill connection made from <ip:port>.",
+                 "KILL <option> <value> [<option> <value> [...]]",
+                 "    Kill connections. Options are:",
+                 "    * ADDR (<ip:port>|<unixsocket>:0)",
+                 "      Kill connections made from the specified address",
+                 "    * LADDR (<ip:port>|<unixsocket>:0)",
+                 "      Kill connections made to specified local address",
+                 "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                 "      Kill connections by type.",
+                 "    * USER <username>",
+                 "      Kill connections authenticated by <username>.",
+                 "    * SKIPME (YES|NO)",
+                 "      Skip killing current connection (default: yes).",
+                 "LIST [options ...]",
+                 "    Return information about client connections. Options:",
+                 "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+                 "      Return clients of specified type.",
+                 "UNPAUSE",
+                 "    Stop the current client pause, resuming traffic.",
+                 "PAUSE <timeout> [WRITE|ALL]",
+                 "    Suspend all, or just write, clients for <timeout> milliseconds.",
+                 "REPLY (ON|OFF|SKIP)",
+                 "    Control the replies sent to the current connection.",
+                 "SETNAME <name>",
+                 "    Assign the name <name> to the current connection.",
+                 "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+                 "    Unblock the specified blocked client.",
+                 "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+                 "         [OPTIN] [OPTOUT] [NOLOOP]",
+                 "    Control server assisted client side caching.",
+                 "TRACKINGINFO",
+                 "    Report tracking status for the current connection.",
+                 "NO-EVICT (ON|OFF)",
+                 "    Protect current client connection from eviction.",
+             })
       << CI{"hello", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Hello)
       << CI{"config", kAdmin | kNoScript | kLoading | kStale, -2, 0, 0}
              .Handle(Config)
              .Sub(CI{"get", kAdmin | kNoScript | kLoading | kStale, -3})
              .Sub(CI{"set", kAdmin | kNoScript | kLoading | kStale, -4})
              .Sub(CI{"resetstat", kAdmin | kNoScript | kLoading | kStale, 2})
-             .Sub(CI{"help", kLoading | kStale, 2})
+             .Sub(CI{"help", kLoading | kStale, 2}.Handle(Help))
+             .Help({
+                 "GET <pattern>",
+                 "    Return parameters matching the glob-like <pattern> and their values.",
+                 "SET <directive> <value>",
+                 "    Set the configuration <directive> to <value>.",
+                 "RESETSTAT",
+                 "    Reset statistics reported by the INFO command.",
+                 "REWRITE",
+                 "    Rewrite the configuration file.",
+             })
       << CI{"quit", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Quit);
 }
 
