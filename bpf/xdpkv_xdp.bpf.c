@@ -51,7 +51,7 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 	/* Each variable-length piece goes through opaque() (struct scratch). */
 	if (req->proto == XDPKV_PROTO_RESP) {
 		pos = put(s->reply, pos, "$", 1);
-		pos = opaque(req, put_uint(s->reply, pos, copy->value_len));
+		pos = opaque(req, put_uint(s, pos, copy->value_len));
 		pos = put(s->reply, pos, "\r\n", 2);
 		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
 					    XDPKV_INLINE_VALUE_MAX / 8));
@@ -61,12 +61,12 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 		pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
 					    XDPKV_KEY_BYTES_MAX / 8));
 		pos = put(s->reply, pos, " ", 1);
-		pos = opaque(req, put_uint(s->reply, pos, copy->flags));
+		pos = opaque(req, put_uint(s, pos, copy->flags));
 		pos = put(s->reply, pos, " ", 1);
-		pos = opaque(req, put_uint(s->reply, pos, copy->value_len));
+		pos = opaque(req, put_uint(s, pos, copy->value_len));
 		if (req->op == OP_GETS) {
 			pos = put(s->reply, pos, " ", 1);
-			pos = opaque(req, put_uint(s->reply, pos, copy->cas));
+			pos = opaque(req, put_uint(s, pos, copy->cas));
 		}
 		pos = put(s->reply, pos, "\r\n", 2);
 		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,

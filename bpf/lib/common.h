@@ -24,6 +24,7 @@
 #define BUF_SLACK 8          /* ...plus room for one word read or written at any index */
 #define FRAME_HEADER_LEN 8
 #define MAX_DIGITS 20
+#define DIGITS_MASK 31
 #define ETH_IPV4_UDP_LEN (14 + 20 + 8)
 #define ETH_IPV6_UDP_LEN (14 + 40 + 8)
 #define HDRS_MAX 64

@@ -18,25 +18,27 @@ static __always_inline __u32 put(__u8 *buf, __u32 pos, const char *lit, __u32 n)
 	return pos + n;
 }
 
-static __always_inline __u32 put_uint(__u8 *buf, __u32 pos, __u64 value)
+/* Decimal digits of `value` into the reply at pos. The digits go to
+ * scratch (right-aligned in s->digits) and their count through opaque(), so
+ * the first loop's exits merge; the copy then moves MAX_DIGITS bytes
+ * without a branch (those past the number are overwritten by the next put,
+ * as put_words's are). */
+static __always_inline __u32 put_uint(struct scratch *s, __u32 pos, __u64 value)
 {
-	char digits[MAX_DIGITS];
-	__u32 n = 0;
+	__u32 n = 0, from;
 
-	for (int i = 0; i < MAX_DIGITS; i++) {
-		digits[i] = '0' + value % 10;
+	for (int i = MAX_DIGITS - 1; i >= 0; i--) {
+		s->digits[i] = '0' + value % 10;
 		value /= 10;
 		n++;
 		if (value == 0)
 			break;
 	}
-	for (int i = MAX_DIGITS - 1; i >= 0; i--) {
-		if ((__u32)i >= n)
-			continue;
-		buf[pos & BUF_MASK] = digits[i];
-		pos++;
-	}
-	return pos;
+	n = opaque(&s->request, n);
+	from = MAX_DIGITS - n;
+	for (__u32 i = 0; i < MAX_DIGITS; i++)
+		s->reply[(pos + i) & BUF_MASK] = s->digits[(from + i) & DIGITS_MASK];
+	return pos + n;
 }
 
 /* Copies `n` (<= 8 * max_words) bytes from src + src_off into buf at pos, a

@@ -43,6 +43,7 @@ struct scratch {
 	 * spin locks): the same bytes as struct xdpkv_item. */
 	__u8 item[sizeof(struct xdpkv_item)];
 	__u8 hdrs[HDRS_MAX];
+	__u8 digits[DIGITS_MASK + 1]; /* put_uint's, right-aligned in MAX_DIGITS */
 };
 
 struct {
