@@ -222,6 +222,36 @@ REDIS_CASES = [
      b"EXPIRE a 100\r\nPEXPIRE b 100000\r\nINFO keyspace\r\nPERSIST a\r\nINFO keyspace\r\n",
      REDIS_COUNTERS),
     ("config get", b"CONFIG GET save\r\nCONFIG GET appendonly\r\nCONFIG GET nosuchparam\r\n"),
+    # CONFIG SET changes the server for later cases: each case ends on the
+    # defaults (maxclients 10000, client-query-buffer-limit 1gb).
+    ("config maxclients", b"CONFIG GET maxclients\r\nCONFIG SET maxclients abc\r\n"
+                          b"CONFIG SET maxclients 0\r\nCONFIG SET maxclients -1\r\n"
+                          b"CONFIG SET maxclients 4294967296\r\nCONFIG SET maxclients 1.5\r\n"
+                          b"CONFIG SET maxclients 05\r\nCONFIG SET maxclients \"\"\r\n"
+                          b"CONFIG SET maxclients 5000\r\nCONFIG GET maxclients\r\n"
+                          b"CONFIG SET MAXCLIENTS 10000\r\nCONFIG GET maxclient*\r\n"),
+    ("config client-query-buffer-limit",
+     b"CONFIG GET client-query-buffer-limit\r\nCONFIG SET client-query-buffer-limit abc\r\n"
+     b"CONFIG SET client-query-buffer-limit 1\r\nCONFIG SET client-query-buffer-limit 2mb\r\n"
+     b"CONFIG GET client-query*\r\nCONFIG SET client-query-buffer-limit 1048576\r\n"
+     b"CONFIG SET client-query-buffer-limit 9223372036854775807\r\n"
+     b"CONFIG SET client-query-buffer-limit 9223372036854775808\r\n"
+     b"CONFIG SET client-query-buffer-limit 18446744073709551616\r\n"
+     b"CONFIG SET client-query-buffer-limit 99999999999999999999gb\r\n"
+     b"CONFIG SET client-query-buffer-limit 9007199254740992kb\r\n"
+     b"CONFIG SET client-query-buffer-limit 9007199254740991kb\r\n"
+     b"CONFIG GET client-query-buffer-limit\r\n"
+     b"CONFIG SET client-query-buffer-limit 8gb\r\nCONFIG SET client-query-buffer-limit -1\r\n"
+     b"CONFIG SET client-query-buffer-limit 1k\r\nCONFIG SET client-query-buffer-limit 2000K\r\n"
+     b"CONFIG GET client-query-buffer-limit\r\nCONFIG SET client-query-buffer-limit 1.5mb\r\n"
+     b"CONFIG SET client-query-buffer-limit mb\r\nCONFIG SET client-query-buffer-limit 1024mb\r\n"
+     b"CONFIG GET client-query-buffer-limit\r\n"),
+    ("config set several at once", b"CONFIG SET maxclients 100 client-query-buffer-limit 2mb\r\n"
+     b"CONFIG GET maxclients\r\nCONFIG SET maxclients 200 client-query-buffer-limit 1\r\n"
+     b"CONFIG GET maxclients\r\nCONFIG SET maxclients 100 maxclients 200\r\n"
+     b"CONFIG SET maxclients\r\nCONFIG SET maxclients 1 foo\r\nCONFIG SET foo 1\r\n"
+     b"CONFIG SET maxclients 0 foo 1\r\n"
+     b"CONFIG SET maxclients 10000 client-query-buffer-limit 1gb\r\n"),
     ("arity and unknown", b"GET\r\nSET k\r\nFOO a b\r\nGETRANGE k 1\r\nINCRBYFLOAT k\r\n"),
     ("other data types", b"LPUSH k x\r\n",
      Deviation("strings only: lists, hashes and sets are unknown commands",

@@ -2,6 +2,8 @@
 // over one connection or one datagram, and what it gets back.
 #include "proxy/session.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <string>
 
@@ -296,6 +298,46 @@ TEST_F(Sessions, RespHelpOfContainerCommandsInRedisWords) {
   EXPECT_TRUE(Resp("COMMAND HELP\r\n").starts_with("*21\r\n+COMMAND <subcommand>"));
   EXPECT_EQ(Resp("CLIENT HELP x\r\n"),
             "-ERR wrong number of arguments for 'client|help' command\r\n");
+}
+
+TEST_F(Sessions, RespConfigSetsTheRuntimeLimits) {
+  EXPECT_EQ(Resp("CONFIG SET maxclients 50 client-query-buffer-limit 2mb\r\n"), "+OK\r\n");
+  EXPECT_EQ(runtime_.maxclients, 50u);
+  EXPECT_EQ(runtime_.client_query_buffer_limit, 2u << 20);
+  EXPECT_EQ(Resp("CONFIG GET maxclients\r\nCONFIG GET client-query-buffer-limit\r\n"),
+            "*2\r\n$10\r\nmaxclients\r\n$2\r\n50\r\n"
+            "*2\r\n$25\r\nclient-query-buffer-limit\r\n$7\r\n2097152\r\n");
+  // One bad value sets nothing.
+  EXPECT_EQ(Resp("CONFIG SET maxclients 60 client-query-buffer-limit 1k\r\n"),
+            "-ERR CONFIG SET failed (possibly related to argument 'client-query-buffer-limit') - "
+            "argument must be between 1048576 and 9223372036854775807 inclusive\r\n");
+  EXPECT_EQ(runtime_.maxclients, 50u);
+  EXPECT_EQ(Resp("CONFIG SET maxclients 0\r\nCONFIG SET maxclients x\r\n"
+                 "CONFIG SET client-query-buffer-limit 1.5mb\r\nCONFIG SET save x\r\n"
+                 "CONFIG SET maxclients 1 maxclients 2\r\n"),
+            "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must "
+            "be between 1 and 4294967295 inclusive\r\n"
+            "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument "
+            "couldn't be parsed into an integer\r\n"
+            "-ERR CONFIG SET failed (possibly related to argument 'client-query-buffer-limit') - "
+            "argument must be a memory value\r\n"
+            "-ERR Unknown option or number of arguments for CONFIG SET - 'save'\r\n"
+            "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate "
+            "parameter\r\n");
+  // More clients than descriptors the kernel allows (2^32 + 32 is above
+  // any RLIMIT_NOFILE): Redis's error, with what the limit allows.
+  rlimit files{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &files), 0);
+  const uint64_t needed = uint64_t{4294967295} + 32;
+  uint64_t best = files.rlim_cur;
+  if (files.rlim_max > files.rlim_cur) {
+    best = std::max<uint64_t>(best, needed - (needed - files.rlim_max + 15) / 16 * 16);
+  }
+  EXPECT_EQ(Resp("CONFIG SET maxclients 4294967295\r\n"),
+            "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating "
+            "system is not able to handle the specified number of clients, try with " +
+                std::to_string(best - 32) + "\r\n");
+  EXPECT_EQ(runtime_.maxclients, 50u);
 }
 
 TEST_F(Sessions, RespErrorsInRedisWords) {

@@ -72,6 +72,10 @@ void RegisterStringFamily(Registry* registry);
 void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
 
+// CONFIG GET/SET/RESETSTAT (redis_config.cc; its row is the server
+// family's).
+void Config(Call& call);
+
 // The whole table (resp_handlers.cc).
 const Registry& Commands();
 

@@ -247,48 +247,6 @@ void Hello(Call& call) {
   call.out->append(resp::reply::kEmptyArray);
 }
 
-void Config(Call& call) {
-  const std::string_view sub = call.args[1];
-  if (Is(sub, "GET")) {
-    const std::pair<std::string, std::string> params[] = {
-        {"appendonly", "no"},
-        {"databases", "1"},
-        {"maxmemory", "0"},
-        {"maxmemory-policy", "noeviction"},
-        {"port", std::to_string(call.context.tcp_port)},
-        {"proto-max-bulk-len", std::to_string(call.context.max_item_size)},
-        {"save", ""},
-        {"timeout", "0"},
-    };
-    std::vector<const std::pair<std::string, std::string>*> matched;
-    for (const auto& param : params) {
-      for (size_t i = 2; i < call.args.size(); ++i) {
-        if (resp::GlobMatch(call.args[i], param.first)) {
-          matched.push_back(&param);
-          break;
-        }
-      }
-    }
-    resp::AppendArrayHeader(call.out, matched.size() * 2);
-    for (const auto* param : matched) {
-      call.Bulk(param->first);
-      call.Bulk(param->second);
-    }
-    return;
-  }
-  if (Is(sub, "RESETSTAT")) {
-    // As Redis's resetServerStats: the counters INFO stats shows, the
-    // kernel's included (a baseline: memcached's view is not reset).
-    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
-    return call.Ok();
-  }
-  if (Is(sub, "SET")) {
-    return call.Error(absl::StrCat("ERR Unknown option or number of arguments for CONFIG SET - '",
-                                   Str(call.args[2]), "'"));
-  }
-  call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CONFIG HELP."));
-}
-
 void Quit(Call& call) {
   call.Ok();
   call.close = true;

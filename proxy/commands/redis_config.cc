@@ -1,0 +1,227 @@
+// CONFIG GET, SET, RESETSTAT: the parameters xdpkv reports, two of them
+// settable (maxclients, client-query-buffer-limit, backed by the
+// RuntimeConfig the server reads), with Redis 7.0's parsing, validation
+// and error words (config.c).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "protocol/glob.h"
+#include "protocol/values.h"
+#include "proxy/commands/redis_family.h"
+
+namespace xdpkv::redis {
+namespace {
+
+// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb,
+// any case); nullopt where Redis reports the value is no memory value. As
+// its strtoull, no digits read as 0 and too many as 2^64-1; a product
+// above 2^64-1 reads as 2^64-1, out of range (Redis 7.0 wraps it modulo
+// 2^64, so it accepts 20000000000gb as 3028092406290448384 bytes).
+std::optional<uint64_t> ParseMemory(std::string_view text) {
+  if (!text.empty() && text[0] == '-') return std::nullopt;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string_view unit = text.substr(digits);
+  uint64_t mul;
+  if (unit.empty() || Is(unit, "b")) {
+    mul = 1;
+  } else if (Is(unit, "k")) {
+    mul = 1000;
+  } else if (Is(unit, "kb")) {
+    mul = 1024;
+  } else if (Is(unit, "m")) {
+    mul = 1000 * 1000;
+  } else if (Is(unit, "mb")) {
+    mul = 1024 * 1024;
+  } else if (Is(unit, "g")) {
+    mul = 1000 * 1000 * 1000;
+  } else if (Is(unit, "gb")) {
+    mul = uint64_t{1024} * 1024 * 1024;
+  } else {
+    return std::nullopt;
+  }
+  if (digits >= 128) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text.substr(0, digits)) {
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return UINT64_MAX;
+    value = value * 10 + digit;
+  }
+  if (value > UINT64_MAX / mul) return UINT64_MAX;
+  return value * mul;
+}
+
+// One parameter CONFIG knows.
+struct Param {
+  std::string_view name;
+  std::string (*get)(const ServerContext&);
+  // Settable ones: parses and checks `value`, returning the value to set
+  // or the error's words; then applies it. Read-only ones: nullptr (CONFIG
+  // SET answers them as unknown, docs/protocols.md).
+  bool (*parse)(std::string_view value, const ServerContext&, uint64_t* parsed,
+                std::string* error) = nullptr;
+  void (*apply)(uint64_t parsed, const ServerContext&) = nullptr;
+};
+
+std::string RangeError(int64_t low, int64_t high) {
+  return absl::StrCat("argument must be between ", low, " and ", high, " inclusive");
+}
+
+// Redis's CONFIG_MIN_RESERVED_FDS: descriptors kept for other than clients.
+constexpr uint64_t kReservedFds = 32;
+
+// maxclients: an unsigned int of at least 1. Raising it needs that many
+// descriptors: as Redis's updateMaxclients, the soft RLIMIT_NOFILE is
+// raised if it can be, else the error says how many clients it allows
+// (Redis's adjustOpenFilesLimit steps down by 16 to what the hard limit
+// allows). Unlike Redis 7.0, whose check wraps for values near 2^32
+// (maxclients + 32 as an unsigned int), the sum is computed in 64 bits.
+bool ParseMaxClients(std::string_view value, const ServerContext& context, uint64_t* parsed,
+                     std::string* error) {
+  const auto n = ParseRedisInteger(value);
+  if (!n) {
+    *error = "argument couldn't be parsed into an integer";
+    return false;
+  }
+  if (*n < 1 || *n > int64_t{UINT32_MAX}) {
+    *error = RangeError(1, UINT32_MAX);
+    return false;
+  }
+  *parsed = static_cast<uint64_t>(*n);
+  const uint64_t previous = context.runtime->maxclients.load(std::memory_order_relaxed);
+  if (*parsed <= previous) return true;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0) return true;
+  const uint64_t needed = *parsed + kReservedFds;
+  if (needed <= files.rlim_cur) return true;
+  rlimit raised{needed, std::max<rlim_t>(files.rlim_max, needed)};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return true;
+  uint64_t best = files.rlim_cur;
+  if (files.rlim_max > files.rlim_cur) {
+    const uint64_t steps = (needed - files.rlim_max + 15) / 16;
+    best = std::max<uint64_t>(best, needed - steps * 16);
+  }
+  *error = absl::StrCat("The operating system is not able to handle the specified number of "
+                        "clients, try with ",
+                        best > kReservedFds ? best - kReservedFds : 0);
+  return false;
+}
+
+// client-query-buffer-limit: a memory value, 1 MiB to 2^63-1 bytes.
+bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, uint64_t* parsed,
+                           std::string* error) {
+  const auto bytes = ParseMemory(value);
+  if (!bytes) {
+    *error = "argument must be a memory value";
+    return false;
+  }
+  // Redis reads the unsigned result as a long long: above 2^63-1 it is
+  // negative, so out of range.
+  if (*bytes < 1024 * 1024 || *bytes > uint64_t{INT64_MAX}) {
+    *error = RangeError(1024 * 1024, INT64_MAX);
+    return false;
+  }
+  *parsed = *bytes;
+  return true;
+}
+
+std::string Fixed(std::string_view value) { return std::string(value); }
+
+const Param kParams[] = {
+    {"appendonly", [](const ServerContext&) { return Fixed("no"); }},
+    {"client-query-buffer-limit",
+     [](const ServerContext& c) { return std::to_string(c.runtime->client_query_buffer_limit); },
+     ParseQueryBufferLimit,
+     [](uint64_t v, const ServerContext& c) { c.runtime->client_query_buffer_limit = v; }},
+    {"databases", [](const ServerContext&) { return Fixed("1"); }},
+    {"maxclients", [](const ServerContext& c) { return std::to_string(c.runtime->maxclients); },
+     ParseMaxClients,
+     [](uint64_t v, const ServerContext& c) {
+       c.runtime->maxclients = static_cast<uint32_t>(v);
+     }},
+    {"maxmemory", [](const ServerContext&) { return Fixed("0"); }},
+    {"maxmemory-policy", [](const ServerContext&) { return Fixed("noeviction"); }},
+    {"port", [](const ServerContext& c) { return std::to_string(c.tcp_port); }},
+    {"proto-max-bulk-len", [](const ServerContext& c) { return std::to_string(c.max_item_size); }},
+    {"save", [](const ServerContext&) { return Fixed(""); }},
+    {"timeout", [](const ServerContext&) { return Fixed("0"); }},
+};
+
+const Param* FindParam(std::string_view name) {
+  for (const Param& param : kParams) {
+    if (Is(param.name, name)) return &param;
+  }
+  return nullptr;
+}
+
+void ConfigGet(Call& call) {
+  std::vector<const Param*> matched;
+  for (const Param& param : kParams) {
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      if (resp::GlobMatch(call.args[i], param.name)) {
+        matched.push_back(&param);
+        break;
+      }
+    }
+  }
+  resp::AppendArrayHeader(call.out, matched.size() * 2);
+  for (const Param* param : matched) {
+    call.Bulk(param->name);
+    call.Bulk(param->get(call.context));
+  }
+}
+
+// CONFIG SET name value [name value ...], as Redis 7.0's configSetCommand:
+// every name is checked first (unknown, duplicate), then every value; one
+// bad value sets nothing.
+void ConfigSet(Call& call) {
+  if (call.args.size() % 2 != 0) return call.Error(kSyntax);
+  std::vector<const Param*> params;
+  for (size_t i = 2; i < call.args.size(); i += 2) {
+    const Param* param = FindParam(call.args[i]);
+    if (param == nullptr || param->parse == nullptr) {
+      return call.Error(absl::StrCat("ERR Unknown option or number of arguments for CONFIG SET - '",
+                                     Str(call.args[i]), "'"));
+    }
+    if (std::find(params.begin(), params.end(), param) != params.end()) {
+      return call.Error(absl::StrCat("ERR CONFIG SET failed (possibly related to argument '",
+                                     Str(call.args[i]), "') - duplicate parameter"));
+    }
+    params.push_back(param);
+  }
+  std::vector<uint64_t> values(params.size());
+  for (size_t p = 0; p < params.size(); ++p) {
+    std::string error;
+    if (!params[p]->parse(call.args[3 + 2 * p], call.context, &values[p], &error)) {
+      return call.Error(absl::StrCat("ERR CONFIG SET failed (possibly related to argument '",
+                                     Str(call.args[2 + 2 * p]), "') - ", error));
+    }
+  }
+  for (size_t p = 0; p < params.size(); ++p) params[p]->apply(values[p], call.context);
+  call.Ok();
+}
+
+}  // namespace
+
+void Config(Call& call) {
+  const std::string_view sub = call.args[1];
+  if (Is(sub, "GET")) return ConfigGet(call);
+  if (Is(sub, "SET")) return ConfigSet(call);
+  if (Is(sub, "RESETSTAT")) {
+    // As Redis's resetServerStats: the counters INFO stats shows, the
+    // kernel's included (a baseline: memcached's view is not reset).
+    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
+    return call.Ok();
+  }
+  call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CONFIG HELP."));
+}
+
+}  // namespace xdpkv::redis
