@@ -44,7 +44,8 @@ void Time(Call& call) {
 
 // INFO keyspace's db0 line. Redis keeps these counts; xdpkv walks the
 // store (Store::Scan, then one lookup per key for its expiry): O(items)
-// map lookups, about a second per million keys, on the calling thread.
+// map lookups, on the calling thread: 320-360 ms for 200,000 keys
+// (DBSIZE's walk alone: 147 ms), so about 1.7 s per million.
 // avg_ttl is the exact mean of the TTLs left, in ms (Redis: an estimate).
 void AppendKeyspaceLine(Call& call, std::string* info) {
   uint64_t keys = 0, expires = 0, ttl_sum_ms = 0;
