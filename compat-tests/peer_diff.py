@@ -162,6 +162,12 @@ REDIS_CASES = [
                         b"EXPIREAT k 9223372036854775\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\n"
                         b"PEXPIREAT k 9223372036854775807\r\nPEXPIRETIME k\r\nEXPIRETIME k\r\n"
                         b"EXPIRE k -9223372036854775\r\nEXISTS k\r\n"),
+    ("expire.tcl's overflow cases", b"SET foo bar\r\nEXPIRE foo 10000000000000000\r\n"
+     b"EXPIRE foo -9223372036854775808\r\nPEXPIRE foo 9223372036854770000\r\n"
+     b"PEXPIREAT foo 9223372036854770000\r\nSET foo bar EX 10000000000000000\r\n"
+     b"SET foo bar EX -9999999999999999\r\nGETEX foo EX 10000000000000000\r\n"
+     b"GETEX foo EX -9999999999999999\r\nSET foo bar\r\nEXPIRE foo -10 LT\r\nTTL foo\r\n"
+     b"EXPIRE none 100 NX\r\n"),
     ("expiretime", b"EXPIRETIME nope\r\nPEXPIRETIME nope\r\nSET k v\r\nEXPIRETIME k\r\n"
                    b"PEXPIRETIME k\r\nPEXPIREAT k 1999999999499\r\nEXPIRETIME k\r\n"
                    b"PEXPIRETIME k\r\nPEXPIREAT k 1999999999500\r\nEXPIRETIME k\r\n"
