@@ -13,7 +13,8 @@
  *    item between maps, and a 16-byte key hashes and compares 20 bytes.
  *  - The map value is struct xdpkv_item: metadata plus up to
  *    XDPKV_INLINE_VALUE_MAX value bytes inline. Larger values live out of
- *    line (blob_id != 0) and are served by userspace.
+ *    line (blob_id != 0): written by userspace, read by the kernel for a
+ *    GET whose reply fits one datagram, else by userspace.
  *  - Every write to an existing item goes through BPF_F_LOCK (in place,
  *    under the item's spin lock) and every read copies under that lock, so
  *    no reader sees half of one value and half of another.
@@ -74,7 +75,7 @@ struct xdpkv_item {
  * class, 256 bytes (class 0) to 1 MiB (class 12), keyed by the blob id (a
  * CAS unique, never reused). A blob is written once, before any item points
  * to it, and never modified; it names its owner so a sweep can remove blobs
- * no item points to any more. Served by userspace. */
+ * no item points to any more. Written by userspace only. */
 #define XDPKV_BLOB_CLASS_COUNT 13
 #define XDPKV_BLOB_MIN_SHIFT 8
 #define XDPKV_MAX_VALUE_LEN (1 << 20)

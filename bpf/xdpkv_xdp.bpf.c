@@ -18,12 +18,68 @@
 
 /* ---- commands --------------------------------------------------------------- */
 
+/* The line before a value: RESP's "$<len>\r\n", memcached's
+ * "VALUE <key> <flags> <len>[ <cas>]\r\n". Each variable-length piece goes
+ * through opaque() (struct scratch). */
+static __always_inline __u32 put_value_line(struct scratch *s, vreq *req, __u32 pos)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+
+	if (req->proto == XDPKV_PROTO_RESP) {
+		pos = put(s->reply, pos, "$", 1);
+		pos = opaque(req, put_uint(s, pos, copy->value_len));
+		return put(s->reply, pos, "\r\n", 2);
+	}
+	pos = put(s->reply, pos, "VALUE ", 6);
+	pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
+				    XDPKV_KEY_BYTES_MAX / 8));
+	pos = put(s->reply, pos, " ", 1);
+	pos = opaque(req, put_uint(s, pos, copy->flags));
+	pos = put(s->reply, pos, " ", 1);
+	pos = opaque(req, put_uint(s, pos, copy->value_len));
+	if (req->op == OP_GETS) {
+		pos = put(s->reply, pos, " ", 1);
+		pos = opaque(req, put_uint(s, pos, copy->cas));
+	}
+	return put(s->reply, pos, "\r\n", 2);
+}
+
+/* What follows the value. */
+static __always_inline __u32 put_value_end(struct scratch *s, vreq *req, __u32 pos)
+{
+	if (req->proto == XDPKV_PROTO_RESP)
+		return put(s->reply, pos, "\r\n", 2);
+	return put(s->reply, pos, "\r\nEND\r\n", 7);
+}
+
+/* A hit on an out-of-line value: answered if the reply fits one datagram
+ * (memcached's UDP limit); else, or if the blob changed since the item was
+ * read, passed to userspace. */
+static __always_inline int get_blob_hit(struct xdp_md *ctx, struct scratch *s, int ipv6,
+					vreq *req)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u32 pos, suffix;
+
+	if (copy->value_len > XDPKV_REPLY_MAX)
+		return finish(req->proto, XDPKV_PASS_BIG_VALUE, XDP_PASS);
+	pos = put_value_line(s, req, FRAME_HEADER_LEN);
+	suffix = req->proto == XDPKV_PROTO_RESP ? 2 : 7;
+	if (pos + copy->value_len + suffix > XDPKV_REPLY_MAX)
+		return finish(req->proto, XDPKV_PASS_BIG_VALUE, XDP_PASS);
+	if (put_blob(s, pos, copy->blob_id, copy->value_len))
+		return finish(req->proto, XDPKV_PASS_BUSY, XDP_PASS);
+	pos = opaque(req, pos + copy->value_len);
+	pos = put_value_end(s, req, pos);
+	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
+}
+
 static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
 {
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	struct xdpkv_item *it;
 	struct deleted gone = {};
-	__u32 pos = FRAME_HEADER_LEN;
+	__u32 pos;
 	__u32 n;
 
 	it = store_lookup(s);
@@ -45,34 +101,14 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 			n = REPLY_TEXT(s, "END\r\n");
 		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_GET_MISS);
 	}
-	if (copy->blob_id != 0 || copy->value_len > XDPKV_INLINE_VALUE_MAX)
+	if (copy->blob_id != 0)
+		return get_blob_hit(ctx, s, ipv6, req);
+	if (copy->value_len > XDPKV_INLINE_VALUE_MAX)
 		return finish(req->proto, XDPKV_PASS_BIG_VALUE, XDP_PASS);
-
-	/* Each variable-length piece goes through opaque() (struct scratch). */
-	if (req->proto == XDPKV_PROTO_RESP) {
-		pos = put(s->reply, pos, "$", 1);
-		pos = opaque(req, put_uint(s, pos, copy->value_len));
-		pos = put(s->reply, pos, "\r\n", 2);
-		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
-					    XDPKV_INLINE_VALUE_MAX / 8));
-		pos = put(s->reply, pos, "\r\n", 2);
-	} else {
-		pos = put(s->reply, pos, "VALUE ", 6);
-		pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
-					    XDPKV_KEY_BYTES_MAX / 8));
-		pos = put(s->reply, pos, " ", 1);
-		pos = opaque(req, put_uint(s, pos, copy->flags));
-		pos = put(s->reply, pos, " ", 1);
-		pos = opaque(req, put_uint(s, pos, copy->value_len));
-		if (req->op == OP_GETS) {
-			pos = put(s->reply, pos, " ", 1);
-			pos = opaque(req, put_uint(s, pos, copy->cas));
-		}
-		pos = put(s->reply, pos, "\r\n", 2);
-		pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
-					    XDPKV_INLINE_VALUE_MAX / 8));
-		pos = put(s->reply, pos, "\r\nEND\r\n", 7);
-	}
+	pos = put_value_line(s, req, FRAME_HEADER_LEN);
+	pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
+				    XDPKV_INLINE_VALUE_MAX / 8));
+	pos = put_value_end(s, req, pos);
 	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
 }
 

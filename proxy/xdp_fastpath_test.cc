@@ -336,13 +336,145 @@ TEST_F(FastPath, ValuesOfEverySizeUpToOneMebibyteAreStored) {
     ASSERT_TRUE(item.ok() && item->has_value()) << len << " " << item.status();
     EXPECT_EQ((*item)->value, value) << len;
     EXPECT_EQ((*item)->flags, 3u);
-    // The kernel leaves them to userspace.
-    ExpectPass(Frame(1) + "get " + key + "\r\n");
+    // The kernel answers those whose reply fits one datagram of 1400
+    // bytes and leaves the others to userspace.
+    const std::string reply =
+        Frame(1) + "VALUE " + key + " 3 " + std::to_string(len) + "\r\n" + value + "\r\nEND\r\n";
+    if (reply.size() <= 1400) {
+      ExpectReply(Frame(1) + "get " + key + "\r\n", reply);
+    } else {
+      ExpectPass(Frame(1) + "get " + key + "\r\n");
+    }
   }
-  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 7u);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT), 4u);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 3u);
   EXPECT_EQ(CountBlobs(*loader_), 7u);
   EXPECT_EQ(store_->Set("huge", std::string((1 << 20) + 1, 'h'), 0, 0).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// --- out-of-line values from the kernel ------------------------------------------
+
+// The value bytes of a test value: every byte value, so a shifted or torn
+// copy cannot go unnoticed.
+std::string BlobValue(size_t len, int seed) {
+  std::string value(len, '\0');
+  for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + seed);
+  return value;
+}
+
+TEST_F(FastPath, BlobValuesThatFitOneDatagramAreAnsweredByTheKernel) {
+  uint16_t id = 1;
+  for (size_t len : {129, 256, 257, 512, 513, 1024, 1025, 1300}) {
+    SCOPED_TRACE(len);
+    const std::string key = "blob" + std::to_string(len);
+    const std::string value = BlobValue(len, static_cast<int>(len));
+    auto cas = store_->Set(key, value, 77, 0);
+    ASSERT_TRUE(cas.ok()) << cas.status();
+    const std::string line = key + " 77 " + std::to_string(len);
+    for (PacketOptions options : {PacketOptions{}, V6()}) {
+      ExpectReply(Frame(id) + "get " + key + "\r\n",
+                  Frame(id) + "VALUE " + line + "\r\n" + value + "\r\nEND\r\n", options);
+      ++id;
+      ExpectReply(Frame(id) + "gets " + key + "\r\n",
+                  Frame(id) + "VALUE " + line + " " + std::to_string(*cas) + "\r\n" + value +
+                      "\r\nEND\r\n",
+                  options);
+      ++id;
+      ExpectReply(Frame(id) + RespCommand({"GET", key}),
+                  Frame(id) + "$" + std::to_string(len) + "\r\n" + value + "\r\n",
+                  Resp(options));
+      ++id;
+    }
+  }
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT), 32u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_GET_HIT), 16u);
+}
+
+// A reply of exactly 1400 bytes (frame header included) is the kernel's; one
+// byte more and it is userspace's, as memcached splits it in two datagrams.
+TEST_F(FastPath, TheLargestKernelReplyIsOneDatagramOf1400Bytes) {
+  const std::string head = Frame(1) + "VALUE edge 0 1366\r\n";
+  const std::string tail = "\r\nEND\r\n";
+  ASSERT_EQ(head.size() + 1366 + tail.size(), 1400u);
+  ASSERT_TRUE(store_->Set("edge", BlobValue(1366, 1), 0, 0).ok());
+  ExpectReply(Frame(1) + "get edge\r\n", head + BlobValue(1366, 1) + tail);
+  ASSERT_TRUE(store_->Set("edge", BlobValue(1367, 2), 0, 0).ok());
+  ExpectPass(Frame(2) + "get edge\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 1u);
+
+  // RESP: "$1383\r\n" + value + "\r\n" after the frame header.
+  ASSERT_TRUE(store_->Set("redge", BlobValue(1383, 3), 0, 0).ok());
+  ExpectReply(Frame(3) + RespCommand({"GET", "redge"}),
+              Frame(3) + "$1383\r\n" + BlobValue(1383, 3) + "\r\n", Resp());
+  ASSERT_TRUE(store_->Set("redge", BlobValue(1384, 4), 0, 0).ok());
+  ExpectPass(Frame(4) + RespCommand({"GET", "redge"}), Resp());
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_PASS_BIG_VALUE), 1u);
+}
+
+// The blob's header must name the version of the item the kernel read:
+// blob id and value length. Otherwise (the blob was replaced, or its map
+// element reused) the kernel passes and userspace reads again.
+TEST_F(FastPath, ABlobThatDoesNotMatchItsItemIsPassed) {
+  ASSERT_TRUE(store_->Set("torn", BlobValue(300, 5), 0, 0).ok());
+  auto item = store_->Get("torn");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  const int fd = loader_->blob_map_fds()[BlobClassOf(300)];
+  uint64_t blob_id = 0;
+  ASSERT_EQ(bpf_map_get_next_key(fd, nullptr, &blob_id), 0);
+  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + BlobClassBytes(BlobClassOf(300)));
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &blob_id, blob.data()), 0);
+  xdpkv_blob_header header;
+  std::memcpy(&header, blob.data(), sizeof(header));
+  ASSERT_EQ(header.value_len, 300u);
+
+  // The header says another length.
+  header.value_len = 299;
+  std::memcpy(blob.data(), &header, sizeof(header));
+  ASSERT_EQ(bpf_map_update_elem(fd, &blob_id, blob.data(), BPF_EXIST), 0);
+  ExpectPass(Frame(1) + "get torn\r\n");
+  // Another blob's id.
+  header.value_len = 300;
+  header.blob_id = blob_id + 1;
+  std::memcpy(blob.data(), &header, sizeof(header));
+  ASSERT_EQ(bpf_map_update_elem(fd, &blob_id, blob.data(), BPF_EXIST), 0);
+  ExpectPass(Frame(2) + RespCommand({"GET", "torn"}), Resp());
+  // Gone.
+  ASSERT_EQ(bpf_map_delete_elem(fd, &blob_id), 0);
+  ExpectPass(Frame(3) + "gets torn\r\n", V6());
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BUSY), 2u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_PASS_BUSY), 1u);
+
+  // Its header right again: answered.
+  header.blob_id = blob_id;
+  std::memcpy(blob.data(), &header, sizeof(header));
+  ASSERT_EQ(bpf_map_update_elem(fd, &blob_id, blob.data(), BPF_NOEXIST), 0);
+  ExpectReply(Frame(4) + "get torn\r\n",
+              Frame(4) + "VALUE torn 0 300\r\n" + BlobValue(300, 5) + "\r\nEND\r\n");
+}
+
+// Kernel SETs and DELETEs of a key whose value is out of line, then GETs:
+// whatever the kernel answers is the current version.
+TEST_F(FastPath, KernelWritesOverABlobValueAreSeenByKernelGets) {
+  ASSERT_TRUE(store_->Set("mix", BlobValue(700, 6), 1, 0).ok());
+  ExpectReply(Frame(1) + "get mix\r\n",
+              Frame(1) + "VALUE mix 1 700\r\n" + BlobValue(700, 6) + "\r\nEND\r\n");
+  ExpectReply(Frame(2) + "set mix 2 0 3\r\nnew\r\n", Frame(2) + "STORED\r\n");
+  ExpectReply(Frame(3) + "get mix\r\n", Frame(3) + "VALUE mix 2 3\r\nnew\r\nEND\r\n");
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+  ASSERT_TRUE(store_->Set("mix", BlobValue(200, 7), 3, 0).ok());
+  ExpectReply(Frame(4) + RespCommand({"GET", "mix"}),
+              Frame(4) + "$200\r\n" + BlobValue(200, 7) + "\r\n", Resp());
+  ExpectReply(Frame(5) + "delete mix\r\n", Frame(5) + "DELETED\r\n");
+  ExpectReply(Frame(6) + "get mix\r\n", Frame(6) + "END\r\n");
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
+}
+
+TEST_F(FastPath, ExpiredBlobValuesAreNotReturned) {
+  ASSERT_TRUE(store_->Set("gone", BlobValue(500, 8), 0, NowBootMs() - 1).ok());
+  ExpectReply(Frame(1) + "get gone\r\n", Frame(1) + "END\r\n");
+  ExpectReply(Frame(2) + RespCommand({"GET", "gone"}), Frame(2) + "$-1\r\n", Resp());
+  EXPECT_EQ(CountBlobs(*loader_), 0u);
 }
 
 TEST_F(FastPath, OverwritesAndDeletesFreeTheirBlobs) {

@@ -19,9 +19,15 @@
 #include "xdpkv_layout.h"
 
 #define XDPKV_REQ_PEEK 512   /* request bytes the kernel path parses */
-#define XDPKV_REPLY_MAX 512  /* reply payload the kernel path builds */
-#define BUF_MASK 511         /* both buffers are 512 bytes... */
+#define BUF_MASK 511         /* the request buffer is 512 bytes... */
 #define BUF_SLACK 8          /* ...plus room for one word read or written at any index */
+/* Reply payload the kernel path builds, frame header included: one
+ * datagram of memcached's UDP limit. Longer replies are userspace's. */
+#define XDPKV_REPLY_MAX 1400
+#define REPLY_BUF_LEN 2048   /* the reply buffer: a power of two that holds it... */
+#define REPLY_MASK (REPLY_BUF_LEN - 1) /* ...plus BUF_SLACK */
+/* Bytes per bpf_csum_diff call: older kernels take at most 512. */
+#define CSUM_CHUNK 512
 #define FRAME_HEADER_LEN 8
 #define MAX_DIGITS 20
 #define DIGITS_MASK 31

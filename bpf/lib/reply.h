@@ -10,11 +10,12 @@
 #include "lib/counters.h"
 #include "lib/csum.h"
 #include "lib/scratch.h"
+#include "lib/store.h"
 
 static __always_inline __u32 put(__u8 *buf, __u32 pos, const char *lit, __u32 n)
 {
 	for (__u32 i = 0; i < n; i++)
-		buf[(pos + i) & BUF_MASK] = lit[i];
+		buf[(pos + i) & REPLY_MASK] = lit[i];
 	return pos + n;
 }
 
@@ -37,24 +38,63 @@ static __always_inline __u32 put_uint(struct scratch *s, __u32 pos, __u64 value)
 	n = opaque(&s->request, n);
 	from = MAX_DIGITS - n;
 	for (__u32 i = 0; i < MAX_DIGITS; i++)
-		s->reply[(pos + i) & BUF_MASK] = s->digits[(from + i) & DIGITS_MASK];
+		s->reply[(pos + i) & REPLY_MASK] = s->digits[(from + i) & DIGITS_MASK];
 	return pos + n;
 }
 
-/* Copies `n` (<= 8 * max_words) bytes from src + src_off into buf at pos, a
- * word at a time. Whole words are written, so up to 7 bytes past pos + n are
- * clobbered (the next put overwrites them; the reply length excludes them).
- * Both buffers have BUF_SLACK bytes after their masked range. */
+/* Copies `n` (<= 8 * max_words) bytes from src + src_off into buf (the
+ * reply) at pos, a word at a time. Whole words are written, so up to 7 bytes
+ * past pos + n are clobbered (the next put overwrites them; the reply length
+ * excludes them). Both buffers have BUF_SLACK bytes after their masked
+ * range; src is indexed like the request buffer. */
 static __always_inline __u32 put_words(__u8 *buf, __u32 pos, const __u8 *src, __u32 src_off,
 				       __u32 n, __u32 max_words)
 {
 	for (__u32 i = 0; i < max_words; i++) {
 		if (i * 8 >= n)
 			break;
-		*(__u64 *)(buf + ((pos + i * 8) & BUF_MASK)) =
+		*(__u64 *)(buf + ((pos + i * 8) & REPLY_MASK)) =
 			*(const __u64 *)(src + ((src_off + i * 8) & BUF_MASK));
 	}
 	return pos + n;
+}
+
+/* What identifies a blob: the start of struct xdpkv_blob_header. */
+struct blob_ident {
+	__u64 blob_id;
+	__u32 value_len;
+	__u32 pad;
+};
+_Static_assert(__builtin_offsetof(struct xdpkv_blob_header, value_len) == 8, "blob_ident");
+
+static __always_inline int blob_is(struct bpf_dynptr *blob, __u64 id, __u32 len)
+{
+	struct blob_ident ident;
+
+	if (bpf_dynptr_read(&ident, 12, blob, 0, 0))
+		return 0;
+	return ident.blob_id == id && ident.value_len == len;
+}
+
+/* Copies the out-of-line value `id` of `len` bytes (as the item, read under
+ * its lock, says) into the reply at pos (< 512). A blob is never modified,
+ * but once deleted its map element can be reused at once for another blob:
+ * the header is checked against the item before and after the copy, and
+ * blob ids are never reused, so a copy that overlapped a reuse is noticed.
+ * Returns 0, or -1 if the blob is gone or changed: the item was written
+ * since it was read. */
+static __always_inline int put_blob(struct scratch *s, __u32 pos, __u64 id, __u32 len)
+{
+	struct bpf_dynptr blob;
+
+	if (pos > BUF_MASK || len > XDPKV_REPLY_MAX)
+		return -1;
+	if (blob_open(id, len, &blob) || !blob_is(&blob, id, len))
+		return -1;
+	VERIFIER_MASK(pos, BUF_MASK);
+	if (bpf_dynptr_read(s->reply + pos, len, &blob, sizeof(struct xdpkv_blob_header), 0))
+		return -1;
+	return blob_is(&blob, id, len) ? 0 : -1;
 }
 
 /* Turns the request in the packet into a reply carrying scratch->reply's
@@ -74,11 +114,11 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 	__u8 mac[ETH_ALEN];
 	__u16 port;
 
-	if (reply_len == 0 || reply_len > XDPKV_REPLY_MAX - 4)
+	if (reply_len == 0 || reply_len > XDPKV_REPLY_MAX)
 		return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
-	/* [1, XDPKV_REPLY_MAX] as far as the verifier can see, and unchanged. */
+	/* [1, REPLY_BUF_LEN] as far as the verifier can see, and unchanged. */
 	reply_len -= 1;
-	VERIFIER_MASK(reply_len, XDPKV_REPLY_MAX - 1);
+	VERIFIER_MASK(reply_len, REPLY_MASK);
 	reply_len += 1;
 
 	/* Save the request's headers, then size the packet for the reply:
@@ -108,6 +148,7 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 		struct ipv6hdr *ip6 = (void *)(s->hdrs + 14);
 		struct in6_addr addr = ip6->saddr;
 		__be32 pseudo[2];
+		__u32 padded;
 		__s64 sum;
 
 		ip6->saddr = ip6->daddr;
@@ -123,13 +164,25 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 		/* Checksum over pseudo header, UDP header and payload; the
 		 * payload is zero-padded to a multiple of 4 for csum_diff. */
 		for (__u32 i = 0; i < 3; i++)
-			s->reply[(reply_len + i) & BUF_MASK] = 0;
+			s->reply[(reply_len + i) & REPLY_MASK] = 0;
 		pseudo[0] = bpf_htonl(8 + reply_len);
 		pseudo[1] = bpf_htonl(IPPROTO_UDP);
 		sum = bpf_csum_diff(0, 0, (__be32 *)&ip6->saddr, 32, 0);
 		sum = bpf_csum_diff(0, 0, pseudo, sizeof(pseudo), sum);
 		sum = bpf_csum_diff(0, 0, (__be32 *)udp, 8, sum);
-		sum = bpf_csum_diff(0, 0, (__be32 *)s->reply, (reply_len + 3) & 0x1fc, sum);
+		padded = (reply_len + 3) & ~3u;
+		for (__u32 off = 0; off < XDPKV_REPLY_MAX; off += CSUM_CHUNK) {
+			__u32 n;
+
+			if (off >= padded)
+				break;
+			n = padded - off;
+			if (n > CSUM_CHUNK)
+				n = CSUM_CHUNK;
+			/* clang may pass a 64-bit copy the clamp never saw. */
+			VERIFIER_MASK(n, 2 * CSUM_CHUNK - 4);
+			sum = bpf_csum_diff(0, 0, (__be32 *)(s->reply + off), n, sum);
+		}
 		udp->check = ~fold_csum((__u64)sum);
 		if (udp->check == 0)
 			udp->check = 0xffff;

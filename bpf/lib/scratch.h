@@ -37,7 +37,7 @@ struct scratch {
 		 * BTF carries its layout (proxy/xdp_loader_test.cc). */
 		struct xdpkv_cas_request cas_request;
 	};
-	__u8 reply[XDPKV_REPLY_MAX + BUF_SLACK];
+	__u8 reply[REPLY_BUF_LEN + BUF_SLACK];
 	struct xdpkv_key256 key;
 	/* An item without its lock semantics (scratch maps cannot hold
 	 * spin locks): the same bytes as struct xdpkv_item. */

@@ -108,6 +108,28 @@ static __always_inline void blob_free(__u64 id, __u32 value_len)
 		bpf_map_delete_elem(&xdpkv_blobs_1m, &id);
 }
 
+/* Points `blob` at the out-of-line value `id` of `value_len` bytes, for the
+ * value classes a one-datagram reply can carry (up to 2 KiB). Returns 0,
+ * or -1 if the blob is gone (its item was written since it was read) or its
+ * class is not one of those. */
+#define BLOB_OPEN_CLASS(map, class_bytes)                                       \
+	if (value_len <= (class_bytes)) {                                       \
+		struct map##_value *v = bpf_map_lookup_elem(&map, &id);          \
+									        \
+		if (!v)                                                          \
+			return -1;                                               \
+		return bpf_dynptr_from_mem(v, sizeof(*v), 0, blob) ? -1 : 0;     \
+	}
+
+static __always_inline int blob_open(__u64 id, __u32 value_len, struct bpf_dynptr *blob)
+{
+	BLOB_OPEN_CLASS(xdpkv_blobs_256, 256)
+	BLOB_OPEN_CLASS(xdpkv_blobs_512, 512)
+	BLOB_OPEN_CLASS(xdpkv_blobs_1k, 1024)
+	BLOB_OPEN_CLASS(xdpkv_blobs_2k, 2048)
+	return -1;
+}
+
 static __always_inline __u64 now_boot_ms(void)
 {
 	return bpf_ktime_get_boot_ns() / NS_PER_MS;

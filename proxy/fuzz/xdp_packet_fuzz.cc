@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/memcache_text.h"
 #include "protocol/resp.h"
@@ -210,6 +211,15 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   loader = std::move(*loaded);
   store = xdpkv::BpfStore::ForLoader(*loader);
+  // Out-of-line values under one-letter keys (the seeds use "k"), so that
+  // mutated GETs reach the kernel's blob path: replies that fit one
+  // datagram, one that does not, and the edge.
+  for (auto [key, len] : {std::pair<const char*, size_t>{"b", 129}, {"c", 700}, {"d", 1366},
+                          {"e", 1367}, {"f", 5000}}) {
+    std::string value(len, '\0');
+    for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + len);
+    if (!store->Set(key, value, 5, 0).ok()) std::exit(1);
+  }
   std::atexit(PrintOutcomes);
   return 0;
 }
