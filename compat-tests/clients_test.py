@@ -33,8 +33,11 @@ class Server:
     def __init__(self, mode, pin_dir=None, fresh=True):
         self.pin_dir = pin_dir or f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-{mode}"
         # memcached TCP and UDP on one port (c_clients uses it for both).
+        # The idle crowd below is 10k connections: above memcached's default
+        # -c 1024, as it would be for memcached itself.
         self.started = loopback.start_xdpkv(
-            BINARY, ["--xdp-mode", mode, "--pin-dir", self.pin_dir]
+            BINARY, ["--xdp-mode", mode, "--pin-dir", self.pin_dir,
+                     "-c", str(IDLE_CONNECTIONS + 100), "--maxclients", str(IDLE_CONNECTIONS + 100)]
             + (["--fresh"] if fresh else []))
         self.proc = self.started.proc
         self.mc_port, self.resp_port = self.started.mc_port, self.started.resp_port
@@ -279,6 +282,33 @@ def restart_checks():
         server.stop()
 
 
+def one_instance_checks(server):
+    """A second server on busy ports, or on the live store, fails at once and
+    changes nothing (SO_REUSEPORT would otherwise split the clients)."""
+    r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
+    r.set("owner", "first")
+
+    def second(args):
+        return subprocess.run([BINARY, "--xdp-mode", "off"] + args, capture_output=True,
+                              text=True, timeout=30)
+    def busy_port():
+        other_pins = f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-second"
+        try:
+            out = second(["-p", str(server.mc_port), "-U", "0", "--redis-port",
+                          str(server.resp_port), "--pin-dir", other_pins, "--fresh"])
+        finally:
+            subprocess.run(["rm", "-rf", other_pins])
+        return (out.returncode == 1 and "Address already in use" in out.stderr
+                and all(r.get("owner") == b"first" for _ in range(6)))
+    yield "a second server on busy ports is refused", busy_port
+    def busy_store():
+        out = second(["-p", "-1", "-U", "-1", "--redis-port", "-1", "--pin-dir", server.pin_dir,
+                      "--fresh"])
+        return (out.returncode == 1 and "in use by another xdpkv" in out.stderr
+                and r.get("owner") == b"first")
+    yield "--fresh on a live store is refused, the store kept", busy_store
+
+
 def cross_checks(server):
     mc = MemcacheClient(("127.0.0.1", server.mc_port), timeout=5, default_noreply=False)
     r = redis.Redis(host="127.0.0.1", port=server.resp_port, socket_timeout=5)
@@ -308,7 +338,8 @@ def main():
         server = Server(mode)
         try:
             for checks in (memcache_checks, redis_checks, more_memcache_checks,
-                           more_redis_checks, external_checks, cross_checks, robustness_checks):
+                           more_redis_checks, external_checks, cross_checks, robustness_checks,
+                           one_instance_checks):
                 run(mode, checks(server))
         finally:
             server.stop()

@@ -101,8 +101,37 @@ absl::StatusOr<Address> ParseAddress(const std::string& text, uint16_t port) {
 }
 
 // bind_errno: the bind's errno when that is what failed, else 0.
-absl::StatusOr<int> OpenListener(const Address& address, Transport transport, int* bind_errno) {
+// SO_REUSEPORT lets any process of the same user join a port's group, so
+// a second server would silently take half of the first one's clients.
+// Before the first socket of a group is bound, a probe without
+// SO_REUSEPORT finds a port that someone else holds (TCP: a listener, with
+// SO_REUSEADDR so a restart is not held off by TIME_WAIT; UDP: any socket),
+// and the bind fails as a redis-server or memcached on that port would.
+absl::Status ProbePortIsFree(const Address& address, Transport transport, int* bind_errno) {
+  const int type = (transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC;
+  const int fd = socket(address.storage.ss_family, type, 0);
+  if (fd < 0) return Errno("socket");
+  const int one = 1;
+  if (transport == Transport::kTcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (address.storage.ss_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  }
+  absl::Status status;
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    *bind_errno = errno;
+    status = Errno(absl::StrCat("binding ", transport == Transport::kTcp ? "TCP " : "UDP ",
+                                address.text));
+  }
+  close(fd);
+  return status;
+}
+
+absl::StatusOr<int> OpenListener(const Address& address, Transport transport, int* bind_errno,
+                                 bool first_of_group) {
   *bind_errno = 0;
+  if (first_of_group) {
+    if (auto free = ProbePortIsFree(address, transport, bind_errno); !free.ok()) return free;
+  }
   const int type = (transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
                    SOCK_CLOEXEC;
   const int fd = socket(address.storage.ss_family, type, 0);
@@ -563,7 +592,9 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
         auto address = ParseAddress(text, port);
         if (!address.ok()) return address.status();
         int bind_errno = 0;
-        auto fd = OpenListener(*address, w.transport, &bind_errno);
+        // The first thread's socket starts each group (port 0 asks the
+        // kernel for a free one: nothing to probe).
+        auto fd = OpenListener(*address, w.transport, &bind_errno, t == 0 && port != 0);
         if (!fd.ok()) {
           *kernel_port_taken = w.port == kAnyPort && bind_errno == EADDRINUSE;
           return fd.status();

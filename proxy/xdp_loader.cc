@@ -2,6 +2,8 @@
 
 #include <linux/types.h>
 #include <net/if.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -13,6 +15,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "bpf/bpf.h"
 #include "bpf/libbpf.h"
 #include "linux/if_link.h"
@@ -44,14 +47,60 @@ int64_t ClockMicros(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-// Pinning needs bpffs; mount it where distributions expect it if missing.
-absl::Status EnsureBpfFs() {
+bool OnBpfFs(const std::string& path) {
   struct statfs fs {};
-  if (statfs(kBpfFsRoot, &fs) == 0 && fs.f_type == BPF_FS_MAGIC) return absl::OkStatus();
+  return statfs(path.c_str(), &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+// True only when this process provably shares init's mount namespace. A
+// private one (`ip netns exec`, `unshare -m`) has a /sys of its own, and a
+// bpffs mounted there dies with the namespace.
+bool InInitMountNamespace() {
+  struct stat self {}, init {};
+  if (stat("/proc/self/ns/mnt", &self) != 0 || stat("/proc/1/ns/mnt", &init) != 0) return false;
+  return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+}
+
+// Pinning needs bpffs. In init's mount namespace, mount it where
+// distributions expect it if missing. Anywhere else refuse: pins in a bpffs
+// of our own would vanish with the process, and the store with them at
+// every restart.
+absl::Status EnsureBpfFs(const std::string& pin_dir) {
+  if (OnBpfFs(kBpfFsRoot)) return absl::OkStatus();
+  if (pin_dir.rfind(std::string(kBpfFsRoot) + "/", 0) != 0) {
+    return absl::OkStatus();  // elsewhere: the pin dir itself is checked
+  }
+  if (!InInitMountNamespace()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kBpfFsRoot, " is not a bpffs here, and this may be a private mount namespace (started "
+                    "under `ip netns exec`?) where pins vanish with the process. Enter only the "
+                    "network namespace (`nsenter --net=/run/netns/NAME xdpkv ...`), or mount the "
+                    "host's bpffs first (`mount -t bpf bpf ",
+        kBpfFsRoot, "` in the host's mount namespace)"));
+  }
   if (mount("bpf", kBpfFsRoot, "bpf", 0, nullptr) != 0) {
     return ErrnoStatus(errno, absl::StrCat("mounting bpffs on ", kBpfFsRoot));
   }
   return absl::OkStatus();
+}
+
+// One server per store: an exclusive lock on the pin directory, held for
+// the loader's lifetime (the kernel drops it when the process dies).
+absl::StatusOr<int> LockPinDir(const std::string& pin_dir) {
+  const int fd = open(pin_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("opening ", pin_dir));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the store in ", pin_dir,
+          " is in use by another xdpkv process: stop it first, or give this one its own "
+          "--pin-dir (one server per store; nothing was changed)"));
+    }
+    return ErrnoStatus(err, absl::StrCat("locking ", pin_dir));
+  }
+  return fd;
 }
 
 std::array<bpf_map*, XDPKV_KEY_CLASS_COUNT> ItemMaps(xdpkv_bpf* skeleton) {
@@ -108,6 +157,23 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
   skeleton->data->xdpkv_next_cas = static_cast<uint64_t>(ClockMicros(CLOCK_REALTIME));
   skeleton->bss->xdpkv_unix_minus_boot_ms = UnixMinusBootMs();
 
+  // Before anything in the pin dir is touched (--fresh included): it must
+  // be on bpffs, and no other server may be using it.
+  if (!config.pin_dir.empty()) {
+    if (auto status = EnsureBpfFs(config.pin_dir); !status.ok()) return status;
+    std::error_code ec;
+    std::filesystem::create_directories(config.pin_dir, ec);
+    if (ec) return ErrnoStatus(ec.value(), absl::StrCat("creating ", config.pin_dir));
+    if (!OnBpfFs(config.pin_dir)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--pin-dir ", config.pin_dir, " is not on a bpffs: pins there would not keep the store"));
+    }
+    auto lock = LockPinDir(config.pin_dir);
+    if (!lock.ok()) return lock.status();
+    loader->pin_dir_lock_fd_ = *lock;
+  }
+
+  std::vector<std::string> present, missing;
   for (bpf_map* map : StoreMaps(skeleton)) {
     if (config.max_items_per_class != 0) {
       if (int err = bpf_map__set_max_entries(map, config.max_items_per_class); err != 0) {
@@ -117,20 +183,26 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     if (!config.pin_dir.empty()) {
       const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
       if (config.fresh) unlink(path.c_str());
+      (access(path.c_str(), F_OK) == 0 ? present : missing).push_back(bpf_map__name(map));
       if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
         return ErrnoStatus(err, absl::StrCat("pin path ", path));
       }
     }
   }
-  if (!config.pin_dir.empty()) {
-    if (auto status = EnsureBpfFs(); !status.ok()) return status;
-    std::error_code ec;
-    std::filesystem::create_directories(config.pin_dir, ec);
-    if (ec) return ErrnoStatus(ec.value(), absl::StrCat("creating ", config.pin_dir));
+  // Part of a store is not a store: serving it would lose keys silently
+  // (an item whose blob map was recreated empty fails on every read).
+  if (!present.empty() && !missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the store in ", config.pin_dir, " is incomplete (missing ", absl::StrJoin(missing, ", "),
+        "): refusing to serve part of it; --fresh drops it"));
   }
   if (int err = xdpkv_bpf__load(skeleton); err != 0) {
-    return ErrnoStatus(err, "loading the BPF program (root with BPF rights needed; a pinned "
-                            "store from an incompatible version needs --fresh)");
+    return ErrnoStatus(err, present.empty()
+                                ? "loading the BPF program (root with BPF rights needed)"
+                                : absl::StrCat("loading the BPF program over the store pinned in ",
+                                               config.pin_dir,
+                                               " (a store from an incompatible xdpkv version "
+                                               "needs --fresh, which drops it)"));
   }
   return loader;
 }
@@ -138,6 +210,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
 XdpLoader::~XdpLoader() {
   for (int fd : link_fds_) close(fd);
   xdpkv_bpf__destroy(skeleton_);
+  if (pin_dir_lock_fd_ >= 0) close(pin_dir_lock_fd_);
 }
 
 absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {

@@ -68,6 +68,7 @@ class XdpLoader {
   explicit XdpLoader(xdpkv_bpf* skeleton) : skeleton_(skeleton) {}
   xdpkv_bpf* skeleton_;
   std::vector<int> link_fds_;  // one BPF link per attached interface
+  int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
 };
 
 // Milliseconds of CLOCK_BOOTTIME, the clock item expiry is kept in (the
