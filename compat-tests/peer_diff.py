@@ -109,6 +109,9 @@ MEMCACHE_CASES = [
      b"touch a 1\r\nincr a 1\r\nstats reset\r\nstats\r\n", MEMCACHE_COUNTERS),
     ("stats slabs", b"stats slabs\r\n",
      Deviation("no slab allocator: the store is BPF hash maps", b"END\r\n")),
+    ("a SET refused as too large unlinks the old value",
+     b"set k 0 0 2\r\nv1\r\nset k 0 0 1048577\r\n" + b"x" * 1048577 + b"\r\nget k\r\n"
+     b"set r 0 0 2\r\nv1\r\nappend r 0 0 1048577\r\n" + b"x" * 1048577 + b"\r\nget r\r\n"),
     ("quit", b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n"),
 ]
 

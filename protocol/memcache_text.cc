@@ -153,6 +153,9 @@ ParseResult ParseStorage(Op op, const Tokens& tokens, std::string_view input,
   if (value_bytes > options.max_value_bytes) {
     ParseResult r = Error(reply::kObjectTooLarge, line_consumed, cmd.noreply);
     r.swallow = value_bytes + 2;
+    // The refused command, without its value: memcached unlinks the old
+    // item of a SET refused as too large.
+    r.command = std::move(cmd);
     return r;
   }
   const size_t total = line_consumed + value_bytes + 2;

@@ -128,6 +128,8 @@ struct ParseResult {
   // kNeedMore: total buffered bytes needed before a retry can succeed
   // (lets the caller wait for a large value without re-parsing).
   size_t need_at_least = 0;
+  // kOk: the command. kError for a value over the item size limit: the
+  // refused storage command, without its data.
   Command command;
   // kError: the reply to send, memcached's words. Empty when the request
   // asked for noreply, which memcached honours even for errors.

@@ -49,7 +49,11 @@ std::string_view StoreCommand(const mc::Command& command, Store& store, const Se
     const absl::Status status =
         expires_at ? store.Set(key, command.data, command.flags, *expires_at).status()
                    : store.Delete(key).status();
-    return status.ok() ? mc::reply::kStored : WriteError(status);
+    if (status.ok()) return mc::reply::kStored;
+    // As memcached: a SET that cannot be stored unlinks the old value, so
+    // no stale read follows a refused write.
+    (void)store.Delete(key);
+    return WriteError(status);
   }
   std::string_view reply = mc::reply::kStored;
   auto result = store.Mutate(key, [&](const std::optional<StoredItem>& current) -> Mutation {

@@ -45,6 +45,11 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     if (r.status == memcache::ParseStatus::kNeedMore) break;
     used += r.consumed;
     if (r.status == memcache::ParseStatus::kError) {
+      // As memcached: a SET refused as too large unlinks the old value, so
+      // the client cannot read back what it meant to replace.
+      if (r.swallow > 0 && r.command.op == memcache::Op::kSet && !r.command.keys.empty()) {
+        (void)store_.Delete(r.command.keys.front());
+      }
       out->append(r.error_reply);
       swallow_ = r.swallow;
       closing_ = r.close_connection;

@@ -141,6 +141,23 @@ TEST_F(Sessions, MemcacheFullStoreAndQuit) {
   EXPECT_TRUE(last_closing_);
 }
 
+// memcached unlinks the old item of a SET it refuses (too large, or out of
+// memory): no stale read after a failed overwrite. Other storage commands
+// keep it.
+TEST_F(Sessions, MemcacheRefusedSetUnlinksTheOldValue) {
+  memcache::ParseOptions options;
+  options.max_value_bytes = 10;
+  EXPECT_EQ(Memcache("set k 0 0 2\r\nv1\r\nset k 0 0 11\r\n01234567890\r\nget k\r\n", options),
+            "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
+  EXPECT_EQ(Memcache("set r 0 0 2\r\nv1\r\nreplace r 0 0 11\r\n01234567890\r\nget r\r\n",
+                     options),
+            "STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE r 0 2\r\nv1\r\nEND\r\n");
+  store_.max_items = 1;
+  ASSERT_TRUE(store_.Clear().ok());
+  EXPECT_EQ(Memcache("set a 0 0 1\r\na\r\nset b 0 0 1\r\nb\r\nget a\r\n"),
+            "STORED\r\nSERVER_ERROR out of memory storing object\r\nVALUE a 0 1\r\na\r\nEND\r\n");
+}
+
 TEST_F(Sessions, MemcacheStats) {
   context_.xdp_counters = [] { return ServerContext::NamedCounters{{"xdp_x", 7}}; };
   const std::string stats = Memcache("stats\r\n");
