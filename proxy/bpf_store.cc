@@ -378,10 +378,15 @@ absl::StatusOr<size_t> BpfStore::Clear() {
 
 absl::StatusOr<StoreUsage> BpfStore::Usage() {
   StoreUsage usage;
+  const uint64_t now = NowBootMs();
   auto walked = ForEachItem([&](std::string_view key, const xdpkv_item& item) {
     if (Deleting(item)) return;
     ++usage.items;
     usage.bytes += key.size() + item.value_len;
+    if (item.expires_at_ms != 0) {
+      ++usage.with_expiry;
+      if (item.expires_at_ms > now) usage.ttl_sum_ms += item.expires_at_ms - now;
+    }
   });
   if (!walked.ok()) return walked;
   return usage;

@@ -64,7 +64,9 @@ struct ScanPage {
 // What the store holds (live and not yet swept items alike).
 struct StoreUsage {
   uint64_t items = 0;
-  uint64_t bytes = 0;  // keys and values
+  uint64_t bytes = 0;        // keys and values
+  uint64_t with_expiry = 0;  // items that have a TTL
+  uint64_t ttl_sum_ms = 0;   // their TTLs left, summed (expired ones count 0)
 };
 
 class Store {

@@ -114,6 +114,10 @@ class MemoryStore : public Store {
     for (const auto& [key, item] : items_) {
       ++usage.items;
       usage.bytes += key.size() + item.value.size();
+      if (item.expires_at_ms != 0) {
+        ++usage.with_expiry;
+        if (item.expires_at_ms > now_ms) usage.ttl_sum_ms += item.expires_at_ms - now_ms;
+      }
     }
     return usage;
   }
