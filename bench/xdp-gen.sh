@@ -35,8 +35,9 @@ ip -n "$client_ns" addr add 198.18.0.2/30 dev "$client_if"
 ip -n "$server_ns" link set "$server_if" up
 ip -n "$client_ns" link set "$client_if" up
 
-# xdpkv on the server end, its counters printed when it stops.
-ip netns exec "$server_ns" taskset -c 1 build/bin/xdpkv --xdp-iface "$server_if" \
+# xdpkv on the server end, its counters printed when it stops. nsenter
+# --net keeps the host's bpffs (ip netns exec would not: xdpkv refuses).
+nsenter --net="/run/netns/$server_ns" taskset -c 1 build/bin/xdpkv --xdp-iface "$server_if" \
   -l 198.18.0.1 -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "/tmp/xdpkv-gen-$id.log" &
 server_pid=$!
 sleep 1

@@ -176,13 +176,15 @@ def test_veth(errors):
             run(netns(ns) + ["ip", "addr", "add", addr, "dev", ifname])
             run(netns(ns) + ["ip", "link", "set", ifname, "up"])
             run(netns(ns) + ["ip", "link", "set", "lo", "up"])
-        server = start_server(netns(server_ns), [
+        # nsenter --net keeps the host's bpffs (ip netns exec would give the
+        # server a private /sys, where xdpkv refuses to pin its store).
+        server = start_server(["nsenter", f"--net=/run/netns/{server_ns}"], [
             ARGS.binary, "--xdp-iface", server_if, "--xdp-mode", "native"] + port_args() + [
             "-l", "198.18.0.1", "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-server", "--fresh"])
         try:
             # The client end needs an XDP program for XDP_TX to deliver; with
             # all its ports off ours passes everything.
-            peer = start_server(netns(client_ns), [
+            peer = start_server(["nsenter", f"--net=/run/netns/{client_ns}"], [
                 ARGS.binary, "--xdp-iface", client_if, "--xdp-mode", "native", "-p", "0",
                 "-U", "0", "--redis-port", "0",
                 "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-peer", "--fresh"])
