@@ -150,6 +150,17 @@ enum xdpkv_reason {
 	XDPKV_PASS_NO_ROOM = 14,     /* the packet could not grow to hold the reply */
 	XDPKV_PASS_BUSY = 15,        /* a map operation failed for another reason */
 	XDPKV_PASS_DELETING = 16,    /* a SET met an item being deleted: userspace retries */
+	/* Admission (bpf/lib/admission.h): not what the host's stack would
+	 * accept, or not what the operator allowed; the stack decides. */
+	XDPKV_PASS_UNKNOWN_IFACE = 17, /* arrived on an interface the loader did not describe */
+	XDPKV_PASS_FOREIGN_MAC = 18,   /* destination MAC not the interface's, or a group address */
+	XDPKV_PASS_FOREIGN_DEST = 19,  /* destination IP not one the server listens on */
+	XDPKV_PASS_MARTIAN_SOURCE = 20, /* loopback (off lo), broadcast, multicast, 0/8, our own */
+	XDPKV_PASS_SELF_PORT = 21,     /* source port 0 or one of our service ports (loops) */
+	XDPKV_PASS_BAD_LENGTH = 22,    /* IP and UDP lengths disagree (with the frame too) */
+	XDPKV_PASS_BAD_CHECKSUM = 23,  /* IPv4 header or UDP checksum wrong (or absent on IPv6) */
+	XDPKV_PASS_NOT_ALLOWED = 24,   /* source outside the --udp-allow list */
+	XDPKV_PASS_REPLY_CAP = 25,     /* reply over --udp-max-reply-bytes for this source */
 	XDPKV_REASON_COUNT,
 };
 
@@ -167,5 +178,47 @@ struct xdpkv_config {
 
 /* memcached's exptime: up to this many seconds it is relative. */
 #define XDPKV_REALTIME_MAXDELTA (60 * 60 * 24 * 30)
+
+/* ---- Admission (bpf/lib/admission.h; docs/architecture.md, "Admission") ----
+ * Filled by userspace (proxy/xdp_loader.cc) after load and kept current.
+ * Addresses are 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so one
+ * key type and one LPM trie serve both families. */
+
+/* xdpkv_ifaces: ifindex -> what the kernel path needs of the interface. */
+struct xdpkv_iface {
+	__u8 mac[6];
+	__u16 flags; /* XDPKV_IFACE_* */
+};
+#define XDPKV_IFACE_LOOPBACK 1u     /* lo: frames come from this host */
+/* Local senders leave the UDP checksum to offload (lo, veth): the field
+ * then holds only the pseudo-header sum, and that value is accepted too. */
+#define XDPKV_IFACE_CSUM_PARTIAL 2u
+
+/* xdpkv_admit_dst: (ingress ifindex, destination) pairs the kernel answers. */
+struct xdpkv_addr_key {
+	__u32 ifindex;
+	__u8 addr[16];
+};
+
+/* xdpkv_host_addrs: addr -> XDPKV_HOST_* flags; never a source off lo. */
+#define XDPKV_HOST_OWN 1u   /* an address of this host */
+#define XDPKV_HOST_BCAST 2u /* an IPv4 subnet's broadcast address */
+
+/* xdpkv_udp_allow: LPM trie of the sources the kernel may answer. */
+struct xdpkv_allow_key {
+	__u32 prefixlen; /* 0..128; an IPv4 /n is 96 + n */
+	__u8 addr[16];
+};
+
+/* Rodata set before load. */
+#define XDPKV_SERVICE_PORTS 4
+struct xdpkv_admission_config {
+	/* Host byte order; 0 = unused. Datagrams from these ports are never
+	 * answered: a reply to our own port would be answered again. */
+	__u16 service_ports[XDPKV_SERVICE_PORTS];
+	/* Most UDP payload bytes of a reply to a non-loopback source. */
+	__u32 max_reply_bytes;
+	__u32 reserved;
+};
 
 #endif /* XDPKV_LAYOUT_H */

@@ -11,6 +11,7 @@
 #include "lib/maps.h"
 #include "lib/scratch.h"
 #include "lib/parse_l2l4.h"
+#include "lib/admission.h"
 #include "lib/parse_memcache.h"
 #include "lib/parse_resp.h"
 #include "lib/store.h"
@@ -208,6 +209,9 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	int reason;
 
 	reason = parse_l2l4(ctx, &l4);
+	if (reason != L2L4_OURS)
+		return reason;
+	reason = admit_request(ctx, &l4);
 	if (reason != L2L4_OURS)
 		return reason;
 	proto = l4.proto;

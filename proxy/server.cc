@@ -505,7 +505,9 @@ struct Server::Loop {
       bool pending = false;
       std::vector<int> stalled;
       for (const auto& [fd, conn] : connections) {
-        if (conn->out.empty()) continue;
+        // Still owed a reply: output not yet sent, or a session paused on
+        // back-pressure with requests (or a multi-get's keys) left.
+        if (conn->out.empty() && !conn->paused()) continue;
         const auto progress = last_progress.find(fd);
         if (now - (progress == last_progress.end() ? start : progress->second) < kDrainStall) {
           pending = true;

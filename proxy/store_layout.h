@@ -32,6 +32,10 @@ static_assert(sizeof(xdpkv_key256) == 4 + XDPKV_KEY_BYTES_MAX);
 static_assert(XDPKV_MAX_KEY_LEN <= XDPKV_KEY_BYTES_MAX);
 static_assert(sizeof(xdpkv_counters) == 8 * XDPKV_PROTO_COUNT * XDPKV_REASON_COUNT);
 static_assert(sizeof(xdpkv_config) == 8);
+static_assert(sizeof(xdpkv_iface) == 8);
+static_assert(sizeof(xdpkv_addr_key) == 20);
+static_assert(sizeof(xdpkv_allow_key) == 20);
+static_assert(sizeof(xdpkv_admission_config) == 16);
 
 // Key-length classes, smallest first: an item lives in the first class
 // whose size holds its key.
@@ -75,8 +79,12 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "store_full",        "pass_malformed",    "pass_fragment",
     "pass_ip_options",   "pass_multi_datagram", "pass_unsupported",
     "pass_bad_request",  "pass_big_value",    "pass_no_room",
-    "pass_busy",         "pass_deleting",
+    "pass_busy",         "pass_deleting",     "pass_unknown_iface",
+    "pass_foreign_mac",  "pass_foreign_dest", "pass_martian_source",
+    "pass_self_port",    "pass_bad_length",   "pass_bad_checksum",
+    "pass_not_allowed",  "pass_reply_cap",
 };
+static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 
 }  // namespace xdpkv
 

@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -125,6 +127,37 @@ std::vector<bpf_map*> StoreMaps(xdpkv_bpf* skeleton) {
   return maps;
 }
 
+// Makes a hash map hold exactly `want` (key bytes -> value bytes).
+absl::Status SyncMap(int fd, size_t key_size, const std::map<std::string, std::string>& want,
+                     const char* name) {
+  std::vector<std::string> stale;
+  std::string key(key_size, '\0'), next(key_size, '\0');
+  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0;
+       prev = key.data()) {
+    key = next;
+    if (want.count(key) == 0) stale.push_back(key);
+  }
+  for (const std::string& k : stale) bpf_map_delete_elem(fd, k.data());
+  for (const auto& [k, v] : want) {
+    if (bpf_map_update_elem(fd, k.data(), v.data(), BPF_ANY) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("updating ", name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+std::string Bytes(const T& value) {
+  return std::string(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+std::string AddrKey(uint32_t ifindex, const Ip16& address) {
+  xdpkv_addr_key key{};
+  key.ifindex = ifindex;
+  std::memcpy(key.addr, address.data(), 16);
+  return Bytes(key);
+}
+
 }  // namespace
 
 std::string XdpCounters::Format() const {
@@ -152,6 +185,38 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
 
   skeleton->rodata->config.memcache_udp_port = config.memcache_udp_port;
   skeleton->rodata->config.resp_udp_port = config.resp_udp_port;
+  // Admission: every port of ours (a datagram from one is never answered)
+  // and the reply cap; the maps are filled once loaded.
+  {
+    auto& admission = skeleton->rodata->admission_config;
+    std::vector<uint16_t> ports = {config.memcache_udp_port, config.resp_udp_port};
+    for (uint16_t port : config.other_service_ports) ports.push_back(port);
+    size_t n = 0;
+    for (uint16_t port : ports) {
+      if (port == 0) continue;
+      if (std::find(admission.service_ports, admission.service_ports + n, port) !=
+          admission.service_ports + n) {
+        continue;
+      }
+      if (n == XDPKV_SERVICE_PORTS) {
+        return absl::InvalidArgumentError("more service ports than the XDP program holds");
+      }
+      admission.service_ports[n++] = port;
+    }
+    for (; n < XDPKV_SERVICE_PORTS; ++n) admission.service_ports[n] = 0;
+    admission.max_reply_bytes = config.max_reply_bytes;
+  }
+  std::map<std::string, std::string> allow;
+  for (const std::string& text : config.udp_allow) {
+    auto cidr = ParseCidr(text);
+    if (!cidr.ok()) return cidr.status();
+    xdpkv_allow_key key{};
+    key.prefixlen = static_cast<__u32>(cidr->prefix);
+    std::memcpy(key.addr, cidr->address.data(), 16);
+    allow[Bytes(key)] = Bytes(uint32_t{1});
+  }
+  loader->listen_addresses_ = config.listen_addresses;
+
   // CAS uniques must grow across restarts that keep the pinned items:
   // start from the wall clock in microseconds.
   skeleton->data->xdpkv_next_cas = static_cast<uint64_t>(ClockMicros(CLOCK_REALTIME));
@@ -204,7 +269,44 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
                                                " (a store from an incompatible xdpkv version "
                                                "needs --fresh, which drops it)"));
   }
+  // The allowlist (an LPM trie) is set once; it starts empty.
+  for (const auto& [key, value] : allow) {
+    if (bpf_map_update_elem(bpf_map__fd(skeleton->maps.xdpkv_udp_allow), key.data(),
+                            value.data(), BPF_ANY) != 0) {
+      return ErrnoStatus(errno, "filling the --udp-allow list");
+    }
+  }
+  if (auto status = loader->RefreshAdmission(); !status.ok()) return status;
   return loader;
+}
+
+absl::Status XdpLoader::RefreshAdmission() {
+  auto table = BuildAdmissionTable(admission_ifaces_, listen_addresses_);
+  if (!table.ok()) return table.status();
+  return SetAdmissionTable(*table);
+}
+
+absl::Status XdpLoader::SetAdmissionTable(const AdmissionTable& table) {
+  std::map<std::string, std::string> ifaces, admit, host;
+  for (const auto& [ifindex, iface] : table.ifaces) ifaces[Bytes(ifindex)] = Bytes(iface);
+  for (const auto& [ifindex, address] : table.admit_dst) {
+    admit[AddrKey(ifindex, address)] = Bytes(uint32_t{1});
+  }
+  for (const auto& [address, flags] : table.host_addrs) host[AddrKey(0, address)] = Bytes(flags);
+  // Addresses before interfaces: an interface is never live before its
+  // addresses are known.
+  if (auto s = SyncMap(bpf_map__fd(skeleton_->maps.xdpkv_admit_dst), sizeof(xdpkv_addr_key),
+                       admit, "xdpkv_admit_dst");
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = SyncMap(bpf_map__fd(skeleton_->maps.xdpkv_host_addrs), sizeof(xdpkv_addr_key),
+                       host, "xdpkv_host_addrs");
+      !s.ok()) {
+    return s;
+  }
+  return SyncMap(bpf_map__fd(skeleton_->maps.xdpkv_ifaces), sizeof(uint32_t), ifaces,
+                 "xdpkv_ifaces");
 }
 
 XdpLoader::~XdpLoader() {
@@ -227,7 +329,11 @@ absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {
                                            interface));
   }
   link_fds_.push_back(link_fd);
-  return absl::OkStatus();
+  if (std::find(admission_ifaces_.begin(), admission_ifaces_.end(), interface) ==
+      admission_ifaces_.end()) {
+    admission_ifaces_.push_back(interface);
+  }
+  return RefreshAdmission();
 }
 
 int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpkv_xdp); }

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proxy/admission.h"
 #include "proxy/store_layout.h"
 
 struct xdpkv_bpf;
@@ -33,6 +34,16 @@ struct XdpConfig {
   // 1M items per key class and 64k blobs per value class). The maps are
   // not preallocated, but their hash buckets are: 16 bytes per entry.
   uint32_t max_items_per_class = 0;
+  // Admission (proxy/admission.h; docs/architecture.md, "Admission"): the
+  // addresses the server listens on (0.0.0.0 and :: stand for every
+  // address of an interface XDP is on), the sources the kernel may answer
+  // (CIDRs), the reply cap for non-loopback sources, and our other ports
+  // (a datagram from one of them, or from the UDP ports above, is never
+  // answered).
+  std::vector<std::string> listen_addresses = {"0.0.0.0", "::"};
+  std::vector<std::string> udp_allow = DefaultUdpAllow();
+  uint32_t max_reply_bytes = kDefaultUdpMaxReplyBytes;
+  std::vector<uint16_t> other_service_ports;
 };
 
 // Counters summed over CPUs, [protocol][reason].
@@ -63,12 +74,20 @@ class XdpLoader {
   // Re-reads CLOCK_REALTIME - CLOCK_BOOTTIME for absolute exptimes.
   void RefreshClockOffset();
   absl::StatusOr<XdpCounters> ReadCounters() const;
+  // Rewrites the admission maps from the host as it is now: lo and every
+  // attached interface, their MACs and addresses (main calls it once a
+  // second, so address changes are followed within a second).
+  absl::Status RefreshAdmission();
+  // Writes exactly `table` into the admission maps (tests craft theirs).
+  absl::Status SetAdmissionTable(const AdmissionTable& table);
 
  private:
   explicit XdpLoader(xdpkv_bpf* skeleton) : skeleton_(skeleton) {}
   xdpkv_bpf* skeleton_;
   std::vector<int> link_fds_;  // one BPF link per attached interface
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
+  std::vector<std::string> listen_addresses_;
+  std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones
 };
 
 // Milliseconds of CLOCK_BOOTTIME, the clock item expiry is kept in (the

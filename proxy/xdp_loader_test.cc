@@ -348,6 +348,20 @@ std::vector<StructLayout> SharedLayouts() {
        sizeof(xdpkv_config),
        {XDPKV_MEMBER(xdpkv_config, memcache_udp_port),
         XDPKV_MEMBER(xdpkv_config, resp_udp_port), XDPKV_MEMBER(xdpkv_config, reserved)}},
+      {"xdpkv_iface",
+       sizeof(xdpkv_iface),
+       {XDPKV_MEMBER(xdpkv_iface, mac), XDPKV_MEMBER(xdpkv_iface, flags)}},
+      {"xdpkv_addr_key",
+       sizeof(xdpkv_addr_key),
+       {XDPKV_MEMBER(xdpkv_addr_key, ifindex), XDPKV_MEMBER(xdpkv_addr_key, addr)}},
+      {"xdpkv_allow_key",
+       sizeof(xdpkv_allow_key),
+       {XDPKV_MEMBER(xdpkv_allow_key, prefixlen), XDPKV_MEMBER(xdpkv_allow_key, addr)}},
+      {"xdpkv_admission_config",
+       sizeof(xdpkv_admission_config),
+       {XDPKV_MEMBER(xdpkv_admission_config, service_ports),
+        XDPKV_MEMBER(xdpkv_admission_config, max_reply_bytes),
+        XDPKV_MEMBER(xdpkv_admission_config, reserved)}},
   };
 }
 
@@ -362,7 +376,12 @@ static_assert(XDPKV_NOT_OURS == 0 && XDPKV_GET_HIT == 1 && XDPKV_GET_MISS == 2 &
               XDPKV_PASS_IP_OPTIONS == 9 && XDPKV_PASS_MULTI_DATAGRAM == 10 &&
               XDPKV_PASS_UNSUPPORTED == 11 && XDPKV_PASS_BAD_REQUEST == 12 &&
               XDPKV_PASS_BIG_VALUE == 13 && XDPKV_PASS_NO_ROOM == 14 && XDPKV_PASS_BUSY == 15 &&
-              XDPKV_PASS_DELETING == 16 && XDPKV_REASON_COUNT == 17);
+              XDPKV_PASS_DELETING == 16 && XDPKV_PASS_UNKNOWN_IFACE == 17 &&
+              XDPKV_PASS_FOREIGN_MAC == 18 && XDPKV_PASS_FOREIGN_DEST == 19 &&
+              XDPKV_PASS_MARTIAN_SOURCE == 20 && XDPKV_PASS_SELF_PORT == 21 &&
+              XDPKV_PASS_BAD_LENGTH == 22 && XDPKV_PASS_BAD_CHECKSUM == 23 &&
+              XDPKV_PASS_NOT_ALLOWED == 24 && XDPKV_PASS_REPLY_CAP == 25 &&
+              XDPKV_REASON_COUNT == 26);
 static_assert(XDPKV_PROTO_NONE == 0 && XDPKV_PROTO_MEMCACHE == 1 && XDPKV_PROTO_RESP == 2 &&
               XDPKV_PROTO_COUNT == 3);
 

@@ -7,6 +7,7 @@
 #ifndef XDPKV_LIB_REPLY_H
 #define XDPKV_LIB_REPLY_H
 
+#include "lib/admission.h"
 #include "lib/counters.h"
 #include "lib/csum.h"
 #include "lib/scratch.h"
@@ -116,6 +117,8 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 
 	if (reply_len == 0 || reply_len > XDPKV_REPLY_MAX)
 		return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+	if (!reply_cap_allows(reply_len))
+		return finish(proto, XDPKV_PASS_REPLY_CAP, XDP_PASS);
 	/* [1, REPLY_BUF_LEN] as far as the verifier can see, and unchanged. */
 	reply_len -= 1;
 	VERIFIER_MASK(reply_len, REPLY_MASK);
