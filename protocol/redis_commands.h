@@ -31,6 +31,7 @@ inline constexpr uint32_t kDenyOom = 1u << 4;
 inline constexpr uint32_t kLoading = 1u << 5;
 inline constexpr uint32_t kStale = 1u << 6;
 inline constexpr uint32_t kNoScript = 1u << 7;
+inline constexpr uint32_t kNoAuth = 1u << 8;  // runs before AUTH (AUTH, HELLO, QUIT)
 }  // namespace CO
 
 // ASCII case-insensitive equality, as Redis compares command and option

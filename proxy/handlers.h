@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "protocol/memcache_text.h"
+#include "proxy/auth.h"
 #include "proxy/store.h"
 
 namespace xdpkv {
@@ -93,6 +95,12 @@ struct RuntimeConfig {
   // connections).
   std::atomic<uint32_t> maxclients{10000};
   std::atomic<uint32_t> memcache_max_connections{1024};
+  // Redis's requirepass (--requirepass, CONFIG SET requirepass) and
+  // protected-mode (--protected-mode, CONFIG SET protected-mode): with
+  // protected mode on and no password, RESP clients from other than
+  // loopback are refused at accept (proxy/auth.h).
+  RedisPassword requirepass;
+  std::atomic<bool> protected_mode{true};
 };
 
 // Process-wide facts the handlers report (stats, INFO) or need (clocks).
@@ -117,10 +125,31 @@ struct ServerContext {
   // flush_all with a delay: clear the store at this CLOCK_BOOTTIME ms.
   // Unset: the handler clears at once.
   std::function<void(uint64_t at_boot_ms)> schedule_flush;
+  // memcached's -Y: every memcached TCP connection must authenticate first
+  // (proxy/auth.h). Null: no auth file.
+  const MemcacheAuthFile* memcache_auth = nullptr;
+  // The kernel path answers UDP without a session, so it must not answer
+  // while any auth is on (AuthOn). Called with the new state when CONFIG
+  // SET requirepass may change it; an error refuses the change (CONFIG
+  // SET answers it). The XDP loader's owner wires it to the program's
+  // config; unset: nothing in the kernel answers (XDP not attached).
+  std::function<absl::Status(bool auth_on)> kernel_auth_gate;
 };
+
+// Whether any authentication is on (Redis's requirepass or memcached's
+// -Y): UDP, which has no session, is then refused by userspace, and the
+// kernel path must not answer it either (docs/protocols.md).
+inline bool AuthOn(const ServerContext& context) {
+  return context.memcache_auth != nullptr ||
+         (context.runtime != nullptr && context.runtime->requirepass.required());
+}
 
 // One RESP connection's own state (CLIENT SETNAME and friends).
 struct RespClient {
+  // Redis's c->authenticated: set when the session starts if no password
+  // is required then, and by a good AUTH / HELLO AUTH. A client connected
+  // before CONFIG SET requirepass stays authenticated, as in Redis.
+  bool authenticated = true;
   std::string name;
   std::string lib_name;
   std::string lib_version;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,13 @@ void PrintUsage(FILE* out) {
                "      --pin-dir DIR     bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
                "                        a restart serves what is pinned there\n"
                "      --fresh           drop the pinned store before starting\n"
+               "      --requirepass PASS  RESP clients must AUTH first (Redis's requirepass);\n"
+               "                        UDP is then refused, by the kernel path too\n"
+               "      --protected-mode yes|no  with no password, refuse RESP clients from other\n"
+               "                        than loopback (default yes, as Redis)\n"
+               "  -Y, --auth-file FILE  memcached clients must authenticate first with a\n"
+               "                        user:password line of FILE (memcached's -Y); UDP is then\n"
+               "                        refused, by the kernel path too\n"
                "  -h, --help            this text\n"
                "  -V, --version         print the version\n"
                "With MEMCACHED_PORT_FILENAME set, the bound ports are written to that file once\n"
@@ -84,6 +92,7 @@ constexpr long kChoreTickNs = 100'000'000;
 
 int main(int argc, char** argv) {
   enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
+  enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
   const option long_options[] = {
       {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
@@ -98,6 +107,9 @@ int main(int argc, char** argv) {
       {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"pin-dir", required_argument, nullptr, kPinDir},
       {"fresh", no_argument, nullptr, kFresh},
+      {"requirepass", required_argument, nullptr, kRequirePass},
+      {"protected-mode", required_argument, nullptr, kProtectedMode},
+      {"auth-file", required_argument, nullptr, 'Y'},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
@@ -110,13 +122,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> addresses;
   long number = 0;
   long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
+  std::string requirepass, auth_file;
+  bool protected_mode = true;
   int opt;
   auto port = [&](const char* text) -> int {
     if (std::string(text) == "-1") return xdpkv::kAnyPort;
     if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
     return static_cast<int>(number);
   };
-  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:hV", long_options, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:Y:hV", long_options, nullptr)) != -1) {
     switch (opt) {
       case 'p':
         server_config.memcache_tcp_port = port(optarg);
@@ -176,6 +190,18 @@ int main(int argc, char** argv) {
       case kFresh:
         xdp.fresh = true;
         break;
+      case kRequirePass:
+        requirepass = optarg;
+        break;
+      case kProtectedMode:
+        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
+          Fail("--protected-mode must be yes or no");
+        }
+        protected_mode = std::string(optarg) == "yes";
+        break;
+      case 'Y':
+        auth_file = optarg;
+        break;
       case 'h':
         PrintUsage(stdout);
         return 0;
@@ -190,6 +216,12 @@ int main(int argc, char** argv) {
   if (optind < argc) Fail(absl::StrCat("unexpected argument '", argv[optind], "'"));
   if (!addresses.empty()) server_config.addresses = addresses;
   if (interfaces.empty()) interfaces.emplace_back("lo");
+  std::optional<xdpkv::MemcacheAuthFile> memcache_auth;
+  if (!auth_file.empty()) {
+    auto loaded_auth = xdpkv::MemcacheAuthFile::Load(auth_file);
+    if (!loaded_auth.ok()) Fail(std::string(loaded_auth.status().message()));
+    memcache_auth = std::move(*loaded_auth);
+  }
 
   // As redis-server does: as many descriptors as allowed, for many clients.
   rlimit files{};
@@ -238,6 +270,21 @@ int main(int argc, char** argv) {
   context.runtime = &runtime;
   if (max_connections > 0) runtime.memcache_max_connections = static_cast<uint32_t>(max_connections);
   if (max_clients > 0) runtime.maxclients = static_cast<uint32_t>(max_clients);
+  runtime.requirepass.Set(requirepass);
+  runtime.protected_mode = protected_mode;
+  if (memcache_auth) context.memcache_auth = &*memcache_auth;
+  // The kernel path answers UDP without a session: with auth on it is not
+  // attached, and CONFIG SET requirepass cannot turn auth on under it,
+  // until the program can be told to stop answering (docs/protocols.md).
+  const bool attach_xdp = mode != "off" && !xdpkv::AuthOn(context);
+  if (attach_xdp) {
+    context.kernel_auth_gate = [](bool auth_on) {
+      return auth_on ? absl::FailedPreconditionError(
+                           "the XDP fast path is attached and answers UDP without AUTH; start "
+                           "with --requirepass, or with --xdp-mode off")
+                     : absl::OkStatus();
+    };
+  }
   context.xdp_counters = [] {
     xdpkv::ServerContext::NamedCounters named;
     auto counters = counters_source->ReadCounters();
@@ -261,6 +308,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "off") {
     std::printf("xdpkv: XDP off (userspace only, same store)\n");
+  } else if (!attach_xdp) {
+    std::printf("xdpkv: XDP not attached: authentication is on and the kernel path cannot "
+                "refuse UDP yet (userspace only, same store)\n");
   } else {
     for (const std::string& interface : interfaces) {
       const bool generic = mode == "generic" || (mode == "auto" && interface == "lo");

@@ -12,6 +12,7 @@ const Registry& Commands() {
     RegisterStringFamily(r);
     RegisterKeyspaceFamily(r);
     RegisterServerFamily(r);
+    RegisterAuthFamily(r);
     return r;
   }();
   return *registry;
@@ -27,6 +28,12 @@ AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
     return AfterReply::kContinue;
   }
   redis::Call call{args, store, context, client, out};
+  // As Redis's processCommand: a known command of the right arity, then
+  // authentication (not counted as processed when refused).
+  if (redis::AuthRequired(call) && !(lookup.command->flags & resp::CO::kNoAuth)) {
+    out->append(kRedisNoAuth);
+    return AfterReply::kContinue;
+  }
   lookup.handler()(call);
   // As Redis: a command counts once it ran (after it, so CONFIG RESETSTAT
   // counts itself); unknown commands and wrong arities do not.

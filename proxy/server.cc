@@ -282,7 +282,10 @@ struct Server::Loop {
 
   void Accept(const Listener& listener) {
     for (int i = 0; i < kAcceptsPerWakeup; ++i) {
-      const int fd = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t peer_len = sizeof(peer);
+      const int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;  // a client gone
@@ -307,6 +310,14 @@ struct Server::Loop {
       if (count.fetch_add(1, std::memory_order_relaxed) >= ClientLimit(listener.proto)) {
         count.fetch_sub(1, std::memory_order_relaxed);
         Refuse(fd, listener.proto);
+        continue;
+      }
+      // Redis's protected mode, after its maxclients check as in Redis.
+      if (listener.proto == Proto::kResp && RespProtectedModeDenies(*context, peer)) {
+        count.fetch_sub(1, std::memory_order_relaxed);
+        (void)!send(fd, kRedisProtectedModeDenied.data(), kRedisProtectedModeDenied.size(),
+                    MSG_NOSIGNAL | MSG_DONTWAIT);
+        close(fd);
         continue;
       }
       const int one = 1;

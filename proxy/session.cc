@@ -41,6 +41,15 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       paused_ = true;  // the client has not collected enough yet
       break;
     }
+    if (!authenticated_) {
+      const MemcacheAuthStep step = auth_.Feed(rest, *context_.memcache_auth);
+      used += step.consumed;
+      out->append(step.reply);
+      if (step.kind == MemcacheAuthStep::kNeedMore) break;
+      if (step.kind == MemcacheAuthStep::kClose) closing_ = true;
+      if (step.kind == MemcacheAuthStep::kAuthenticated) authenticated_ = true;
+      continue;
+    }
     const memcache::ParseResult r = memcache::ParseCommand(rest, options_);
     if (r.status == memcache::ParseStatus::kNeedMore) break;
     used += r.consumed;
@@ -84,6 +93,9 @@ RespSession::RespSession(Store& store, const ServerContext& context, size_t outp
           .max_bulk_length = static_cast<int64_t>(context.max_item_size) + resp::kBulkLengthSlack}) {
   static std::atomic<uint64_t> next_id{1};
   client_.id = next_id.fetch_add(1, std::memory_order_relaxed);
+  // As Redis's createClient: authenticated from the start when no
+  // password is required at connect time.
+  client_.authenticated = !context.runtime->requirepass.required();
 }
 
 size_t RespSession::Feed(std::string_view input, std::string* out) {
@@ -114,7 +126,9 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
   const auto header = memcache::ParseUdpFrameHeader(datagram);
   if (!header) return {};  // not even a frame: nothing to answer to
   std::string reply;
-  if (!memcache::IsSingleDatagramRequest(*header)) {
+  if (context.memcache_auth != nullptr) {
+    reply = kMemcacheUnauthenticated;
+  } else if (!memcache::IsSingleDatagramRequest(*header)) {
     reply = memcache::reply::kMultiPacket;
   } else {
     MemcacheSession session(store, context, options, kMaxUdpReplyBytes);
@@ -140,7 +154,9 @@ std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& st
   std::string reply;
   memcache::AppendUdpFrameHeader(&reply, {header->request_id, 0, 1, 0});
   const size_t frame_len = reply.size();
-  if (!memcache::IsSingleDatagramRequest(*header)) {
+  if (context.runtime->requirepass.required()) {
+    reply.append(kRedisNoAuth);
+  } else if (!memcache::IsSingleDatagramRequest(*header)) {
     resp::AppendError(&reply, "ERR multi-datagram requests are not supported");
   } else {
     RespSession session(store, context);
@@ -152,6 +168,12 @@ std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& st
   }
   if (reply.size() == frame_len) return {};
   return {reply};
+}
+
+bool RespProtectedModeDenies(const ServerContext& context, const sockaddr_storage& peer) {
+  const RuntimeConfig& runtime = *context.runtime;
+  return runtime.protected_mode.load(std::memory_order_relaxed) && !runtime.requirepass.required() &&
+         !IsLoopbackPeer(peer);
 }
 
 }  // namespace xdpkv

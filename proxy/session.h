@@ -65,6 +65,9 @@ class MemcacheSession {
   size_t output_limit_;
   size_t swallow_ = 0;  // bytes of a refused value still to discard
   std::optional<PendingGet> pending_get_;
+  // memcached's -Y: until authenticated, input goes to the auth exchange.
+  bool authenticated_ = context_.memcache_auth == nullptr;
+  MemcacheAuthState auth_;
   bool closing_ = false;
   bool paused_ = false;
 };
@@ -91,12 +94,22 @@ class RespSession {
 
 // One memcached UDP request datagram -> the reply datagrams (frame header
 // on each; split as memcached does). Empty when nothing is to be sent.
+// A datagram has no session to authenticate: with -Y it is answered
+// `CLIENT_ERROR unauthenticated` (memcached refuses to start with UDP and
+// -Y; docs/protocols.md).
 std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store& store,
                                                 const ServerContext& context,
                                                 const memcache::ParseOptions& options = {});
 // One RESP-over-UDP request datagram (docs/protocols.md) -> reply datagram.
+// With requirepass set it is answered `-NOAUTH Authentication required.`:
+// a datagram cannot AUTH.
 std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& store,
                                             const ServerContext& context);
+
+// Redis's protected mode, decided at accept: protected-mode on, no
+// password, and a client from other than loopback (IsLoopbackPeer). Such
+// a client is sent kRedisProtectedModeDenied and closed.
+bool RespProtectedModeDenies(const ServerContext& context, const sockaddr_storage& peer);
 
 }  // namespace xdpkv
 

@@ -1,5 +1,6 @@
-// CONFIG GET, SET, RESETSTAT: the parameters xdpkv reports, two of them
-// settable (maxclients, client-query-buffer-limit, backed by the
+// CONFIG GET, SET, RESETSTAT: the parameters xdpkv reports, four of them
+// settable (maxclients, client-query-buffer-limit, requirepass,
+// protected-mode, backed by the
 // RuntimeConfig the server reads), with Redis 7.0's parsing, validation
 // and error words (config.c).
 #include <sys/resource.h>
@@ -59,6 +60,12 @@ std::optional<uint64_t> ParseMemory(std::string_view text) {
   return value * mul;
 }
 
+// A value CONFIG SET parsed: a number or, for requirepass, text.
+struct Parsed {
+  uint64_t number = 0;
+  std::string text;
+};
+
 // One parameter CONFIG knows.
 struct Param {
   std::string_view name;
@@ -66,9 +73,9 @@ struct Param {
   // Settable ones: parses and checks `value`, returning the value to set
   // or the error's words; then applies it. Read-only ones: nullptr (CONFIG
   // SET answers them as unknown, docs/protocols.md).
-  bool (*parse)(std::string_view value, const ServerContext&, uint64_t* parsed,
+  bool (*parse)(std::string_view value, const ServerContext&, Parsed* parsed,
                 std::string* error) = nullptr;
-  void (*apply)(uint64_t parsed, const ServerContext&) = nullptr;
+  void (*apply)(const Parsed& parsed, const ServerContext&) = nullptr;
 };
 
 std::string RangeError(int64_t low, int64_t high) {
@@ -84,8 +91,9 @@ constexpr uint64_t kReservedFds = 32;
 // (Redis's adjustOpenFilesLimit steps down by 16 to what the hard limit
 // allows). Unlike Redis 7.0, whose check wraps for values near 2^32
 // (maxclients + 32 as an unsigned int), the sum is computed in 64 bits.
-bool ParseMaxClients(std::string_view value, const ServerContext& context, uint64_t* parsed,
+bool ParseMaxClients(std::string_view value, const ServerContext& context, Parsed* value_out,
                      std::string* error) {
+  uint64_t* parsed = &value_out->number;
   const auto n = ParseRedisInteger(value);
   if (!n) {
     *error = "argument couldn't be parsed into an integer";
@@ -116,8 +124,9 @@ bool ParseMaxClients(std::string_view value, const ServerContext& context, uint6
 }
 
 // client-query-buffer-limit: a memory value, 1 MiB to 2^63-1 bytes.
-bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, uint64_t* parsed,
+bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, Parsed* value_out,
                            std::string* error) {
+  uint64_t* parsed = &value_out->number;
   const auto bytes = ParseMemory(value);
   if (!bytes) {
     *error = "argument must be a memory value";
@@ -135,22 +144,60 @@ bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, uint64_
 
 std::string Fixed(std::string_view value) { return std::string(value); }
 
+// A yes/no parameter, as Redis's boolean configs (any case).
+bool ParseYesNo(std::string_view value, const ServerContext&, Parsed* parsed, std::string* error) {
+  if (Is(value, "yes") || Is(value, "no")) {
+    parsed->number = Is(value, "yes");
+    return true;
+  }
+  *error = "argument must be 'yes' or 'no'";
+  return false;
+}
+
+// requirepass: any text; empty means no password. The kernel path answers
+// UDP without a session, so turning auth on asks it to stop first
+// (ServerContext::kernel_auth_gate); if it cannot, nothing is set. Turning
+// auth off lets it answer again only once the password is gone
+// (ApplyRequirePass), so a failure on either side leaves it closed.
+bool ParseRequirePass(std::string_view value, const ServerContext& context, Parsed* parsed,
+                      std::string* error) {
+  parsed->text = std::string(value);
+  if (value.empty() || AuthOn(context) || !context.kernel_auth_gate) return true;
+  const absl::Status gate = context.kernel_auth_gate(true);
+  if (gate.ok()) return true;
+  *error = std::string(gate.message());
+  return false;
+}
+
+void ApplyRequirePass(const Parsed& parsed, const ServerContext& context) {
+  context.runtime->requirepass.Set(parsed.text);
+  if (!AuthOn(context) && context.kernel_auth_gate) (void)context.kernel_auth_gate(false);
+}
+
 const Param kParams[] = {
     {"appendonly", [](const ServerContext&) { return Fixed("no"); }},
     {"client-query-buffer-limit",
      [](const ServerContext& c) { return std::to_string(c.runtime->client_query_buffer_limit); },
      ParseQueryBufferLimit,
-     [](uint64_t v, const ServerContext& c) { c.runtime->client_query_buffer_limit = v; }},
+     [](const Parsed& v, const ServerContext& c) {
+       c.runtime->client_query_buffer_limit = v.number;
+     }},
     {"databases", [](const ServerContext&) { return Fixed("1"); }},
     {"maxclients", [](const ServerContext& c) { return std::to_string(c.runtime->maxclients); },
      ParseMaxClients,
-     [](uint64_t v, const ServerContext& c) {
-       c.runtime->maxclients = static_cast<uint32_t>(v);
+     [](const Parsed& v, const ServerContext& c) {
+       c.runtime->maxclients = static_cast<uint32_t>(v.number);
      }},
     {"maxmemory", [](const ServerContext&) { return Fixed("0"); }},
     {"maxmemory-policy", [](const ServerContext&) { return Fixed("noeviction"); }},
     {"port", [](const ServerContext& c) { return std::to_string(c.tcp_port); }},
+    {"protected-mode",
+     [](const ServerContext& c) { return Fixed(c.runtime->protected_mode ? "yes" : "no"); },
+     ParseYesNo,
+     [](const Parsed& v, const ServerContext& c) { c.runtime->protected_mode = v.number != 0; }},
     {"proto-max-bulk-len", [](const ServerContext& c) { return std::to_string(c.max_item_size); }},
+    {"requirepass", [](const ServerContext& c) { return c.runtime->requirepass.Get(); },
+     ParseRequirePass, ApplyRequirePass},
     {"save", [](const ServerContext&) { return Fixed(""); }},
     {"timeout", [](const ServerContext&) { return Fixed("0"); }},
 };
@@ -197,7 +244,7 @@ void ConfigSet(Call& call) {
     }
     params.push_back(param);
   }
-  std::vector<uint64_t> values(params.size());
+  std::vector<Parsed> values(params.size());
   for (size_t p = 0; p < params.size(); ++p) {
     std::string error;
     if (!params[p]->parse(call.args[3 + 2 * p], call.context, &values[p], &error)) {

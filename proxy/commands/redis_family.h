@@ -71,6 +71,15 @@ using Registry = resp::CommandRegistry<Handler>;
 void RegisterStringFamily(Registry* registry);
 void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
+void RegisterAuthFamily(Registry* registry);
+
+// Redis's authRequired: a password is set and this client has not
+// authenticated (redis_auth.cc).
+bool AuthRequired(const Call& call);
+// Redis's ACLAuthenticateUser: true, and the client authenticated, when
+// `user` is "default" and `password` is requirepass (any password when
+// none is set).
+bool Authenticate(Call& call, std::string_view user, std::string_view password);
 
 // CONFIG GET/SET/RESETSTAT (redis_config.cc; its row is the server
 // family's).

@@ -199,22 +199,27 @@ void Hello(Call& call) {
     const auto version = ParseRedisInteger(call.args[1]);
     if (!version) return call.Error("ERR Protocol version is not an integer or out of range");
     if (*version != 2) return call.Error("NOPROTO unsupported protocol version");
-    for (size_t i = 2; i < call.args.size(); ++i) {
-      if (Is(call.args[i], "SETNAME") && i + 1 < call.args.size()) {
-        if (!ValidClientName(call.args[i + 1])) {
-          return call.Error(
-              "ERR Client names cannot contain spaces, newlines or special characters.");
-        }
-        call.client.name = std::string(call.args[++i]);
-      } else if (Is(call.args[i], "AUTH") && i + 2 < call.args.size()) {
-        return call.Error("ERR AUTH <password> called without any password configured for the "
-                          "default user. Are you sure your configuration is correct?");
-      } else {
-        return call.Error(
-            absl::StrCat("ERR Syntax error in HELLO option '", Str(call.args[i]), "'"));
+  }
+  // As Redis 7.0's helloCommand: every option checked first, then AUTH,
+  // then the client must be authenticated, and only then is the name set.
+  const std::string_view* user = nullptr;
+  const std::string_view* name = nullptr;
+  for (size_t i = 2; i < call.args.size(); ++i) {
+    if (Is(call.args[i], "AUTH") && i + 2 < call.args.size()) {
+      user = &call.args[i + 1];
+      i += 2;
+    } else if (Is(call.args[i], "SETNAME") && i + 1 < call.args.size()) {
+      if (!ValidClientName(call.args[i + 1])) {
+        return call.Error("ERR Client names cannot contain spaces, newlines or special characters.");
       }
+      name = &call.args[++i];
+    } else {
+      return call.Error(absl::StrCat("ERR Syntax error in HELLO option '", Str(call.args[i]), "'"));
     }
   }
+  if (user != nullptr && !Authenticate(call, user[0], user[1])) return call.Error(kRedisWrongPass);
+  if (AuthRequired(call)) return call.Error(kRedisHelloNoAuth);
+  if (name != nullptr) call.client.name = std::string(*name);
   // RESP2 has no map type: the map goes out as a flat array.
   resp::AppendArrayHeader(call.out, 14);
   call.Bulk("server");
@@ -341,7 +346,7 @@ void RegisterServerFamily(Registry* registry) {
                  "NO-EVICT (ON|OFF)",
                  "    Protect current client connection from eviction.",
              })
-      << CI{"hello", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Hello)
+      << CI{"hello", kNoScript | kLoading | kStale | kFast | kNoAuth, -1, 0, 0}.Handle(Hello)
       << CI{"config", kAdmin | kNoScript | kLoading | kStale, -2, 0, 0}
              .Handle(Config)
              .Sub(CI{"get", kAdmin | kNoScript | kLoading | kStale, -3})
@@ -358,7 +363,7 @@ void RegisterServerFamily(Registry* registry) {
                  "REWRITE",
                  "    Rewrite the configuration file.",
              })
-      << CI{"quit", kNoScript | kLoading | kStale | kFast, -1, 0, 0}.Handle(Quit);
+      << CI{"quit", kNoScript | kLoading | kStale | kFast | kNoAuth, -1, 0, 0}.Handle(Quit);
 }
 
 }  // namespace xdpkv::redis
