@@ -218,6 +218,10 @@ REDIS_CASES = [
     ("HELP of every container command", b"CLIENT HELP\r\nCONFIG help\r\nCOMMAND HELP\r\n"
                                         b"CLIENT HELP x\r\nCONFIG HELP x\r\nCLIENT\r\n"),
     ("hello", b"HELLO x\r\n"),
+    # No password set (compat-tests/auth_diff.py has requirepass).
+    ("AUTH without a password", b"AUTH x\r\nAUTH default anything\r\nAUTH foo bar\r\n"
+                                b"HELLO 2 AUTH foo bar\r\nHELLO 2 AUTH default\r\n"
+                                b"CONFIG GET requirepass\r\nCONFIG GET protected-mode\r\n"),
     ("hello 3", b"HELLO 3\r\n",
      Deviation("RESP2 only", b"-NOPROTO unsupported protocol version\r\n")),
     ("INFO stats counts every tier's commands",

@@ -317,6 +317,12 @@ struct Server::Loop {
         count.fetch_sub(1, std::memory_order_relaxed);
         (void)!send(fd, kRedisProtectedModeDenied.data(), kRedisProtectedModeDenied.size(),
                     MSG_NOSIGNAL | MSG_DONTWAIT);
+        // Our FIN after the words; what the client sent already is read,
+        // so the close does not reset the words away.
+        shutdown(fd, SHUT_WR);
+        char discard[4096];
+        while (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) > 0) {
+        }
         close(fd);
         continue;
       }
