@@ -186,9 +186,12 @@ absl::StatusOr<AdmissionTable> BuildAdmissionTable(const std::vector<std::string
     Ip16 address{};
     if (!FromSockaddr(entry->ifa_addr, &address)) continue;
     table.host_addrs[address] |= XDPKV_HOST_OWN;
+    // glibc fills ifa_broadaddr with the address itself when the address
+    // has no broadcast (`ip addr add` without `brd`): not a broadcast.
     Ip16 broadcast{};
     if ((entry->ifa_flags & IFF_BROADCAST) && entry->ifa_broadaddr != nullptr &&
-        FromSockaddr(entry->ifa_broadaddr, &broadcast) && IsMappedIpv4(broadcast)) {
+        FromSockaddr(entry->ifa_broadaddr, &broadcast) && IsMappedIpv4(broadcast) &&
+        broadcast != address) {
       table.host_addrs[broadcast] |= XDPKV_HOST_BCAST;
     }
     const unsigned ifindex = if_nametoindex(entry->ifa_name);

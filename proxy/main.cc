@@ -61,6 +61,17 @@ void PrintUsage(FILE* out) {
                "  -Y, --auth-file FILE  memcached clients must authenticate first with a\n"
                "                        user:password line of FILE (memcached's -Y); UDP is then\n"
                "                        refused, by the kernel path too\n"
+               "      --udp-allow CIDR  sources whose UDP requests are answered, by the kernel\n"
+               "                        path and userspace alike (repeatable; default 127.0.0.0/8\n"
+               "                        and ::1/128: this host only). XDP runs before netfilter:\n"
+               "                        iptables rules do not see what it answers, this list is\n"
+               "                        the control. E.g. --udp-allow 10.0.0.0/8\n"
+               "      --udp-max-reply-bytes N  most UDP reply bytes (frame headers included) one\n"
+               "                        request datagram from a non-loopback source gets; more is\n"
+               "                        one error instead (default 400: a 15-byte `get k` gets at\n"
+               "                        most ~10x its size back)\n"
+               "Exposed by default: TCP and UDP on 127.0.0.1 only, UDP answered for this host\n"
+               "only. To serve other hosts: -l ADDR (or 0.0.0.0) and, for UDP, --udp-allow.\n"
                "  -h, --help            this text\n"
                "  -V, --version         print the version\n"
                "With MEMCACHED_PORT_FILENAME set, the bound ports are written to that file once\n"
@@ -93,6 +104,7 @@ constexpr long kChoreTickNs = 100'000'000;
 int main(int argc, char** argv) {
   enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
   enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
+  enum { kUdpAllow = 1200, kUdpMaxReplyBytes };  // UDP admission (docs/architecture.md)
   const option long_options[] = {
       {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
@@ -110,6 +122,8 @@ int main(int argc, char** argv) {
       {"requirepass", required_argument, nullptr, kRequirePass},
       {"protected-mode", required_argument, nullptr, kProtectedMode},
       {"auth-file", required_argument, nullptr, 'Y'},
+      {"udp-allow", required_argument, nullptr, kUdpAllow},
+      {"udp-max-reply-bytes", required_argument, nullptr, kUdpMaxReplyBytes},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
@@ -120,6 +134,7 @@ int main(int argc, char** argv) {
   xdp.pin_dir = "/sys/fs/bpf/xdpkv";
   xdpkv::ServerConfig server_config;
   std::vector<std::string> addresses;
+  std::vector<std::string> udp_allow;  // empty: the default (loopback)
   long number = 0;
   long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
   std::string requirepass, auth_file;
@@ -202,6 +217,18 @@ int main(int argc, char** argv) {
       case 'Y':
         auth_file = optarg;
         break;
+      case kUdpAllow:
+        if (auto cidr = xdpkv::ParseCidr(optarg); !cidr.ok()) {
+          Fail(absl::StrCat("--udp-allow: ", cidr.status().message()));
+        }
+        udp_allow.emplace_back(optarg);
+        break;
+      case kUdpMaxReplyBytes:
+        if (!ParseNumber(optarg, 1 << 30, &number)) {
+          Fail(absl::StrCat("--udp-max-reply-bytes must be 0..1073741824, not '", optarg, "'"));
+        }
+        server_config.udp_max_reply_bytes = static_cast<uint32_t>(number);
+        break;
       case 'h':
         PrintUsage(stdout);
         return 0;
@@ -215,6 +242,7 @@ int main(int argc, char** argv) {
   }
   if (optind < argc) Fail(absl::StrCat("unexpected argument '", argv[optind], "'"));
   if (!addresses.empty()) server_config.addresses = addresses;
+  if (!udp_allow.empty()) server_config.udp_allow = udp_allow;
   if (interfaces.empty()) interfaces.emplace_back("lo");
   std::optional<xdpkv::MemcacheAuthFile> memcache_auth;
   if (!auth_file.empty()) {
@@ -247,6 +275,11 @@ int main(int argc, char** argv) {
   const xdpkv::BoundPorts ports = (*server)->ports();
   xdp.memcache_udp_port = ports.memcache_udp;
   xdp.resp_udp_port = ports.resp;
+  // The kernel path admits what userspace would (docs/architecture.md).
+  xdp.listen_addresses = server_config.addresses;
+  xdp.udp_allow = server_config.udp_allow;
+  xdp.max_reply_bytes = server_config.udp_max_reply_bytes;
+  xdp.other_service_ports = {ports.memcache_tcp};
 
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
   // the program unattached.
@@ -337,6 +370,7 @@ int main(int argc, char** argv) {
   const timespec tick{0, kChoreTickNs};
   xdpkv::ActiveExpiry active_expiry(*store);
   xdpkv::RateLimitedLog flush_log("delayed flush_all"), orphan_log("orphan-blob sweep");
+  xdpkv::RateLimitedLog admission_log("refreshing the XDP admission tables");
   uint64_t next_orphan_sweep_ms = 0;
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
@@ -348,6 +382,9 @@ int main(int argc, char** argv) {
     }
     if (now >= next_orphan_sweep_ms) {
       next_orphan_sweep_ms = now + 1000;
+      // Interfaces' addresses and MACs change: the kernel path follows
+      // within a second (a periodic refresh, not netlink: one code path).
+      if (auto status = loader->RefreshAdmission(); !status.ok()) admission_log.Report(status, now);
       if (auto swept = store->SweepOrphanBlobs(); !swept.ok()) {
         orphan_log.Report(swept.status(), now);
       }

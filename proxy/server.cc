@@ -35,6 +35,10 @@ constexpr size_t kReadChunk = 64 * 1024;
 // replies take at most this plus one value.
 constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr int kDatagramsPerWakeup = 64;
+// RESP over UDP, a reply over --udp-max-reply-bytes (memcached's words are
+// kUdpReplyTooBig).
+constexpr std::string_view kUdpReplyOverCap =
+    "-ERR reply larger than --udp-max-reply-bytes for this client\r\n";
 // Connections accepted per listener wakeup, so one busy listener cannot
 // starve the loop's clients.
 constexpr int kAcceptsPerWakeup = 64;
@@ -203,6 +207,7 @@ struct Server::Loop {
   const ServerContext* context = nullptr;
   ClientCounts* clients = nullptr;  // shared by every loop
   memcache::ParseOptions memcache_options;
+  const UdpAdmission* udp_admission = nullptr;
   int epoll_fd = -1;
   int stop_fd = -1;
   // Held so that, out of file descriptors, one can be freed to accept a
@@ -357,15 +362,40 @@ struct Server::Loop {
                                  reinterpret_cast<sockaddr*>(&from), &from_len);
       if (n < 0) return;
       const std::string_view datagram(buffer, static_cast<size_t>(n));
-      const std::vector<std::string> replies =
+      // The rules of the kernel path's admission that a socket can see
+      // (docs/architecture.md, "Admission"): never answer a datagram from
+      // one of our own ports (a reply there would be answered again,
+      // forever), nor a source outside --udp-allow.
+      Ip16 source{};
+      if (!FromSockaddr(reinterpret_cast<const sockaddr*>(&from), &source)) continue;
+      const uint16_t source_port =
+          ntohs(from.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in*>(&from)->sin_port
+                                          : reinterpret_cast<const sockaddr_in6*>(&from)->sin6_port);
+      if (udp_admission->IsServicePort(source_port) || !udp_admission->Allowed(source)) continue;
+      std::vector<std::string> replies =
           listener.proto == Proto::kMemcache
               ? HandleMemcacheDatagram(datagram, *store, *context, memcache_options)
               : HandleRespDatagram(datagram, *store, *context);
+      if (!IsLoopback(source)) CapUdpReply(listener.proto, datagram, &replies);
       for (const std::string& reply : replies) {
         sendto(listener.fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from),
                from_len);
       }
     }
+  }
+
+  // --udp-max-reply-bytes: more reply than that to a non-loopback source
+  // (frame headers included) becomes one short error instead, so a small
+  // spoofed request cannot make us send much to its victim.
+  void CapUdpReply(Proto proto, std::string_view request, std::vector<std::string>* replies) {
+    size_t total = 0;
+    for (const std::string& reply : *replies) total += reply.size();
+    if (total <= udp_admission->max_reply_bytes || request.size() < 2) return;
+    std::string error(request.substr(0, 2));  // request id; sequence 0 of 1
+    error.append(std::string("\x00\x00\x00\x01\x00\x00", 6));
+    error.append(proto == Proto::kMemcache ? kUdpReplyTooBig : kUdpReplyOverCap);
+    replies->clear();
+    if (error.size() <= udp_admission->max_reply_bytes) replies->push_back(std::move(error));
   }
 
   void Close(int fd) {
@@ -600,6 +630,7 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
   for (int t = 0; t < config.threads; ++t) {
     auto loop = std::make_unique<Loop>();
     loop->memcache_options = config.memcache_options;
+    loop->udp_admission = &udp_admission_;
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     loop->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (loop->epoll_fd < 0 || loop->stop_fd < 0) return Errno("epoll/eventfd");
@@ -638,6 +669,10 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
     loops_.push_back(std::move(loop));
   }
   if (memcache_shared) ports_.memcache_udp = ports_.memcache_tcp;
+  auto admission = MakeUdpAdmission(config.udp_allow, config.udp_max_reply_bytes);
+  if (!admission.ok()) return admission.status();
+  udp_admission_ = std::move(*admission);
+  udp_admission_.service_ports = {ports_.memcache_tcp, ports_.memcache_udp, ports_.resp};
   return absl::OkStatus();
 }
 

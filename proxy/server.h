@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "protocol/memcache_text.h"
+#include "proxy/admission.h"
 #include "proxy/handlers.h"
 #include "proxy/store.h"
 
@@ -32,6 +33,11 @@ struct ServerConfig {
   int resp_port = 6379;           // TCP and UDP; 0: off; kAnyPort: the kernel's choice
   int threads = 2;
   memcache::ParseOptions memcache_options;
+  // UDP admission (proxy/admission.h): sources answered (CIDRs), and the
+  // most reply bytes one request datagram from a non-loopback source may
+  // get. Datagrams from our own ports are never answered (no loops).
+  std::vector<std::string> udp_allow = DefaultUdpAllow();
+  uint32_t udp_max_reply_bytes = kDefaultUdpMaxReplyBytes;
 };
 
 // The ports the sockets are bound to; 0: that listener is off.
@@ -91,6 +97,7 @@ class Server {
   std::vector<PortLine> port_lines_;
   BoundPorts ports_;
   ClientCounts clients_;
+  UdpAdmission udp_admission_;  // read by every loop, written before Run
 };
 
 }  // namespace xdpkv
