@@ -120,6 +120,7 @@ enum xdpkv_cas_result {
 	XDPKV_CAS_EXISTS = 1,    /* the item changed since it was read */
 	XDPKV_CAS_NOT_FOUND = 2, /* the item is gone (or being deleted) */
 	XDPKV_CAS_BAD_REQUEST = 3,
+	XDPKV_CAS_BUSY = 4,      /* the map refused the delete; nothing changed */
 };
 
 /* Which protocol a counter belongs to. */

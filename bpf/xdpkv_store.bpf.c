@@ -41,6 +41,8 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	old = (struct xdpkv_item *)s->item;
 	if (cas_req->op == XDPKV_CAS_OP_DELETE) {
 		result = delete_version(s, it, expected, &gone);
+		if (result == DELETE_FAILED)
+			return XDPKV_CAS_BUSY;
 		if (result < 0)
 			return XDPKV_CAS_NOT_FOUND;
 		if (result == 0)

@@ -177,12 +177,16 @@ static __always_inline int do_delete(struct xdp_md *ctx, struct scratch *s, int 
 	struct xdpkv_item *it = store_lookup(s);
 	enum xdpkv_reason reason = XDPKV_DELETE_MISS;
 	struct deleted gone = {};
+	int deleted = 0;
 	__u32 n;
 
+	if (it)
+		deleted = delete_version(s, it, XDPKV_CAS_ANY, &gone);
+	if (deleted == DELETE_FAILED)
+		return finish(req->proto, XDPKV_PASS_BUSY, XDP_PASS);
 	/* An expired item is already gone as far as clients know; an item
 	 * someone else is deleting too. */
-	if (it && delete_version(s, it, XDPKV_CAS_ANY, &gone) > 0 &&
-	    !expired(gone.expires_at_ms, now_boot_ms()))
+	if (deleted > 0 && !expired(gone.expires_at_ms, now_boot_ms()))
 		reason = XDPKV_DELETE_HIT;
 	if (req->noreply)
 		return finish(req->proto, reason, XDP_DROP);

@@ -264,6 +264,7 @@ absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint6
     return MapError(errno, "compare-and-set");
   }
   if (opts.retval == XDPKV_CAS_BAD_REQUEST) return absl::InternalError("compare-and-set refused");
+  if (opts.retval == XDPKV_CAS_BUSY) return absl::UnavailableError("store busy, try again");
   if (old != nullptr && opts.retval == XDPKV_CAS_STORED) *old = reply.item;
   return opts.retval;
 }

@@ -174,7 +174,9 @@ struct deleted {
  * mark and does not write into the doomed entry (see xdpkv_layout.h), so
  * no acknowledged write is ever removed by a delete meant for an older
  * version. Returns 1 if deleted, 0 if it changed (EXISTS), -1 if someone
- * else is deleting it already. */
+ * else is deleting it already, DELETE_FAILED if the map refused. */
+#define DELETE_FAILED (-2)
+
 static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *it, __u64 cas,
 					  struct deleted *out)
 {
@@ -195,7 +197,15 @@ static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *
 	bpf_spin_unlock(&it->lock);
 	if (result != 1)
 		return result;
-	store_delete(s);
+	if (store_delete(s)) {
+		/* The map refused (bucket lock busy): undo the mark, or the key
+		 * would stay unwritable and unreadable for good. The item is as
+		 * it was; the caller reports a busy store. */
+		bpf_spin_lock(&it->lock);
+		it->state &= ~XDPKV_ITEM_DELETING;
+		bpf_spin_unlock(&it->lock);
+		return DELETE_FAILED;
+	}
 	blob_free(out->blob_id, out->value_len);
 	out->done = 1;
 	return 1;
