@@ -209,7 +209,54 @@ def client(ifname, server_mac, mc, resp):
         got = udp_exchange(src, dst, mc, get)
         if got != want_old:
             failures.append(f"after the rejected requests, {src} reads {got!r}")
+    # --udp-max-reply-bytes (400 by default): a reply over it to a
+    # non-loopback source is one short error, from userspace (the kernel
+    # passes it), whoever would have answered.
+    big = b"b" * 500
+    got = udp_exchange(CLIENT4, SERVER4, mc, FRAME + b"set big 0 0 500\r\n" + big + b"\r\n")
+    if got != FRAME + b"STORED\r\n":
+        failures.append(f"set big answered {got!r}")
+    for src, dst in ((CLIENT4, SERVER4), (CLIENT6, SERVER6)):
+        got = udp_exchange(src, dst, mc, FRAME + b"get big\r\n")
+        if got != FRAME + b"SERVER_ERROR out of memory writing get response\r\n":
+            failures.append(f"get big from {src}: over the cap, answered {got!r}")
+        got = udp_exchange(src, dst, resp, FRAME + b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+        if got is None or not got.startswith(FRAME + b"-ERR reply larger than"):
+            failures.append(f"RESP GET big from {src}: over the cap, answered {got!r}")
+        got = udp_exchange(src, dst, mc, FRAME + b"get adm\r\n")
+        if got != want_old:
+            failures.append(f"get adm from {src}: under the cap, answered {got!r}")
     print(json.dumps(failures))
+
+
+def loop_client(mc):
+    """On lo: one datagram 127.0.0.1:mc -> 127.0.0.1:mc (spoofed through a
+    raw socket), then counts, for a bounded wait, the datagrams between
+    those two ports: the one sent, and any answer of ours to it (each of
+    which would be answered again, forever). Prints the JSON count."""
+    watch = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+    watch.bind(("lo", 0))
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+    payload = FRAME + b"bogus\r\n"
+    raw.sendto(struct.pack("!HHHH", mc, mc, 8 + len(payload), 0) + payload, ("127.0.0.1", 0))
+    count = 0
+    deadline = time.monotonic() + 1.0
+    for _ in range(100000):  # frames read at most
+        left = max(0.0, deadline - time.monotonic())
+        if not select.select([watch], [], [], left)[0]:
+            break
+        data, address = watch.recvfrom(65535)
+        if address[2] == socket.PACKET_OUTGOING or data[12:14] != b"\x08\x00":
+            continue
+        ihl = (data[14] & 15) * 4
+        if data[23] == 17 and data[14 + ihl:18 + ihl] == struct.pack("!HH", mc, mc):
+            count += 1
+    # This host's own clients get whole replies: no cap on loopback.
+    big = b"b" * 500
+    udp_exchange("127.0.0.1", "127.0.0.1", mc, FRAME + b"set big 0 0 500\r\n" + big + b"\r\n")
+    got = udp_exchange("127.0.0.1", "127.0.0.1", mc, FRAME + b"get big\r\n")
+    uncapped = got == FRAME + b"VALUE big 0 500\r\n" + big + b"\r\nEND\r\n"
+    print(json.dumps({"seen": count, "uncapped": uncapped}))
 
 
 # ---- the harness ----------------------------------------------------------
@@ -293,6 +340,41 @@ def test_mode(mode, errors):
             subprocess.run(["rm", "-rf", pin])
 
 
+def test_loop_on_lo(errors):
+    """The two-ended loop: a spoofed 127.0.0.1:11211 -> :11211 datagram
+    must get no answer from the kernel (XDP on lo) nor from userspace."""
+    ns = f"xkv-al-{os.getpid()}"
+    pin = f"/sys/fs/bpf/xdpkv-adm-{os.getpid()}-lo"
+    enter = ["nsenter", f"--net=/run/netns/{ns}"]
+    try:
+        run(["ip", "netns", "add", ns])
+        run(enter + ["ip", "link", "set", "lo", "up"])
+        server = loopback.start_with_port_file(
+            [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic", "-p", "-1", "-U", "-1",
+             "--redis-port", "-1", "--pin-dir", pin, "--fresh"], prefix=enter)
+        try:
+            mc = server.ports.get("UDP INET")
+            out = run(enter + [sys.executable, __file__, "--loop-client", str(mc)],
+                      timeout=60).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            if result["seen"] != 1:
+                errors.append(f"lo: {result['seen']} datagrams between our port and itself, "
+                              "1 sent")
+            if not result["uncapped"]:
+                errors.append("lo: a 500-byte value was not returned whole to 127.0.0.1")
+        finally:
+            loopback.stop(server)
+            output = server.output()
+            server.cleanup()
+        counters = counters_of(output)
+        print(f"lo: counters {json.dumps(counters, sort_keys=True)}")
+        if counters.get("memcache.pass_self_port", 0) != 1:
+            errors.append("lo: the spoofed datagram was not counted once as pass_self_port")
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["rm", "-rf", pin])
+
+
 def main():
     if os.geteuid() != 0:
         print("admission_e2e: skipped: needs root (BPF and network namespace rights)")
@@ -300,6 +382,7 @@ def main():
     errors = []
     for mode in ("native", "generic"):
         test_mode(mode, errors)
+    test_loop_on_lo(errors)
     for error in errors:
         print("FAIL:", error)
     print("admission_e2e: %s" % ("FAILED" if errors else "passed"))
@@ -313,8 +396,12 @@ if __name__ == "__main__":
     parser.add_argument("--server-mac", help=argparse.SUPPRESS)
     parser.add_argument("--mc-port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--resp-port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--loop-client", type=int, default=0, help=argparse.SUPPRESS)
     ARGS = parser.parse_args()
     if ARGS.client:
         client(ARGS.client, ARGS.server_mac, ARGS.mc_port, ARGS.resp_port)
+        sys.exit(0)
+    if ARGS.loop_client:
+        loop_client(ARGS.loop_client)
         sys.exit(0)
     sys.exit(main())
