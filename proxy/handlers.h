@@ -154,6 +154,11 @@ struct RespClient {
   std::string lib_name;
   std::string lib_version;
   uint64_t id = 0;
+  // Streaming replies: the session's bound on output not yet sent, and
+  // the keys of an MGET still to answer when it was reached (the reply
+  // continues with ContinueRespReply once the client has drained).
+  size_t output_limit = SIZE_MAX;
+  std::vector<std::string> pending_mget;
 };
 
 enum class AfterReply { kContinue, kClose };
@@ -173,6 +178,11 @@ AfterReply HandleMemcache(const memcache::Command& command, Store& store,
                           const ServerContext& context, std::string* out);
 
 // RESP commands (args[0] is the name, any case). Appends the reply.
+// Continues a reply that stopped at client.output_limit (an MGET of many
+// big values); true once it is complete.
+bool ContinueRespReply(Store& store, const ServerContext& context, RespClient& client,
+                       std::string* out);
+
 AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
                       const ServerContext& context, RespClient& client, std::string* out);
 

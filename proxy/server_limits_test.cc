@@ -160,6 +160,50 @@ TEST_F(Limits, RespPipelineStaysUnderTheBound) {
   EXPECT_EQ(values, 300u);
 }
 
+// One MGET of 3,000 copies of a 1 MB value (21 KB of request) used to build
+// a 3 GB reply, twice over: it streams now, key by key, in order.
+TEST_F(Limits, OneRespMGetStreamsKeyByKey) {
+  std::string input = "*3002\r\n$4\r\nMGET\r\n";
+  for (int i = 0; i < 3000; ++i) input += i % 3 == 1 ? "$4\r\nnope\r\n" : (i % 3 == 2 ? "$1\r\ns\r\n" : "$1\r\nb\r\n");
+  input += "$1\r\ns\r\n*2\r\n$3\r\nGET\r\n$1\r\ns\r\n";
+  RespSession session(store_, context_, kLimit);
+  size_t values = 0, ends = 0;
+  const size_t largest = Drive(session, input, "$1048064\r\n", &values, &ends);
+  EXPECT_LE(largest, kLimit + kBigValue + 64);
+  EXPECT_EQ(values, 1000u);
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_hits), 2001u + 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_misses), 1000u);
+
+  // The streamed reply is the unbounded one, byte for byte.
+  const std::string small = "*5\r\n$4\r\nMGET\r\n$1\r\nb\r\n$4\r\nnope\r\n$1\r\ns\r\n$1\r\nb\r\n"
+                            "*2\r\n$3\r\nGET\r\n$1\r\ns\r\n";
+  std::string whole;
+  RespSession unbounded(store_, context_);
+  EXPECT_EQ(unbounded.Feed(small, &whole), small.size());
+  RespSession bounded(store_, context_, 1000);
+  std::string streamed, out, rest = small;
+  for (int round = 0; round < 100; ++round) {
+    rest.erase(0, bounded.Feed(rest, &out));
+    streamed += out;
+    out.clear();
+    if (!bounded.paused()) break;
+  }
+  EXPECT_EQ(streamed, whole);
+}
+
+// RESP over UDP answers in one datagram: more than one can carry is an error.
+TEST_F(Limits, RespUdpReplyIsCappedAtOneDatagram) {
+  const std::string frame("\0\1\0\0\0\1\0\0", 8);
+  std::string request = frame + "*3001\r\n$4\r\nMGET\r\n";
+  for (int i = 0; i < 3000; ++i) request += "$1\r\nb\r\n";
+  std::vector<std::string> replies = HandleRespDatagram(request, store_, context_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].substr(8), kRespUdpReplyTooBig);
+  replies = HandleRespDatagram(frame + "*2\r\n$3\r\nGET\r\n$1\r\ns\r\n", store_, context_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].substr(8), "$5\r\nsmall\r\n");
+}
+
 TEST_F(Limits, RespBulkLongerThanAValueCanBeIsAProtocolError) {
   RespSession session(store_, context_);
   std::string out;

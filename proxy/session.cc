@@ -96,10 +96,15 @@ RespSession::RespSession(Store& store, const ServerContext& context, size_t outp
   // As Redis's createClient: authenticated from the start when no
   // password is required at connect time.
   client_.authenticated = !context.runtime->requirepass.required();
+  client_.output_limit = output_limit;
 }
 
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
+  if (!client_.pending_mget.empty() && !ContinueRespReply(store_, context_, client_, out)) {
+    paused_ = true;  // an MGET's values still to come: the client has not drained
+    return 0;
+  }
   size_t used = 0;
   while (!closing_ && used < input.size()) {
     if (out->size() > output_limit_) {
@@ -116,6 +121,10 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     used += r.consumed;
     if (r.status == resp::ParseStatus::kEmpty) continue;
     if (HandleResp(r.command.args, store_, context_, client_, out) == AfterReply::kClose) closing_ = true;
+    if (!client_.pending_mget.empty()) {
+      paused_ = true;  // the rest of this reply first
+      break;
+    }
   }
   return used;
 }
@@ -159,10 +168,14 @@ std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& st
   } else if (!memcache::IsSingleDatagramRequest(*header)) {
     resp::AppendError(&reply, "ERR multi-datagram requests are not supported");
   } else {
-    RespSession session(store, context);
+    RespSession session(store, context, kMaxRespUdpPayload);
     const std::string_view body = datagram.substr(memcache::kUdpFrameHeaderSize);
     const size_t used = session.Feed(body, &reply);
-    if (used < body.size() && !session.closing()) {
+    if (session.paused()) {
+      // More than one datagram can carry: an error instead of any of it.
+      reply.resize(frame_len);
+      reply.append(kRespUdpReplyTooBig);
+    } else if (used < body.size() && !session.closing()) {
       resp::AppendError(&reply, "ERR Protocol error: incomplete request in datagram");
     }
   }

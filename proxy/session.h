@@ -29,6 +29,13 @@ inline constexpr size_t kMaxUdpReplyBytes = 1024 * 1024;
 inline constexpr std::string_view kUdpReplyTooBig =
     "SERVER_ERROR out of memory writing get response\r\n";
 
+// RESP over UDP answers in one datagram (docs/protocols.md): a reply that
+// would not fit one (65,507 bytes of IPv4 UDP payload, less the 8-byte frame
+// header) is this error instead, however big the request made it.
+inline constexpr size_t kMaxRespUdpPayload = 65507 - 8;
+inline constexpr std::string_view kRespUdpReplyTooBig =
+    "-ERR reply too large for one UDP datagram: use TCP\r\n";
+
 class MemcacheSession {
  public:
   MemcacheSession(Store& store, const ServerContext& context,

@@ -22,19 +22,29 @@ void Get(Call& call) {
   item ? call.Bulk(item->value) : call.Null();
 }
 
+// One MGET element: the value, or nil when absent (or a key that cannot
+// exist).
+void AppendMGetValue(Store& store, const ServerContext& context, std::string_view key,
+                     std::string* out) {
+  auto item = store.Get(key);
+  const bool hit = item.ok() && *item;
+  ServerStats::Add(hit ? context.stats->keyspace_hits : context.stats->keyspace_misses);
+  hit ? resp::AppendBulk(out, (*item)->value) : resp::AppendNullBulk(out);
+}
+
+// Key by key, straight into the output: an MGET of many big values stops at
+// the client's output bound and keeps the keys left for ContinueRespReply,
+// so one small request cannot make the server hold gigabytes.
 void MGet(Call& call) {
-  std::string reply;
-  resp::AppendArrayHeader(&reply, call.args.size() - 1);
+  resp::AppendArrayHeader(call.out, call.args.size() - 1);
   for (size_t i = 1; i < call.args.size(); ++i) {
-    auto item = call.store.Get(call.args[i]);
-    CountLookup(call, item.ok() && *item);
-    if (item.ok() && *item) {
-      resp::AppendBulk(&reply, (*item)->value);
-    } else {
-      resp::AppendNullBulk(&reply);  // absent, or a key that cannot exist
+    if (call.out->size() > call.client.output_limit) {
+      call.client.pending_mget.assign(call.args.begin() + static_cast<ptrdiff_t>(i),
+                                      call.args.end());
+      return;
     }
+    AppendMGetValue(call.store, call.context, call.args[i], call.out);
   }
-  call.out->append(reply);
 }
 
 void Strlen(Call& call) {
@@ -386,3 +396,19 @@ void RegisterStringFamily(Registry* registry) {
 }
 
 }  // namespace xdpkv::redis
+
+namespace xdpkv {
+
+bool ContinueRespReply(Store& store, const ServerContext& context, RespClient& client,
+                       std::string* out) {
+  size_t done = 0;
+  for (; done < client.pending_mget.size(); ++done) {
+    if (out->size() > client.output_limit) break;
+    redis::AppendMGetValue(store, context, client.pending_mget[done], out);
+  }
+  client.pending_mget.erase(client.pending_mget.begin(),
+                            client.pending_mget.begin() + static_cast<ptrdiff_t>(done));
+  return client.pending_mget.empty();
+}
+
+}  // namespace xdpkv
