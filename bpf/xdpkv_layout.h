@@ -162,6 +162,9 @@ enum xdpkv_reason {
 	XDPKV_PASS_BAD_CHECKSUM = 23,  /* IPv4 header or UDP checksum wrong (or absent on IPv6) */
 	XDPKV_PASS_NOT_ALLOWED = 24,   /* source outside the --udp-allow list */
 	XDPKV_PASS_REPLY_CAP = 25,     /* reply over --udp-max-reply-bytes for this source */
+	/* Multi-key reads (get k1 k2 ..., MGET) in the kernel. */
+	XDPKV_MULTI_GET = 26,          /* answered: one count per request, whatever its keys */
+	XDPKV_PASS_REPLY_TOO_BIG = 27, /* the reply needs more than one datagram */
 	XDPKV_REASON_COUNT,
 };
 

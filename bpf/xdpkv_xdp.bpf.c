@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The XDP fast path, xdpkv_xdp: one memcached get/gets/set/delete or RESP
- * GET/SET/DEL per datagram, answered from the store maps with XDP_TX;
+ * The XDP fast path, xdpkv_xdp: one memcached get/gets (one key or many),
+ * set or delete, or RESP GET/MGET/SET/DEL per datagram, answered from the
+ * store maps with XDP_TX;
  * everything else XDP_PASSes to the userspace server, which serves the same
  * maps (docs/architecture.md). Compiled as part of xdpkv.bpf.c (one object,
  * one skeleton: see there); the contract is stated there too.
@@ -18,40 +19,6 @@
 #include "lib/reply.h"
 
 /* ---- commands --------------------------------------------------------------- */
-
-/* The line before a value: RESP's "$<len>\r\n", memcached's
- * "VALUE <key> <flags> <len>[ <cas>]\r\n". Each variable-length piece goes
- * through opaque() (struct scratch). */
-static __always_inline __u32 put_value_line(struct scratch *s, vreq *req, __u32 pos)
-{
-	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
-
-	if (req->proto == XDPKV_PROTO_RESP) {
-		pos = put(s->reply, pos, "$", 1);
-		pos = opaque(req, put_uint(s, pos, copy->value_len));
-		return put(s->reply, pos, "\r\n", 2);
-	}
-	pos = put(s->reply, pos, "VALUE ", 6);
-	pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
-				    XDPKV_KEY_BYTES_MAX / 8));
-	pos = put(s->reply, pos, " ", 1);
-	pos = opaque(req, put_uint(s, pos, copy->flags));
-	pos = put(s->reply, pos, " ", 1);
-	pos = opaque(req, put_uint(s, pos, copy->value_len));
-	if (req->op == OP_GETS) {
-		pos = put(s->reply, pos, " ", 1);
-		pos = opaque(req, put_uint(s, pos, copy->cas));
-	}
-	return put(s->reply, pos, "\r\n", 2);
-}
-
-/* What follows the value. */
-static __always_inline __u32 put_value_end(struct scratch *s, vreq *req, __u32 pos)
-{
-	if (req->proto == XDPKV_PROTO_RESP)
-		return put(s->reply, pos, "\r\n", 2);
-	return put(s->reply, pos, "\r\nEND\r\n", 7);
-}
 
 /* A hit on an out-of-line value: answered if the reply fits one datagram
  * (memcached's UDP limit); else, or if the blob changed since the item was
@@ -73,6 +40,24 @@ static __always_inline int get_blob_hit(struct xdp_md *ctx, struct scratch *s, i
 	pos = opaque(req, pos + copy->value_len);
 	pos = put_value_end(s, req, pos);
 	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
+}
+
+/* get k1 k2 ... / gets / MGET: answered if the whole reply fits one
+ * datagram. */
+static __always_inline int do_multi_get(struct xdp_md *ctx, struct scratch *s, int ipv6,
+					vreq *req, __u32 payload_len)
+{
+	int n = build_multi_get(s, req, payload_len);
+	__u32 reason;
+
+	if (n < 0) {
+		/* A reason the verifier sees bounded in the register used. */
+		reason = opaque(req, -n);
+		if (reason >= XDPKV_REASON_COUNT)
+			reason = XDPKV_PASS_BUSY;
+		return finish(req->proto, reason, XDP_PASS);
+	}
+	return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_MULTI_GET);
 }
 
 static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
@@ -260,6 +245,8 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	switch (req->op) {
 	case OP_GET:
 	case OP_GETS:
+		if (req->multi)
+			return do_multi_get(ctx, s, ipv6, req, payload_len);
 		return do_get(ctx, s, ipv6, req);
 	case OP_SET:
 		return do_set(ctx, s, ipv6, req);

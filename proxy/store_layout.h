@@ -82,7 +82,8 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "pass_busy",         "pass_deleting",     "pass_unknown_iface",
     "pass_foreign_mac",  "pass_foreign_dest", "pass_martian_source",
     "pass_self_port",    "pass_bad_length",   "pass_bad_checksum",
-    "pass_not_allowed",  "pass_reply_cap",
+    "pass_not_allowed",  "pass_reply_cap",    "multi_gets",
+    "pass_reply_too_big",
 };
 static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 

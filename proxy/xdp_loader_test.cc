@@ -381,7 +381,8 @@ static_assert(XDPKV_NOT_OURS == 0 && XDPKV_GET_HIT == 1 && XDPKV_GET_MISS == 2 &
               XDPKV_PASS_MARTIAN_SOURCE == 20 && XDPKV_PASS_SELF_PORT == 21 &&
               XDPKV_PASS_BAD_LENGTH == 22 && XDPKV_PASS_BAD_CHECKSUM == 23 &&
               XDPKV_PASS_NOT_ALLOWED == 24 && XDPKV_PASS_REPLY_CAP == 25 &&
-              XDPKV_REASON_COUNT == 26);
+              XDPKV_MULTI_GET == 26 && XDPKV_PASS_REPLY_TOO_BIG == 27 &&
+              XDPKV_REASON_COUNT == 28);
 static_assert(XDPKV_PROTO_NONE == 0 && XDPKV_PROTO_MEMCACHE == 1 && XDPKV_PROTO_RESP == 2 &&
               XDPKV_PROTO_COUNT == 3);
 

@@ -18,14 +18,23 @@
 
 #include "xdpkv_layout.h"
 
-#define XDPKV_REQ_PEEK 512   /* request bytes the kernel path parses */
-#define BUF_MASK 511         /* the request buffer is 512 bytes... */
+/* Request bytes the kernel path parses: a 100-key get of 16-byte keys is
+ * 1.7 KB, as MGET 2.3 KB. */
+#define XDPKV_REQ_PEEK 4096
+#define BUF_MASK 4095        /* the request buffer is 4096 bytes... */
 #define BUF_SLACK 8          /* ...plus room for one word read or written at any index */
 /* Reply payload the kernel path builds, frame header included: one
  * datagram of memcached's UDP limit. Longer replies are userspace's. */
 #define XDPKV_REPLY_MAX 1400
-#define REPLY_BUF_LEN 2048   /* the reply buffer: a power of two that holds it... */
+/* The reply buffer: a power of two that holds a reply position (at most
+ * REPLY_POS_MASK) plus a copy of up to XDPKV_REPLY_MAX bytes made there,
+ * the bound the verifier checks a blob copy against... */
+#define REPLY_BUF_LEN 4096
 #define REPLY_MASK (REPLY_BUF_LEN - 1) /* ...plus BUF_SLACK */
+#define REPLY_POS_MASK 2047
+/* Keys one multi-key read may name: a request of XDPKV_REQ_PEEK bytes
+ * names fewer (each key takes at least two bytes). */
+#define MAX_MULTI_KEYS 2048
 /* Bytes per bpf_csum_diff call: older kernels take at most 512. */
 #define CSUM_CHUNK 512
 #define FRAME_HEADER_LEN 8

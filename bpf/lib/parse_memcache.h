@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * memcached text request (one datagram, one command) -> scratch->request.
- * Fills the request and returns 0, or returns the XDPKV_PASS_* reason.
+ * Fills the request and returns 0, or returns the XDPKV_PASS_* reason. A
+ * get/gets of several keys is parsed up to its first key (request.multi).
  */
 #ifndef XDPKV_LIB_PARSE_MEMCACHE_H
 #define XDPKV_LIB_PARSE_MEMCACHE_H
@@ -99,9 +100,13 @@ static __always_inline int parse_memcache(vreq *req, const __u8 *buf, __u32 len)
 		}
 	}
 	if (!match(buf, len, pos, "\r\n", 2)) {
-		/* "get a b": several keys are userspace's job. */
-		if ((op == OP_GET || op == OP_GETS) && match(buf, len, pos, " ", 1))
-			return XDPKV_PASS_UNSUPPORTED;
+		/* "get a b": a multi-key read, whose loop (multi_get_step)
+		 * parses its keys from the first one on as it reads them. */
+		if ((op == OP_GET || op == OP_GETS) && match(buf, len, pos, " ", 1)) {
+			req->multi = 1;
+			req->cursor = req->key_off;
+			return 0;
+		}
 		return XDPKV_PASS_BAD_REQUEST;
 	}
 	pos += 2;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * RESP request (one multibulk GET/SET/DEL) -> scratch->request. Fills the
- * request and returns 0, or returns the XDPKV_PASS_* reason.
+ * RESP request (one multibulk GET/SET/DEL/MGET) -> scratch->request. Fills
+ * the request and returns 0, or returns the XDPKV_PASS_* reason.
  */
 #ifndef XDPKV_LIB_PARSE_RESP_H
 #define XDPKV_LIB_PARSE_RESP_H
@@ -38,6 +38,30 @@ static __always_inline int parse_bulk(vreq *req, const __u8 *buf, __u32 len, __u
 	return 0;
 }
 
+/* "*<n>\r\n$4\r\nMGET\r\n" at pos: the keys are parsed by the loop that
+ * reads them (multi_get_step), from request.cursor on. */
+static __always_inline int parse_mget(vreq *req, const __u8 *buf, __u32 len, __u32 pos)
+{
+	__u64 count;
+
+	pos += 1;
+	/* Redis refuses leading zeros ("*03"): its error is userspace's. */
+	if (at(buf, pos) == '0')
+		return XDPKV_PASS_UNSUPPORTED;
+	if (parse_uint(req, buf, len, &pos, MAX_MULTI_KEYS, &count) || count < 2)
+		return XDPKV_PASS_UNSUPPORTED;
+	if (!match(buf, len, pos, "\r\n$4\r\n", 6))
+		return XDPKV_PASS_UNSUPPORTED;
+	pos += 6;
+	if (!match_nocase(buf, len, pos, "MGET\r\n", 6))
+		return XDPKV_PASS_UNSUPPORTED;
+	req->op = OP_GET;
+	req->multi = 1;
+	req->nkeys = (__u32)count - 1;
+	req->cursor = pos + 6;
+	return 0;
+}
+
 static __always_inline int parse_resp(vreq *req, const __u8 *buf, __u32 len)
 {
 	__u32 pos = FRAME_HEADER_LEN;
@@ -56,6 +80,8 @@ static __always_inline int parse_resp(vreq *req, const __u8 *buf, __u32 len)
 		if (!match_nocase(buf, len, pos, "SET\r\n", 5))
 			return XDPKV_PASS_UNSUPPORTED;
 		req->op = OP_SET;
+	} else if (match(buf, len, pos, "*", 1)) {
+		return parse_mget(req, buf, len, pos);
 	} else {
 		return XDPKV_PASS_UNSUPPORTED;
 	}

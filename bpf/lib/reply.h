@@ -3,6 +3,8 @@
  * Reply assembly in scratch->reply and send_reply(), which turns the
  * request packet into the reply (headers swapped, lengths and checksums
  * set, packet resized) and returns XDP_TX, or counts why not and passes.
+ * Multi-key reads (build_multi_get) are assembled here too: a bpf_loop
+ * that parses, reads and appends one key per step.
  */
 #ifndef XDPKV_LIB_REPLY_H
 #define XDPKV_LIB_REPLY_H
@@ -10,6 +12,8 @@
 #include "lib/admission.h"
 #include "lib/counters.h"
 #include "lib/csum.h"
+#include "lib/parse_memcache.h"
+#include "lib/parse_resp.h"
 #include "lib/scratch.h"
 #include "lib/store.h"
 
@@ -78,7 +82,8 @@ static __always_inline int blob_is(struct bpf_dynptr *blob, __u64 id, __u32 len)
 }
 
 /* Copies the out-of-line value `id` of `len` bytes (as the item, read under
- * its lock, says) into the reply at pos (< 512). A blob is never modified,
+ * its lock, says) into the reply at pos, where it must end within
+ * XDPKV_REPLY_MAX. A blob is never modified,
  * but once deleted its map element can be reused at once for another blob:
  * the header is checked against the item before and after the copy, and
  * blob ids are never reused, so a copy that overlapped a reuse is noticed.
@@ -88,14 +93,48 @@ static __always_inline int put_blob(struct scratch *s, __u32 pos, __u64 id, __u3
 {
 	struct bpf_dynptr blob;
 
-	if (pos > BUF_MASK || len > XDPKV_REPLY_MAX)
+	if (len > XDPKV_REPLY_MAX || pos + len > XDPKV_REPLY_MAX)
 		return -1;
 	if (blob_open(id, len, &blob) || !blob_is(&blob, id, len))
 		return -1;
-	VERIFIER_MASK(pos, BUF_MASK);
+	VERIFIER_MASK(pos, REPLY_POS_MASK);
 	if (bpf_dynptr_read(s->reply + pos, len, &blob, sizeof(struct xdpkv_blob_header), 0))
 		return -1;
 	return blob_is(&blob, id, len) ? 0 : -1;
+}
+
+/* The line before a value: RESP's "$<len>\r\n", memcached's
+ * "VALUE <key> <flags> <len>[ <cas>]\r\n". Each variable-length piece goes
+ * through opaque() (struct scratch). */
+static __always_inline __u32 put_value_line(struct scratch *s, vreq *req, __u32 pos)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+
+	if (req->proto == XDPKV_PROTO_RESP) {
+		pos = put(s->reply, pos, "$", 1);
+		pos = opaque(req, put_uint(s, pos, copy->value_len));
+		return put(s->reply, pos, "\r\n", 2);
+	}
+	pos = put(s->reply, pos, "VALUE ", 6);
+	pos = opaque(req, put_words(s->reply, pos, s->key.bytes, 0, s->key.len,
+				    XDPKV_KEY_BYTES_MAX / 8));
+	pos = put(s->reply, pos, " ", 1);
+	pos = opaque(req, put_uint(s, pos, copy->flags));
+	pos = put(s->reply, pos, " ", 1);
+	pos = opaque(req, put_uint(s, pos, copy->value_len));
+	if (req->op == OP_GETS) {
+		pos = put(s->reply, pos, " ", 1);
+		pos = opaque(req, put_uint(s, pos, copy->cas));
+	}
+	return put(s->reply, pos, "\r\n", 2);
+}
+
+/* What follows the value. */
+static __always_inline __u32 put_value_end(struct scratch *s, vreq *req, __u32 pos)
+{
+	if (req->proto == XDPKV_PROTO_RESP)
+		return put(s->reply, pos, "\r\n", 2);
+	return put(s->reply, pos, "\r\nEND\r\n", 7);
 }
 
 /* Turns the request in the packet into a reply carrying scratch->reply's
@@ -221,5 +260,162 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 
 /* Replies that carry no item: a literal after the frame header. */
 #define REPLY_TEXT(s, literal) put((s)->reply, FRAME_HEADER_LEN, literal, sizeof(literal) - 1)
+
+/* ---- multi-key reads -------------------------------------------------------- */
+
+/* request.status of a multi-key read; any other value is the xdpkv_reason
+ * to pass the request with. */
+enum multi_get_status {
+	MGET_RUNNING = 0,
+	MGET_DONE = 1,
+};
+
+/* One hit's reply element at pos: the value line, the value (inline or
+ * out of line), CRLF; `reserve` bytes must still fit after it. Returns
+ * the position after it, or -reason. */
+static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos, __u32 reserve)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u32 len = copy->value_len;
+
+	pos = put_value_line(s, req, pos);
+	if (len > XDPKV_REPLY_MAX || pos + len + 2 + reserve > XDPKV_REPLY_MAX)
+		return -XDPKV_PASS_REPLY_TOO_BIG;
+	if (copy->blob_id != 0) {
+		/* Gone or changed: the item was written since it was read. */
+		if (put_blob(s, pos, copy->blob_id, len))
+			return -XDPKV_PASS_BUSY;
+	} else {
+		if (len > XDPKV_INLINE_VALUE_MAX)
+			return -XDPKV_PASS_BIG_VALUE;
+		put_words(s->reply, pos, copy->inline_value, 0, len, XDPKV_INLINE_VALUE_MAX / 8);
+	}
+	pos = opaque(req, pos + len);
+	return put(s->reply, pos, "\r\n", 2);
+}
+
+/* The key at request.cursor into request.key_off/key_len, the cursor
+ * moved past it. Returns 1 if it is the request's last key, 0 if more
+ * follow, or -reason. Anything unusual (double spaces, an empty RESP key)
+ * is userspace's, which answers it as the peers do. */
+static __always_inline int next_key(struct scratch *s, vreq *req, __u64 index)
+{
+	__u32 len = req->len, pos = req->cursor;
+	__u8 c;
+
+	if (req->proto == XDPKV_PROTO_RESP) {
+		int err = parse_bulk(req, s->req, len, &pos, XDPKV_MAX_KEY_LEN, &req->key_off,
+				     &req->key_len);
+
+		if (err)
+			return err == XDPKV_PASS_BIG_VALUE ? -XDPKV_PASS_UNSUPPORTED : -err;
+		if (req->key_len == 0)
+			return -XDPKV_PASS_UNSUPPORTED;
+		req->cursor = pos;
+		if (index + 1 < req->nkeys)
+			return 0;
+		/* One command per datagram. */
+		return pos == len ? 1 : -XDPKV_PASS_UNSUPPORTED;
+	}
+	c = at(s->req, pos);
+	if (c == ' ' || c == '\r' || c == '\n')
+		return -XDPKV_PASS_UNSUPPORTED;
+	if (scan_text_key(req, s->req, len, &pos))
+		return -XDPKV_PASS_BAD_REQUEST;
+	if (match(s->req, len, pos, "\r\n", 2))
+		return pos + 2 == len ? 1 : -XDPKV_PASS_UNSUPPORTED;
+	if (!match(s->req, len, pos, " ", 1))
+		return -XDPKV_PASS_BAD_REQUEST;
+	req->cursor = pos + 1;
+	return 0;
+}
+
+/* bpf_loop's body: one key of a multi-key read, read as a single-key GET
+ * reads it (a copy under the item's lock; absent while being deleted;
+ * an expired version deleted), its element appended to the reply. The
+ * verifier checks it once, whatever the number of keys. */
+static long multi_get_step(__u64 index, void *unused)
+{
+	struct xdpkv_item *copy, *it;
+	struct deleted gone = {};
+	struct scratch *s;
+	__u32 zero = 0, pos, reserve;
+	vreq *req;
+	int last, end;
+
+	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
+	if (!s)
+		return 1;
+	req = &s->request;
+	copy = (struct xdpkv_item *)s->item;
+	last = next_key(s, req, index);
+	if (last < 0) {
+		req->status = -last;
+		return 1;
+	}
+	load_key(s, req);
+	it = store_lookup(s);
+	if (it) {
+		copy_item_locked(s, it);
+		if (copy->state & XDPKV_ITEM_DELETING) {
+			it = 0;
+		} else if (expired(copy->expires_at_ms, now_boot_ms())) {
+			delete_version(s, it, copy->cas, &gone);
+			it = 0;
+		}
+	}
+	pos = req->rpos;
+	/* memcached's reply ends with END: room is kept for it. */
+	reserve = req->proto == XDPKV_PROTO_RESP ? 0 : 5;
+	if (it) {
+		end = put_hit(s, req, pos, reserve);
+		if (end < 0) {
+			req->status = -end;
+			return 1;
+		}
+		pos = end;
+	} else if (req->proto == XDPKV_PROTO_RESP) {
+		pos = put(s->reply, pos, "$-1\r\n", 5);
+	}
+	if (pos + reserve > XDPKV_REPLY_MAX) {
+		req->status = XDPKV_PASS_REPLY_TOO_BIG;
+		return 1;
+	}
+	req->rpos = pos;
+	if (last) {
+		req->status = MGET_DONE;
+		return 1;
+	}
+	return 0;
+}
+
+/* Assembles the whole reply to a multi-key read (request.multi) after the
+ * frame header: memcached's VALUE elements of the hits then END, or RESP's
+ * array of bulks and nulls. Returns its length, or -reason if it does not
+ * fit one datagram or the request is userspace's after all. */
+static __always_inline int build_multi_get(struct scratch *s, vreq *req, __u32 payload_len)
+{
+	__u32 pos = FRAME_HEADER_LEN;
+	__u32 status;
+
+	req->len = payload_len;
+	req->status = MGET_RUNNING;
+	if (req->proto == XDPKV_PROTO_RESP) {
+		pos = put(s->reply, pos, "*", 1);
+		pos = opaque(req, put_uint(s, pos, req->nkeys));
+		pos = put(s->reply, pos, "\r\n", 2);
+	}
+	req->rpos = pos;
+	bpf_loop(MAX_MULTI_KEYS, multi_get_step, NULL, 0);
+	status = req->status;
+	if (status == MGET_RUNNING)
+		return -XDPKV_PASS_UNSUPPORTED; /* more keys than the loop takes */
+	if (status != MGET_DONE)
+		return -(int)status;
+	pos = req->rpos;
+	if (req->proto == XDPKV_PROTO_MEMCACHE)
+		pos = put(s->reply, pos, "END\r\n", 5);
+	return pos;
+}
 
 #endif /* XDPKV_LIB_REPLY_H */

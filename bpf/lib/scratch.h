@@ -23,6 +23,13 @@ struct request {
 	__s32 exptime;
 	__u32 noreply;
 	__u32 opaque;
+	/* Multi-key reads (get k1 k2 ..., MGET): the loop's state. */
+	__u32 multi;   /* 1: several keys; cursor is where the next one starts */
+	__u32 nkeys;   /* RESP: keys named by the array header */
+	__u32 cursor;  /* offset in req of the next key */
+	__u32 len;     /* the request's payload length */
+	__u32 rpos;    /* reply bytes assembled so far */
+	__u32 status;  /* MGET_RUNNING, MGET_DONE, or the xdpkv_reason to pass with */
 };
 
 /* Per-CPU working memory: the stack is too small for these. Values that

@@ -86,16 +86,13 @@ std::string_view CheckReplyPacket(std::string_view request, std::string_view rep
   return payload.substr(8);
 }
 
-bool WellFormedMemcacheReply(std::string_view r) {
-  for (std::string_view fixed :
-       {"STORED\r\n", "DELETED\r\n", "NOT_FOUND\r\n", "END\r\n",
-        "SERVER_ERROR out of memory storing object\r\n"}) {
-    if (r == fixed) return true;
-  }
-  if (!r.starts_with("VALUE ") || !r.ends_with("\r\nEND\r\n")) return false;
-  const size_t line_end = r.find("\r\n");
-  // "VALUE <key> <flags> <bytes>[ <cas>]": the declared length must match.
-  std::string_view line = r.substr(6, line_end - 6);
+// One "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n" at the front of
+// r, whose data has the declared length; false if there is none.
+bool TakeValue(std::string_view* r) {
+  if (!r->starts_with("VALUE ")) return false;
+  const size_t line_end = r->find("\r\n");
+  if (line_end == std::string_view::npos) return false;
+  std::string_view line = r->substr(6, line_end - 6);
   size_t spaces = 0;
   for (char c : line) spaces += c == ' ';
   if (spaces != 2 && spaces != 3) return false;
@@ -103,18 +100,58 @@ bool WellFormedMemcacheReply(std::string_view r) {
   size_t bytes_end = line.find(' ', bytes_at);
   const auto declared = std::strtoull(std::string(line.substr(bytes_at, bytes_end - bytes_at)).c_str(),
                                       nullptr, 10);
-  return r.size() == line_end + 2 + declared + 7;
+  const size_t element = line_end + 2 + declared + 2;
+  if (r->size() < element || r->substr(element - 2, 2) != "\r\n") return false;
+  r->remove_prefix(element);
+  return true;
+}
+
+bool WellFormedMemcacheReply(std::string_view r) {
+  for (std::string_view fixed :
+       {"STORED\r\n", "DELETED\r\n", "NOT_FOUND\r\n", "END\r\n",
+        "SERVER_ERROR out of memory storing object\r\n"}) {
+    if (r == fixed) return true;
+  }
+  // One or more values (a multi-key get's hits), then END.
+  if (!TakeValue(&r)) return false;
+  while (TakeValue(&r)) {
+  }
+  return r == "END\r\n";
+}
+
+// "$-1\r\n" or "$<n>\r\n<n bytes>\r\n" at the front of r.
+bool TakeBulk(std::string_view* r) {
+  if (r->starts_with("$-1\r\n")) {
+    r->remove_prefix(5);
+    return true;
+  }
+  if (!r->starts_with("$")) return false;
+  const size_t line_end = r->find("\r\n");
+  if (line_end == std::string_view::npos) return false;
+  const auto declared = std::strtoull(std::string(r->substr(1, line_end - 1)).c_str(), nullptr, 10);
+  const size_t element = line_end + 2 + declared + 2;
+  if (r->size() < element || r->substr(element - 2, 2) != "\r\n") return false;
+  r->remove_prefix(element);
+  return true;
 }
 
 bool WellFormedRespReply(std::string_view r) {
-  for (std::string_view fixed : {"+OK\r\n", ":0\r\n", ":1\r\n", "$-1\r\n",
+  for (std::string_view fixed : {"+OK\r\n", ":0\r\n", ":1\r\n",
                                  "-OOM command not allowed when used memory > 'maxmemory'.\r\n"}) {
     if (r == fixed) return true;
   }
-  if (!r.starts_with("$") || !r.ends_with("\r\n")) return false;
-  const size_t line_end = r.find("\r\n");
-  const auto declared = std::strtoull(std::string(r.substr(1, line_end - 1)).c_str(), nullptr, 10);
-  return r.size() == line_end + 2 + declared + 2;
+  // MGET: an array of bulks and nulls, as many as it says.
+  if (r.starts_with("*")) {
+    const size_t line_end = r.find("\r\n");
+    if (line_end == std::string_view::npos) return false;
+    const auto count = std::strtoull(std::string(r.substr(1, line_end - 1)).c_str(), nullptr, 10);
+    r.remove_prefix(line_end + 2);
+    for (uint64_t i = 0; i < count; ++i) {
+      if (!TakeBulk(&r)) return false;
+    }
+    return r.empty();
+  }
+  return TakeBulk(&r) && r.empty();
 }
 
 bool IsSetCommand(std::string_view name) {
@@ -182,6 +219,7 @@ bool VerdictFitsReason(uint32_t verdict, int reason) {
     case XDPKV_GET_HIT:
     case XDPKV_GET_MISS:
     case XDPKV_STORE_FULL:
+    case XDPKV_MULTI_GET:
       return verdict == 3;
     case XDPKV_SET:
     case XDPKV_DELETE_HIT:

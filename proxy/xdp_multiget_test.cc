@@ -1,0 +1,237 @@
+// Multi-key reads in the kernel (memcached `get k1 ... kN` / `gets`, RESP
+// `MGET`): each request runs through the XDP program with
+// BPF_PROG_TEST_RUN and through userspace's datagram handlers
+// (HandleMemcacheDatagram / HandleRespDatagram) over the same store, and
+// the kernel's reply must be userspace's, byte for byte; replies that need
+// more than one datagram are passed, counted by reason. Needs BPF rights
+// (root); without them each test is skipped and says why.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "proxy/bpf_store.h"
+#include "proxy/session.h"
+#include "proxy/store_layout.h"
+#include "proxy/testing/packets.h"
+#include "proxy/xdp_loader.h"
+
+namespace xdpkv {
+namespace {
+
+using testing::BuildPacket;
+using testing::ExpectedReply;
+using testing::Frame;
+using testing::PacketOptions;
+using testing::RespCommand;
+using testing::RunXdp;
+
+constexpr uint32_t kPass = 2;  // XDP_PASS
+constexpr uint32_t kTx = 3;    // XDP_TX
+
+PacketOptions Resp(PacketOptions options = {}) {
+  options.dest_port = 6379;
+  return options;
+}
+
+PacketOptions V6(PacketOptions options = {}) {
+  options.ipv6 = true;
+  return options;
+}
+
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Values whose every byte matters (all 256 byte values appear).
+std::string Value(size_t len, int seed) {
+  std::string value(len, '\0');
+  for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + seed);
+  return value;
+}
+
+class MultiGet : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto loaded = XdpLoader::Load(XdpConfig{});
+    if (!loaded.ok()) {
+      GTEST_SKIP() << "no BPF rights here, XDP not tested: " << loaded.status().message();
+    }
+    loader_ = std::move(*loaded);
+    store_ = BpfStore::ForLoader(*loader_);
+    context_.now_boot_ms = NowBootMs;
+    context_.runtime = &runtime_;
+    context_.stats = &stats_;
+  }
+
+  // What userspace sends for the request datagram `payload`.
+  std::vector<std::string> Userspace(std::string_view payload, bool resp) {
+    return resp ? HandleRespDatagram(payload, *store_, context_)
+                : HandleMemcacheDatagram(payload, *store_, context_);
+  }
+
+  // The kernel answers `payload` with XDP_TX, and its one datagram is the
+  // one userspace sends for it; the request is counted as a multi-get.
+  void ExpectKernelAnswersAsUserspace(std::string_view payload, PacketOptions options = {}) {
+    const bool resp = options.dest_port == 6379;
+    const xdpkv_proto proto = resp ? XDPKV_PROTO_RESP : XDPKV_PROTO_MEMCACHE;
+    const std::string request = BuildPacket(payload, options);
+    const uint64_t before = Count(proto, XDPKV_MULTI_GET);
+    auto result = RunXdp(loader_->program_fd(), request);
+    ASSERT_EQ(result.error, 0) << std::strerror(result.error);
+    ASSERT_EQ(result.verdict, kTx) << Printable(payload);
+    EXPECT_EQ(Count(proto, XDPKV_MULTI_GET), before + 1);
+    // Userspace second: a lazy expiry delete by either is the same delete.
+    const std::vector<std::string> user = Userspace(payload, resp);
+    ASSERT_EQ(user.size(), 1u) << Printable(payload);
+    EXPECT_EQ(Printable(result.packet), Printable(ExpectedReply(request, user[0])))
+        << Printable(payload);
+  }
+
+  // The kernel passes `payload` untouched, counted under `reason`.
+  void ExpectPass(std::string_view payload, xdpkv_reason reason, PacketOptions options = {}) {
+    const xdpkv_proto proto =
+        options.dest_port == 6379 ? XDPKV_PROTO_RESP : XDPKV_PROTO_MEMCACHE;
+    const std::string request = BuildPacket(payload, options);
+    const uint64_t before = Count(proto, reason);
+    auto result = RunXdp(loader_->program_fd(), request);
+    ASSERT_EQ(result.error, 0) << std::strerror(result.error);
+    EXPECT_EQ(result.verdict, kPass) << Printable(payload);
+    EXPECT_EQ(result.packet, request) << Printable(payload);
+    EXPECT_EQ(Count(proto, reason), before + 1) << Printable(payload);
+  }
+
+  uint64_t Count(xdpkv_proto proto, xdpkv_reason reason) {
+    auto counters = loader_->ReadCounters();
+    EXPECT_TRUE(counters.ok()) << counters.status();
+    return counters.ok() ? counters->Get(proto, reason) : 0;
+  }
+
+  std::unique_ptr<XdpLoader> loader_;
+  std::unique_ptr<BpfStore> store_;
+  ServerStats stats_;
+  RuntimeConfig runtime_;
+  ServerContext context_;
+};
+
+std::string MemcacheGet(const char* verb, const std::vector<std::string>& keys) {
+  std::string line = verb;
+  for (const std::string& key : keys) line += " " + key;
+  return line + "\r\n";
+}
+
+std::string Mget(const std::vector<std::string>& keys) {
+  std::string out = "*" + std::to_string(keys.size() + 1) + "\r\n$4\r\nMGET\r\n";
+  for (const std::string& key : keys) {
+    out += "$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+  }
+  return out;
+}
+
+TEST_F(MultiGet, HitsMissesInlineAndBlobValuesAsUserspace) {
+  ASSERT_TRUE(store_->Set("a", "alpha", 1, 0).ok());
+  ASSERT_TRUE(store_->Set("e", "", 0, 0).ok());
+  ASSERT_TRUE(store_->Set("big", Value(300, 7), 4294967295u, 0).ok());
+  ASSERT_TRUE(store_->Set(std::string(250, 'k'), Value(128, 3), 9, 0).ok());
+  const std::vector<std::string> keys = {"a", "missing", "e", "big", "a", std::string(250, 'k')};
+  uint16_t id = 1;
+  for (PacketOptions options : {PacketOptions{}, V6()}) {
+    ExpectKernelAnswersAsUserspace(Frame(id++) + MemcacheGet("get", keys), options);
+    ExpectKernelAnswersAsUserspace(Frame(id++) + MemcacheGet("gets", keys), options);
+    ExpectKernelAnswersAsUserspace(Frame(id++) + Mget(keys), Resp(options));
+    ExpectKernelAnswersAsUserspace(Frame(id++) + "*3\r\n$4\r\nmget\r\n$1\r\na\r\n$1\r\nz\r\n",
+                                   Resp(options));
+    // All misses; one key as MGET.
+    ExpectKernelAnswersAsUserspace(Frame(id++) + "get x y z\r\n", options);
+    ExpectKernelAnswersAsUserspace(Frame(id++) + Mget({"a"}), Resp(options));
+  }
+}
+
+// The study's scan: 100 keys in one request. Misses and small values fit
+// one datagram; the kernel answers them.
+TEST_F(MultiGet, AHundredKeysInOneDatagram) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) {
+    char key[17];
+    std::snprintf(key, sizeof(key), "key%013d", i);  // 16 bytes, as the study's
+    keys.push_back(key);
+    if (i % 10 == 0) ASSERT_TRUE(store_->Set(key, Value(40, i), i, 0).ok());
+  }
+  ExpectKernelAnswersAsUserspace(Frame(1) + MemcacheGet("get", keys));
+  ExpectKernelAnswersAsUserspace(Frame(2) + MemcacheGet("gets", keys));
+  ExpectKernelAnswersAsUserspace(Frame(3) + Mget(keys), Resp());
+}
+
+TEST_F(MultiGet, ExpiredAndDeletedItemsAreMisses) {
+  ASSERT_TRUE(store_->Set("live", "v", 0, 0).ok());
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootMs() - 1).ok());
+  ASSERT_TRUE(store_->Set("oldblob", Value(500, 1), 0, NowBootMs() - 1).ok());
+  ASSERT_TRUE(store_->Set("gone", "v", 0, 0).ok());
+  ASSERT_TRUE(store_->Delete("gone").ok());
+  const std::string request = Frame(1) + "get live old oldblob gone\r\n";
+  ExpectKernelAnswersAsUserspace(request);
+  // The kernel removed the expired items (and the blob) as it read them.
+  auto old = store_->Get("old");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->has_value());
+  ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootMs() - 1).ok());
+  ExpectKernelAnswersAsUserspace(Frame(2) + Mget({"old", "live", "gone"}), Resp());
+}
+
+// The whole reply must fit one datagram of 1400 bytes, frame header
+// included: at 1400 the kernel answers, one byte more and it passes.
+TEST_F(MultiGet, TheReplyFitsOneDatagramOrIsPassed) {
+  // memcached: the frame header, "VALUE a 0 600\r\n" (15) + 600 + 2 twice,
+  // "END\r\n": 1247 bytes; "VALUE b 0 136\r\n" + 136 + 2 brings it to 1400.
+  ASSERT_TRUE(store_->Set("a", Value(600, 1), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("b", Value(136, 2), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("c", Value(137, 3), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("d", "x", 0, 0).ok());
+  auto reply = Userspace(Frame(1) + "get a a b\r\n", false);
+  ASSERT_EQ(reply.size(), 1u);
+  ASSERT_EQ(reply[0].size(), 1400u);
+  ExpectKernelAnswersAsUserspace(Frame(1) + "get a a b\r\n");
+  reply = Userspace(Frame(2) + "get a a c\r\n", false);
+  ASSERT_EQ(reply.size(), 2u);  // 1401 bytes: two datagrams
+  ASSERT_EQ(reply[0].size() + reply[1].size() - 8, 1401u);
+  ExpectPass(Frame(2) + "get a a c\r\n", XDPKV_PASS_REPLY_TOO_BIG);
+  // A miss adds nothing to memcached's reply; a hit does.
+  ExpectKernelAnswersAsUserspace(Frame(3) + "get a a b nothing\r\n");
+  ExpectPass(Frame(4) + "get a a b d\r\n", XDPKV_PASS_REPLY_TOO_BIG);
+  // RESP's nulls take room: "*N\r\n" + N * "$-1\r\n" after the frame.
+  std::vector<std::string> nulls(280, "n");  // 8 + 6 + 1400
+  ExpectPass(Frame(5) + Mget(nulls), XDPKV_PASS_REPLY_TOO_BIG, Resp());
+  nulls.resize(270);  // 8 + 6 + 1350
+  ExpectKernelAnswersAsUserspace(Frame(6) + Mget(nulls), Resp());
+}
+
+TEST_F(MultiGet, AnythingUnusualIsUserspacesAndCounted) {
+  ASSERT_TRUE(store_->Set("a", "v", 0, 0).ok());
+  ExpectPass(Frame(1) + "get a  a\r\n", XDPKV_PASS_UNSUPPORTED);   // two spaces
+  ExpectPass(Frame(2) + "get a a \r\n", XDPKV_PASS_UNSUPPORTED);   // trailing space
+  ExpectPass(Frame(3) + "get a a\r\nget a\r\n", XDPKV_PASS_UNSUPPORTED);  // two commands
+  ExpectPass(Frame(4) + "get a " + std::string(251, 'k') + "\r\n", XDPKV_PASS_BAD_REQUEST);
+  ExpectPass(Frame(5) + "get a b\x01\r\n", XDPKV_PASS_BAD_REQUEST);
+  ExpectPass(Frame(6) + "*1\r\n$4\r\nMGET\r\n", XDPKV_PASS_UNSUPPORTED, Resp());
+  ExpectPass(Frame(7) + "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$0\r\n\r\n", XDPKV_PASS_UNSUPPORTED,
+             Resp());
+  ExpectPass(Frame(8) + "*03\r\n$4\r\nMGET\r\n$1\r\na\r\n$1\r\nb\r\n", XDPKV_PASS_UNSUPPORTED,
+             Resp());
+  ExpectPass(Frame(9) + Mget({"a", "b"}) + Mget({"a"}), XDPKV_PASS_UNSUPPORTED, Resp());
+  ExpectPass(Frame(10) + "*3\r\n$4\r\nMGET\r\n$1\r\na\r\n$5\r\nb\r\n", XDPKV_PASS_BAD_REQUEST,
+             Resp());
+  ExpectPass(Frame(11) + Mget({"a", std::string(251, 'k')}), XDPKV_PASS_UNSUPPORTED, Resp());
+}
+
+}  // namespace
+}  // namespace xdpkv
