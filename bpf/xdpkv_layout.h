@@ -104,6 +104,9 @@ enum xdpkv_cas_op {
 	/* Marks the item XDPKV_ITEM_DELETING under the lock, then deletes the
 	 * entry: no write can land in between. */
 	XDPKV_CAS_OP_DELETE = 1,
+	/* As DELETE, only if the item is also expired at item.expires_at_ms
+	 * (the caller's now): a touch keeps the CAS unique. */
+	XDPKV_CAS_OP_DELETE_EXPIRED = 2,
 };
 #define XDPKV_CAS_ANY 0ULL /* CAS uniques start above 0 */
 

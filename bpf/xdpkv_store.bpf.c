@@ -39,8 +39,12 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 		return XDPKV_CAS_NOT_FOUND;
 	/* The version acted on goes back to the caller in the request's item. */
 	old = (struct xdpkv_item *)s->item;
-	if (cas_req->op == XDPKV_CAS_OP_DELETE) {
-		result = delete_version(s, it, expected, &gone);
+	if (cas_req->op == XDPKV_CAS_OP_DELETE || cas_req->op == XDPKV_CAS_OP_DELETE_EXPIRED) {
+		result = delete_version_if(s, it, expected,
+					   cas_req->op == XDPKV_CAS_OP_DELETE_EXPIRED
+						   ? cas_req->item.expires_at_ms
+						   : 0,
+					   &gone);
 		if (result == DELETE_FAILED)
 			return XDPKV_CAS_BUSY;
 		if (result < 0)

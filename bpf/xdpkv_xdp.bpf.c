@@ -74,9 +74,9 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 		if (copy->state & XDPKV_ITEM_DELETING) {
 			it = 0;
 		} else if (expired(copy->expires_at_ms, now_boot_ms())) {
-			/* Only the version seen expired: a SET that landed since
-			 * stays. */
-			delete_version(s, it, copy->cas, &gone);
+			/* Only the version seen expired, if still expired: a SET
+			 * or a touch that landed since stays. */
+			delete_expired(s, it, copy->cas, now_boot_ms(), &gone);
 			it = 0;
 		}
 	}

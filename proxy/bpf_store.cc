@@ -104,7 +104,7 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   const xdpkv_item& item = (*raw)->item;
   if (Expired(item.expires_at_ms)) {
     // Lazily, as memcached does, and only the version seen expired.
-    (void)DeleteIfUnchanged(key, item);
+    (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
   return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms};
@@ -269,6 +269,18 @@ absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint6
   return opts.retval;
 }
 
+absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
+                                                    const xdpkv_item& seen) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  xdpkv_item now{};
+  now.expires_at_ms = NowBootMs();
+  auto result =
+      CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE_EXPIRED, &now, nullptr);
+  if (!result.ok()) return result.status();
+  return *result != XDPKV_CAS_EXISTS;
+}
+
 absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
@@ -337,7 +349,7 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
     }
   }
   for (const auto& [key, item] : expired) {
-    auto deleted = DeleteIfUnchanged(key, item);
+    auto deleted = DeleteIfStillExpired(key, item);
     if (deleted.ok() && *deleted) ++page.expired;
   }
   page.next_cursor = cls >= XDPKV_KEY_CLASS_COUNT ? 0 : (uint64_t{cls} << 32 | bucket);

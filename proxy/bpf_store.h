@@ -76,6 +76,9 @@ class BpfStore : public Store {
                                           xdpkv_item* old = nullptr);
   // Deletes `key` if it is still the item `seen` (false: it changed).
   absl::StatusOr<bool> DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen);
+  // Deletes `key` if it is still the item `seen` and still expired now: a
+  // touch since keeps the CAS but saves the item (false: it changed).
+  absl::StatusOr<bool> DeleteIfStillExpired(std::string_view key, const xdpkv_item& seen);
   // Visits the items of key class `cls` in about `count` entries from hash
   // bucket *bucket, then advances *bucket. True when the class is done.
   using BatchVisitor = std::function<void(std::string_view key, const xdpkv_item& item)>;

@@ -836,5 +836,47 @@ TEST_F(FastPath, PassedRequestsLeaveTheStoreAlone) {
   EXPECT_FALSE(item->has_value());
 }
 
+
+// The expiry delete of a version seen expired leaves it alone if it was
+// touched since: memcached's touch and Redis's EXPIRE keep the CAS unique,
+// so "same CAS" alone would delete a touched item.
+TEST_F(FastPath, AnExpiryDeleteSparesAnItemTouchedSinceItWasSeen) {
+  auto delete_expired = [&](std::string_view key, uint64_t cas, uint64_t now_ms) {
+    xdpkv_cas_request request{};
+    request.expected_cas = cas;
+    request.op = XDPKV_CAS_OP_DELETE_EXPIRED;
+    request.key.len = static_cast<__u32>(key.size());
+    std::memcpy(request.key.bytes, key.data(), key.size());
+    request.item.expires_at_ms = now_ms;
+    xdpkv_cas_request reply{};
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_out = &reply,
+                .data_size_in = sizeof(request), .data_size_out = sizeof(reply), .repeat = 1);
+    EXPECT_EQ(bpf_prog_test_run_opts(loader_->cas_program_fd(), &opts), 0);
+    return opts.retval;
+  };
+  const uint64_t expires = NowBootMs() + 100'000;
+  for (bool touched : {false, true}) {
+    ASSERT_TRUE(store_->Set("t", "v", 0, expires).ok());
+    auto seen = store_->Get("t");
+    ASSERT_TRUE(seen.ok() && seen->has_value());
+    if (touched) {
+      ASSERT_TRUE(store_->Mutate("t", [&](const std::optional<StoredItem>& current) {
+                    return Mutation::Touch(*current, expires + 1'000'000);
+                  }).ok());
+    }
+    // As a reader that saw version `cas` expired at expires + 1 would ask.
+    const uint32_t result = delete_expired("t", (*seen)->cas, expires + 1);
+    auto after = store_->Get("t");
+    ASSERT_TRUE(after.ok());
+    if (touched) {
+      EXPECT_EQ(result, XDPKV_CAS_EXISTS);
+      EXPECT_TRUE(after->has_value()) << "the touched item was deleted";
+    } else {
+      EXPECT_EQ(result, XDPKV_CAS_STORED);
+      EXPECT_FALSE(after->has_value());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace xdpkv

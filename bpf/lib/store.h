@@ -173,12 +173,13 @@ struct deleted {
  * lock, then removes the entry. A writer that lands in between finds the
  * mark and does not write into the doomed entry (see xdpkv_layout.h), so
  * no acknowledged write is ever removed by a delete meant for an older
- * version. Returns 1 if deleted, 0 if it changed (EXISTS), -1 if someone
- * else is deleting it already, DELETE_FAILED if the map refused. */
+ * version. With `expired_by_ms`, only if the item is expired at that time.
+ * Returns 1 if deleted, 0 if it changed (EXISTS), -1 if someone else is
+ * deleting it already, DELETE_FAILED if the map refused. */
 #define DELETE_FAILED (-2)
 
-static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *it, __u64 cas,
-					  struct deleted *out)
+static __always_inline int delete_version_if(struct scratch *s, struct xdpkv_item *it, __u64 cas,
+					     __u64 expired_by_ms, struct deleted *out)
 {
 	int result;
 
@@ -186,6 +187,10 @@ static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *
 	if (it->state & XDPKV_ITEM_DELETING) {
 		result = -1;
 	} else if (cas != XDPKV_CAS_ANY && it->cas != cas) {
+		result = 0;
+	} else if (expired_by_ms != 0 &&
+		   (it->expires_at_ms == 0 || it->expires_at_ms > expired_by_ms)) {
+		/* Touched since it was seen expired (a touch keeps the CAS). */
 		result = 0;
 	} else {
 		it->state |= XDPKV_ITEM_DELETING;
@@ -209,6 +214,21 @@ static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *
 	blob_free(out->blob_id, out->value_len);
 	out->done = 1;
 	return 1;
+}
+
+static __always_inline int delete_version(struct scratch *s, struct xdpkv_item *it, __u64 cas,
+					  struct deleted *out)
+{
+	return delete_version_if(s, it, cas, 0, out);
+}
+
+/* Deletes the version `cas` that was seen expired, only if it still is at
+ * `now_ms`: memcached's touch and Redis's EXPIRE keep the CAS unique, so the
+ * CAS alone does not tell a touched item from the expired one. */
+static __always_inline int delete_expired(struct scratch *s, struct xdpkv_item *it, __u64 cas,
+					  __u64 now_ms, struct deleted *out)
+{
+	return delete_version_if(s, it, cas, now_ms, out);
 }
 
 /* Outcome of write_item. */
