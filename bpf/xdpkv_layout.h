@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The layout shared by the XDP program (bpf/xdpkv.bpf.c) and userspace
+ * The layout shared by the BPF programs (bpf/xdpkv.bpf.c and what it
+ * includes) and userspace
  * (proxy/). Fixed-width kernel types only: include <linux/types.h> and
  * <linux/bpf.h> (for struct bpf_spin_lock) first. No other includes, so the
  * BPF target and C++ read it the same way; proxy/store_layout.h holds the

@@ -1,6 +1,6 @@
 // memcached's exptime rules, in the store's clock (CLOCK_BOOTTIME ms),
 // shared by the server's command handlers (the XDP program applies the same
-// rules in bpf/xdpkv.bpf.c, expiry_from_exptime).
+// rules in bpf/lib/store.h, expiry_from_exptime).
 #ifndef XDPKV_PROXY_EXPIRY_H_
 #define XDPKV_PROXY_EXPIRY_H_
 

@@ -364,8 +364,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   // Until a stop signal, every tick: keep the clock offset current, run a
-  // delayed flush_all when due, sweep orphaned out-of-line values (once a
-  // second), and remove expired items (proxy/chores.h).
+  // delayed flush_all when due, sweep orphaned out-of-line values (every 5
+  // minutes), and remove expired items (proxy/chores.h).
   int signal_number = -1;
   const timespec tick{0, kChoreTickNs};
   xdpkv::ActiveExpiry active_expiry(*store);
@@ -381,7 +381,11 @@ int main(int argc, char** argv) {
       if (auto cleared = store->Clear(); !cleared.ok()) flush_log.Report(cleared.status(), now);
     }
     if (now >= next_orphan_sweep_ms) {
-      next_orphan_sweep_ms = now + 1000;
+      // Every replace or delete frees its blob; only a writer that died
+      // mid-write leaves one, swept once older than 10 minutes. A sweep
+      // reads every blob whole (a hash map has no partial reads), so it
+      // runs rarely: every 5 minutes.
+      next_orphan_sweep_ms = now + 5 * 60 * 1000;
       // Interfaces' addresses and MACs change: the kernel path follows
       // within a second (a periodic refresh, not netlink: one code path).
       if (auto status = loader->RefreshAdmission(); !status.ok()) admission_log.Report(status, now);

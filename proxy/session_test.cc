@@ -268,6 +268,40 @@ TEST_F(Sessions, MemcacheDatagramsSplitAsMemcachedDoes) {
 
 // --- RESP --------------------------------------------------------------------------
 
+// A store where another client's SET of `key` lands just as the next
+// Mutate of `before` begins (RENAME's write of its destination).
+class SetLandsDuringMutate : public testing::MemoryStore {
+ public:
+  std::string before, key, value;
+  absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view k,
+                                                 const MutateFn& decide) override {
+    if (k == before && !key.empty()) {
+      EXPECT_TRUE(Set(key, value, 0, 0).ok());
+      key.clear();
+    }
+    return MemoryStore::Mutate(k, decide);
+  }
+};
+
+// RENAME deletes only the version of the source it copied: a SET of the
+// source acknowledged in between survives (it was lost, copied nowhere).
+TEST_F(Sessions, RenameKeepsASetOfTheSourceThatLandedMeanwhile) {
+  SetLandsDuringMutate store;
+  ASSERT_TRUE(store.Set("src", "v1", 0, 0).ok());
+  store.before = "dst";
+  store.key = "src";
+  store.value = "v2";
+  RespClient client;
+  std::string out;
+  const std::string_view rename[] = {"RENAME", "src", "dst"};
+  HandleResp(rename, store, context_, client, &out);
+  EXPECT_EQ(out, "+OK\r\n");
+  EXPECT_EQ((*store.Get("dst"))->value, "v1");
+  auto src = store.Get("src");
+  ASSERT_TRUE(src.ok() && src->has_value()) << "the SET that landed meanwhile was lost";
+  EXPECT_EQ((*src)->value, "v2");
+}
+
 TEST_F(Sessions, RespCommands) {
   EXPECT_EQ(Resp("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"),
             "+OK\r\n$5\r\nhello\r\n");

@@ -124,7 +124,13 @@ void Rename(Call& call, bool only_if_new) {
     return Mutation::Write(source->value, source->flags, source->expires_at_ms);
   });
   if (!result.ok()) return call.StoreError(result.status());
-  if (wrote) (void)call.store.Delete(call.args[1]);
+  // Only the version copied: a SET of the source that landed since stays
+  // (an unconditional delete would lose it, copied nowhere).
+  if (wrote) {
+    (void)call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
+      return current && current->cas == source->cas ? Mutation::Delete() : Mutation::Keep();
+    });
+  }
   only_if_new ? call.Integer(wrote ? 1 : 0) : call.Ok();
 }
 
@@ -141,7 +147,8 @@ void Keys(Call& call) {
     }
     cursor = page->next_cursor;
   } while (cursor != 0);
-  // A key seen twice (moved buckets while scanned) is listed once.
+  // A key seen twice (deleted and written again while scanned) is listed
+  // once.
   std::sort(matched.begin(), matched.end());
   matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
   resp::AppendArrayHeader(call.out, matched.size());
