@@ -199,6 +199,16 @@ absl::StatusOr<AdmissionTable> BuildAdmissionTable(const std::vector<std::string
     if (IsMappedIpv4(address) ? any_v4 : any_v6) table.admit_dst.insert({ifindex, address});
   }
   freeifaddrs(list);
+  // This host's clients reach every address of ours through lo: with a
+  // wildcard, lo admits them all, as the stack does.
+  for (const auto& [ifindex, iface] : table.ifaces) {
+    if (!(iface.flags & XDPKV_IFACE_LOOPBACK)) continue;
+    for (const auto& [address, flags] : table.host_addrs) {
+      if ((flags & XDPKV_HOST_OWN) && (IsMappedIpv4(address) ? any_v4 : any_v6)) {
+        table.admit_dst.insert({ifindex, address});
+      }
+    }
+  }
   for (const auto& [ifindex, iface] : table.ifaces) {
     const bool loopback = iface.flags & XDPKV_IFACE_LOOPBACK;
     for (const Ip16& address : listen_addresses) {

@@ -77,7 +77,8 @@ struct AdmissionTable {
 // From the host's interfaces now (getifaddrs): `interfaces` are the ones
 // XDP may see packets on (missing ones are left out); `listen` the
 // server's addresses, where 0.0.0.0 and :: stand for every address of
-// that family of each interface. A listen address on lo's loopback range
+// that family of each interface (on lo: every address of this host, which
+// local clients reach through lo). A listen address in the loopback range
 // is admitted on loopback interfaces only (elsewhere it is martian).
 absl::StatusOr<AdmissionTable> BuildAdmissionTable(const std::vector<std::string>& interfaces,
                                                    const std::vector<std::string>& listen);

@@ -391,5 +391,71 @@ TEST_F(Admission, RepliesOverTheCapGoToUserspaceExceptForLoopbackSources) {
   }
 }
 
+// The first finding: listening on 127.0.0.1 only, the kernel
+// answered ::1 too. The loader's own tables (from lo as it is) follow -l.
+TEST(AdmissionTables, TheKernelAnswersOnlyTheAddressesListenedOn) {
+  XdpConfig config;
+  config.listen_addresses = {"127.0.0.1"};
+  auto loaded = XdpLoader::Load(config);
+  if (!loaded.ok()) GTEST_SKIP() << "no BPF rights here: " << loaded.status().message();
+  auto store = BpfStore::ForLoader(**loaded);
+  ASSERT_TRUE(store->Set("k", "old", 0, 0).ok());
+  Packet p = Set();
+  p.src = p.dst = "127.0.0.1";
+  EXPECT_EQ(RunXdp((*loaded)->program_fd(), Build(p)).verdict, kTx);
+  p = V6(Set());
+  p.src = p.dst = "::1";
+  auto before = (*loaded)->ReadCounters();
+  EXPECT_EQ(RunXdp((*loaded)->program_fd(), Build(p)).verdict, kPass);
+  auto after = (*loaded)->ReadCounters();
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ(after->Get(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_FOREIGN_DEST) -
+                before->Get(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_FOREIGN_DEST),
+            1u);
+}
+
+TEST(AdmissionTables, WildcardsStandForTheInterfacesAddressesOfTheirFamily) {
+  const uint32_t lo = if_nametoindex("lo");
+  const auto v4 = *ParseIp("127.0.0.1"), v6 = *ParseIp("::1");
+  auto only_v4 = BuildAdmissionTable({"lo"}, {"0.0.0.0"});
+  ASSERT_TRUE(only_v4.ok()) << only_v4.status();
+  EXPECT_TRUE(only_v4->admit_dst.count({lo, v4}));
+  EXPECT_FALSE(only_v4->admit_dst.count({lo, v6}));
+  ASSERT_TRUE(only_v4->ifaces.count(lo));
+  EXPECT_TRUE(only_v4->ifaces[lo].flags & XDPKV_IFACE_LOOPBACK);
+  auto only_v6 = BuildAdmissionTable({"lo"}, {"::"});
+  ASSERT_TRUE(only_v6.ok());
+  EXPECT_FALSE(only_v6->admit_dst.count({lo, v4}));
+  EXPECT_TRUE(only_v6->admit_dst.count({lo, v6}));
+  auto exact = BuildAdmissionTable({"lo"}, {"127.0.0.1"});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->admit_dst.size(), 1u);
+  EXPECT_TRUE(exact->host_addrs.count(v4) && exact->host_addrs.count(v6));
+  EXPECT_FALSE(BuildAdmissionTable({"lo"}, {"not-an-address"}).ok());
+}
+
+TEST(AdmissionCidr, ParsesBothFamiliesAndMatchesByPrefix) {
+  auto net = ParseCidr("10.1.0.0/16");
+  ASSERT_TRUE(net.ok());
+  EXPECT_EQ(net->prefix, 96 + 16);
+  EXPECT_TRUE(Contains(*net, *ParseIp("10.1.255.3")));
+  EXPECT_FALSE(Contains(*net, *ParseIp("10.2.0.1")));
+  EXPECT_FALSE(Contains(*net, *ParseIp("::ffff:a02:1")));
+  EXPECT_TRUE(Contains(*ParseCidr("10.1.2.3/8"), *ParseIp("10.9.9.9")));  // host bits dropped
+  auto host6 = ParseCidr("2001:db8::2");
+  ASSERT_TRUE(host6.ok());
+  EXPECT_EQ(host6->prefix, 128);
+  EXPECT_TRUE(Contains(*host6, *ParseIp("2001:db8::2")));
+  EXPECT_FALSE(Contains(*host6, *ParseIp("2001:db8::3")));
+  EXPECT_TRUE(Contains(*ParseCidr("::/0"), *ParseIp("192.0.2.1")));
+  for (const char* bad : {"10.0.0.0/33", "::/129", "10.0.0.0/x", "example.com", "10.0.0/8"}) {
+    EXPECT_FALSE(ParseCidr(bad).ok()) << bad;
+  }
+  UdpAdmission admission = *MakeUdpAdmission(DefaultUdpAllow(), 400);
+  EXPECT_TRUE(admission.Allowed(*ParseIp("127.0.0.9")));
+  EXPECT_TRUE(admission.Allowed(*ParseIp("::1")));
+  EXPECT_FALSE(admission.Allowed(*ParseIp("198.18.0.2")));
+}
+
 }  // namespace
 }  // namespace xdpkv
