@@ -12,13 +12,23 @@
 //  - every packet is counted exactly once, under a reason that fits its
 //    verdict (TX: an answer; DROP: a noreply write; PASS: not ours or a
 //    pass reason): no exit of the program escapes the counters.
+//  - admission (bpf/lib/admission.h): every request the kernel answered or
+//    wrote from had a destination IP admitted on lo (no reply to a foreign
+//    destination), unicast MACs (never a broadcast/multicast source in a
+//    reply), a source that is not martian nor one of our ports, lengths
+//    that agree and right checksums; and no reply has a broadcast or
+//    multicast source address. With mode bit 0x40 the input's next two
+//    bytes flip one header byte (MACs, addresses, lengths, checksums,
+//    ports) of the packet built around the rest.
 // libFuzzer cannot see coverage inside the kernel, so the program's outcome
 // (protocol x reason x verdict) is fed back as extra coverage counters.
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,6 +36,7 @@
 
 #include "protocol/memcache_text.h"
 #include "protocol/resp.h"
+#include "proxy/admission.h"
 #include "proxy/bpf_store.h"
 #include "proxy/store_layout.h"
 #include "proxy/testing/packets.h"
@@ -38,6 +49,8 @@ using xdpkv::testing::PacketOptions;
 
 std::unique_ptr<xdpkv::XdpLoader> loader;
 std::unique_ptr<xdpkv::BpfStore> store;
+xdpkv::AdmissionTable admission;  // what the loader told the program about lo
+uint32_t lo_ifindex = 0;
 
 __attribute__((used, section("__libfuzzer_extra_counters")))
 uint8_t outcome_seen[int{XDPKV_PROTO_COUNT} * int{XDPKV_REASON_COUNT} * 4];
@@ -238,6 +251,62 @@ void PrintOutcomes() {
 
 }  // namespace
 
+// Admission's invariants on a request the kernel answered or wrote from
+// (test runs arrive on lo, described as lo by the loader).
+void CheckAdmitted(std::string_view request, std::string_view reply) {
+  using xdpkv::Ip16;
+  const bool v6 = Get16(request, 12) == 0x86dd;
+  const size_t l4 = v6 ? 14 + 40 : 14 + 20;
+  Check((request[0] & 1) == 0, "answered a frame sent to a group MAC");
+  Check((request[6] & 1) == 0, "answered a frame from a group MAC");
+  Ip16 src{}, dst{};
+  if (v6) {
+    std::memcpy(src.data(), request.data() + 22, 16);
+    std::memcpy(dst.data(), request.data() + 38, 16);
+  } else {
+    uint32_t s4, d4;
+    std::memcpy(&s4, request.data() + 26, 4);
+    std::memcpy(&d4, request.data() + 30, 4);
+    src = xdpkv::FromIpv4(s4);
+    dst = xdpkv::FromIpv4(d4);
+  }
+  Check(admission.admit_dst.count({lo_ifindex, dst}) == 1,
+        "answered a request to a foreign destination");
+  // IPv4: 0/8, multicast, 255.255.255.255; IPv6: ::, multicast, v4-mapped.
+  const auto group4 = [](const uint8_t* a) {
+    return (a[0] >= 224 && a[0] < 240) || (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+  };
+  const bool martian = v6 ? xdpkv::IsUnspecified(src) || src[0] == 0xff || xdpkv::IsMappedIpv4(src)
+                          : src[12] == 0 || group4(&src[12]);
+  Check(!martian, "answered a martian source");
+  const uint16_t sport = Get16(request, l4);
+  Check(sport != 0 && sport != 11211 && sport != 6379, "answered a datagram from one of our ports");
+  const uint16_t udp_len = Get16(request, l4 + 4);
+  Check(v6 ? Get16(request, 18) == udp_len : Get16(request, 16) == 20 + udp_len,
+        "answered a request whose IP and UDP lengths disagree");
+  Check(request.size() >= l4 + udp_len, "answered a request longer than its frame");
+  if (!v6) {
+    Check(FoldSum(SumWords(request.substr(14, 20))) == 0xffff,
+          "answered a request with a bad IPv4 header checksum");
+  }
+  const uint16_t check = Get16(request, l4 + 6);
+  Check(!v6 || check != 0, "answered an IPv6 request without a UDP checksum");
+  if (check != 0) {
+    const std::string addresses =
+        v6 ? std::string(request.substr(22, 32)) : std::string(request.substr(26, 8));
+    const uint32_t pseudo = SumWords(addresses) + 17 + udp_len;
+    const bool full = FoldSum(SumWords(request.substr(l4, udp_len), pseudo)) == 0xffff;
+    const bool partial = check == FoldSum(pseudo);  // lo leaves it to offload
+    Check(full || partial, "answered a request with a bad UDP checksum");
+  }
+  if (!reply.empty()) {
+    Check((reply[6] & 1) == 0, "a reply from a group MAC");
+    const auto* from = reinterpret_cast<const uint8_t*>(reply.data()) + (v6 ? 22 : 26);
+    const bool group = v6 ? from[0] == 0xff : group4(from);
+    Check(!group, "a reply from a broadcast or multicast address");
+  }
+}
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   xdpkv::XdpConfig config;
   config.max_items_per_class = 64;  // keep "store full" reachable
@@ -249,6 +318,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   }
   loader = std::move(*loaded);
   store = xdpkv::BpfStore::ForLoader(*loader);
+  // The loader's own view of lo (config's wildcard listen addresses).
+  lo_ifindex = if_nametoindex("lo");
+  auto table = xdpkv::BuildAdmissionTable({"lo"}, config.listen_addresses);
+  Check(table.ok(), "building lo's admission table");
+  admission = *table;
   // Out-of-line values under one-letter keys (the seeds use "k"), so that
   // mutated GETs reach the kernel's blob path: replies that fit one
   // datagram, one that does not, and the edge.
@@ -272,6 +346,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if ((mode & 7) == 7) {
     packet = std::string(rest);
     if (packet.size() < 14) packet.resize(14, '\0');
+  } else if ((mode & 0x40) && rest.size() >= 2) {
+    // One header byte flipped: MACs, addresses, lengths, checksums, ports.
+    const uint8_t at = static_cast<uint8_t>(rest[0]), flip = static_cast<uint8_t>(rest[1]);
+    PacketOptions options;
+    options.ipv6 = mode & 1;
+    options.dest_port = (mode & 2) ? 6379 : 11211;
+    packet = BuildPacket(rest.substr(2, 1400), options);
+    const size_t headers = options.ipv6 ? 14 + 40 + 8 : 14 + 20 + 8;
+    packet[at % headers] = static_cast<char>(packet[at % headers] ^ (flip | 1));
   } else {
     PacketOptions options;
     options.ipv6 = mode & 1;
@@ -309,6 +392,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool resp_port = false;
   std::string_view request_payload;
   Check(UdpPayload(packet, &resp_port, &request_payload), "kernel handled a non-UDP packet");
+  CheckAdmitted(packet, result.verdict == 3 ? std::string_view(result.packet) : "");
   if (result.verdict == 3) {
     const std::string_view reply = CheckReplyPacket(packet, result.packet);
     Check(resp_port ? WellFormedRespReply(reply) : WellFormedMemcacheReply(reply),
