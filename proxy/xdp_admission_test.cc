@@ -7,9 +7,13 @@
 // Needs BPF rights (root); without them each test is skipped and says why.
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sched.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -412,6 +416,62 @@ TEST(AdmissionTables, TheKernelAnswersOnlyTheAddressesListenedOn) {
   EXPECT_EQ(after->Get(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_FOREIGN_DEST) -
                 before->Get(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_FOREIGN_DEST),
             1u);
+}
+
+// -l 0.0.0.0 follows the interface's addresses as they change (main calls
+// RefreshAdmission once a second). In a network namespace of this thread's
+// own (unshare(CLONE_NEWNET) is per thread; test runs and the `ip`
+// commands forked from here see it; it goes when the thread ends).
+TEST(AdmissionTables, ARefreshFollowsAddressChanges) {
+  std::string failure;
+  std::thread([&failure] {
+    if (unshare(CLONE_NEWNET) != 0) {
+      failure = "skip: unshare(CLONE_NEWNET): " + std::string(std::strerror(errno));
+      return;
+    }
+    if (std::system("ip link set lo up && ip addr add 10.9.0.1/32 dev lo") != 0) {
+      failure = "skip: ip could not set up lo";
+      return;
+    }
+    XdpConfig config;
+    config.listen_addresses = {"0.0.0.0"};
+    config.udp_allow = {"10.9.0.0/24"};
+    auto loaded = XdpLoader::Load(config);
+    if (!loaded.ok()) {
+      failure = "skip: " + std::string(loaded.status().message());
+      return;
+    }
+    auto verdict_to = [&](const char* dst) {
+      Packet p;
+      p.payload = Frame(1) + "get k\r\n";
+      p.src = "10.9.0.5";  // an address of ours would be fine on lo; this one is not
+      p.dst = dst;
+      return RunXdp((*loaded)->program_fd(), Build(p)).verdict;
+    };
+    std::vector<std::string> steps;
+    auto expect = [&](const char* dst, uint32_t want, const char* when) {
+      const uint32_t got = verdict_to(dst);
+      if (got != want) {
+        steps.push_back(std::string(when) + ": to " + dst + " verdict " + std::to_string(got));
+      }
+    };
+    expect("10.9.0.1", kTx, "at load");
+    expect("10.9.0.2", kPass, "at load");
+    if (std::system("ip addr del 10.9.0.1/32 dev lo && ip addr add 10.9.0.2/32 dev lo") != 0) {
+      failure = "ip addr change failed";
+      return;
+    }
+    expect("10.9.0.1", kTx, "changed, not yet refreshed");  // the tables lag until then
+    if (auto status = (*loaded)->RefreshAdmission(); !status.ok()) {
+      failure = "RefreshAdmission: " + std::string(status.message());
+      return;
+    }
+    expect("10.9.0.1", kPass, "refreshed");
+    expect("10.9.0.2", kTx, "refreshed");
+    for (const std::string& step : steps) failure += step + "; ";
+  }).join();
+  if (failure.rfind("skip: ", 0) == 0) GTEST_SKIP() << failure;
+  EXPECT_EQ(failure, "");
 }
 
 TEST(AdmissionTables, WildcardsStandForTheInterfacesAddressesOfTheirFamily) {
