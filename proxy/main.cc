@@ -62,8 +62,8 @@ void PrintUsage(FILE* out) {
                "                        user:password line of FILE (memcached's -Y); UDP is then\n"
                "                        refused, by the kernel path too\n"
                "      --udp-allow CIDR  sources whose UDP requests are answered, by the kernel\n"
-               "                        path and userspace alike (repeatable; default 127.0.0.0/8\n"
-               "                        and ::1/128: this host only). XDP runs before netfilter:\n"
+               "                        path and userspace alike (repeatable), besides this host\n"
+               "                        (127.0.0.0/8 and ::1/128, always). XDP runs before netfilter:\n"
                "                        iptables rules do not see what it answers, this list is\n"
                "                        the control. E.g. --udp-allow 10.0.0.0/8\n"
                "      --udp-max-reply-bytes N  most UDP reply bytes (frame headers included) one\n"
@@ -134,7 +134,9 @@ int main(int argc, char** argv) {
   xdp.pin_dir = "/sys/fs/bpf/xdpkv";
   xdpkv::ServerConfig server_config;
   std::vector<std::string> addresses;
-  std::vector<std::string> udp_allow;  // empty: the default (loopback)
+  // This host always; --udp-allow adds networks (a loopback source off lo
+  // is martian, never answered, so keeping it costs nothing).
+  std::vector<std::string> udp_allow = xdpkv::DefaultUdpAllow();
   long number = 0;
   long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
   std::string requirepass, auth_file;
@@ -242,7 +244,7 @@ int main(int argc, char** argv) {
   }
   if (optind < argc) Fail(absl::StrCat("unexpected argument '", argv[optind], "'"));
   if (!addresses.empty()) server_config.addresses = addresses;
-  if (!udp_allow.empty()) server_config.udp_allow = udp_allow;
+  server_config.udp_allow = udp_allow;
   if (interfaces.empty()) interfaces.emplace_back("lo");
   std::optional<xdpkv::MemcacheAuthFile> memcache_auth;
   if (!auth_file.empty()) {
