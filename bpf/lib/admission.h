@@ -328,7 +328,9 @@ static __always_inline int admit_request(struct xdp_md *ctx, const struct l4_req
 }
 
 /* Whether a reply of reply_len UDP payload bytes may go to the request
- * admit_request() let through last on this CPU (--udp-max-reply-bytes). */
+ * admit_request() let through last on this CPU (--udp-max-reply-bytes).
+ * So every entry that replies (a TC tier too) must run admit_request() on
+ * the request first: the cap read here is the last admitted request's. */
 static __always_inline int reply_cap_allows(__u32 reply_len)
 {
 	__u32 zero = 0;
