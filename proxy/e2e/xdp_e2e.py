@@ -185,6 +185,8 @@ def test_veth(errors):
         server = start_server(["nsenter", f"--net=/run/netns/{server_ns}"], [
             ARGS.binary, "--xdp-iface", server_if, "--xdp-mode", "native"] + port_args() + [
             "-l", "198.18.0.1", "--udp-allow", "198.18.0.2/32",
+            # A trusted client: whole replies, past the amplification cap.
+            "--udp-max-reply-bytes", "65536",
             "--pin-dir", f"/sys/fs/bpf/xdpkv-e2e-{pid}-server", "--fresh"])
         try:
             # The client end needs an XDP program for XDP_TX to deliver; with
