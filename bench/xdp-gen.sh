@@ -37,8 +37,11 @@ ip -n "$client_ns" link set "$client_if" up
 
 # xdpkv on the server end, its counters printed when it stops. nsenter
 # --net keeps the host's bpffs (ip netns exec would not: xdpkv refuses).
+# The client is allowed explicitly, with whole replies (the amplification
+# cap is for strangers): xdpkv answers no other host by default.
 nsenter --net="/run/netns/$server_ns" taskset -c 1 build/bin/xdpkv --xdp-iface "$server_if" \
-  -l 198.18.0.1 -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "/tmp/xdpkv-gen-$id.log" &
+  -l 198.18.0.1 --udp-allow 198.18.0.2/32 --udp-max-reply-bytes 65536 \
+  -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "/tmp/xdpkv-gen-$id.log" &
 server_pid=$!
 sleep 1
 
@@ -65,7 +68,11 @@ if ((items > 0)); then
     --preload --closed 1 --duration 0.1 --warmup 0 --quiet > /dev/null
 fi
 
+# Requests from the client end's address and MAC to the server end's: the
+# kernel path answers nothing else (docs/architecture.md, "Admission").
+server_mac=$(ip -n "$server_ns" -j link show dev "$server_if" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
 ip netns exec "$client_ns" taskset -c 0 build/bin/xdpkv-xdp-gen --iface "$client_if" \
+  --source-ip 198.18.0.2 --dest-ip 198.18.0.1 --dest-mac "$server_mac" \
   --server-napi-pid "$server_napi" "$@" > "$out.client"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 # The server's cost per request: its NAPI thread's CPU time over the GETs

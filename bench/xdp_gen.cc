@@ -12,12 +12,15 @@
 // what the server cannot take: a peak). With --rate it sends at that
 // offered rate with Poisson arrivals (an open loop; latency counts from
 // when each request was due).
+#include <arpa/inet.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -64,6 +67,10 @@ double BucketUpperNs(uint32_t b) {
 struct Options {
   std::string iface;
   uint16_t server_port = 11211;
+  // Addresses of the requests: xdpkv answers only what its host's stack
+  // would accept (docs/architecture.md, "Admission"): the client end's
+  // address and MAC as source, the server end's as destination.
+  std::string source_ip = "198.18.0.2", dest_ip = "198.18.0.1", dest_mac;
   uint64_t requests = 5000000;
   size_t key_len = 16;
   size_t value_len = 128;
@@ -125,6 +132,28 @@ long long OnCpuNs(int pid) {
 // veth has NAPI only once an XDP program is attached: after attaching the
 // sink, move this end's receive work into its own thread and pin it next to
 // the generator, away from the server's CPU. Best effort.
+// "aa:bb:cc:dd:ee:ff" -> 6 bytes; empty if malformed.
+std::string MacBytes(const std::string& text) {
+  unsigned b[6];
+  if (std::sscanf(text.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) {
+    return "";
+  }
+  std::string out;
+  for (unsigned byte : b) out.push_back(static_cast<char>(byte));
+  return out;
+}
+
+// The interface's MAC (6 bytes), empty if unknown.
+std::string InterfaceMac(const std::string& iface) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  ifreq request{};
+  std::strncpy(request.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+  const bool ok = ioctl(fd, SIOCGIFHWADDR, &request) == 0;
+  close(fd);
+  return ok ? std::string(request.ifr_hwaddr.sa_data, 6) : "";
+}
+
 void ThreadedNapiOnCpu(const std::string& iface, int cpu) {
   std::ofstream("/sys/class/net/" + iface + "/threaded") << "1";
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -215,6 +244,9 @@ int main(int argc, char** argv) {
     const std::string value = argv[i + 1];
     if (flag == "--iface") o.iface = value;
     else if (flag == "--server-port") o.server_port = static_cast<uint16_t>(std::stoi(value));
+    else if (flag == "--source-ip") o.source_ip = value;
+    else if (flag == "--dest-ip") o.dest_ip = value;
+    else if (flag == "--dest-mac") o.dest_mac = value;
     else if (flag == "--requests") o.requests = std::stoull(value);
     else if (flag == "--key-len") o.key_len = std::stoul(value);
     else if (flag == "--value-len") o.value_len = std::stoul(value);
@@ -266,6 +298,18 @@ int main(int argc, char** argv) {
 
   xdpkv::testing::PacketOptions packet;
   packet.dest_port = o.server_port;
+  if (inet_pton(AF_INET, o.source_ip.c_str(), &packet.ipv4_source) != 1 ||
+      inet_pton(AF_INET, o.dest_ip.c_str(), &packet.ipv4_dest) != 1) {
+    std::fprintf(stderr, "xdpkv-xdp-gen: --source-ip and --dest-ip take IPv4 addresses\n");
+    return 1;
+  }
+  packet.dest_mac = MacBytes(o.dest_mac);
+  packet.source_mac = InterfaceMac(o.iface);
+  if (packet.dest_mac.size() != 6 || packet.source_mac.size() != 6) {
+    std::fprintf(stderr, "xdpkv-xdp-gen: need --dest-mac (the server end's) and %s's MAC\n",
+                 o.iface.c_str());
+    return 1;
+  }
   const std::string key = o.items > 0 ? xdpkv::bench::KeyName(0, o.key_len) : std::string(o.key_len, 'k');
   const std::string set =
       BuildPacket(Frame(1) + "set " + key + " 0 0 " + std::to_string(o.value_len) + "\r\n" +

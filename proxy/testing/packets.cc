@@ -29,8 +29,10 @@ std::string Ipv4Header(size_t udp_total, const PacketOptions& options) {
   ip[8] = 64;
   ip[9] = static_cast<char>(options.ip_protocol);
   const uint32_t loopback = htonl(INADDR_LOOPBACK);
-  std::memcpy(&ip[12], &loopback, 4);
-  std::memcpy(&ip[16], &loopback, 4);
+  const uint32_t source = options.ipv4_source != 0 ? options.ipv4_source : loopback;
+  const uint32_t dest = options.ipv4_dest != 0 ? options.ipv4_dest : loopback;
+  std::memcpy(&ip[12], &source, 4);
+  std::memcpy(&ip[16], &dest, 4);
   if (options.ipv4_options) ip[20] = 1;  // NOP options
   if (options.ipv4_options) ip[21] = 1;
   Put16(&ip, 10, Fold(SumWords(ip)));
@@ -82,8 +84,10 @@ std::string BuildPacket(std::string_view payload, const PacketOptions& options) 
   Put16(&udp, 4, static_cast<uint16_t>(8 + payload.size()));
   udp.append(payload);
 
-  std::string eth = std::string("\x02\x00\x00\x00\x00\x01", 6) +  // dest
-                    std::string("\x02\x00\x00\x00\x00\x02", 6);   // source
+  std::string eth = (options.dest_mac.size() == 6 ? options.dest_mac
+                                                  : std::string("\x02\x00\x00\x00\x00\x01", 6)) +
+                    (options.source_mac.size() == 6 ? options.source_mac
+                                                    : std::string("\x02\x00\x00\x00\x00\x02", 6));
   if (options.vlan) eth += std::string("\x81\x00\x00\x07", 4);
   eth += options.ipv6 ? std::string("\x86\xdd", 2) : std::string("\x08\x00", 2);
 

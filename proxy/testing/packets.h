@@ -18,10 +18,17 @@ struct PacketOptions {
   bool ipv4_options = false;   // adds 4 bytes of options (IHL 6)
   bool ipv4_fragment = false;  // sets "more fragments"
   bool vlan = false;           // 802.1Q tag before the IP header
+  // IPv4 addresses (network order) and MACs; 0 / empty: 127.0.0.1 and the
+  // fixed test MACs. For packets that must pass admission on a real
+  // interface (bench/xdp_gen.cc).
+  uint32_t ipv4_source = 0;
+  uint32_t ipv4_dest = 0;
+  std::string source_mac;
+  std::string dest_mac;
 };
 
 // A request packet carrying `payload` as its UDP payload. Loopback
-// addresses only (127.0.0.1 / ::1); MACs are fixed test values.
+// addresses (127.0.0.1 / ::1) and fixed test MACs unless options say.
 std::string BuildPacket(std::string_view payload, const PacketOptions& options = {});
 
 // The reply the program must send for `request` (built by BuildPacket,
