@@ -121,22 +121,34 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->blob_id = 0;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
+		/* Values over the inline bytes go out of line (inline: 0). */
+		__u32 inline_len = len <= XDPKV_INLINE_VALUE_MAX ? len : 0;
 		__u64 *words = (__u64 *)item->inline_value;
 
 		/* Whole words from the request, then zero what follows the
 		 * value so stored items hold nothing but what was sent. */
 		for (__u32 i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
-			words[i] = i * 8 < len ? *(__u64 *)(s->req + ((off + i * 8) & BUF_MASK)) : 0;
+			words[i] = i * 8 < inline_len ? *(__u64 *)(s->req + ((off + i * 8) & BUF_MASK))
+						      : 0;
 		for (__u32 i = 0; i < 7; i++) {
-			__u32 tail = len + i;
+			__u32 tail = inline_len + i;
 
 			if (tail >= XDPKV_INLINE_VALUE_MAX || (tail & 7) == 0)
 				break;
 			item->inline_value[tail & (XDPKV_INLINE_VALUE_MAX - 1)] = 0;
 		}
-		result = write_item(s);
+		result = inline_len == len ? write_item(s) : store_blob_value(s);
 	}
 	if (result == WRITE_FULL) {
+		/* As userspace, as memcached: a SET that cannot be stored
+		 * unlinks the key's old value (none if the key was new). */
+		if (req->proto == XDPKV_PROTO_MEMCACHE) {
+			struct xdpkv_item *it = store_lookup(s);
+			struct deleted gone = {};
+
+			if (it)
+				delete_version(s, it, XDPKV_CAS_ANY, &gone);
+		}
 		if (req->proto == XDPKV_PROTO_RESP)
 			n = REPLY_TEXT(s, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 		else

@@ -32,6 +32,9 @@
 #define REPLY_BUF_LEN 4096
 #define REPLY_MASK (REPLY_BUF_LEN - 1) /* ...plus BUF_SLACK */
 #define REPLY_POS_MASK 2047
+/* Largest value the kernel writes: the 2 KiB blob class holds any value a
+ * one-datagram request carries. */
+#define XDPKV_WRITE_VALUE_MAX 2048
 /* Keys one multi-key read may name: a request of XDPKV_REQ_PEEK bytes
  * names fewer (each key takes at least two bytes). */
 #define MAX_MULTI_KEYS 2048

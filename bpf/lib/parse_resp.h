@@ -92,7 +92,7 @@ static __always_inline int parse_resp(vreq *req, const __u8 *buf, __u32 len)
 	if (req->key_len == 0)
 		return XDPKV_PASS_UNSUPPORTED;
 	if (req->op == OP_SET) {
-		err = parse_bulk(req, buf, len, &pos, XDPKV_INLINE_VALUE_MAX, &req->value_off,
+		err = parse_bulk(req, buf, len, &pos, XDPKV_WRITE_VALUE_MAX, &req->value_off,
 				 &req->value_len);
 		if (err)
 			return err;

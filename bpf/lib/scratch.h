@@ -49,6 +49,12 @@ struct scratch {
 	/* An item without its lock semantics (scratch maps cannot hold
 	 * spin locks): the same bytes as struct xdpkv_item. */
 	__u8 item[sizeof(struct xdpkv_item)];
+	/* An out-of-line value as the kernel writes it (up to the 2 KiB
+	 * class): header, then the value; what blob maps are updated from. */
+	struct {
+		struct xdpkv_blob_header header;
+		__u8 value[XDPKV_WRITE_VALUE_MAX];
+	} blob;
 	__u8 hdrs[HDRS_MAX];
 	__u8 digits[DIGITS_MASK + 1]; /* put_uint's, right-aligned in MAX_DIGITS */
 };
