@@ -60,8 +60,31 @@ struct xdpkv_item {
 	__u32 flags;         /* memcached client flags; 0 for RESP writes */
 	__u32 state;         /* XDPKV_ITEM_* bits */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
+	__u64 key_tag;       /* xdpkv_key_tag() of the item's key */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
+
+/* A 64-bit fingerprint of a key (FNV-1a over the map key's 32-bit words:
+ * its length, then its bytes), stored in its item. The maps hand a deleted
+ * element to a new insert at once, so a program holding an element pointer
+ * from a lookup may find it now holds another key: every locked section
+ * compares the item's tag with its own key's and treats a mismatch as "my
+ * key is no longer here" (docs/architecture.md, "Element reuse"). */
+#define XDPKV_KEY_TAG_WORDS (1 + XDPKV_KEY_BYTES_MAX / 4)
+static inline __u64 xdpkv_key_tag(const struct xdpkv_key256 *key)
+{
+	const __u32 *words = (const __u32 *)key;
+	__u32 n = 1 + (key->len + 3) / 4;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (__u32 i = 0; i < XDPKV_KEY_TAG_WORDS; i++) {
+		if (i >= n)
+			break;
+		h ^= words[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
 
 /* The item is being deleted: whoever set this bit (under the item's lock,
  * after checking the version it meant to delete) deletes the map entry next,

@@ -33,6 +33,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
 		return XDPKV_CAS_BAD_REQUEST;
 	__builtin_memcpy(&s->key, &cas_req->key, sizeof(s->key));
+	s->key_tag = xdpkv_key_tag(&s->key);
 	expected = cas_req->expected_cas;
 	it = store_lookup(s);
 	if (!it)
@@ -63,7 +64,8 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	src = (__u64 *)cas_req->item.inline_value;
 	saved = (__u64 *)old->inline_value;
 	bpf_spin_lock(&it->lock);
-	if (it->state & XDPKV_ITEM_DELETING) {
+	if ((it->state & XDPKV_ITEM_DELETING) || it->key_tag != s->key_tag) {
+		/* Being deleted, or reused for another key since the lookup. */
 		bpf_spin_unlock(&it->lock);
 		return XDPKV_CAS_NOT_FOUND;
 	}
@@ -77,6 +79,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	old->flags = it->flags;
 	old->state = it->state;
 	old->blob_id = it->blob_id;
+	old->key_tag = it->key_tag;
 	it->value_len = cas_req->item.value_len;
 	it->cas = cas_req->item.cas;
 	it->expires_at_ms = cas_req->item.expires_at_ms;

@@ -75,7 +75,9 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
       return MapError(errno, "store lookup");
     }
     const xdpkv_item& item = raw.item;
-    if (Deleting(item)) return std::nullopt;
+    // Being deleted, or the element was reused for another key between the
+    // kernel's lookup and its copy: ours was absent meanwhile.
+    if (Deleting(item) || item.key_tag != xdpkv_key_tag(&map_key->bytes)) return std::nullopt;
     if (item.blob_id == 0) {
       raw.value.assign(reinterpret_cast<const char*>(item.inline_value),
                        std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
@@ -120,6 +122,9 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_v
   item.flags = flags;
   item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  item.key_tag = xdpkv_key_tag(&map_key->bytes);
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;

@@ -878,5 +878,44 @@ TEST_F(FastPath, AnExpiryDeleteSparesAnItemTouchedSinceItWasSeen) {
   }
 }
 
+
+// An element reused for another key (a deleted element handed to a new
+// insert while a program still holds it) shows an item whose key_tag is not
+// its key's. Every locked section must see that and leave it alone: here
+// the entry of "mine" carries the tag of "other", as a reused one would.
+TEST_F(FastPath, AnItemOfAnotherKeyIsNeverReadWrittenOrDeleted) {
+  auto map_key = [](std::string_view key) {
+    xdpkv_key256 k{};
+    k.len = static_cast<__u32>(key.size());
+    std::memcpy(k.bytes, key.data(), key.size());
+    return k;
+  };
+  const xdpkv_key256 mine = map_key("mine"), other = map_key("other");
+  xdpkv_item foreign{};
+  foreign.value_len = 5;
+  foreign.cas = 77;
+  foreign.key_tag = xdpkv_key_tag(&other);
+  std::memcpy(foreign.inline_value, "thing", 5);
+  const int fd = loader_->item_map_fds()[KeyClassOf(4)];
+  ASSERT_EQ(bpf_map_update_elem(fd, &mine, &foreign, BPF_NOEXIST), 0);
+
+  ExpectReply(Frame(1) + "get mine\r\n", Frame(1) + "END\r\n");
+  ExpectReply(Frame(2) + "*2\r\n$3\r\nGET\r\n$4\r\nmine\r\n", Frame(2) + "$-1\r\n", Resp());
+  ExpectReply(Frame(3) + "delete mine\r\n", Frame(3) + "NOT_FOUND\r\n");
+  const uint64_t busy = Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BUSY);
+  EXPECT_EQ(Verdict(Frame(4) + "set mine 0 0 3\r\nnew\r\n"), kPass);  // not written into it
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BUSY), busy + 1);
+  auto got = store_->Get("mine");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  EXPECT_FALSE(store_->Delete("mine").value());
+
+  xdpkv_item after{};
+  ASSERT_EQ(bpf_map_lookup_elem_flags(fd, &mine, &after, BPF_F_LOCK), 0);
+  EXPECT_EQ(after.cas, 77u);  // untouched: not overwritten, not marked, not deleted
+  EXPECT_EQ(after.state, 0u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(after.inline_value), 5), "thing");
+}
+
 }  // namespace
 }  // namespace xdpkv

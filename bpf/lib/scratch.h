@@ -46,6 +46,7 @@ struct scratch {
 	};
 	__u8 reply[REPLY_BUF_LEN + BUF_SLACK];
 	struct xdpkv_key256 key;
+	__u64 key_tag; /* xdpkv_key_tag(&key), set wherever key is */
 	/* An item without its lock semantics (scratch maps cannot hold
 	 * spin locks): the same bytes as struct xdpkv_item. */
 	__u8 item[sizeof(struct xdpkv_item)];

@@ -22,6 +22,7 @@ static __always_inline void load_key(struct scratch *s, vreq *req)
 		s->key.bytes[i] = at(s->req, req->key_off + i);
 		NO_MEMCPY_IDIOM();
 	}
+	s->key_tag = xdpkv_key_tag(&s->key);
 }
 
 static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
@@ -155,9 +156,14 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->flags = it->flags;
 	copy->state = it->state;
 	copy->blob_id = it->blob_id;
+	copy->key_tag = it->key_tag;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 		dst[i] = src[i];
 	bpf_spin_unlock(&it->lock);
+	/* The element now holds another key (ours was deleted since the
+	 * lookup): ours was absent meanwhile, so read it as being deleted. */
+	if (copy->key_tag != s->key_tag)
+		copy->state = XDPKV_ITEM_DELETING;
 }
 
 /* What a delete found: the version it removed (for its blob and expiry). */
@@ -184,7 +190,9 @@ static __always_inline int delete_version_if(struct scratch *s, struct xdpkv_ite
 	int result;
 
 	bpf_spin_lock(&it->lock);
-	if (it->state & XDPKV_ITEM_DELETING) {
+	if ((it->state & XDPKV_ITEM_DELETING) || it->key_tag != s->key_tag) {
+		/* Being deleted, or the element was reused for another key:
+		 * ours is gone either way. */
 		result = -1;
 	} else if (cas != XDPKV_CAS_ANY && it->cas != cas) {
 		result = 0;
@@ -246,11 +254,12 @@ static __always_inline int write_item(struct scratch *s)
 {
 	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
 
+	item->key_tag = s->key_tag;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct xdpkv_item *it = store_lookup(s);
 		__u64 old_blob = 0;
 		__u32 old_len = 0;
-		int deleting = 0;
+		int deleting = 0, reused = 0;
 		long err;
 
 		if (it) {
@@ -258,7 +267,9 @@ static __always_inline int write_item(struct scratch *s)
 			__u64 *src = (__u64 *)item->inline_value;
 
 			bpf_spin_lock(&it->lock);
-			if (it->state & XDPKV_ITEM_DELETING) {
+			if (it->key_tag != s->key_tag) {
+				reused = 1; /* another key's now: look ours up again */
+			} else if (it->state & XDPKV_ITEM_DELETING) {
 				deleting = 1;
 			} else {
 				old_blob = it->blob_id;
@@ -272,6 +283,8 @@ static __always_inline int write_item(struct scratch *s)
 					dst[i] = src[i];
 			}
 			bpf_spin_unlock(&it->lock);
+			if (reused)
+				continue;
 			if (deleting)
 				return WRITE_DELETING;
 			blob_free(old_blob, old_len);
