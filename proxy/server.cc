@@ -6,6 +6,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -130,10 +132,38 @@ absl::Status ProbePortIsFree(const Address& address, Transport transport, int* b
   return status;
 }
 
+// The probe above is check-then-bind: two servers started at the same
+// instant could both pass it. An exclusive flock per address and port,
+// held for the server's lifetime, closes that (the kernel drops it with the
+// process). Where /run/xdpkv cannot be used, the probe alone applies.
+constexpr char kPortLockDir[] = "/run/xdpkv";
+
+absl::Status LockPort(const Address& address, Transport transport, int* bind_errno,
+                      std::vector<int>* lock_fds) {
+  if (mkdir(kPortLockDir, 0755) != 0 && errno != EEXIST) return absl::OkStatus();
+  const std::string path = absl::StrCat(kPortLockDir, "/", transport == Transport::kTcp ? "tcp-" : "udp-",
+                                        address.text, ".lock");
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::OkStatus();
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    *bind_errno = EADDRINUSE;
+    return absl::Status(absl::StatusCode::kUnavailable,
+                        absl::StrCat("binding ", transport == Transport::kTcp ? "TCP " : "UDP ",
+                                     address.text,
+                                     ": Address already in use (by another xdpkv starting)"));
+  }
+  lock_fds->push_back(fd);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> OpenListener(const Address& address, Transport transport, int* bind_errno,
-                                 bool first_of_group) {
+                                 bool first_of_group, std::vector<int>* lock_fds) {
   *bind_errno = 0;
   if (first_of_group) {
+    if (auto locked = LockPort(address, transport, bind_errno, lock_fds); !locked.ok()) {
+      return locked;
+    }
     if (auto free = ProbePortIsFree(address, transport, bind_errno); !free.ok()) return free;
   }
   const int type = (transport == Transport::kTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
@@ -644,7 +674,8 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
         int bind_errno = 0;
         // The first thread's socket starts each group (port 0 asks the
         // kernel for a free one: nothing to probe).
-        auto fd = OpenListener(*address, w.transport, &bind_errno, t == 0 && port != 0);
+        auto fd = OpenListener(*address, w.transport, &bind_errno, t == 0 && port != 0,
+                               &port_lock_fds_);
         if (!fd.ok()) {
           *kernel_port_taken = w.port == kAnyPort && bind_errno == EADDRINUSE;
           return fd.status();
@@ -748,6 +779,9 @@ void Server::Stop() {
   threads_.clear();
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  for (int fd : port_lock_fds_) close(fd);
+}
 
 }  // namespace xdpkv

@@ -95,6 +95,7 @@ class Server {
   std::vector<std::thread> threads_;
   std::vector<std::string> listeners_;
   std::vector<PortLine> port_lines_;
+  std::vector<int> port_lock_fds_;  // flock'ed per address and port we bound
   BoundPorts ports_;
   ClientCounts clients_;
   UdpAdmission udp_admission_;  // read by every loop, written before Run

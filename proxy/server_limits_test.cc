@@ -3,6 +3,8 @@
 // in-memory store. No timing assertions: every wait is bounded in count and
 // in time (SO_RCVTIMEO), and a test only checks what arrives.
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -443,6 +445,33 @@ TEST_F(ServerLimits, OutOfFileDescriptorsRefusesAndRecovers) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+
+// Two servers starting at the same instant could both find a port free
+// before either binds it; the per-port lock a starting server holds makes
+// the second fail even then. Here the "first server" is the lock alone.
+TEST_F(ServerLimits, APortLockedByAnotherStartingServerIsBusy) {
+  StartServer();  // for a port number the kernel just handed out, then free it
+  const uint16_t port = server_->ports().memcache_tcp;
+  server_.reset();
+  if (mkdir("/run/xdpkv", 0755) != 0 && errno != EEXIST) GTEST_SKIP() << "no /run/xdpkv here";
+  const std::string path = "/run/xdpkv/tcp-127.0.0.1:" + std::to_string(port) + ".lock";
+  const int lock = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(lock, 0);
+  ASSERT_EQ(flock(lock, LOCK_EX | LOCK_NB), 0);
+  ServerConfig config;
+  config.memcache_tcp_port = port;
+  config.memcache_udp_port = 0;
+  config.resp_port = 0;
+  auto second = Server::Start(config, store_, context_);
+  EXPECT_FALSE(second.ok());
+  if (!second.ok()) {
+    // The lock's own words (the lock is taken before the port is probed).
+    EXPECT_NE(second.status().message().find("by another xdpkv starting"), std::string::npos)
+        << second.status();
+  }
+  close(lock);
 }
 
 }  // namespace
