@@ -31,8 +31,8 @@ using testing::Frame;
 using testing::RunXdp;
 using testing::SumWords;
 
-constexpr uint32_t kPass = 2;  // XDP_PASS
-constexpr uint32_t kTx = 3;    // XDP_TX
+using testing::kPass;
+using testing::kTx;
 
 const std::string kServerMac("\x02\x00\x00\x00\x00\x01", 6);
 const std::string kClientMac("\x02\x00\x00\x00\x00\x02", 6);

@@ -26,10 +26,13 @@ using testing::Frame;
 using testing::PacketOptions;
 using testing::RespCommand;
 using testing::RunXdp;
+using testing::kDrop;
+using testing::kPass;
+using testing::kTx;
+using testing::Printable;
+using testing::Resp;
+using testing::V6;
 
-constexpr uint32_t kPass = 2;  // XDP_PASS
-constexpr uint32_t kTx = 3;    // XDP_TX
-constexpr uint32_t kDrop = 1;  // XDP_DROP
 
 class FastPath : public ::testing::Test {
  protected:
@@ -73,33 +76,9 @@ class FastPath : public ::testing::Test {
     return counters.ok() ? counters->Get(proto, reason) : 0;
   }
 
-  static std::string Printable(std::string_view bytes) {
-    std::string out;
-    for (unsigned char c : bytes) {
-      if (c >= 0x20 && c < 0x7f && c != '\\') {
-        out.push_back(static_cast<char>(c));
-      } else {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-        out += buf;
-      }
-    }
-    return out;
-  }
-
   std::unique_ptr<XdpLoader> loader_;
   std::unique_ptr<BpfStore> store_;
 };
-
-PacketOptions Resp(PacketOptions options = {}) {
-  options.dest_port = 6379;
-  return options;
-}
-
-PacketOptions V6(PacketOptions options = {}) {
-  options.ipv6 = true;
-  return options;
-}
 
 // --- memcached ---------------------------------------------------------------
 

@@ -20,45 +20,20 @@ namespace xdpkv {
 namespace {
 
 using testing::BuildPacket;
+using testing::EveryByteValue;
 using testing::ExpectedReply;
 using testing::Frame;
 using testing::PacketOptions;
 using testing::RespCommand;
 using testing::RunXdp;
+using testing::kDrop;
+using testing::kPass;
+using testing::kTx;
+using testing::Printable;
+using testing::Resp;
+using testing::V6;
 
-constexpr uint32_t kPass = 2;  // XDP_PASS
-constexpr uint32_t kTx = 3;    // XDP_TX
 
-PacketOptions Resp(PacketOptions options = {}) {
-  options.dest_port = 6379;
-  return options;
-}
-
-PacketOptions V6(PacketOptions options = {}) {
-  options.ipv6 = true;
-  return options;
-}
-
-std::string Printable(std::string_view bytes) {
-  std::string out;
-  for (unsigned char c : bytes) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-// Values whose every byte matters (all 256 byte values appear).
-std::string Value(size_t len, int seed) {
-  std::string value(len, '\0');
-  for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + seed);
-  return value;
-}
 
 class MultiGet : public ::testing::Test {
  protected:
@@ -141,8 +116,8 @@ std::string Mget(const std::vector<std::string>& keys) {
 TEST_F(MultiGet, HitsMissesInlineAndBlobValuesAsUserspace) {
   ASSERT_TRUE(store_->Set("a", "alpha", 1, 0).ok());
   ASSERT_TRUE(store_->Set("e", "", 0, 0).ok());
-  ASSERT_TRUE(store_->Set("big", Value(300, 7), 4294967295u, 0).ok());
-  ASSERT_TRUE(store_->Set(std::string(250, 'k'), Value(128, 3), 9, 0).ok());
+  ASSERT_TRUE(store_->Set("big", EveryByteValue(300, 7), 4294967295u, 0).ok());
+  ASSERT_TRUE(store_->Set(std::string(250, 'k'), EveryByteValue(128, 3), 9, 0).ok());
   const std::vector<std::string> keys = {"a", "missing", "e", "big", "a", std::string(250, 'k')};
   uint16_t id = 1;
   for (PacketOptions options : {PacketOptions{}, V6()}) {
@@ -165,7 +140,7 @@ TEST_F(MultiGet, AHundredKeysInOneDatagram) {
     char key[17];
     std::snprintf(key, sizeof(key), "key%013d", i);  // 16 bytes, as the study's
     keys.push_back(key);
-    if (i % 10 == 0) ASSERT_TRUE(store_->Set(key, Value(40, i), i, 0).ok());
+    if (i % 10 == 0) ASSERT_TRUE(store_->Set(key, EveryByteValue(40, i), i, 0).ok());
   }
   ExpectKernelAnswersAsUserspace(Frame(1) + MemcacheGet("get", keys));
   ExpectKernelAnswersAsUserspace(Frame(2) + MemcacheGet("gets", keys));
@@ -175,7 +150,7 @@ TEST_F(MultiGet, AHundredKeysInOneDatagram) {
 TEST_F(MultiGet, ExpiredAndDeletedItemsAreMisses) {
   ASSERT_TRUE(store_->Set("live", "v", 0, 0).ok());
   ASSERT_TRUE(store_->Set("old", "stale", 0, NowBootMs() - 1).ok());
-  ASSERT_TRUE(store_->Set("oldblob", Value(500, 1), 0, NowBootMs() - 1).ok());
+  ASSERT_TRUE(store_->Set("oldblob", EveryByteValue(500, 1), 0, NowBootMs() - 1).ok());
   ASSERT_TRUE(store_->Set("gone", "v", 0, 0).ok());
   ASSERT_TRUE(store_->Delete("gone").ok());
   const std::string request = Frame(1) + "get live old oldblob gone\r\n";
@@ -193,9 +168,9 @@ TEST_F(MultiGet, ExpiredAndDeletedItemsAreMisses) {
 TEST_F(MultiGet, TheReplyFitsOneDatagramOrIsPassed) {
   // memcached: the frame header, "VALUE a 0 600\r\n" (15) + 600 + 2 twice,
   // "END\r\n": 1247 bytes; "VALUE b 0 136\r\n" + 136 + 2 brings it to 1400.
-  ASSERT_TRUE(store_->Set("a", Value(600, 1), 0, 0).ok());
-  ASSERT_TRUE(store_->Set("b", Value(136, 2), 0, 0).ok());
-  ASSERT_TRUE(store_->Set("c", Value(137, 3), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("a", EveryByteValue(600, 1), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("b", EveryByteValue(136, 2), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("c", EveryByteValue(137, 3), 0, 0).ok());
   ASSERT_TRUE(store_->Set("d", "x", 0, 0).ok());
   auto reply = Userspace(Frame(1) + "get a a b\r\n", false);
   ASSERT_EQ(reply.size(), 1u);

@@ -25,46 +25,20 @@ namespace xdpkv {
 namespace {
 
 using testing::BuildPacket;
+using testing::EveryByteValue;
 using testing::ExpectedReply;
 using testing::Frame;
 using testing::PacketOptions;
 using testing::RespCommand;
 using testing::RunXdp;
+using testing::kDrop;
+using testing::kPass;
+using testing::kTx;
+using testing::Printable;
+using testing::Resp;
+using testing::V6;
 
-constexpr uint32_t kPass = 2;  // XDP_PASS
-constexpr uint32_t kTx = 3;    // XDP_TX
-constexpr uint32_t kDrop = 1;  // XDP_DROP
 
-PacketOptions Resp(PacketOptions options = {}) {
-  options.dest_port = 6379;
-  return options;
-}
-
-PacketOptions V6(PacketOptions options = {}) {
-  options.ipv6 = true;
-  return options;
-}
-
-std::string Printable(std::string_view bytes) {
-  std::string out;
-  for (unsigned char c : bytes) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
-// Every byte value appears; CR and LF too.
-std::string Value(size_t len, int seed) {
-  std::string value(len, '\0');
-  for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + seed);
-  return value;
-}
 
 std::string McSet(const std::string& key, const std::string& value, uint32_t flags = 0,
                   int64_t exptime = 0, bool noreply = false) {
@@ -181,7 +155,7 @@ TEST_F(KernelWrites, ValuesOfEveryBlobClassAKernelWriteCanHold) {
   for (size_t len : {129, 256, 257, 512, 513, 1000, 1024, 1025, 1366, 2048}) {
     SCOPED_TRACE(len);
     const std::string key = "w" + std::to_string(len);
-    const std::string value = Value(len, static_cast<int>(len));
+    const std::string value = EveryByteValue(len, static_cast<int>(len));
     ExpectKernelWritesAsUserspace(key, Frame(id++) + McSet(key, value, 4294967295u));
     ExpectKernelWritesAsUserspace(key, Frame(id++) + McSet(key, value, 7), V6());
     ExpectKernelWritesAsUserspace(key, Frame(id++) + RespCommand({"SET", key, value}), Resp());
@@ -205,32 +179,32 @@ TEST_F(KernelWrites, ValuesOfEveryBlobClassAKernelWriteCanHold) {
 
 TEST_F(KernelWrites, EachOverwriteAndDeleteFreesTheReplacedBlob) {
   std::string reply;
-  ASSERT_TRUE(store_->Set("k", Value(700, 1), 0, 0).ok());  // userspace's blob
-  ASSERT_EQ(Kernel(Frame(1) + McSet("k", Value(300, 2)), {}, &reply), kTx);
+  ASSERT_TRUE(store_->Set("k", EveryByteValue(700, 1), 0, 0).ok());  // userspace's blob
+  ASSERT_EQ(Kernel(Frame(1) + McSet("k", EveryByteValue(300, 2)), {}, &reply), kTx);
   EXPECT_EQ(reply, Frame(1) + "STORED\r\n");
   EXPECT_EQ(CountBlobs(), 1u);
-  ASSERT_EQ(Kernel(Frame(2) + McSet("k", Value(1200, 3)), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(2) + McSet("k", EveryByteValue(1200, 3)), {}, &reply), kTx);
   EXPECT_EQ(CountBlobs(), 1u);
   auto item = store_->Get("k");
   ASSERT_TRUE(item.ok() && item->has_value());
-  EXPECT_EQ((*item)->value, Value(1200, 3));
+  EXPECT_EQ((*item)->value, EveryByteValue(1200, 3));
   // Inline over a blob: the blob goes.
   ASSERT_EQ(Kernel(Frame(3) + McSet("k", "small"), {}, &reply), kTx);
   EXPECT_EQ(CountBlobs(), 0u);
-  ASSERT_EQ(Kernel(Frame(4) + RespCommand({"SET", "k", Value(900, 4)}), Resp(), &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(4) + RespCommand({"SET", "k", EveryByteValue(900, 4)}), Resp(), &reply), kTx);
   EXPECT_EQ(reply, Frame(4) + "+OK\r\n");
   EXPECT_EQ(CountBlobs(), 1u);
   ASSERT_EQ(Kernel(Frame(5) + "delete k\r\n", {}, &reply), kTx);
   EXPECT_EQ(reply, Frame(5) + "DELETED\r\n");
   EXPECT_EQ(CountBlobs(), 0u);
   // A negative exptime stores nothing readable and frees the old blob.
-  ASSERT_EQ(Kernel(Frame(6) + McSet("k", Value(900, 5)), {}, &reply), kTx);
-  ExpectKernelWritesAsUserspace("k", Frame(7) + McSet("k", Value(900, 6), 0, -1));
+  ASSERT_EQ(Kernel(Frame(6) + McSet("k", EveryByteValue(900, 5)), {}, &reply), kTx);
+  ExpectKernelWritesAsUserspace("k", Frame(7) + McSet("k", EveryByteValue(900, 6), 0, -1));
   EXPECT_EQ(CountBlobs(), 0u);
 }
 
 TEST_F(KernelWrites, FlagsCasAndTtlAsUserspace) {
-  ExpectKernelWritesAsUserspace("t", Frame(1) + McSet("t", Value(500, 1), 12345, 100));
+  ExpectKernelWritesAsUserspace("t", Frame(1) + McSet("t", EveryByteValue(500, 1), 12345, 100));
   auto item = store_->Get("t");
   ASSERT_TRUE(item.ok() && item->has_value());
   const uint64_t now = NowBootMs();
@@ -238,12 +212,12 @@ TEST_F(KernelWrites, FlagsCasAndTtlAsUserspace) {
   EXPECT_LE((*item)->expires_at_ms, now + 100'000);
   // Absolute exptime (seconds since the epoch), a day from now.
   const int64_t tomorrow = time(nullptr) + 86'400 + 31LL * 86'400;
-  ExpectKernelWritesAsUserspace("t", Frame(2) + McSet("t", Value(500, 2), 1, tomorrow));
+  ExpectKernelWritesAsUserspace("t", Frame(2) + McSet("t", EveryByteValue(500, 2), 1, tomorrow));
   // Every kernel write gets a new CAS, shown by gets.
   std::string reply;
-  ASSERT_EQ(Kernel(Frame(3) + McSet("t", Value(300, 3), 5), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(3) + McSet("t", EveryByteValue(300, 3), 5), {}, &reply), kTx);
   auto first = store_->Get("t");
-  ASSERT_EQ(Kernel(Frame(4) + McSet("t", Value(300, 3), 5), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(4) + McSet("t", EveryByteValue(300, 3), 5), {}, &reply), kTx);
   auto second = store_->Get("t");
   ASSERT_TRUE(first.ok() && first->has_value() && second.ok() && second->has_value());
   EXPECT_NE((*first)->cas, (*second)->cas);
@@ -252,17 +226,17 @@ TEST_F(KernelWrites, FlagsCasAndTtlAsUserspace) {
   EXPECT_EQ(Printable(reply), Printable(Userspace(gets, {})[0]));
   EXPECT_NE(reply.find(" " + std::to_string((*second)->cas) + "\r\n"), std::string::npos);
   // An expired blob value is never returned.
-  ASSERT_TRUE(store_->Set("x", Value(400, 1), 0, NowBootMs() - 1).ok());
+  ASSERT_TRUE(store_->Set("x", EveryByteValue(400, 1), 0, NowBootMs() - 1).ok());
   ASSERT_EQ(Kernel(Frame(6) + "get x\r\n", {}, &reply), kTx);
   EXPECT_EQ(reply, Frame(6) + "END\r\n");
 }
 
 TEST_F(KernelWrites, NoreplyStoresAndSendsNothing) {
   std::string reply;
-  EXPECT_EQ(Kernel(Frame(1) + McSet("q", Value(600, 1), 3, 0, true), {}, &reply), kDrop);
+  EXPECT_EQ(Kernel(Frame(1) + McSet("q", EveryByteValue(600, 1), 3, 0, true), {}, &reply), kDrop);
   auto item = store_->Get("q");
   ASSERT_TRUE(item.ok() && item->has_value());
-  EXPECT_EQ((*item)->value, Value(600, 1));
+  EXPECT_EQ((*item)->value, EveryByteValue(600, 1));
   EXPECT_EQ((*item)->flags, 3u);
   EXPECT_EQ(CountBlobs(), 1u);
 }
@@ -281,7 +255,7 @@ TEST_F(KernelWrites, AnItemBeingDeletedIsNotWrittenAndLeavesNoBlob) {
             0);
   std::string reply;
   const uint64_t before = Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_DELETING);
-  EXPECT_EQ(Kernel(Frame(1) + McSet("d", Value(300, 1)), {}, &reply), kPass);
+  EXPECT_EQ(Kernel(Frame(1) + McSet("d", EveryByteValue(300, 1)), {}, &reply), kPass);
   EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_DELETING), before + 1);
   EXPECT_EQ(CountBlobs(), 0u);
 }
@@ -291,12 +265,12 @@ TEST_F(KernelWrites, AFullBlobClassAnswersThePeersErrors) {
   config.max_items_per_class = 2;  // items per key class and blobs per value class
   Load(config);
   std::string reply;
-  ASSERT_EQ(Kernel(Frame(1) + McSet("a", Value(300, 1)), {}, &reply), kTx);
-  ASSERT_EQ(Kernel(Frame(2) + McSet("b", Value(300, 2)), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(1) + McSet("a", EveryByteValue(300, 1)), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(2) + McSet("b", EveryByteValue(300, 2)), {}, &reply), kTx);
   EXPECT_EQ(CountBlobs(), 2u);
   // A third 512-class blob does not fit: the peers' errors, and for
   // memcached the key's old value is unlinked, as userspace and memcached do.
-  const std::string set_a = Frame(3) + McSet("a", Value(400, 3));
+  const std::string set_a = Frame(3) + McSet("a", EveryByteValue(400, 3));
   ASSERT_EQ(Kernel(set_a, {}, &reply), kTx);
   EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_STORE_FULL), 1u);
   auto gone = store_->Get("a");
@@ -304,7 +278,7 @@ TEST_F(KernelWrites, AFullBlobClassAnswersThePeersErrors) {
   EXPECT_FALSE(gone->has_value());
   EXPECT_EQ(CountBlobs(), 1u);
   // Userspace, from the same state, says and does the same.
-  ASSERT_TRUE(store_->Set("a", Value(300, 1), 0, 0).ok());
+  ASSERT_TRUE(store_->Set("a", EveryByteValue(300, 1), 0, 0).ok());
   EXPECT_EQ(Printable(Userspace(set_a, {})[0]), Printable(reply));
   EXPECT_EQ(reply, Frame(3) + "SERVER_ERROR out of memory storing object\r\n");
   gone = store_->Get("a");
@@ -312,15 +286,15 @@ TEST_F(KernelWrites, AFullBlobClassAnswersThePeersErrors) {
   EXPECT_FALSE(gone->has_value());
   EXPECT_EQ(CountBlobs(), 1u);
   // RESP keeps the old value, as Redis does.
-  ASSERT_EQ(Kernel(Frame(4) + McSet("c", Value(300, 4)), {}, &reply), kTx);
+  ASSERT_EQ(Kernel(Frame(4) + McSet("c", EveryByteValue(300, 4)), {}, &reply), kTx);
   EXPECT_EQ(CountBlobs(), 2u);
-  const std::string set_b = Frame(5) + RespCommand({"SET", "b", Value(400, 5)});
+  const std::string set_b = Frame(5) + RespCommand({"SET", "b", EveryByteValue(400, 5)});
   ASSERT_EQ(Kernel(set_b, Resp(), &reply), kTx);
   EXPECT_EQ(reply, Frame(5) + "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
   EXPECT_EQ(Printable(Userspace(set_b, Resp())[0]), Printable(reply));
   auto kept = store_->Get("b");
   ASSERT_TRUE(kept.ok() && kept->has_value());
-  EXPECT_EQ((*kept)->value, Value(300, 2));
+  EXPECT_EQ((*kept)->value, EveryByteValue(300, 2));
   // Nothing half-written was left behind.
   EXPECT_EQ(CountBlobs(), 2u);
 }
@@ -328,13 +302,13 @@ TEST_F(KernelWrites, AFullBlobClassAnswersThePeersErrors) {
 TEST_F(KernelWrites, ValuesOverTheKernelsLimitAreUserspaces) {
   std::string reply;
   const uint64_t before = Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE);
-  EXPECT_EQ(Kernel(Frame(1) + McSet("big", Value(2049, 1)), {}, &reply), kPass);
-  EXPECT_EQ(Kernel(Frame(2) + RespCommand({"SET", "big", Value(2049, 1)}), Resp(), &reply),
+  EXPECT_EQ(Kernel(Frame(1) + McSet("big", EveryByteValue(2049, 1)), {}, &reply), kPass);
+  EXPECT_EQ(Kernel(Frame(2) + RespCommand({"SET", "big", EveryByteValue(2049, 1)}), Resp(), &reply),
             kPass);
   EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), before + 1);
   EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_PASS_BIG_VALUE), 1u);
   // A data chunk shorter or longer than declared is userspace's error.
-  EXPECT_EQ(Kernel(Frame(3) + "set big 0 0 300\r\n" + Value(299, 1) + "\r\n", {}, &reply),
+  EXPECT_EQ(Kernel(Frame(3) + "set big 0 0 300\r\n" + EveryByteValue(299, 1) + "\r\n", {}, &reply),
             kPass);
   EXPECT_EQ(CountBlobs(), 0u);
 }

@@ -4,6 +4,7 @@
 #include <linux/types.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "bpf/bpf.h"
@@ -156,6 +157,36 @@ std::string RespCommand(std::initializer_list<std::string_view> args) {
     out += "\r\n";
   }
   return out;
+}
+
+PacketOptions Resp(PacketOptions options) {
+  options.dest_port = 6379;
+  return options;
+}
+
+PacketOptions V6(PacketOptions options) {
+  options.ipv6 = true;
+  return options;
+}
+
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (unsigned char c : bytes) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string EveryByteValue(size_t len, int seed) {
+  std::string value(len, '\0');
+  for (size_t i = 0; i < len; ++i) value[i] = static_cast<char>(i * 31 + seed);
+  return value;
 }
 
 }  // namespace xdpkv::testing

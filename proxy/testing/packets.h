@@ -27,6 +27,22 @@ struct PacketOptions {
   std::string dest_mac;
 };
 
+// XDP verdicts as BPF_PROG_TEST_RUN reports them.
+inline constexpr uint32_t kDrop = 1;  // XDP_DROP
+inline constexpr uint32_t kPass = 2;  // XDP_PASS
+inline constexpr uint32_t kTx = 3;    // XDP_TX
+
+// `options` for a RESP request (to port 6379), or over IPv6.
+PacketOptions Resp(PacketOptions options = {});
+PacketOptions V6(PacketOptions options = {});
+
+// Bytes as text for test messages: printable ASCII as is, the rest \xNN.
+std::string Printable(std::string_view bytes);
+
+// `len` value bytes in which every byte value appears (CR and LF too), so
+// a reply that drops, moves or escapes one is caught.
+std::string EveryByteValue(size_t len, int seed);
+
 // A request packet carrying `payload` as its UDP payload. Loopback
 // addresses (127.0.0.1 / ::1) and fixed test MACs unless options say.
 std::string BuildPacket(std::string_view payload, const PacketOptions& options = {});
