@@ -19,7 +19,6 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	struct scratch *s;
 	__u64 expected, old_blob;
 	__u32 zero = 0, old_len;
-	__u64 *dst, *src, *saved;
 	int result;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
@@ -60,36 +59,14 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 				    sizeof(struct xdpkv_item));
 		return XDPKV_CAS_STORED;
 	}
-	dst = (__u64 *)it->inline_value;
-	src = (__u64 *)cas_req->item.inline_value;
-	saved = (__u64 *)old->inline_value;
-	bpf_spin_lock(&it->lock);
-	if ((it->state & XDPKV_ITEM_DELETING) || it->key_tag != s->key_tag) {
-		/* Being deleted, or reused for another key since the lookup. */
-		bpf_spin_unlock(&it->lock);
+	switch (replace_locked(it, &cas_req->item, s->key_tag, expected, old, 1)) {
+	case REPLACED:
+		break;
+	case REPLACE_CHANGED:
+		return XDPKV_CAS_EXISTS;
+	default: /* being deleted, or reused for another key since the lookup */
 		return XDPKV_CAS_NOT_FOUND;
 	}
-	if (expected != XDPKV_CAS_ANY && it->cas != expected) {
-		bpf_spin_unlock(&it->lock);
-		return XDPKV_CAS_EXISTS;
-	}
-	old->value_len = it->value_len;
-	old->cas = it->cas;
-	old->expires_at_ms = it->expires_at_ms;
-	old->flags = it->flags;
-	old->state = it->state;
-	old->blob_id = it->blob_id;
-	old->key_tag = it->key_tag;
-	it->value_len = cas_req->item.value_len;
-	it->cas = cas_req->item.cas;
-	it->expires_at_ms = cas_req->item.expires_at_ms;
-	it->flags = cas_req->item.flags;
-	it->blob_id = cas_req->item.blob_id;
-	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++) {
-		saved[i] = dst[i];
-		dst[i] = src[i];
-	}
-	bpf_spin_unlock(&it->lock);
 	old_blob = old->blob_id;
 	old_len = old->value_len;
 	blob_free(old_blob, old_len);

@@ -247,6 +247,61 @@ enum write_result {
 	WRITE_FAILED = 3,   /* another map error, or lost races twice */
 };
 
+/* Outcome of replace_locked. */
+enum replace_result {
+	REPLACED = 0,
+	REPLACE_REUSED = 1,   /* the element holds another key now */
+	REPLACE_DELETING = 2, /* marked XDPKV_ITEM_DELETING */
+	REPLACE_CHANGED = 3,  /* not the expected version */
+};
+
+/* The one in-place write of an existing item (the kernel's SET and the
+ * store program's replace): under the item's lock, if it still holds our
+ * key (`key_tag`), is not being deleted and is the `expected_cas` version
+ * (XDPKV_CAS_ANY: any), writes `item`'s fields and inline value over it.
+ * The replaced version goes to *old: whole, or (save_inline 0) only what
+ * freeing its blob needs. */
+static __always_inline int replace_locked(struct xdpkv_item *it, const struct xdpkv_item *item,
+					  __u64 key_tag, __u64 expected_cas,
+					  struct xdpkv_item *old, int save_inline)
+{
+	__u64 *dst = (__u64 *)it->inline_value;
+	const __u64 *src = (const __u64 *)item->inline_value;
+	__u64 *saved = (__u64 *)old->inline_value;
+	int result = REPLACED;
+
+	bpf_spin_lock(&it->lock);
+	if (it->key_tag != key_tag) {
+		result = REPLACE_REUSED;
+	} else if (it->state & XDPKV_ITEM_DELETING) {
+		result = REPLACE_DELETING;
+	} else if (expected_cas != XDPKV_CAS_ANY && it->cas != expected_cas) {
+		result = REPLACE_CHANGED;
+	} else {
+		old->value_len = it->value_len;
+		old->blob_id = it->blob_id;
+		if (save_inline) {
+			old->cas = it->cas;
+			old->expires_at_ms = it->expires_at_ms;
+			old->flags = it->flags;
+			old->state = it->state;
+			old->key_tag = it->key_tag;
+		}
+		it->value_len = item->value_len;
+		it->cas = item->cas;
+		it->expires_at_ms = item->expires_at_ms;
+		it->flags = item->flags;
+		it->blob_id = item->blob_id;
+		if (save_inline)
+			for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+				saved[i] = dst[i];
+		for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+			dst[i] = src[i];
+	}
+	bpf_spin_unlock(&it->lock);
+	return result;
+}
+
 /* Stores scratch->item under scratch->key: in place under the entry's
  * lock when there is a live entry, else as a new entry. The version it
  * replaced loses its blob. */
@@ -257,37 +312,17 @@ static __always_inline int write_item(struct scratch *s)
 	item->key_tag = s->key_tag;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct xdpkv_item *it = store_lookup(s);
-		__u64 old_blob = 0;
-		__u32 old_len = 0;
-		int deleting = 0, reused = 0;
+		struct xdpkv_item old;
 		long err;
 
 		if (it) {
-			__u64 *dst = (__u64 *)it->inline_value;
-			__u64 *src = (__u64 *)item->inline_value;
+			int replaced = replace_locked(it, item, s->key_tag, XDPKV_CAS_ANY, &old, 0);
 
-			bpf_spin_lock(&it->lock);
-			if (it->key_tag != s->key_tag) {
-				reused = 1; /* another key's now: look ours up again */
-			} else if (it->state & XDPKV_ITEM_DELETING) {
-				deleting = 1;
-			} else {
-				old_blob = it->blob_id;
-				old_len = it->value_len;
-				it->value_len = item->value_len;
-				it->cas = item->cas;
-				it->expires_at_ms = item->expires_at_ms;
-				it->flags = item->flags;
-				it->blob_id = item->blob_id;
-				for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
-					dst[i] = src[i];
-			}
-			bpf_spin_unlock(&it->lock);
-			if (reused)
-				continue;
-			if (deleting)
+			if (replaced == REPLACE_REUSED)
+				continue; /* another key's now: look ours up again */
+			if (replaced == REPLACE_DELETING)
 				return WRITE_DELETING;
-			blob_free(old_blob, old_len);
+			blob_free(old.blob_id, old.value_len);
 			return WRITE_STORED;
 		}
 		item->state = 0;
