@@ -68,6 +68,7 @@ std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
 absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
+  const uint64_t key_tag = xdpkv_key_tag(&map_key->bytes);
   for (int attempt = 0; attempt < kBlobReadAttempts; ++attempt) {
     RawItem raw{};
     if (bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &raw.item, BPF_F_LOCK) != 0) {
@@ -77,7 +78,7 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
     const xdpkv_item& item = raw.item;
     // Being deleted, or the element was reused for another key between the
     // kernel's lookup and its copy: ours was absent meanwhile.
-    if (Deleting(item) || item.key_tag != xdpkv_key_tag(&map_key->bytes)) return std::nullopt;
+    if (Deleting(item) || item.key_tag != key_tag) return std::nullopt;
     if (item.blob_id == 0) {
       raw.value.assign(reinterpret_cast<const char*>(item.inline_value),
                        std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
@@ -112,8 +113,9 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms};
 }
 
-absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_view value,
-                                             uint32_t flags, uint64_t expires_at_ms) {
+absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_tag,
+                                             std::string_view value, uint32_t flags,
+                                             uint64_t expires_at_ms) {
   if (value.size() > XDPKV_MAX_VALUE_LEN) {
     return absl::InvalidArgumentError("object too large for cache");
   }
@@ -122,9 +124,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, std::string_v
   item.flags = flags;
   item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
-  auto map_key = MakeKey(item_fds_, key);
-  if (!map_key.ok()) return map_key.status();
-  item.key_tag = xdpkv_key_tag(&map_key->bytes);
+  item.key_tag = key_tag;
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;
@@ -184,7 +184,7 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
                                        uint32_t flags, uint64_t expires_at_ms) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
-  auto item = NewItem(key, value, flags, expires_at_ms);
+  auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
   if (!item.ok()) return item.status();
   if (auto status = WriteItem(map_key->bytes, map_key->fd, *item); !status.ok()) return status;
   return item->cas;
@@ -194,6 +194,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
                                                          const MutateFn& decide) {
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
+  const uint64_t key_tag = xdpkv_key_tag(&map_key->bytes);
   std::lock_guard stripe(
       mutate_stripes_[std::hash<std::string_view>{}(key) % mutate_stripes_.size()]);
   for (int attempt = 0; attempt < kMutateAttempts; ++attempt) {
@@ -213,7 +214,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       if (*deleted) return std::nullopt;
       continue;  // changed in between: decide again
     }
-    auto item = NewItem(key, m.value, m.flags, m.expires_at_ms);
+    auto item = NewItem(key, key_tag, m.value, m.flags, m.expires_at_ms);
     if (!item.ok()) return item.status();
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;

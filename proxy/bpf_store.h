@@ -53,10 +53,12 @@ class BpfStore : public Store {
  private:
   // Deletes blob `id` of a value of `value_len` bytes, if there is one.
   void DeleteBlob(uint64_t id, uint32_t value_len);
-  // A new item for `value` under a fresh CAS unique, its blob written first
-  // when the value is not inline.
-  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, std::string_view value,
-                                     uint32_t flags, uint64_t expires_at_ms);
+  // A new item for `value` under a fresh CAS unique, carrying `key_tag`
+  // (xdpkv_key_tag of the key), its blob written first when the value is
+  // not inline.
+  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, uint64_t key_tag,
+                                     std::string_view value, uint32_t flags,
+                                     uint64_t expires_at_ms);
   // Stores `item` (blob written already) over whatever version is there,
   // or as a new entry. On failure the item's blob is freed.
   absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
