@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The xdpkv BPF object: the XDP fast path (xdpkv_xdp.bpf.c) and the store
+ * The xdpkv BPF object: the XDP fast path (xdpkv_xdp.bpf.c), the TC tier
+ * that sends the replies XDP cannot (xdpkv_tc.bpf.c), and the store
  * program userspace runs with BPF_PROG_TEST_RUN (xdpkv_store.bpf.c), over
  * the maps in lib/maps.h (docs/architecture.md).
  *
@@ -25,5 +26,6 @@
  */
 #include "xdpkv_xdp.bpf.c"
 #include "xdpkv_store.bpf.c"
+#include "xdpkv_tc.bpf.c"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -192,6 +192,11 @@ enum xdpkv_reason {
 	/* Multi-key reads (get k1 k2 ..., MGET) in the kernel. */
 	XDPKV_MULTI_GET = 26,          /* answered: one count per request, whatever its keys */
 	XDPKV_PASS_REPLY_TOO_BIG = 27, /* the reply needs more than one datagram */
+	/* The TC tier (bpf/xdpkv_tc.bpf.c): replies XDP cannot send. */
+	XDPKV_PASS_TO_TC = 28,         /* XDP handed the request to the TC tier */
+	XDPKV_TC_REPLY = 29,           /* TC answered a read: one count per request */
+	XDPKV_TC_DATAGRAMS = 30,       /* datagrams the TC tier sent */
+	XDPKV_TC_SEND_FAILED = 31,     /* TC could not send every datagram of a reply */
 	XDPKV_REASON_COUNT,
 };
 

@@ -17,12 +17,13 @@
 #include "lib/parse_resp.h"
 #include "lib/store.h"
 #include "lib/reply.h"
+#include "lib/tc_handoff.h"
 
 /* ---- commands --------------------------------------------------------------- */
 
 /* A hit on an out-of-line value: answered if the reply fits one datagram
- * (memcached's UDP limit); else, or if the blob changed since the item was
- * read, passed to userspace. */
+ * (memcached's UDP limit); else handed to the TC tier; if the blob changed
+ * since the item was read, passed to userspace. */
 static __always_inline int get_blob_hit(struct xdp_md *ctx, struct scratch *s, int ipv6,
 					vreq *req)
 {
@@ -30,26 +31,32 @@ static __always_inline int get_blob_hit(struct xdp_md *ctx, struct scratch *s, i
 	__u32 pos, suffix;
 
 	if (copy->value_len > XDPKV_REPLY_MAX)
-		return finish(req->proto, XDPKV_PASS_BIG_VALUE, XDP_PASS);
+		return hand_to_tc(ctx, req, XDPKV_PASS_BIG_VALUE);
 	pos = put_value_line(s, req, FRAME_HEADER_LEN);
 	suffix = req->proto == XDPKV_PROTO_RESP ? 2 : 7;
 	if (pos + copy->value_len + suffix > XDPKV_REPLY_MAX)
-		return finish(req->proto, XDPKV_PASS_BIG_VALUE, XDP_PASS);
+		return hand_to_tc(ctx, req, XDPKV_PASS_BIG_VALUE);
 	if (put_blob(s, pos, copy->blob_id, copy->value_len))
 		return finish(req->proto, XDPKV_PASS_BUSY, XDP_PASS);
 	pos = opaque(req, pos + copy->value_len);
 	pos = put_value_end(s, req, pos);
-	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
+	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT, 1);
 }
 
-/* get k1 k2 ... / gets / MGET: answered if the whole reply fits one
- * datagram. */
+/* MGET: answered if the whole reply fits one datagram, else by the TC
+ * tier. memcached's get k1 k2 ... / gets: the TC tier's (memcached frames
+ * every key's reply object apart: several datagrams). */
 static __always_inline int do_multi_get(struct xdp_md *ctx, struct scratch *s, int ipv6,
-					vreq *req, __u32 payload_len)
+					vreq *req)
 {
-	int n = build_multi_get(s, req, payload_len);
 	__u32 reason;
+	int n;
 
+	if (req->proto == XDPKV_PROTO_MEMCACHE)
+		return hand_to_tc(ctx, req, XDPKV_PASS_REPLY_TOO_BIG);
+	n = build_multi_get(s, req);
+	if (n == -XDPKV_PASS_REPLY_TOO_BIG)
+		return hand_to_tc(ctx, req, XDPKV_PASS_REPLY_TOO_BIG);
 	if (n < 0) {
 		/* A reason the verifier sees bounded in the register used. */
 		reason = opaque(req, -n);
@@ -57,35 +64,21 @@ static __always_inline int do_multi_get(struct xdp_md *ctx, struct scratch *s, i
 			reason = XDPKV_PASS_BUSY;
 		return finish(req->proto, reason, XDP_PASS);
 	}
-	return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_MULTI_GET);
+	return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_MULTI_GET, 1);
 }
 
 static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
 {
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
-	struct xdpkv_item *it;
-	struct deleted gone = {};
 	__u32 pos;
 	__u32 n;
 
-	it = store_lookup(s);
-	if (it) {
-		copy_item_locked(s, it);
-		if (copy->state & XDPKV_ITEM_DELETING) {
-			it = 0;
-		} else if (expired(copy->expires_at_ms, now_boot_ms())) {
-			/* Only the version seen expired, if still expired: a SET
-			 * or a touch that landed since stays. */
-			delete_expired(s, it, copy->cas, now_boot_ms(), &gone);
-			it = 0;
-		}
-	}
-	if (!it) {
+	if (!read_key(s)) {
 		if (req->proto == XDPKV_PROTO_RESP)
 			n = REPLY_TEXT(s, "$-1\r\n");
 		else
 			n = REPLY_TEXT(s, "END\r\n");
-		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_GET_MISS);
+		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_GET_MISS, 1);
 	}
 	if (copy->blob_id != 0)
 		return get_blob_hit(ctx, s, ipv6, req);
@@ -95,7 +88,7 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 	pos = opaque(req, put_words(s->reply, pos, copy->inline_value, 0, copy->value_len,
 				    XDPKV_INLINE_VALUE_MAX / 8));
 	pos = put_value_end(s, req, pos);
-	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT);
+	return send_reply(ctx, s, ipv6, pos, req->proto, XDPKV_GET_HIT, 1);
 }
 
 static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
@@ -153,7 +146,7 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 			n = REPLY_TEXT(s, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 		else
 			n = REPLY_TEXT(s, "SERVER_ERROR out of memory storing object\r\n");
-		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_STORE_FULL);
+		return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_STORE_FULL, 0);
 	}
 	if (result == WRITE_DELETING)
 		return finish(req->proto, XDPKV_PASS_DELETING, XDP_PASS);
@@ -165,7 +158,7 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		n = REPLY_TEXT(s, "+OK\r\n");
 	else
 		n = REPLY_TEXT(s, "STORED\r\n");
-	return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_SET);
+	return send_reply(ctx, s, ipv6, n, req->proto, XDPKV_SET, 0);
 }
 
 static __always_inline int do_delete(struct xdp_md *ctx, struct scratch *s, int ipv6,
@@ -193,7 +186,7 @@ static __always_inline int do_delete(struct xdp_md *ctx, struct scratch *s, int 
 	else
 		n = reason == XDPKV_DELETE_HIT ? REPLY_TEXT(s, "DELETED\r\n")
 					       : REPLY_TEXT(s, "NOT_FOUND\r\n");
-	return send_reply(ctx, s, ipv6, n, req->proto, reason);
+	return send_reply(ctx, s, ipv6, n, req->proto, reason, 0);
 }
 
 /* ---- entry ------------------------------------------------------------------ */
@@ -230,6 +223,9 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	req = &s->request;
 	__builtin_memset(&s->request, 0, sizeof(s->request));
 	req->proto = proto;
+	req->payload_off = payload_off;
+	req->len = payload_len;
+	req->ipv6 = ipv6;
 	if (bpf_xdp_load_bytes(ctx, payload_off, s->req, payload_len))
 		return finish(proto, XDPKV_PASS_MALFORMED, XDP_PASS);
 
@@ -258,7 +254,7 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	case OP_GET:
 	case OP_GETS:
 		if (req->multi)
-			return do_multi_get(ctx, s, ipv6, req, payload_len);
+			return do_multi_get(ctx, s, ipv6, req);
 		return do_get(ctx, s, ipv6, req);
 	case OP_SET:
 		return do_set(ctx, s, ipv6, req);

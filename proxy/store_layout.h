@@ -84,7 +84,8 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "pass_foreign_mac",  "pass_foreign_dest", "pass_martian_source",
     "pass_self_port",    "pass_bad_length",   "pass_bad_checksum",
     "pass_not_allowed",  "pass_reply_cap",    "multi_gets",
-    "pass_reply_too_big",
+    "pass_reply_too_big", "pass_to_tc",        "tc_replies",
+    "tc_datagrams",      "tc_send_failed",
 };
 static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <algorithm>
 #include <filesystem>
@@ -261,6 +262,13 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
         "the store in ", config.pin_dir, " is incomplete (missing ", absl::StrJoin(missing, ", "),
         "): refusing to serve part of it; --fresh drops it"));
   }
+  // The TC tier's output buffer: one entry per CPU (bpf/lib/tc_reply.h).
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return ErrnoStatus(cpus, "counting CPUs");
+  if (int err = bpf_map__set_max_entries(skeleton->maps.xdpkv_tc_out, static_cast<__u32>(cpus));
+      err != 0) {
+    return ErrnoStatus(err, "sizing the TC tier's output buffers");
+  }
   if (int err = xdpkv_bpf__load(skeleton); err != 0) {
     return ErrnoStatus(err, present.empty()
                                 ? "loading the BPF program (root with BPF rights needed)"
@@ -333,7 +341,30 @@ absl::Status XdpLoader::Attach(const std::string& interface, XdpMode mode) {
       admission_ifaces_.end()) {
     admission_ifaces_.push_back(interface);
   }
-  return RefreshAdmission();
+  if (auto status = RefreshAdmission(); !status.ok()) return status;
+  AttachTcTier(interface, ifindex);
+  return absl::OkStatus();
+}
+
+void XdpLoader::AttachTcTier(const std::string& interface, unsigned ifindex) {
+  // tcx (a BPF link on the clsact ingress hook, kernel 6.6+): detached with
+  // its fd, like the XDP link. libbpf 1.1's headers predate the constant.
+  constexpr int kTcxIngress = 46;  // BPF_TCX_INGRESS
+  const int link_fd = bpf_link_create(bpf_program__fd(skeleton_->progs.xdpkv_tc),
+                                      static_cast<int>(ifindex),
+                                      static_cast<bpf_attach_type>(kTcxIngress), nullptr);
+  if (link_fd < 0) {
+    // Without it the reads XDP hands over reach userspace, which answers
+    // them: slower, never wrong.
+    std::fprintf(stderr,
+                 "xdpkv: the TC tier could not be attached to %s (%s); multi-datagram UDP "
+                 "replies are served from userspace\n",
+                 interface.c_str(), std::strerror(errno));
+    return;
+  }
+  link_fds_.push_back(link_fd);
+  tc_interfaces_.push_back(interface);
+  __atomic_store_n(&skeleton_->bss->xdpkv_tc_ready, 1u, __ATOMIC_RELAXED);
 }
 
 int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpkv_xdp); }

@@ -61,7 +61,11 @@ class XdpLoader {
   XdpLoader(const XdpLoader&) = delete;
   XdpLoader& operator=(const XdpLoader&) = delete;
 
+  // Attaches XDP to `interface`, and the TC tier beside it (a TC tier that
+  // cannot be attached is logged, not an error: userspace serves its part).
   absl::Status Attach(const std::string& interface, XdpMode mode);
+  // Interfaces the TC tier (bpf/xdpkv_tc.bpf.c) is attached to.
+  const std::vector<std::string>& tc_interfaces() const { return tc_interfaces_; }
   int program_fd() const;
   // The compare-and-set program (struct xdpkv_cas_request).
   int cas_program_fd() const;
@@ -83,8 +87,10 @@ class XdpLoader {
 
  private:
   explicit XdpLoader(xdpkv_bpf* skeleton) : skeleton_(skeleton) {}
+  void AttachTcTier(const std::string& interface, unsigned ifindex);
   xdpkv_bpf* skeleton_;
-  std::vector<int> link_fds_;  // one BPF link per attached interface
+  std::vector<int> link_fds_;  // BPF links: XDP and TC, per attached interface
+  std::vector<std::string> tc_interfaces_;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
   std::vector<std::string> listen_addresses_;
   std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones

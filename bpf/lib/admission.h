@@ -339,4 +339,14 @@ static __always_inline int reply_cap_allows(__u32 reply_len)
 	return as && reply_len <= as->reply_cap;
 }
 
+/* The cap reply_cap_allows() applies, for a tier that answers later (the
+ * TC tier gets it in the request's mark, bpf/lib/tc_handoff.h). */
+static __always_inline __u32 reply_cap(void)
+{
+	__u32 zero = 0;
+	struct admission_scratch *as = bpf_map_lookup_elem(&xdpkv_admission_scratch, &zero);
+
+	return as ? as->reply_cap : 0;
+}
+
 #endif /* XDPKV_LIB_ADMISSION_H */

@@ -45,7 +45,7 @@
 #define DIGITS_MASK 31
 #define ETH_IPV4_UDP_LEN (14 + 20 + 8)
 #define ETH_IPV6_UDP_LEN (14 + 40 + 8)
-#define HDRS_MAX 64
+#define HDRS_MAX 128 /* headers, and the TC tier's frame header after them */
 #define NS_PER_MS 1000000ULL
 
 /* Keeps clang from turning a byte loop into memcpy/memmove, which BPF

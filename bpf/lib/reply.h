@@ -16,6 +16,7 @@
 #include "lib/parse_resp.h"
 #include "lib/scratch.h"
 #include "lib/store.h"
+#include "lib/tc_handoff.h"
 
 static __always_inline __u32 put(__u8 *buf, __u32 pos, const char *lit, __u32 n)
 {
@@ -139,10 +140,11 @@ static __always_inline __u32 put_value_end(struct scratch *s, vreq *req, __u32 p
 
 /* Turns the request in the packet into a reply carrying scratch->reply's
  * first `reply_len` bytes as its UDP payload, and returns XDP_TX; or counts
- * why it could not and returns XDP_PASS. */
+ * why it could not and returns XDP_PASS. A read whose frame cannot grow
+ * enough (`to_tc`) goes to the TC tier, which can. */
 static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int ipv6,
 				      __u32 reply_len, enum xdpkv_proto proto,
-				      enum xdpkv_reason reason)
+				      enum xdpkv_reason reason, int to_tc)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -175,8 +177,11 @@ static __always_inline int send_reply(struct xdp_md *ctx, struct scratch *s, int
 	}
 	delta = (__s32)(hdr_len + reply_len) - old_len;
 	if (delta > 0) {
-		if (bpf_xdp_adjust_tail(ctx, delta) && bpf_xdp_adjust_head(ctx, -delta))
+		if (bpf_xdp_adjust_tail(ctx, delta) && bpf_xdp_adjust_head(ctx, -delta)) {
+			if (to_tc)
+				return hand_to_tc(ctx, &s->request, XDPKV_PASS_NO_ROOM);
 			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
+		}
 	} else if (delta < 0) {
 		if (bpf_xdp_adjust_tail(ctx, delta))
 			return finish(proto, XDPKV_PASS_NO_ROOM, XDP_PASS);
@@ -271,15 +276,14 @@ enum multi_get_status {
 };
 
 /* One hit's reply element at pos: the value line, the value (inline or
- * out of line), CRLF; `reserve` bytes must still fit after it. Returns
- * the position after it, or -reason. */
-static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos, __u32 reserve)
+ * out of line), CRLF. Returns the position after it, or -reason. */
+static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos)
 {
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	__u32 len = copy->value_len;
 
 	pos = put_value_line(s, req, pos);
-	if (len > XDPKV_REPLY_MAX || pos + len + 2 + reserve > XDPKV_REPLY_MAX)
+	if (len > XDPKV_REPLY_MAX || pos + len + 2 > XDPKV_REPLY_MAX)
 		return -XDPKV_PASS_REPLY_TOO_BIG;
 	if (copy->blob_id != 0) {
 		/* Gone or changed: the item was written since it was read. */
@@ -330,16 +334,13 @@ static __always_inline int next_key(struct scratch *s, vreq *req, __u64 index)
 	return 0;
 }
 
-/* bpf_loop's body: one key of a multi-key read, read as a single-key GET
- * reads it (a copy under the item's lock; absent while being deleted;
- * an expired version deleted), its element appended to the reply. The
- * verifier checks it once, whatever the number of keys. */
+/* bpf_loop's body: one key of a RESP MGET, read as a single-key GET
+ * reads it (read_key()), its element appended to the reply. The verifier
+ * checks it once, whatever the number of keys. */
 static long multi_get_step(__u64 index, void *unused)
 {
-	struct xdpkv_item *copy, *it;
-	struct deleted gone = {};
 	struct scratch *s;
-	__u32 zero = 0, pos, reserve;
+	__u32 zero = 0, pos;
 	vreq *req;
 	int last, end;
 
@@ -347,37 +348,24 @@ static long multi_get_step(__u64 index, void *unused)
 	if (!s)
 		return 1;
 	req = &s->request;
-	copy = (struct xdpkv_item *)s->item;
 	last = next_key(s, req, index);
 	if (last < 0) {
 		req->status = -last;
 		return 1;
 	}
 	load_key(s, req);
-	it = store_lookup(s);
-	if (it) {
-		copy_item_locked(s, it);
-		if (copy->state & XDPKV_ITEM_DELETING) {
-			it = 0;
-		} else if (expired(copy->expires_at_ms, now_boot_ms())) {
-			delete_version(s, it, copy->cas, &gone);
-			it = 0;
-		}
-	}
 	pos = req->rpos;
-	/* memcached's reply ends with END: room is kept for it. */
-	reserve = req->proto == XDPKV_PROTO_RESP ? 0 : 5;
-	if (it) {
-		end = put_hit(s, req, pos, reserve);
+	if (read_key(s)) {
+		end = put_hit(s, req, pos);
 		if (end < 0) {
 			req->status = -end;
 			return 1;
 		}
 		pos = end;
-	} else if (req->proto == XDPKV_PROTO_RESP) {
+	} else {
 		pos = put(s->reply, pos, "$-1\r\n", 5);
 	}
-	if (pos + reserve > XDPKV_REPLY_MAX) {
+	if (pos > XDPKV_REPLY_MAX) {
 		req->status = XDPKV_PASS_REPLY_TOO_BIG;
 		return 1;
 	}
@@ -389,22 +377,20 @@ static long multi_get_step(__u64 index, void *unused)
 	return 0;
 }
 
-/* Assembles the whole reply to a multi-key read (request.multi) after the
- * frame header: memcached's VALUE elements of the hits then END, or RESP's
- * array of bulks and nulls. Returns its length, or -reason if it does not
- * fit one datagram or the request is userspace's after all. */
-static __always_inline int build_multi_get(struct scratch *s, vreq *req, __u32 payload_len)
+/* Assembles the whole reply to a RESP MGET (request.multi) after the frame
+ * header: an array of bulks and nulls. (memcached's multi-key get is one
+ * reply object per key, so several datagrams: the TC tier's.) Returns its
+ * length, or -reason if it does not fit one datagram or the request is
+ * userspace's after all. */
+static __always_inline int build_multi_get(struct scratch *s, vreq *req)
 {
 	__u32 pos = FRAME_HEADER_LEN;
 	__u32 status;
 
-	req->len = payload_len;
 	req->status = MGET_RUNNING;
-	if (req->proto == XDPKV_PROTO_RESP) {
-		pos = put(s->reply, pos, "*", 1);
-		pos = opaque(req, put_uint(s, pos, req->nkeys));
-		pos = put(s->reply, pos, "\r\n", 2);
-	}
+	pos = put(s->reply, pos, "*", 1);
+	pos = opaque(req, put_uint(s, pos, req->nkeys));
+	pos = put(s->reply, pos, "\r\n", 2);
 	req->rpos = pos;
 	bpf_loop(MAX_MULTI_KEYS, multi_get_step, NULL, 0);
 	status = req->status;
@@ -412,10 +398,7 @@ static __always_inline int build_multi_get(struct scratch *s, vreq *req, __u32 p
 		return -XDPKV_PASS_UNSUPPORTED; /* more keys than the loop takes */
 	if (status != MGET_DONE)
 		return -(int)status;
-	pos = req->rpos;
-	if (req->proto == XDPKV_PROTO_MEMCACHE)
-		pos = put(s->reply, pos, "END\r\n", 5);
-	return pos;
+	return req->rpos;
 }
 
 #endif /* XDPKV_LIB_REPLY_H */

@@ -23,12 +23,16 @@ struct request {
 	__s32 exptime;
 	__u32 noreply;
 	__u32 opaque;
+	/* Where the request is in the packet (for the TC tier's mark). */
+	__u32 payload_off;
+	__u32 ipv6;
 	/* Multi-key reads (get k1 k2 ..., MGET): the loop's state. */
 	__u32 multi;   /* 1: several keys; cursor is where the next one starts */
 	__u32 nkeys;   /* RESP: keys named by the array header */
 	__u32 cursor;  /* offset in req of the next key */
-	__u32 len;     /* the request's payload length */
+	__u32 len;     /* the request's payload length, frame header included */
 	__u32 rpos;    /* reply bytes assembled so far */
+	__u32 obj_start; /* TC tier: where the reply's current object starts */
 	__u32 status;  /* MGET_RUNNING, MGET_DONE, or the xdpkv_reason to pass with */
 };
 

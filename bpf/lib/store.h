@@ -239,6 +239,28 @@ static __always_inline int delete_expired(struct scratch *s, struct xdpkv_item *
 	return delete_version_if(s, it, cas, now_ms, out);
 }
 
+/* Reads scratch->key as a GET does: a copy of its item under the item's
+ * lock into scratch->item. Returns 1 for a hit; 0 if the key is absent,
+ * being deleted, or expired (the version seen expired is deleted, if it
+ * still is: a SET or a touch that landed since stays). */
+static __always_inline int read_key(struct scratch *s)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	struct xdpkv_item *it = store_lookup(s);
+	struct deleted gone = {};
+
+	if (!it)
+		return 0;
+	copy_item_locked(s, it);
+	if (copy->state & XDPKV_ITEM_DELETING)
+		return 0;
+	if (expired(copy->expires_at_ms, now_boot_ms())) {
+		delete_expired(s, it, copy->cas, now_boot_ms(), &gone);
+		return 0;
+	}
+	return 1;
+}
+
 /* Outcome of write_item. */
 enum write_result {
 	WRITE_STORED = 0,

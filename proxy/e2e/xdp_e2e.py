@@ -9,8 +9,13 @@ setups, each with plain UDP sockets as clients:
         creates (server side and client side; the client end also runs an
         XDP program, which veth needs for XDP_TX to deliver)
 
-Each request must get the right reply, and the counters xdpkv prints on
-SIGTERM must show the kernel answered. The servers bind ports the kernel
+Each request must get the right datagrams (memcached -U's framing: one
+reply object per key of a get, each cut into datagrams of at most 1400
+bytes; docs/protocols.md), and the counters xdpkv prints on SIGTERM must
+show the kernel answered. The study's workload (1000-byte values, a
+100-key get and MGET of 128-byte values) must be answered by the kernel
+alone, XDP or its TC tier: userspace's own counters (`stats`
+userspace_cmd_get/_set) do not move while it runs. The servers bind ports the kernel
 picks (-1) and report them in their port file (MEMCACHED_PORT_FILENAME;
 compat-tests/loopback.py), so no other process can take a port between a
 test's choice and the server's bind. Traffic only goes to loopback or to
@@ -34,6 +39,24 @@ import loopback  # compat-tests/loopback.py: port files, bounded waits
 
 FRAME = b"\x00\x2a\x00\x00\x00\x01\x00\x00"  # request id 42, seq 0, 1 datagram
 REPLY_TIMEOUT_S = 2.0
+QUIET_S = 0.3  # no more datagrams of a reply after this long
+MAX_DATAGRAMS = 1000
+DATAGRAM_PAYLOAD = 1392  # memcached's 1400 minus the frame header
+
+
+def framed(objects, request_id=42):
+    """memcached's UDP framing of reply objects: each cut into datagrams of
+    DATAGRAM_PAYLOAD bytes, numbered within the object; an empty object is a
+    bare header counting 0 datagrams."""
+    out = []
+    for obj in objects:
+        chunks = [obj[i:i + DATAGRAM_PAYLOAD] for i in range(0, len(obj), DATAGRAM_PAYLOAD)]
+        for seq, chunk in enumerate(chunks):
+            out.append(request_id.to_bytes(2, "big") + seq.to_bytes(2, "big")
+                       + len(chunks).to_bytes(2, "big") + b"\x00\x00" + chunk)
+        if not chunks:
+            out.append(request_id.to_bytes(2, "big") + b"\x00" * 6)
+    return out
 
 
 def resp(*args):
@@ -47,7 +70,8 @@ def resp(*args):
 BIG_VALUE = bytes((i * 31 + 7) & 0xff for i in range(1000))
 
 
-# (port kind, request payload, expected reply payload or None for no reply)
+# (port kind, request payload, expected reply: one datagram's payload after
+# FRAME, a list of whole datagrams, or None for no reply)
 def exchanges(big_key):
     return [
         ("mc", b"set e2e 5 0 5\r\nhello\r\n", b"STORED\r\n"),
@@ -68,35 +92,94 @@ def exchanges(big_key):
         ("mc", b"get big\r\n", b"VALUE big 3 1000\r\n" + BIG_VALUE + b"\r\nEND\r\n"),
         ("resp", resp(b"SET", b"rbig", BIG_VALUE[:700]), b"+OK\r\n"),
         ("resp", resp(b"GET", b"rbig"), b"$700\r\n" + BIG_VALUE[:700] + b"\r\n"),
-        # Multi-key reads whose reply fits one datagram: the kernel's.
+        # Multi-key reads: XDP answers an MGET that fits one datagram; a
+        # memcached multi-get is one reply object per key (the TC tier's).
         ("mc", b"get e2e " + big_key + b"\r\n",
-         b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"),
+         framed([b"", b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"])),
         ("resp", resp(b"MGET", b"e2e", big_key), b"*2\r\n$-1\r\n$128\r\n" + b"x" * 128 + b"\r\n"),
         # Passed on by the kernel (two spaces between keys), answered by userspace.
         ("mc", b"get e2e  " + big_key + b"\r\n",
-         b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"),
+         framed([b"", b"VALUE " + big_key + b" 0 128\r\n" + b"x" * 128 + b"\r\nEND\r\n"])),
         ("resp", resp(b"INCR", b"e2e"), b":1\r\n"),
     ]
+
+
+def scan_value(i):
+    return bytes((i + j * 7) & 0xff for j in range(128))
+
+
+# The study's workload, which the kernel must answer alone.
+def kernel_only_exchanges():
+    keys = [b"scan%02d" % i for i in range(100)]
+    out = [("mc", b"set %s %d 0 128\r\n" % (key, i) + scan_value(i) + b"\r\n", b"STORED\r\n")
+           for i, key in enumerate(keys) if i % 10 != 9]
+    hit = lambda i: b"VALUE %s %d 128\r\n" % (keys[i], i) + scan_value(i) + b"\r\n"
+    objects = [hit(i) if i % 10 != 9 else b"" for i in range(100)]
+    objects[-1] += b"END\r\n"
+    out.append(("mc", b"get " + b" ".join(keys) + b"\r\n", framed(objects)))
+    mget = b"*100\r\n" + b"".join(
+        b"$128\r\n" + scan_value(i) + b"\r\n" if i % 10 != 9 else b"$-1\r\n" for i in range(100))
+    out.append(("resp", resp(b"MGET", *keys), framed([mget])))
+    out.append(("mc", b"set big2 4 0 1000\r\n" + BIG_VALUE + b"\r\n", b"STORED\r\n"))
+    out.append(("mc", b"get big2\r\n", b"VALUE big2 4 1000\r\n" + BIG_VALUE + b"\r\nEND\r\n"))
+    out.append(("resp", resp(b"GET", b"big2"), b"$1000\r\n" + BIG_VALUE + b"\r\n"))
+    return out
+
+
+def receive_all(sock):
+    """Every datagram of one reply: until none came for QUIET_S (the first
+    may take REPLY_TIMEOUT_S), at most MAX_DATAGRAMS."""
+    datagrams = []
+    sock.settimeout(REPLY_TIMEOUT_S)
+    while len(datagrams) < MAX_DATAGRAMS:
+        try:
+            datagram, _ = sock.recvfrom(65536)
+        except socket.timeout:
+            break
+        datagrams.append(datagram)
+        sock.settimeout(QUIET_S)
+    return datagrams
+
+
+def run_exchanges(sock, host, mc_port, resp_port, items, failures):
+    for kind, payload, expected in items:
+        port = mc_port if kind == "mc" else resp_port
+        sock.sendto(FRAME + payload, (host, port))
+        got = receive_all(sock)
+        if expected is None:
+            want = []
+        elif isinstance(expected, list):
+            want = expected
+        else:
+            want = [FRAME + expected]
+        if got != want:
+            failures.append(f"{payload[:60]!r}: expected {len(want)} datagrams "
+                            f"{[d[:40] for d in want[:3]]!r}..., got {len(got)} "
+                            f"{[d[:40] for d in got[:3]]!r}...")
+
+
+def userspace_counts(sock, host, mc_port):
+    """userspace_cmd_get and _set from `stats` over UDP."""
+    sock.sendto(FRAME + b"stats\r\n", (host, mc_port))
+    text = b"".join(d[8:] for d in receive_all(sock)).decode(errors="replace")
+    counts = dict(re.findall(r"STAT (userspace_cmd_(?:get|set)) (\d+)", text))
+    return {name: int(value) for name, value in counts.items()}
 
 
 def client(host, mc_port, resp_port, family):
     """Runs the exchanges; prints a JSON list of failures."""
     failures = []
     sock = socket.socket(family, socket.SOCK_DGRAM)
-    sock.settimeout(REPLY_TIMEOUT_S)
-    for kind, payload, expected in exchanges(b"k" * 200):
-        port = mc_port if kind == "mc" else resp_port
-        sock.sendto(FRAME + payload, (host, port))
-        try:
-            reply, _ = sock.recvfrom(4096)
-        except socket.timeout:
-            reply = None
-        if expected is None:
-            if reply is not None:
-                failures.append(f"{payload!r}: expected no reply, got {reply!r}")
-            continue
-        if reply != FRAME + expected:
-            failures.append(f"{payload!r}: expected {FRAME + expected!r}, got {reply!r}")
+    # A kernel reply arrives at once and each datagram is charged a page of
+    # the receive buffer (docs/protocols.md): room for a 100-key reply.
+    SO_RCVBUFFORCE = 33
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+    run_exchanges(sock, host, mc_port, resp_port, exchanges(b"k" * 200), failures)
+    before = userspace_counts(sock, host, mc_port)
+    run_exchanges(sock, host, mc_port, resp_port, kernel_only_exchanges(), failures)
+    after = userspace_counts(sock, host, mc_port)
+    if not before or before != after:
+        failures.append(f"userspace served part of the kernel's workload: {before} -> {after}")
     print(json.dumps(failures))
 
 
@@ -144,7 +227,8 @@ def check_counters(name, counters, errors):
         "memcache.sets": 3, "memcache.get_hits": 2, "memcache.get_misses": 1,
         "memcache.delete_hits": 1, "memcache.pass_unsupported": 1,
         "resp.get_hits": 1, "resp.sets": 2, "resp.delete_misses": 1,
-        "resp.pass_unsupported": 1, "memcache.multi_gets": 1, "resp.multi_gets": 1,
+        "resp.pass_unsupported": 1, "resp.multi_gets": 1,
+        "memcache.tc_replies": 2, "resp.tc_replies": 1, "memcache.tc_datagrams": 100,
     }
     for counter, minimum in expected_at_least.items():
         if counters.get(counter, 0) < minimum:
