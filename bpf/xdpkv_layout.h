@@ -61,6 +61,11 @@ struct xdpkv_item {
 	__u32 state;         /* XDPKV_ITEM_* bits */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
 	__u64 key_tag;       /* xdpkv_key_tag() of the item's key */
+	/* Boot-time seconds of the last write or hit: eviction's recency.
+	 * Written outside the lock, and only when it changed, by hits (a hit
+	 * does not dirty the item's cache line more than once a second). */
+	__u32 atime_s;
+	__u32 reserved;
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
 
@@ -150,6 +155,26 @@ enum xdpkv_cas_result {
 	XDPKV_CAS_BUSY = 4,      /* the map refused the delete; nothing changed */
 };
 
+/* The store's memory (docs/architecture.md, "Memory"): the bytes the
+ * kernel allocated for the store maps' elements (items and blobs, each
+ * rounded up to the allocation it takes), kept by whoever inserts or
+ * deletes an element, kernel and userspace alike, against the limit for
+ * elements (-m less the maps' fixed bucket arrays). An insert reserves its
+ * element's cost first and is refused if that would pass the limit: the
+ * kernel then passes the write to userspace (which evicts, when the policy
+ * allows, and writes) or, without eviction, answers the peers' out-of-memory
+ * error. A global of the object (.bss), set up by userspace at load from an
+ * exact count of what the pinned maps hold. */
+struct xdpkv_memory {
+	__u64 used_bytes;  /* elements, as allocated; atomic adds only */
+	__u64 limit_bytes; /* for elements; 0 = no limit */
+	__u32 evicts;      /* 1: the policy evicts, so a full store passes writes up */
+	__u32 reserved;
+	__u32 item_cost[XDPKV_KEY_CLASS_COUNT];  /* bytes one item of each key class takes */
+	__u32 blob_cost[XDPKV_BLOB_CLASS_COUNT]; /* bytes one blob of each value class takes */
+	__u32 pad;
+};
+
 /* Which protocol a counter belongs to. */
 enum xdpkv_proto {
 	XDPKV_PROTO_NONE = 0, /* not (yet) known to be one of ours */
@@ -197,6 +222,7 @@ enum xdpkv_reason {
 	XDPKV_TC_REPLY = 29,           /* TC answered a read: one count per request */
 	XDPKV_TC_DATAGRAMS = 30,       /* datagrams the TC tier sent */
 	XDPKV_TC_SEND_FAILED = 31,     /* TC could not send every datagram of a reply */
+	XDPKV_PASS_NO_MEMORY = 32,     /* a write past the memory limit: userspace evicts */
 	XDPKV_REASON_COUNT,
 };
 

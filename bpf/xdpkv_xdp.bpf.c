@@ -112,6 +112,8 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->expires_at_ms = (__u64)expiry;
 		item->state = 0;
 		item->blob_id = 0;
+		item->atime_s = now_boot_s();
+		item->reserved = 0;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
 		/* Values over the inline bytes go out of line (inline: 0). */
@@ -132,7 +134,11 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		}
 		result = inline_len == len ? write_item(s) : store_blob_value(s);
 	}
-	if (result == WRITE_FULL) {
+	/* Past the memory limit: userspace evicts and writes, where the
+	 * policy allows eviction; else the peers' out-of-memory error. */
+	if (result == WRITE_NO_ROOM && xdpkv_memory.evicts)
+		return finish(req->proto, XDPKV_PASS_NO_MEMORY, XDP_PASS);
+	if (result == WRITE_FULL || result == WRITE_NO_ROOM) {
 		/* As userspace, as memcached: a SET that cannot be stored
 		 * unlinks the key's old value (none if the key was new). */
 		if (req->proto == XDPKV_PROTO_MEMCACHE) {

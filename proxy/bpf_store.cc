@@ -61,8 +61,150 @@ constexpr int kWriteAttempts = 1000;
 }  // namespace
 
 std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
-  return std::make_unique<BpfStore>(loader.item_map_fds(), loader.blob_map_fds(),
-                                    loader.cas_counter(), loader.cas_program_fd());
+  auto store = std::make_unique<BpfStore>(loader.item_map_fds(), loader.blob_map_fds(),
+                                          loader.cas_counter(), loader.cas_program_fd());
+  store->loader_ = &loader;
+  store->memory_ = loader.memory();
+  store->fixed_bytes_ = loader.fixed_bytes();
+  store->item_buckets_ = loader.item_buckets();
+  return store;
+}
+
+// ---- memory ------------------------------------------------------------------
+
+uint64_t BpfStore::ItemCost(size_t key_len) const {
+  return memory_ == nullptr ? 0 : memory_->item_cost[KeyClassOf(key_len)];
+}
+
+uint64_t BpfStore::BlobCost(uint32_t value_len) const {
+  return memory_ == nullptr || value_len > XDPKV_MAX_VALUE_LEN
+             ? 0
+             : memory_->blob_cost[BlobClassOf(value_len)];
+}
+
+bool BpfStore::TryReserve(uint64_t cost) {
+  if (memory_ == nullptr) return true;
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  const uint64_t before = __atomic_fetch_add(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+  if (limit != 0 && before + cost > limit) {
+    __atomic_fetch_sub(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+    return false;
+  }
+  return true;
+}
+
+void BpfStore::Release(uint64_t cost) {
+  if (memory_ != nullptr) __atomic_fetch_sub(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+}
+
+absl::Status BpfStore::Reserve(uint64_t cost) {
+  // Each eviction frees at least one element; a few hundred cover any one
+  // write (a 1 MiB value over small items), and bound the work if the
+  // store holds nothing the policy may evict.
+  constexpr int kMaxEvictions = 512;
+  for (int i = 0; i <= kMaxEvictions; ++i) {
+    if (TryReserve(cost)) return absl::OkStatus();
+    if (policy_.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
+      break;
+    }
+  }
+  return absl::ResourceExhaustedError("out of memory storing object");
+}
+
+bool BpfStore::EvictOne() {
+  std::lock_guard lock(evict_mutex_);
+  const EvictionPolicy policy = policy_.load(std::memory_order_relaxed);
+  // A sample of about kSample items from random places, as Redis samples
+  // (maxmemory-samples 5); a few tries, for classes that are empty there.
+  constexpr size_t kSample = 16;
+  constexpr int kTries = 8;
+  struct Sampled {
+    std::string key;
+    xdpkv_item item;
+  };
+  std::vector<Sampled> sample;
+  std::vector<EvictionCandidate> candidates;
+  for (int attempt = 0; attempt < kTries && sample.size() < kSample; ++attempt) {
+    // splitmix64: a cheap, well-spread sequence of sampling places.
+    uint64_t z = sample_seed_.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    const size_t cls = z % XDPKV_KEY_CLASS_COUNT;
+    uint32_t bucket = static_cast<uint32_t>((z >> 8) % std::max<uint32_t>(item_buckets_[cls], 1));
+    auto done = ReadBatch(cls, &bucket, kSample - sample.size(),
+                          [&](std::string_view key, const xdpkv_item& item) {
+                            if (Deleting(item)) return;
+                            sample.push_back({std::string(key), item});
+                          });
+    if (!done.ok()) break;
+  }
+  for (const Sampled& s : sample) {
+    candidates.push_back({s.item.atime_s, s.item.cas, s.item.expires_at_ms});
+  }
+  const std::optional<size_t> victim = ChooseVictim(policy, candidates);
+  if (!victim) return false;
+  // Only the version sampled: one written since is not the one the policy chose.
+  auto map_key = MakeKey(item_fds_, sample[*victim].key);
+  if (!map_key.ok()) return false;
+  auto result = CompareAndSwap(map_key->bytes, sample[*victim].item.cas, XDPKV_CAS_OP_DELETE,
+                               nullptr);
+  if (!result.ok()) return false;
+  // Changed or gone since sampled: nothing freed by us, but the caller
+  // tries again.
+  if (*result == XDPKV_CAS_STORED) evicted_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+size_t BpfStore::EvictForHeadroom(size_t max) {
+  if (memory_ == nullptr || policy_.load() == EvictionPolicy::kNoEviction) return 0;
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  if (limit == 0) return 0;
+  // Keep 1/64 of the limit (at least a few large items' worth) free, so
+  // the kernel's writes find room without passing to us.
+  const uint64_t headroom = std::max<uint64_t>(limit / 64, 4 * BlobCost(XDPKV_MAX_VALUE_LEN) / 16);
+  size_t evicted = 0;
+  while (evicted < max && __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED) + headroom > limit) {
+    const uint64_t before = evicted_.load();
+    if (!EvictOne()) break;
+    evicted += evicted_.load() - before;
+  }
+  return evicted;
+}
+
+MemoryReport BpfStore::Memory() {
+  MemoryReport report;
+  report.policy = policy_.load();
+  report.evicted_keys = evicted_.load();
+  if (memory_ == nullptr) return report;
+  report.fixed_bytes = fixed_bytes_;
+  report.used_bytes = fixed_bytes_ + __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED);
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  report.limit_bytes = limit == 0 ? 0 : limit + fixed_bytes_;
+  if (loader_ != nullptr) {
+    auto memlock = loader_->KernelMemlock();
+    if (memlock.ok()) report.kernel_memlock = *memlock;
+  }
+  return report;
+}
+
+absl::Status BpfStore::SetMemoryLimit(uint64_t bytes) {
+  if (memory_ == nullptr) return absl::UnimplementedError("this store has no memory limit");
+  if (bytes != 0 && bytes <= fixed_bytes_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the store's fixed tables take ", fixed_bytes_, " bytes: a limit must be above that"));
+  }
+  __atomic_store_n(&memory_->limit_bytes, bytes == 0 ? 0 : bytes - fixed_bytes_,
+                   __ATOMIC_RELAXED);
+  return absl::OkStatus();
+}
+
+void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
+  policy_.store(policy);
+  if (memory_ != nullptr) {
+    __atomic_store_n(&memory_->evicts, policy == EvictionPolicy::kNoEviction ? 0u : 1u,
+                     __ATOMIC_RELAXED);
+  }
 }
 
 absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
@@ -125,6 +267,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   item.key_tag = key_tag;
+  item.atime_s = static_cast<__u32>(NowBootMs() / 1000);
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;
@@ -141,11 +284,15 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   std::memcpy(header.key, key.data(), key.size());
   std::memcpy(blob.data(), &header, sizeof(header));
   std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
+  const uint64_t cost = BlobCost(item.value_len);
+  if (auto room = Reserve(cost); !room.ok()) return room;
   if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-    if (errno == E2BIG || errno == ENOMEM) {
+    const int err = errno;
+    Release(cost);
+    if (err == E2BIG || err == ENOMEM) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
-    return MapError(errno, "blob update");
+    return MapError(err, "blob update");
   }
   return item;
 }
@@ -162,10 +309,16 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
     if (*replaced == XDPKV_CAS_STORED) return absl::OkStatus();
     // ...else as a new entry. EEXIST: someone inserted first, or a deleter
     // has not removed its entry yet; go round again.
+    const uint64_t cost = ItemCost(key.len);
+    if (auto room = Reserve(cost); !room.ok()) {
+      DeleteBlob(item.blob_id, item.value_len);
+      return room;
+    }
     if (bpf_map_update_elem(fd, &key, &item, BPF_NOEXIST | BPF_F_LOCK) == 0) {
       return absl::OkStatus();
     }
     const int err = errno;
+    Release(cost);
     if (err == EEXIST) {
       if (attempt > 0) sched_yield();
       continue;
@@ -220,11 +373,17 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     if (m.keep_cas && current) item->cas = current->cas;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
+      const uint64_t cost = ItemCost(key.size());
+      if (auto room = Reserve(cost); !room.ok()) {
+        DeleteBlob(item->blob_id, item->value_len);
+        return room;
+      }
       if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST | BPF_F_LOCK) ==
           0) {
         return item->cas;
       }
       const int err = errno;
+      Release(cost);
       DeleteBlob(item->blob_id, item->value_len);
       if (err == EEXIST) {  // someone else created it, or is deleting it: decide again
         if (attempt > 0) sched_yield();
@@ -413,7 +572,9 @@ absl::StatusOr<StoreUsage> BpfStore::Usage() {
 
 void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {
   if (id == 0 || value_len > XDPKV_MAX_VALUE_LEN) return;
-  bpf_map_delete_elem(blob_fds_[BlobClassOf(value_len)], &id);
+  if (bpf_map_delete_elem(blob_fds_[BlobClassOf(value_len)], &id) == 0) {
+    Release(BlobCost(value_len));
+  }
 }
 
 absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
@@ -447,7 +608,10 @@ absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
                 item.blob_id == blob_id;
       }
       if (owned) continue;
-      if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) ++deleted;
+      if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) {
+        ++deleted;
+        if (memory_ != nullptr) Release(memory_->blob_cost[cls]);
+      }
     }
   }
   return deleted;

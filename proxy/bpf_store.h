@@ -7,6 +7,7 @@
 #define XDPKV_PROXY_BPF_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,10 @@ class BpfStore : public Store {
   absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
   absl::StatusOr<size_t> Clear() override;
   absl::StatusOr<StoreUsage> Usage() override;
+  MemoryReport Memory() override;
+  absl::Status SetMemoryLimit(uint64_t bytes) override;
+  void SetEvictionPolicy(EvictionPolicy policy) override;
+  size_t EvictForHeadroom(size_t max) override;
 
   // Deletes blobs that no item points to and that are older than
   // XDPKV_BLOB_ORPHAN_AGE_MS: left by a writer that died between writing
@@ -89,10 +94,30 @@ class BpfStore : public Store {
   // Visits every item of every key class (Clear, Usage).
   absl::Status ForEachItem(const BatchVisitor& visit);
 
+  // ---- memory (struct xdpkv_memory, shared with the kernel) ----
+  // Takes `cost` bytes of the limit for an element about to be inserted,
+  // evicting first as the policy allows; ResourceExhausted if it cannot.
+  absl::Status Reserve(uint64_t cost);
+  bool TryReserve(uint64_t cost);
+  void Release(uint64_t cost);
+  uint64_t ItemCost(size_t key_len) const;
+  uint64_t BlobCost(uint32_t value_len) const;
+  // Samples items from a random place and deletes the one the policy
+  // prefers. False if it found none to evict.
+  bool EvictOne();
+
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
   uint64_t* cas_counter_;
   int cas_program_fd_;
+  const XdpLoader* loader_ = nullptr;  // for the kernel's memory figures
+  xdpkv_memory* memory_ = nullptr;     // null: no accounting (no loader)
+  uint64_t fixed_bytes_ = 0;
+  std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};
+  std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
+  std::atomic<uint64_t> evicted_{0};
+  std::atomic<uint64_t> sample_seed_{0x9e3779b97f4a7c15ULL};
+  std::mutex evict_mutex_;  // one evictor at a time: they would pick the same victims
   // Mutates of one key from this process take turns (striped by key hash):
   // optimistic retries alone let one thread starve another. Writers outside
   // (the XDP program, plain Sets) are still caught by the kernel-side CAS.

@@ -43,10 +43,15 @@ void PrintUsage(FILE* out) {
                "                        told 'ERROR Too many open connections' and closed\n"
                "      --maxclients N    RESP clients at once (default 10000), as Redis's maxclients\n"
                "  -I, --max-item-size N largest value in bytes (default and maximum 1048576)\n"
-               "  -m, --memory MB       store capacity: each key-length class holds MB MiB of\n"
-               "                        the smallest items (240 B each); default 1M items per\n"
-               "                        class. The store never evicts: when full, writes get\n"
-               "                        the peers' out-of-memory errors\n"
+               "  -m, --memory MB       memory limit of the store, as the kernel allocates it\n"
+               "                        (its tables, items and values; default 64, as\n"
+               "                        memcached). When full it evicts (--maxmemory-policy)\n"
+               "      --maxmemory BYTES the same limit in Redis's terms (100mb, 2gb; 0 = none)\n"
+               "      --maxmemory-policy POLICY  what to evict when full: allkeys-lru (default,\n"
+               "                        as memcached), volatile-lru, allkeys-random,\n"
+               "                        volatile-random, volatile-ttl, or noeviction (writes\n"
+               "                        then get the peers' out-of-memory errors)\n"
+               "  -M, --disable-evictions  memcached's -M: noeviction\n"
                "      --xdp-iface IFACE interface to attach XDP to (repeatable; default lo)\n"
                "      --xdp-mode MODE   auto|native|generic|off (default auto: native where the\n"
                "                        driver supports it, generic on lo; off = userspace only,\n"
@@ -98,6 +103,9 @@ uint64_t NowBootMs() { return xdpkv::NowBootMs(); }
 
 // The chores' tick: active expiry runs this often (Redis: 10 Hz).
 constexpr long kChoreTickNs = 100'000'000;
+// Evictions a tick may do to keep room below the memory limit (a write
+// that finds the store full evicts for itself as well).
+constexpr size_t kEvictionsPerTick = 20000;
 
 }  // namespace
 
@@ -105,6 +113,7 @@ int main(int argc, char** argv) {
   enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
   enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
   enum { kUdpAllow = 1200, kUdpMaxReplyBytes };  // UDP admission (docs/architecture.md)
+  enum { kMaxMemory = 1300, kMaxMemoryPolicy };  // memory limit (docs/protocols.md)
   const option long_options[] = {
       {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
@@ -115,6 +124,9 @@ int main(int argc, char** argv) {
       {"maxclients", required_argument, nullptr, kMaxClients},
       {"max-item-size", required_argument, nullptr, 'I'},
       {"memory", required_argument, nullptr, 'm'},
+      {"maxmemory", required_argument, nullptr, kMaxMemory},
+      {"maxmemory-policy", required_argument, nullptr, kMaxMemoryPolicy},
+      {"disable-evictions", no_argument, nullptr, 'M'},
       {"xdp-iface", required_argument, nullptr, kXdpIface},
       {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"pin-dir", required_argument, nullptr, kPinDir},
@@ -132,6 +144,8 @@ int main(int argc, char** argv) {
   std::string mode = "auto";
   xdpkv::XdpConfig xdp;
   xdp.pin_dir = "/sys/fs/bpf/xdpkv";
+  xdp.memory_limit_bytes = uint64_t{64} << 20;  // memcached's default -m
+  xdpkv::EvictionPolicy eviction_policy = xdpkv::EvictionPolicy::kAllKeysLru;
   xdpkv::ServerConfig server_config;
   std::vector<std::string> addresses;
   // This host always; --udp-allow adds networks (a loopback source off lo
@@ -147,7 +161,7 @@ int main(int argc, char** argv) {
     if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
     return static_cast<int>(number);
   };
-  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:Y:hV", long_options, nullptr)) != -1) {
+  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:MY:hV", long_options, nullptr)) != -1) {
     switch (opt) {
       case 'p':
         server_config.memcache_tcp_port = port(optarg);
@@ -178,13 +192,32 @@ int main(int argc, char** argv) {
         }
         break;
       case 'm':
-        // The maps count items, not bytes: size each key class for the
-        // smallest footprint an item has (240 bytes, docs/architecture.md).
         if (!ParseNumber(optarg, 1 << 20, &number) || number < 1) {
           Fail(absl::StrCat("--memory must be 1..1048576 megabytes, not '", optarg, "'"));
         }
-        xdp.max_items_per_class = static_cast<uint32_t>(
-            std::clamp<long>(number * (1 << 20) / 240, 1024, std::numeric_limits<int32_t>::max()));
+        xdp.memory_limit_bytes = static_cast<uint64_t>(number) << 20;
+        break;
+      case kMaxMemory: {
+        const auto bytes = xdpkv::ParseMemoryAmount(optarg);
+        if (!bytes || *bytes > (uint64_t{1} << 40)) {
+          Fail(absl::StrCat("--maxmemory must be bytes (or 100mb, 2gb...) up to 1tb, not '",
+                            optarg, "'"));
+        }
+        xdp.memory_limit_bytes = *bytes;
+        break;
+      }
+      case kMaxMemoryPolicy: {
+        const auto policy = xdpkv::ParseEvictionPolicy(optarg);
+        if (!policy) {
+          Fail(absl::StrCat("--maxmemory-policy must be noeviction, allkeys-lru, volatile-lru, "
+                            "allkeys-random, volatile-random or volatile-ttl, not '",
+                            optarg, "'"));
+        }
+        eviction_policy = *policy;
+        break;
+      }
+      case 'M':
+        eviction_policy = xdpkv::EvictionPolicy::kNoEviction;
         break;
       case 'I':
         if (!ParseNumber(optarg, XDPKV_MAX_VALUE_LEN, &number) || number < 1) {
@@ -290,6 +323,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<xdpkv::XdpLoader> loader = std::move(*loaded);
   counters_source = loader.get();
   auto store = xdpkv::BpfStore::ForLoader(*loader);
+  store->SetEvictionPolicy(eviction_policy);
 
   static xdpkv::ServerStats stats;
   static std::atomic<uint64_t> flush_at{0};  // flush_all with a delay (boot ms); 0: none
@@ -396,6 +430,9 @@ int main(int argc, char** argv) {
       }
     }
     xdpkv::ServerStats::Add(stats.expired_keys, active_expiry.Tick(now, NowBootMs));
+    // Room below the limit, so writes (the kernel's too) rarely find the
+    // store full and wait for an eviction.
+    store->EvictForHeadroom(kEvictionsPerTick);
   }
   (*server)->Stop();
   if (auto counters = loader->ReadCounters(); counters.ok()) {

@@ -207,7 +207,9 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
     } else if (sub == "settings") {
       mc::AppendStat(out, "item_size_max", std::to_string(context.max_item_size));
       mc::AppendStat(out, "num_threads", std::to_string(context.threads));
-      mc::AppendStat(out, "evictions", "off");
+      mc::AppendStat(out, "maxbytes", std::to_string(store.Memory().limit_bytes));
+      mc::AppendStat(out, "evictions",
+                     store.Memory().policy == EvictionPolicy::kNoEviction ? "off" : "on");
       mc::AppendStat(out, "cas_enabled", "yes");
       out->append(mc::reply::kEnd);
     } else if (sub == "slabs" || sub == "items" || sub == "conns" || sub == "extstore") {
@@ -266,11 +268,15 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
   stat("expired_unfetched", since("expired_keys"));
   stat("threads", context.threads);
   stat("item_size_max", context.max_item_size);
-  if (auto usage = store.Usage(); usage.ok()) {
-    stat("curr_items", usage->items);
-    stat("bytes", usage->bytes);
-  }
-  stat("evictions", 0);  // the store never evicts (docs/architecture.md)
+  // bytes: the items and values as the kernel allocated them; the store's
+  // fixed tables are in limit_maxbytes too (docs/architecture.md, "Memory").
+  const MemoryReport memory = store.Memory();
+  if (auto usage = store.Usage(); usage.ok()) stat("curr_items", usage->items);
+  stat("bytes", memory.used_bytes - memory.fixed_bytes);
+  stat("limit_maxbytes", memory.limit_bytes);
+  stat("store_fixed_bytes", memory.fixed_bytes);
+  stat("xdp_kernel_memlock", memory.kernel_memlock);
+  stat("evictions", memory.evicted_keys);
   stat("userspace_cmd_get", since("cmd_get"));
   stat("userspace_cmd_set", since("cmd_set"));
   for (const auto& [name, count] : raw) {

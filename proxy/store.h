@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "proxy/eviction.h"
 
 namespace xdpkv {
 
@@ -69,6 +70,16 @@ struct StoreUsage {
   uint64_t ttl_sum_ms = 0;   // their TTLs left, summed (expired ones count 0)
 };
 
+// The store's memory against its limit (docs/architecture.md, "Memory").
+struct MemoryReport {
+  uint64_t used_bytes = 0;      // fixed tables plus elements, as the kernel allocated them
+  uint64_t limit_bytes = 0;     // -m / maxmemory; 0 = none
+  uint64_t fixed_bytes = 0;     // the maps' fixed tables (bucket arrays), in used_bytes
+  uint64_t kernel_memlock = 0;  // the kernel's own figure (sum of the maps' memlock)
+  uint64_t evicted_keys = 0;
+  EvictionPolicy policy = EvictionPolicy::kNoEviction;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -95,6 +106,18 @@ class Store {
   virtual absl::StatusOr<size_t> Clear() = 0;
   // Counts by walking the store: O(items), for stats and DBSIZE.
   virtual absl::StatusOr<StoreUsage> Usage() = 0;
+
+  // Memory and eviction. A store without a limit (the default here) reports
+  // nothing and refuses a limit.
+  virtual MemoryReport Memory() { return {}; }
+  virtual absl::Status SetMemoryLimit(uint64_t /*bytes*/) {
+    return absl::UnimplementedError("this store has no memory limit");
+  }
+  virtual void SetEvictionPolicy(EvictionPolicy /*policy*/) {}
+  // Evicts until the store has some room below its limit, at most `max`
+  // items; returns how many it evicted (the server's chore calls it, so
+  // writes, the kernel's included, rarely find the store full).
+  virtual size_t EvictForHeadroom(size_t /*max*/) { return 0; }
 };
 
 }  // namespace xdpkv

@@ -22,8 +22,9 @@ static_assert(offsetof(xdpkv_item, flags) == 24);
 static_assert(offsetof(xdpkv_item, state) == 28);
 static_assert(offsetof(xdpkv_item, blob_id) == 32);
 static_assert(offsetof(xdpkv_item, key_tag) == 40);
-static_assert(offsetof(xdpkv_item, inline_value) == 48);
-static_assert(sizeof(xdpkv_item) == 48 + XDPKV_INLINE_VALUE_MAX);
+static_assert(offsetof(xdpkv_item, atime_s) == 48);
+static_assert(offsetof(xdpkv_item, inline_value) == 56);
+static_assert(sizeof(xdpkv_item) == 56 + XDPKV_INLINE_VALUE_MAX);
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
 static_assert(sizeof(xdpkv_key32) == 4 + 32);
@@ -85,7 +86,7 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "pass_self_port",    "pass_bad_length",   "pass_bad_checksum",
     "pass_not_allowed",  "pass_reply_cap",    "multi_gets",
     "pass_reply_too_big", "pass_to_tc",        "tc_replies",
-    "tc_datagrams",      "tc_send_failed",
+    "tc_datagrams",      "tc_send_failed",    "pass_no_memory",
 };
 static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 

@@ -24,6 +24,7 @@
 #include "linux/if_link.h"
 #include "linux/magic.h"
 // The skeleton names the layout's types, so the layout comes first.
+#include "proxy/map_memory.h"
 #include "xdpkv_layout.h"
 #include "xdpkv.skel.h"
 
@@ -239,6 +240,41 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     loader->pin_dir_lock_fd_ = *lock;
   }
 
+  // What each element takes in the kernel, so the maps can be sized for
+  // the limit and the limit kept in the kernel's bytes.
+  auto model = MeasureHtabModel();
+  if (!model.ok()) return model.status();
+  auto& memory = skeleton->bss->xdpkv_memory;
+  const auto item_maps = ItemMaps(skeleton);
+  const auto blob_maps = BlobMaps(skeleton);
+  for (size_t cls = 0; cls < item_maps.size(); ++cls) {
+    memory.item_cost[cls] = static_cast<__u32>(
+        model->ElementBytes(sizeof(__u32) + kKeyClassBytes[cls], sizeof(xdpkv_item)));
+  }
+  for (size_t cls = 0; cls < blob_maps.size(); ++cls) {
+    memory.blob_cost[cls] = static_cast<__u32>(
+        model->ElementBytes(sizeof(__u64), sizeof(xdpkv_blob_header) + BlobClassBytes(cls)));
+  }
+  if (config.memory_limit_bytes != 0) {
+    // Room for the limit's worth of each class's elements: no class runs
+    // out of entries before the store runs out of memory.
+    auto size_for_limit = [&](bpf_map* map, uint64_t cost, uint64_t floor) {
+      const uint64_t entries =
+          std::clamp<uint64_t>(config.memory_limit_bytes / cost, floor, uint64_t{1} << 24);
+      return bpf_map__set_max_entries(map, static_cast<__u32>(entries));
+    };
+    for (size_t cls = 0; cls < item_maps.size(); ++cls) {
+      if (int err = size_for_limit(item_maps[cls], memory.item_cost[cls], 64); err != 0) {
+        return ErrnoStatus(err, "sizing the store maps");
+      }
+    }
+    for (size_t cls = 0; cls < blob_maps.size(); ++cls) {
+      if (int err = size_for_limit(blob_maps[cls], memory.blob_cost[cls], 8); err != 0) {
+        return ErrnoStatus(err, "sizing the store maps");
+      }
+    }
+  }
+
   std::vector<std::string> present, missing;
   for (bpf_map* map : StoreMaps(skeleton)) {
     if (config.max_items_per_class != 0) {
@@ -277,6 +313,25 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
                                                " (a store from an incompatible xdpkv version "
                                                "needs --fresh, which drops it)"));
   }
+  // The memory the pinned store already holds, counted exactly from the
+  // kernel's own figures, before anything can write.
+  loader->model_ = *model;
+  for (bpf_map* map : StoreMaps(skeleton)) {
+    loader->fixed_bytes_ += model->FixedBytes(bpf_map__max_entries(map));
+  }
+  auto used = loader->CountElementBytes();
+  if (!used.ok()) return used.status();
+  if (config.memory_limit_bytes != 0) {
+    if (config.memory_limit_bytes <= loader->fixed_bytes_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a memory limit of ", config.memory_limit_bytes >> 20,
+          " MiB leaves nothing for items: the store's fixed tables take ",
+          (loader->fixed_bytes_ + (1 << 20) - 1) >> 20, " MiB of it"));
+    }
+    memory.limit_bytes = config.memory_limit_bytes - loader->fixed_bytes_;
+  }
+  __atomic_store_n(&memory.used_bytes, *used, __ATOMIC_RELAXED);
+
   // The allowlist (an LPM trie) is set once; it starts empty.
   for (const auto& [key, value] : allow) {
     if (bpf_map_update_elem(bpf_map__fd(skeleton->maps.xdpkv_udp_allow), key.data(),
@@ -385,6 +440,58 @@ std::array<int, XDPKV_BLOB_CLASS_COUNT> XdpLoader::blob_map_fds() const {
   const auto maps = BlobMaps(skeleton_);
   for (size_t i = 0; i < maps.size(); ++i) fds[i] = bpf_map__fd(maps[i]);
   return fds;
+}
+
+xdpkv_memory* XdpLoader::memory() const { return &skeleton_->bss->xdpkv_memory; }
+
+absl::StatusOr<uint64_t> XdpLoader::CountElementBytes() const {
+  const auto& memory = skeleton_->bss->xdpkv_memory;
+  uint64_t used = 0;
+  auto count = [&](bpf_map* map, uint64_t key_size, uint64_t value_size,
+                   uint64_t cost) -> absl::Status {
+    auto memlock = MapMemlock(bpf_map__fd(map));
+    if (!memlock.ok()) return memlock.status();
+    used += model_.Elements(*memlock, key_size, value_size, bpf_map__max_entries(map)) * cost;
+    return absl::OkStatus();
+  };
+  const auto item_maps = ItemMaps(skeleton_);
+  for (size_t cls = 0; cls < item_maps.size(); ++cls) {
+    if (auto s = count(item_maps[cls], sizeof(__u32) + kKeyClassBytes[cls], sizeof(xdpkv_item),
+                       memory.item_cost[cls]);
+        !s.ok()) {
+      return s;
+    }
+  }
+  const auto blob_maps = BlobMaps(skeleton_);
+  for (size_t cls = 0; cls < blob_maps.size(); ++cls) {
+    if (auto s = count(blob_maps[cls], sizeof(__u64),
+                       sizeof(xdpkv_blob_header) + BlobClassBytes(cls), memory.blob_cost[cls]);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return used;
+}
+
+absl::StatusOr<uint64_t> XdpLoader::KernelMemlock() const {
+  uint64_t total = 0;
+  for (bpf_map* map : StoreMaps(skeleton_)) {
+    auto memlock = MapMemlock(bpf_map__fd(map));
+    if (!memlock.ok()) return memlock.status();
+    total += *memlock;
+  }
+  return total;
+}
+
+std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> XdpLoader::item_buckets() const {
+  std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> buckets{};
+  const auto maps = ItemMaps(skeleton_);
+  for (size_t cls = 0; cls < maps.size(); ++cls) {
+    uint32_t n = 1;
+    while (n < bpf_map__max_entries(maps[cls])) n <<= 1;
+    buckets[cls] = n;
+  }
+  return buckets;
 }
 
 uint64_t* XdpLoader::cas_counter() const {

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proxy/admission.h"
+#include "proxy/map_memory.h"
 #include "proxy/store_layout.h"
 
 struct xdpkv_bpf;
@@ -30,9 +31,14 @@ struct XdpConfig {
   std::string pin_dir;
   // Drop whatever is pinned in pin_dir before loading.
   bool fresh = false;
-  // Entries per key class and per value class (0: the program's defaults,
-  // 1M items per key class and 64k blobs per value class). The maps are
-  // not preallocated, but their hash buckets are: 16 bytes per entry.
+  // The store's memory limit in bytes as the kernel allocates it (-m):
+  // the maps' fixed bucket arrays plus every item and blob element. Each
+  // map is sized so that no class runs out of entries before the limit.
+  // 0: no limit, the maps at the program's sizes (1M items per key class,
+  // 64k blobs per value class).
+  uint64_t memory_limit_bytes = 0;
+  // Entries per map, over whatever the limit would give (tests and
+  // benches: a store whose classes are full after a few items). 0: unset.
   uint32_t max_items_per_class = 0;
   // Admission (proxy/admission.h; docs/architecture.md, "Admission"): the
   // addresses the server listens on (0.0.0.0 and :: stand for every
@@ -78,6 +84,17 @@ class XdpLoader {
   // Re-reads CLOCK_REALTIME - CLOCK_BOOTTIME for absolute exptimes.
   void RefreshClockOffset();
   absl::StatusOr<XdpCounters> ReadCounters() const;
+  // The store's memory (struct xdpkv_memory, shared with the programs).
+  xdpkv_memory* memory() const;
+  // Bytes of the maps' fixed parts (structs and bucket arrays).
+  uint64_t fixed_bytes() const { return fixed_bytes_; }
+  // The store maps' elements counted from the kernel's figures, at what
+  // each takes (what xdpkv_memory.used_bytes keeps; O(maps), not O(items)).
+  absl::StatusOr<uint64_t> CountElementBytes() const;
+  // The kernel's own figure for the store maps: the sum of their memlock.
+  absl::StatusOr<uint64_t> KernelMemlock() const;
+  // Hash buckets of each key class's map (where a sample may start).
+  std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets() const;
   // Rewrites the admission maps from the host as it is now: lo and every
   // attached interface, their MACs and addresses (main calls it once a
   // second, so address changes are followed within a second).
@@ -91,6 +108,8 @@ class XdpLoader {
   xdpkv_bpf* skeleton_;
   std::vector<int> link_fds_;  // BPF links: XDP and TC, per attached interface
   std::vector<std::string> tc_interfaces_;
+  uint64_t fixed_bytes_ = 0;
+  HtabModel model_;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
   std::vector<std::string> listen_addresses_;
   std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones

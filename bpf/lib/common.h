@@ -58,5 +58,6 @@
 #define ENOMEM 12
 #define E2BIG 7
 #define EEXIST 17
+#define ENOSPC 28
 
 #endif /* XDPKV_LIB_COMMON_H */

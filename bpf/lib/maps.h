@@ -20,6 +20,9 @@ __u64 xdpkv_next_cas = 1;
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME in ms, kept current by userspace, to
  * turn memcached's absolute exptimes into boot-time milliseconds. */
 __s64 xdpkv_unix_minus_boot_ms = 0;
+/* The store's memory against its limit (xdpkv_layout.h); userspace fills
+ * the costs and the limit before attaching, and keeps used_bytes too. */
+struct xdpkv_memory xdpkv_memory = {};
 
 #define ITEM_MAP(name, key_type)                           \
 	struct {                                           \

@@ -25,6 +25,47 @@ static __always_inline void load_key(struct scratch *s, vreq *req)
 	s->key_tag = xdpkv_key_tag(&s->key);
 }
 
+/* ---- memory (struct xdpkv_memory) ---------------------------------------- */
+
+/* Takes `cost` bytes of the limit for an element about to be inserted.
+ * Returns 0, or -ENOSPC if that would pass the limit (nothing taken). */
+static __always_inline long memory_reserve(__u32 cost)
+{
+	__u64 limit = xdpkv_memory.limit_bytes;
+	__u64 before = __sync_fetch_and_add(&xdpkv_memory.used_bytes, cost);
+
+	if (limit != 0 && before + cost > limit) {
+		__sync_fetch_and_add(&xdpkv_memory.used_bytes, -(__s64)cost);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Gives back what an element that is gone (or was never inserted) took. */
+static __always_inline void memory_release(__u32 cost)
+{
+	__sync_fetch_and_add(&xdpkv_memory.used_bytes, -(__s64)cost);
+}
+
+/* What an item of the key class of a key of `len` bytes takes. */
+static __always_inline __u32 item_cost(__u32 len)
+{
+	if (len <= 16)
+		return xdpkv_memory.item_cost[0];
+	if (len <= 32)
+		return xdpkv_memory.item_cost[1];
+	if (len <= 64)
+		return xdpkv_memory.item_cost[2];
+	if (len <= 128)
+		return xdpkv_memory.item_cost[3];
+	return xdpkv_memory.item_cost[4];
+}
+
+static __always_inline __u32 now_boot_s(void)
+{
+	return bpf_ktime_get_boot_ns() / (1000 * NS_PER_MS);
+}
+
 static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 {
 	__u32 n = s->key.len;
@@ -40,8 +81,7 @@ static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 	return bpf_map_lookup_elem(&xdpkv_items_k256, &s->key);
 }
 
-/* Inserts scratch->item under scratch->key if the key is absent. */
-static __always_inline long store_insert(struct scratch *s)
+static __always_inline long store_insert_raw(struct scratch *s)
 {
 	__u32 n = s->key.len;
 
@@ -56,9 +96,22 @@ static __always_inline long store_insert(struct scratch *s)
 	return bpf_map_update_elem(&xdpkv_items_k256, &s->key, s->item, BPF_NOEXIST);
 }
 
-/* Removes the map entry of scratch->key. Only the one who marked the item
- * XDPKV_ITEM_DELETING may call this (see xdpkv_layout.h). */
-static __always_inline long store_delete(struct scratch *s)
+/* Inserts scratch->item under scratch->key if the key is absent and the
+ * memory limit has room (-ENOSPC if not). */
+static __always_inline long store_insert(struct scratch *s)
+{
+	__u32 cost = item_cost(s->key.len);
+	long err;
+
+	if (memory_reserve(cost))
+		return -ENOSPC;
+	err = store_insert_raw(s);
+	if (err)
+		memory_release(cost);
+	return err;
+}
+
+static __always_inline long store_delete_raw(struct scratch *s)
 {
 	__u32 n = s->key.len;
 
@@ -73,40 +126,45 @@ static __always_inline long store_delete(struct scratch *s)
 	return bpf_map_delete_elem(&xdpkv_items_k256, &s->key);
 }
 
+/* Removes the map entry of scratch->key. Only the one who marked the item
+ * XDPKV_ITEM_DELETING may call this (see xdpkv_layout.h). */
+static __always_inline long store_delete(struct scratch *s)
+{
+	long err = store_delete_raw(s);
+
+	if (!err)
+		memory_release(item_cost(s->key.len));
+	return err;
+}
+
 /* Deletes the out-of-line value an item version pointed to (none: id 0).
  * Called once that version is replaced or deleted: nothing points to the
  * blob any more, and a reader that still holds the old item finds it gone
  * and reads the item again. */
+#define BLOB_FREE_CLASS(map, cls, class_bytes)                                  \
+	if (value_len <= (class_bytes)) {                                        \
+		if (bpf_map_delete_elem(&map, &id) == 0)                         \
+			memory_release(xdpkv_memory.blob_cost[cls]);             \
+		return;                                                          \
+	}
+
 static __always_inline void blob_free(__u64 id, __u32 value_len)
 {
 	if (id == 0)
 		return;
-	if (value_len <= 256)
-		bpf_map_delete_elem(&xdpkv_blobs_256, &id);
-	else if (value_len <= 512)
-		bpf_map_delete_elem(&xdpkv_blobs_512, &id);
-	else if (value_len <= 1024)
-		bpf_map_delete_elem(&xdpkv_blobs_1k, &id);
-	else if (value_len <= 2048)
-		bpf_map_delete_elem(&xdpkv_blobs_2k, &id);
-	else if (value_len <= 4096)
-		bpf_map_delete_elem(&xdpkv_blobs_4k, &id);
-	else if (value_len <= 8192)
-		bpf_map_delete_elem(&xdpkv_blobs_8k, &id);
-	else if (value_len <= 16384)
-		bpf_map_delete_elem(&xdpkv_blobs_16k, &id);
-	else if (value_len <= 32768)
-		bpf_map_delete_elem(&xdpkv_blobs_32k, &id);
-	else if (value_len <= 65536)
-		bpf_map_delete_elem(&xdpkv_blobs_64k, &id);
-	else if (value_len <= 131072)
-		bpf_map_delete_elem(&xdpkv_blobs_128k, &id);
-	else if (value_len <= 262144)
-		bpf_map_delete_elem(&xdpkv_blobs_256k, &id);
-	else if (value_len <= 524288)
-		bpf_map_delete_elem(&xdpkv_blobs_512k, &id);
-	else
-		bpf_map_delete_elem(&xdpkv_blobs_1m, &id);
+	BLOB_FREE_CLASS(xdpkv_blobs_256, 0, 256)
+	BLOB_FREE_CLASS(xdpkv_blobs_512, 1, 512)
+	BLOB_FREE_CLASS(xdpkv_blobs_1k, 2, 1024)
+	BLOB_FREE_CLASS(xdpkv_blobs_2k, 3, 2048)
+	BLOB_FREE_CLASS(xdpkv_blobs_4k, 4, 4096)
+	BLOB_FREE_CLASS(xdpkv_blobs_8k, 5, 8192)
+	BLOB_FREE_CLASS(xdpkv_blobs_16k, 6, 16384)
+	BLOB_FREE_CLASS(xdpkv_blobs_32k, 7, 32768)
+	BLOB_FREE_CLASS(xdpkv_blobs_64k, 8, 65536)
+	BLOB_FREE_CLASS(xdpkv_blobs_128k, 9, 131072)
+	BLOB_FREE_CLASS(xdpkv_blobs_256k, 10, 262144)
+	BLOB_FREE_CLASS(xdpkv_blobs_512k, 11, 524288)
+	BLOB_FREE_CLASS(xdpkv_blobs_1m, 12, 1048576)
 }
 
 /* Points `blob` at the out-of-line value `id` of `value_len` bytes, for the
@@ -157,6 +215,7 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->state = it->state;
 	copy->blob_id = it->blob_id;
 	copy->key_tag = it->key_tag;
+	copy->atime_s = it->atime_s;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 		dst[i] = src[i];
 	bpf_spin_unlock(&it->lock);
@@ -258,6 +317,10 @@ static __always_inline int read_key(struct scratch *s)
 		delete_expired(s, it, copy->cas, now_boot_ms(), &gone);
 		return 0;
 	}
+	/* Recency for eviction: a plain store, racing writers harmlessly,
+	 * and only once a second per item. */
+	if (copy->atime_s != now_boot_s())
+		it->atime_s = now_boot_s();
 	return 1;
 }
 
@@ -267,6 +330,7 @@ enum write_result {
 	WRITE_FULL = 1,     /* the map is full */
 	WRITE_DELETING = 2, /* the entry is being deleted: try again later */
 	WRITE_FAILED = 3,   /* another map error, or lost races twice */
+	WRITE_NO_ROOM = 4,  /* past the memory limit */
 };
 
 /* Outcome of replace_locked. */
@@ -314,6 +378,7 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 		it->expires_at_ms = item->expires_at_ms;
 		it->flags = item->flags;
 		it->blob_id = item->blob_id;
+		it->atime_s = item->atime_s;
 		if (save_inline)
 			for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 				saved[i] = dst[i];
@@ -351,6 +416,8 @@ static __always_inline int write_item(struct scratch *s)
 		err = store_insert(s);
 		if (err == 0)
 			return WRITE_STORED;
+		if (err == -ENOSPC)
+			return WRITE_NO_ROOM;
 		if (err == -E2BIG || err == -ENOMEM)
 			return WRITE_FULL;
 		if (err != -EEXIST)
@@ -362,7 +429,7 @@ static __always_inline int write_item(struct scratch *s)
 
 /* Inserts scratch->blob as the out-of-line value `id` of `len` bytes
  * (at most XDPKV_WRITE_VALUE_MAX) into its class's map, never over another. */
-static __always_inline long blob_insert(struct scratch *s, __u64 id, __u32 len)
+static __always_inline long blob_insert_raw(struct scratch *s, __u64 id, __u32 len)
 {
 	if (len <= 256)
 		return bpf_map_update_elem(&xdpkv_blobs_256, &id, &s->blob, BPF_NOEXIST);
@@ -371,6 +438,21 @@ static __always_inline long blob_insert(struct scratch *s, __u64 id, __u32 len)
 	if (len <= 1024)
 		return bpf_map_update_elem(&xdpkv_blobs_1k, &id, &s->blob, BPF_NOEXIST);
 	return bpf_map_update_elem(&xdpkv_blobs_2k, &id, &s->blob, BPF_NOEXIST);
+}
+
+/* blob_insert_raw within the memory limit (-ENOSPC past it). */
+static __always_inline long blob_insert(struct scratch *s, __u64 id, __u32 len)
+{
+	__u32 cls = len <= 256 ? 0 : len <= 512 ? 1 : len <= 1024 ? 2 : 3;
+	__u32 cost = xdpkv_memory.blob_cost[cls & 3];
+	long err;
+
+	if (memory_reserve(cost))
+		return -ENOSPC;
+	err = blob_insert_raw(s, id, len);
+	if (err)
+		memory_release(cost);
+	return err;
 }
 
 /* Stores scratch->item (value_len, flags, expiry and a fresh CAS set) with
@@ -404,6 +486,8 @@ static __always_inline int write_blob_item(struct scratch *s, __u32 off, __u32 l
 	    bpf_dynptr_read(s->blob.value, len, &request, off, 0))
 		return WRITE_FAILED;
 	err = blob_insert(s, id, len);
+	if (err == -ENOSPC)
+		return WRITE_NO_ROOM;
 	if (err)
 		return err == -E2BIG || err == -ENOMEM ? WRITE_FULL : WRITE_FAILED;
 	item->blob_id = id;

@@ -69,13 +69,13 @@ struct Parsed {
 // One parameter CONFIG knows.
 struct Param {
   std::string_view name;
-  std::string (*get)(const ServerContext&);
+  std::string (*get)(const Call&);
   // Settable ones: parses and checks `value`, returning the value to set
   // or the error's words; then applies it. Read-only ones: nullptr (CONFIG
   // SET answers them as unknown, docs/protocols.md).
-  bool (*parse)(std::string_view value, const ServerContext&, Parsed* parsed,
+  bool (*parse)(std::string_view value, const Call&, Parsed* parsed,
                 std::string* error) = nullptr;
-  void (*apply)(const Parsed& parsed, const ServerContext&) = nullptr;
+  void (*apply)(const Parsed& parsed, const Call&) = nullptr;
 };
 
 std::string RangeError(int64_t low, int64_t high) {
@@ -91,8 +91,9 @@ constexpr uint64_t kReservedFds = 32;
 // (Redis's adjustOpenFilesLimit steps down by 16 to what the hard limit
 // allows). Unlike Redis 7.0, whose check wraps for values near 2^32
 // (maxclients + 32 as an unsigned int), the sum is computed in 64 bits.
-bool ParseMaxClients(std::string_view value, const ServerContext& context, Parsed* value_out,
+bool ParseMaxClients(std::string_view value, const Call& call, Parsed* value_out,
                      std::string* error) {
+  const ServerContext& context = call.context;
   uint64_t* parsed = &value_out->number;
   const auto n = ParseRedisInteger(value);
   if (!n) {
@@ -124,7 +125,7 @@ bool ParseMaxClients(std::string_view value, const ServerContext& context, Parse
 }
 
 // client-query-buffer-limit: a memory value, 1 MiB to 2^63-1 bytes.
-bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, Parsed* value_out,
+bool ParseQueryBufferLimit(std::string_view value, const Call&, Parsed* value_out,
                            std::string* error) {
   uint64_t* parsed = &value_out->number;
   const auto bytes = ParseMemory(value);
@@ -145,7 +146,7 @@ bool ParseQueryBufferLimit(std::string_view value, const ServerContext&, Parsed*
 std::string Fixed(std::string_view value) { return std::string(value); }
 
 // A yes/no parameter, as Redis's boolean configs (any case).
-bool ParseYesNo(std::string_view value, const ServerContext&, Parsed* parsed, std::string* error) {
+bool ParseYesNo(std::string_view value, const Call&, Parsed* parsed, std::string* error) {
   if (Is(value, "yes") || Is(value, "no")) {
     parsed->number = Is(value, "yes");
     return true;
@@ -159,8 +160,9 @@ bool ParseYesNo(std::string_view value, const ServerContext&, Parsed* parsed, st
 // (ServerContext::kernel_auth_gate); if it cannot, nothing is set. Turning
 // auth off lets it answer again only once the password is gone
 // (ApplyRequirePass), so a failure on either side leaves it closed.
-bool ParseRequirePass(std::string_view value, const ServerContext& context, Parsed* parsed,
+bool ParseRequirePass(std::string_view value, const Call& call, Parsed* parsed,
                       std::string* error) {
+  const ServerContext& context = call.context;
   parsed->text = std::string(value);
   if (value.empty() || AuthOn(context) || !context.kernel_auth_gate) return true;
   const absl::Status gate = context.kernel_auth_gate(true);
@@ -169,37 +171,79 @@ bool ParseRequirePass(std::string_view value, const ServerContext& context, Pars
   return false;
 }
 
-void ApplyRequirePass(const Parsed& parsed, const ServerContext& context) {
+void ApplyRequirePass(const Parsed& parsed, const Call& call) {
+  const ServerContext& context = call.context;
   context.runtime->requirepass.Set(parsed.text);
   if (!AuthOn(context) && context.kernel_auth_gate) (void)context.kernel_auth_gate(false);
 }
 
+// maxmemory: a memory value; 0 is no limit. The store's fixed tables take
+// part of any limit, so one at or below them is refused (Redis accepts any
+// value and then evicts everything).
+bool ParseMaxMemory(std::string_view value, const Call& call, Parsed* parsed, std::string* error) {
+  const auto bytes = ParseMemory(value);
+  if (!bytes || *bytes == UINT64_MAX) {
+    *error = "argument must be a memory value";
+    return false;
+  }
+  const MemoryReport memory = call.store.Memory();
+  if (*bytes != 0 && *bytes <= memory.fixed_bytes) {
+    *error = absl::StrCat("the store's fixed tables take ", memory.fixed_bytes,
+                          " bytes: maxmemory must be above that, or 0");
+    return false;
+  }
+  parsed->number = *bytes;
+  return true;
+}
+
+void ApplyMaxMemory(const Parsed& parsed, const Call& call) {
+  (void)call.store.SetMemoryLimit(parsed.number);  // checked by ParseMaxMemory
+}
+
+bool ParseMaxMemoryPolicy(std::string_view value, const Call&, Parsed* parsed,
+                          std::string* error) {
+  const auto policy = ParseEvictionPolicy(value);
+  if (!policy) {
+    *error = "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+             "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
+    return false;
+  }
+  parsed->number = static_cast<uint64_t>(*policy);
+  return true;
+}
+
 const Param kParams[] = {
-    {"appendonly", [](const ServerContext&) { return Fixed("no"); }},
+    {"appendonly", [](const Call&) { return Fixed("no"); }},
     {"client-query-buffer-limit",
-     [](const ServerContext& c) { return std::to_string(c.runtime->client_query_buffer_limit); },
+     [](const Call& call) { return std::to_string(call.context.runtime->client_query_buffer_limit); },
      ParseQueryBufferLimit,
-     [](const Parsed& v, const ServerContext& c) {
-       c.runtime->client_query_buffer_limit = v.number;
+     [](const Parsed& v, const Call& call) {
+       call.context.runtime->client_query_buffer_limit = v.number;
      }},
-    {"databases", [](const ServerContext&) { return Fixed("1"); }},
-    {"maxclients", [](const ServerContext& c) { return std::to_string(c.runtime->maxclients); },
+    {"databases", [](const Call&) { return Fixed("1"); }},
+    {"maxclients", [](const Call& call) { return std::to_string(call.context.runtime->maxclients); },
      ParseMaxClients,
-     [](const Parsed& v, const ServerContext& c) {
-       c.runtime->maxclients = static_cast<uint32_t>(v.number);
+     [](const Parsed& v, const Call& call) {
+       call.context.runtime->maxclients = static_cast<uint32_t>(v.number);
      }},
-    {"maxmemory", [](const ServerContext&) { return Fixed("0"); }},
-    {"maxmemory-policy", [](const ServerContext&) { return Fixed("noeviction"); }},
-    {"port", [](const ServerContext& c) { return std::to_string(c.tcp_port); }},
+    {"maxmemory", [](const Call& call) { return std::to_string(call.store.Memory().limit_bytes); },
+     ParseMaxMemory, ApplyMaxMemory},
+    {"maxmemory-policy",
+     [](const Call& call) { return std::string(EvictionPolicyName(call.store.Memory().policy)); },
+     ParseMaxMemoryPolicy,
+     [](const Parsed& v, const Call& call) {
+       call.store.SetEvictionPolicy(static_cast<EvictionPolicy>(v.number));
+     }},
+    {"port", [](const Call& call) { return std::to_string(call.context.tcp_port); }},
     {"protected-mode",
-     [](const ServerContext& c) { return Fixed(c.runtime->protected_mode ? "yes" : "no"); },
+     [](const Call& call) { return Fixed(call.context.runtime->protected_mode ? "yes" : "no"); },
      ParseYesNo,
-     [](const Parsed& v, const ServerContext& c) { c.runtime->protected_mode = v.number != 0; }},
-    {"proto-max-bulk-len", [](const ServerContext& c) { return std::to_string(c.max_item_size); }},
-    {"requirepass", [](const ServerContext& c) { return c.runtime->requirepass.Get(); },
+     [](const Parsed& v, const Call& call) { call.context.runtime->protected_mode = v.number != 0; }},
+    {"proto-max-bulk-len", [](const Call& call) { return std::to_string(call.context.max_item_size); }},
+    {"requirepass", [](const Call& call) { return call.context.runtime->requirepass.Get(); },
      ParseRequirePass, ApplyRequirePass},
-    {"save", [](const ServerContext&) { return Fixed(""); }},
-    {"timeout", [](const ServerContext&) { return Fixed("0"); }},
+    {"save", [](const Call&) { return Fixed(""); }},
+    {"timeout", [](const Call&) { return Fixed("0"); }},
 };
 
 const Param* FindParam(std::string_view name) {
@@ -222,7 +266,7 @@ void ConfigGet(Call& call) {
   resp::AppendArrayHeader(call.out, matched.size() * 2);
   for (const Param* param : matched) {
     call.Bulk(param->name);
-    call.Bulk(param->get(call.context));
+    call.Bulk(param->get(call));
   }
 }
 
@@ -247,12 +291,12 @@ void ConfigSet(Call& call) {
   std::vector<Parsed> values(params.size());
   for (size_t p = 0; p < params.size(); ++p) {
     std::string error;
-    if (!params[p]->parse(call.args[3 + 2 * p], call.context, &values[p], &error)) {
+    if (!params[p]->parse(call.args[3 + 2 * p], call, &values[p], &error)) {
       return call.Error(absl::StrCat("ERR CONFIG SET failed (possibly related to argument '",
                                      Str(call.args[2 + 2 * p]), "') - ", error));
     }
   }
-  for (size_t p = 0; p < params.size(); ++p) params[p]->apply(values[p], call.context);
+  for (size_t p = 0; p < params.size(); ++p) params[p]->apply(values[p], call);
   call.Ok();
 }
 

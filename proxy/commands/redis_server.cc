@@ -75,11 +75,17 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
     info->append("# Clients\r\n");
     line("connected_clients", ServerStats::Read(s.curr_connections));
   } else if (section == "memory") {
+    // The store's memory as the kernel allocated it: its fixed tables,
+    // items and values (docs/architecture.md, "Memory"); the server
+    // process's own buffers are not in it.
     info->append("# Memory\r\n");
-    auto usage = call.store.Usage();
-    line("used_memory", usage.ok() ? usage->bytes : 0);
-    line("maxmemory", 0);
-    line("maxmemory_policy", "noeviction");
+    const MemoryReport memory = call.store.Memory();
+    line("used_memory", memory.used_bytes);
+    line("used_memory_dataset", memory.used_bytes - memory.fixed_bytes);
+    line("used_memory_overhead", memory.fixed_bytes);
+    line("maxmemory", memory.limit_bytes);
+    line("maxmemory_policy", std::string(EvictionPolicyName(memory.policy)));
+    line("xdp_kernel_memlock", memory.kernel_memlock);
   } else if (section == "stats") {
     // Counts since the last CONFIG RESETSTAT, of both tiers: what userspace
     // served plus what the kernel answered itself (xdp_resp_*; every GET,
@@ -101,7 +107,7 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
          since("commands") + kernel({"get_hits", "get_misses", "sets", "delete_hits",
                                      "delete_misses", "store_full"}));
     line("expired_keys", since("expired_keys"));
-    line("evicted_keys", 0);
+    line("evicted_keys", call.store.Memory().evicted_keys);
     line("keyspace_hits", since("keyspace_hits") + kernel({"get_hits"}));
     line("keyspace_misses", since("keyspace_misses") + kernel({"get_misses"}));
   } else if (section == "keyspace") {
