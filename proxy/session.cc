@@ -153,7 +153,7 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
     }
   }
   if (reply.empty()) return {};
-  return memcache::SplitUdpReply(header->request_id, reply);
+  return memcache::FrameUdpReply(header->request_id, reply, {});
 }
 
 std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& store,
