@@ -55,6 +55,14 @@ class MemcacheSession {
   // Stopped by the output limit with work left.
   bool paused() const { return paused_; }
 
+  // UDP: from now on, records in `objects` where each of memcached's
+  // response objects ends in `out`, and after which ones memcached sends
+  // what it holds, for memcache::FrameUdpReply. A request answered with
+  // nothing (noreply) has no object, as memcached skips its.
+  void RecordResponseObjects(std::vector<memcache::UdpResponseObject>* objects) {
+    response_objects_ = objects;
+  }
+
  private:
   // A multi-get stopped part way: what is left of it.
   struct PendingGet {
@@ -65,6 +73,11 @@ class MemcacheSession {
   };
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
+  // Response objects (RecordResponseObjects; no-ops without it): the reply
+  // a request appended from `reply_start` is one object, unless it is empty
+  // and not `quit`'s; then memcached's bookkeeping after the request.
+  void EndResponseObject(size_t reply_start, const std::string& out, bool quit);
+  void EndRequest(bool memcached_flushes);
 
   Store& store_;
   const ServerContext& context_;
@@ -77,6 +90,8 @@ class MemcacheSession {
   MemcacheAuthState auth_;
   bool closing_ = false;
   bool paused_ = false;
+  std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
+  size_t requests_answered_ = 0;  // counted only while recording objects
 };
 
 class RespSession {
@@ -99,8 +114,9 @@ class RespSession {
   bool paused_ = false;
 };
 
-// One memcached UDP request datagram -> the reply datagrams (frame header
-// on each; split as memcached does). Empty when nothing is to be sent.
+// One memcached UDP request datagram -> the reply datagrams, framed by
+// response object as memcached 1.6.18 frames them (memcache::FrameUdpReply).
+// Empty when nothing is to be sent.
 // A datagram has no session to authenticate: with -Y it is answered
 // `CLIENT_ERROR unauthenticated` (memcached refuses to start with UDP and
 // -Y; docs/protocols.md).
