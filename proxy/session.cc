@@ -125,11 +125,20 @@ RespSession::RespSession(Store& store, const ServerContext& context, size_t outp
   client_.output_limit = output_limit;
 }
 
+void RespSession::EndResponseObject(size_t reply_start, const std::string& out) {
+  if (response_objects_ != nullptr && out.size() > reply_start) {
+    response_objects_->push_back({out.size()});
+  }
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
-  if (!client_.pending_mget.empty() && !ContinueRespReply(store_, context_, client_, out)) {
-    paused_ = true;  // an MGET's values still to come: the client has not drained
-    return 0;
+  if (!client_.pending_mget.empty()) {
+    if (!ContinueRespReply(store_, context_, client_, out)) {
+      paused_ = true;  // an MGET's values still to come: the client has not drained
+      return 0;
+    }
+    EndResponseObject(0, *out);  // the MGET's reply, begun in an earlier call, ends here
   }
   size_t used = 0;
   while (!closing_ && used < input.size()) {
@@ -137,11 +146,13 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       paused_ = true;
       break;
     }
+    const size_t reply_start = out->size();
     const resp::ParseResult r = parser_.Parse(input.substr(used));
     if (r.status == resp::ParseStatus::kNeedMore) break;
     if (r.status == resp::ParseStatus::kError) {
       out->append(r.error_reply);  // Redis closes after a protocol error
       closing_ = true;
+      EndResponseObject(reply_start, *out);
       break;
     }
     used += r.consumed;
@@ -151,6 +162,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       paused_ = true;  // the rest of this reply first
       break;
     }
+    EndResponseObject(reply_start, *out);
   }
   return used;
 }
@@ -190,26 +202,25 @@ std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& st
   const auto header = memcache::ParseUdpFrameHeader(datagram);
   if (!header) return {};
   std::string reply;
-  memcache::AppendUdpFrameHeader(&reply, {header->request_id, 0, 1, 0});
-  const size_t frame_len = reply.size();
+  std::vector<memcache::UdpResponseObject> objects;  // none: the whole reply is one
   if (context.runtime->requirepass.required()) {
-    reply.append(kRedisNoAuth);
+    reply = kRedisNoAuth;
   } else if (!memcache::IsSingleDatagramRequest(*header)) {
     resp::AppendError(&reply, "ERR multi-datagram requests are not supported");
   } else {
-    RespSession session(store, context, kMaxRespUdpPayload);
+    RespSession session(store, context, kMaxUdpReplyBytes);
+    session.RecordResponseObjects(&objects);
     const std::string_view body = datagram.substr(memcache::kUdpFrameHeaderSize);
     const size_t used = session.Feed(body, &reply);
     if (session.paused()) {
-      // More than one datagram can carry: an error instead of any of it.
-      reply.resize(frame_len);
-      reply.append(kRespUdpReplyTooBig);
+      // More than one request may cause: an error instead of any of it.
+      reply = kRespUdpReplyTooBig;
+      objects.clear();
     } else if (used < body.size() && !session.closing()) {
       resp::AppendError(&reply, "ERR Protocol error: incomplete request in datagram");
     }
   }
-  if (reply.size() == frame_len) return {};
-  return {reply};
+  return memcache::FrameUdpReply(header->request_id, reply, objects);
 }
 
 bool RespProtectedModeDenies(const ServerContext& context, const sockaddr_storage& peer) {

@@ -532,5 +532,34 @@ TEST_F(Sessions, RespDatagram) {
   EXPECT_EQ(replies[0], frame + "*1\r\n$1\r\nv\r\n");
 }
 
+// Each command's reply is framed on its own, as memcached frames an object:
+// at most 1392 bytes after each header, sequence and count per reply.
+TEST_F(Sessions, RespDatagramRepliesFramedPerCommand) {
+  const std::string value(3000, 'v');
+  ASSERT_TRUE(store_.Set("big", value, 0, 0).ok());
+  auto header = [](uint16_t sequence, uint16_t count) {
+    std::string out;
+    memcache::AppendUdpFrameHeader(&out, {0x0102, sequence, count, 0});
+    return out;
+  };
+  auto replies =
+      HandleRespDatagram(header(0, 1) + "GET big\r\nPING\r\nGET nope\r\n", store_, context_);
+  const std::string bulk = "$3000\r\n" + value + "\r\n";
+  EXPECT_EQ(replies, (std::vector<std::string>{
+                         header(0, 3) + bulk.substr(0, 1392),
+                         header(1, 3) + bulk.substr(1392, 1392), header(2, 3) + bulk.substr(2784),
+                         header(0, 1) + "+PONG\r\n", header(0, 1) + "$-1\r\n"}));
+  // A protocol error ends the datagram, as it closes a connection.
+  replies = HandleRespDatagram(header(0, 1) + "PING\r\n*1\r\n:5\r\n", store_, context_);
+  EXPECT_EQ(replies, (std::vector<std::string>{
+                         header(0, 1) + "+PONG\r\n",
+                         header(0, 1) + "-ERR Protocol error: expected '$', got ':'\r\n"}));
+  replies = HandleRespDatagram(header(0, 1) + "PING\r\n*1\r\n", store_, context_);
+  EXPECT_EQ(replies,
+            (std::vector<std::string>{
+                header(0, 1) + "+PONG\r\n",
+                header(0, 1) + "-ERR Protocol error: incomplete request in datagram\r\n"}));
+}
+
 }  // namespace
 }  // namespace xdpkv
