@@ -171,7 +171,9 @@ inline constexpr size_t kUdpMaxDatagramPayload = 1400;
 
 std::optional<UdpFrameHeader> ParseUdpFrameHeader(std::string_view datagram);
 void AppendUdpFrameHeader(std::string* out, const UdpFrameHeader& header);
-// True when memcached would serve this request: one datagram, sequence 0.
+// True for a request xdpkv serves: one datagram, sequence 0 of 1 (memcached
+// 1.6.18 looks at the count alone and drops the others without a reply;
+// docs/protocols.md).
 inline bool IsSingleDatagramRequest(const UdpFrameHeader& h) {
   return h.sequence == 0 && h.datagram_count == 1;
 }
