@@ -353,23 +353,41 @@ void AppendUdpFrameHeader(std::string* out, const UdpFrameHeader& header) {
   }
 }
 
-std::vector<std::string> SplitUdpReply(uint16_t request_id, std::string_view reply,
-                                       size_t max_datagram_payload) {
-  const size_t chunk = max_datagram_payload - kUdpFrameHeaderSize;
-  const size_t count = std::max<size_t>(1, (reply.size() + chunk - 1) / chunk);
-  std::vector<std::string> datagrams;
-  datagrams.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
+void AppendUdpObjectDatagrams(uint16_t request_id, std::string_view object,
+                              std::vector<std::string>* datagrams) {
+  const size_t count = (object.size() + kUdpMaxDatagramData - 1) / kUdpMaxDatagramData;
+  // memcached's build_udp_header caps the count field (the sequence wraps);
+  // one request's reply is bounded far below that.
+  const auto count_field =
+      static_cast<uint16_t>(std::min<size_t>(count, std::numeric_limits<uint16_t>::max()));
+  for (size_t i = 0; i < std::max<size_t>(count, 1); ++i) {
+    const std::string_view part =
+        object.substr(std::min(object.size(), i * kUdpMaxDatagramData), kUdpMaxDatagramData);
     std::string datagram;
-    const std::string_view part = reply.substr(std::min(reply.size(), i * chunk), chunk);
     datagram.reserve(kUdpFrameHeaderSize + part.size());
-    // The count field is 16 bits; a reply that needs more is the caller's
-    // problem (memcached's own limit is far below it).
-    AppendUdpFrameHeader(&datagram, {request_id, static_cast<uint16_t>(i),
-                                     static_cast<uint16_t>(count), 0});
+    AppendUdpFrameHeader(&datagram, {request_id, static_cast<uint16_t>(i), count_field, 0});
     datagram.append(part);
-    datagrams.push_back(std::move(datagram));
+    datagrams->push_back(std::move(datagram));
   }
+}
+
+std::vector<std::string> FrameUdpReply(uint16_t request_id, std::string_view reply,
+                                       const std::vector<UdpResponseObject>& objects) {
+  std::vector<std::string> datagrams;
+  size_t begin = 0;
+  bool first_of_flush = true;
+  auto frame = [&](size_t end) {
+    const std::string_view object = reply.substr(begin, end - begin);
+    if (!object.empty() || first_of_flush) {
+      AppendUdpObjectDatagrams(request_id, object, &datagrams);
+    }
+    begin = end;
+  };
+  for (const UdpResponseObject& object : objects) {
+    frame(object.end);
+    first_of_flush = object.flush_after;
+  }
+  if (begin < reply.size()) frame(reply.size());
   return datagrams;
 }
 

@@ -171,14 +171,49 @@ inline constexpr size_t kUdpMaxDatagramPayload = 1400;
 
 std::optional<UdpFrameHeader> ParseUdpFrameHeader(std::string_view datagram);
 void AppendUdpFrameHeader(std::string* out, const UdpFrameHeader& header);
-// True when memcached would serve this request: one datagram, sequence 0.
+// True for a request xdpkv serves: one datagram, sequence 0 of 1 (memcached
+// 1.6.18 looks at the count alone and drops the others without a reply;
+// docs/protocols.md).
 inline bool IsSingleDatagramRequest(const UdpFrameHeader& h) {
   return h.sequence == 0 && h.datagram_count == 1;
 }
-// Splits a reply into datagrams, each with its frame header, as memcached
-// does for replies that do not fit one datagram.
-std::vector<std::string> SplitUdpReply(uint16_t request_id, std::string_view reply,
-                                       size_t max_datagram_payload = kUdpMaxDatagramPayload);
+// memcached's UDP_DATA_SIZE: reply bytes per datagram, after the header.
+inline constexpr size_t kUdpMaxDatagramData = kUdpMaxDatagramPayload - kUdpFrameHeaderSize;
+
+// memcached 1.6.18 frames a UDP reply by response object (its mc_resp): the
+// reply to one command, or to one key of a get/gets/gat/gats, whose last
+// key's object carries the END (a miss's object is empty). It collects the
+// objects of the requests it reads and sends what it holds ("flushes") after
+// each retrieval command, after `quit`, after its reqs_per_event-th request
+// (below) and when the datagram is used up.
+struct UdpResponseObject {
+  size_t end = 0;            // where the object's bytes end in the reply
+  bool flush_after = false;  // memcached sends what it holds after this object
+};
+
+// memcached's -R default (reqs_per_event). It yields, sending what it
+// holds, after the 21st request of a datagram and then after every 20 more
+// (resuming costs it one count).
+inline constexpr size_t kMemcachedRequestsPerEvent = 20;
+inline bool MemcachedFlushesAfterRequest(size_t requests_answered) {
+  return requests_answered > kMemcachedRequestsPerEvent &&
+         requests_answered % kMemcachedRequestsPerEvent == 1;
+}
+
+// One object's datagrams, appended to `datagrams`: ceil(size / 1392), each
+// with the header {request_id, sequence i, count, 0}. An empty object is one
+// bare 8-byte header whose count is 0, as memcached sends it.
+void AppendUdpObjectDatagrams(uint16_t request_id, std::string_view object,
+                              std::vector<std::string>* datagrams);
+
+// A reply as memcached sends it over UDP, given its objects (ends
+// ascending; bytes past the last end, when there are any, are one more
+// object). Each object is framed on its own (AppendUdpObjectDatagrams), but
+// an empty object goes out only when it is the first of a flush: once
+// memcached has sent a datagram it also retires every empty object queued
+// right behind that one (_transmit_post), without sending it.
+std::vector<std::string> FrameUdpReply(uint16_t request_id, std::string_view reply,
+                                       const std::vector<UdpResponseObject>& objects);
 
 }  // namespace xdpkv::memcache
 

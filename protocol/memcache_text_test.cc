@@ -366,23 +366,126 @@ TEST(MemcacheUdp, FrameHeaderRoundTrip) {
   EXPECT_FALSE(ParseUdpFrameHeader(std::string(7, '\0')));
 }
 
-TEST(MemcacheUdp, SplitReplyLikeMemcached) {
-  const std::string reply(3000, 'r');
-  auto datagrams = SplitUdpReply(9, reply);
-  ASSERT_EQ(datagrams.size(), 3u);  // 1392 + 1392 + 216 bytes of reply
-  std::string joined;
-  for (size_t i = 0; i < datagrams.size(); ++i) {
-    EXPECT_LE(datagrams[i].size(), kUdpMaxDatagramPayload);
-    auto header = ParseUdpFrameHeader(datagrams[i]);
-    ASSERT_TRUE(header);
-    EXPECT_EQ(header->request_id, 9);
-    EXPECT_EQ(header->sequence, i);
-    EXPECT_EQ(header->datagram_count, 3);
-    joined += datagrams[i].substr(kUdpFrameHeaderSize);
+// A datagram as memcached 1.6.18 sends it: the header, then the bytes.
+std::string Datagram(uint16_t id, uint16_t sequence, uint16_t count, std::string_view bytes) {
+  std::string out;
+  AppendUdpFrameHeader(&out, {id, sequence, count, 0});
+  return out.append(bytes);
+}
+
+// Objects ending where each of `parts` ends, concatenated into *reply;
+// `flushes` lists the objects after which memcached sends what it holds.
+std::vector<UdpResponseObject> Objects(const std::vector<std::string>& parts, std::string* reply,
+                                       const std::vector<size_t>& flushes = {}) {
+  std::vector<UdpResponseObject> objects;
+  for (const std::string& part : parts) {
+    reply->append(part);
+    objects.push_back({reply->size()});
   }
-  EXPECT_EQ(joined, reply);
-  EXPECT_EQ(SplitUdpReply(1, "END\r\n").size(), 1u);
-  EXPECT_EQ(SplitUdpReply(1, "").size(), 1u);
+  for (size_t i : flushes) objects[i].flush_after = true;
+  return objects;
+}
+
+std::vector<std::string> Frame(const std::vector<std::string>& parts,
+                               const std::vector<size_t>& flushes = {}) {
+  std::string reply;
+  const std::vector<UdpResponseObject> objects = Objects(parts, &reply, flushes);
+  return FrameUdpReply(7, reply, objects);
+}
+
+const std::string kValueA = "VALUE a 0 1\r\nx\r\n";
+
+// memcached -U, `get b` of a 3000-byte value: 1400 + 1400 + 247 bytes.
+TEST(MemcacheUdp, BigObjectIsCutEvery1392Bytes) {
+  const std::string object = "VALUE b 0 3000\r\n" + std::string(3000, 'v') + "\r\nEND\r\n";
+  const std::vector<std::string> datagrams = Frame({object});
+  ASSERT_EQ(datagrams.size(), 3u);
+  EXPECT_EQ(datagrams[0], Datagram(7, 0, 3, object.substr(0, 1392)));
+  EXPECT_EQ(datagrams[1], Datagram(7, 1, 3, object.substr(1392, 1392)));
+  EXPECT_EQ(datagrams[2], Datagram(7, 2, 3, object.substr(2784)));
+  EXPECT_EQ(datagrams[0].size(), 1400u);
+  EXPECT_EQ(datagrams[2].size(), 247u);
+}
+
+// A 1392-byte value: the END spills into a second datagram of 31 bytes.
+TEST(MemcacheUdp, ObjectsAtTheDatagramEdge) {
+  const std::string object = "VALUE e 0 1392\r\n" + std::string(1392, 'e') + "\r\nEND\r\n";
+  std::vector<std::string> datagrams = Frame({object});
+  ASSERT_EQ(datagrams.size(), 2u);
+  EXPECT_EQ(datagrams[0], Datagram(7, 0, 2, object.substr(0, 1392)));
+  EXPECT_EQ(datagrams[1], Datagram(7, 1, 2, object.substr(1392)));
+  EXPECT_EQ(datagrams[1].size(), 31u);
+
+  EXPECT_EQ(Frame({std::string(1392, 'x')}),
+            std::vector<std::string>{Datagram(7, 0, 1, std::string(1392, 'x'))});
+  EXPECT_EQ(Frame({std::string(1393, 'x')}),
+            (std::vector<std::string>{Datagram(7, 0, 2, std::string(1392, 'x')),
+                                      Datagram(7, 1, 2, "x")}));
+}
+
+// One object per key of a multi-get; END joins the last key's.
+TEST(MemcacheUdp, EachObjectIsFramedOnItsOwn) {
+  // get a zz
+  EXPECT_EQ(Frame({kValueA, "END\r\n"}),
+            (std::vector<std::string>{Datagram(7, 0, 1, kValueA), Datagram(7, 0, 1, "END\r\n")}));
+  // set b ...; get a b zz: sequence and count restart with every object.
+  const std::string big(2000, 'b');
+  EXPECT_EQ(Frame({"STORED\r\n", kValueA, big, "END\r\n"}),
+            (std::vector<std::string>{Datagram(7, 0, 1, "STORED\r\n"), Datagram(7, 0, 1, kValueA),
+                                      Datagram(7, 0, 2, big.substr(0, 1392)),
+                                      Datagram(7, 1, 2, big.substr(1392)),
+                                      Datagram(7, 0, 1, "END\r\n")}));
+  // delete zz; bogus
+  EXPECT_EQ(Frame({"NOT_FOUND\r\n", "ERROR\r\n"}),
+            (std::vector<std::string>{Datagram(7, 0, 1, "NOT_FOUND\r\n"),
+                                      Datagram(7, 0, 1, "ERROR\r\n")}));
+}
+
+// A miss's object is empty: sent as a bare header with count 0 when it is
+// the first object of a flush, and not at all behind an object just sent.
+TEST(MemcacheUdp, EmptyObjectsAsMemcachedSendsThem) {
+  const std::string empty_datagram("\x00\x07\x00\x00\x00\x00\x00\x00", 8);
+  // get zz a
+  EXPECT_EQ(Frame({"", kValueA + "END\r\n"}),
+            (std::vector<std::string>{empty_datagram, Datagram(7, 0, 1, kValueA + "END\r\n")}));
+  // get zz yy a: one bare header for the run of misses.
+  EXPECT_EQ(Frame({"", "", kValueA + "END\r\n"}),
+            (std::vector<std::string>{empty_datagram, Datagram(7, 0, 1, kValueA + "END\r\n")}));
+  // get a zz yy b: misses behind a hit are not sent.
+  EXPECT_EQ(Frame({kValueA, "", "", "VALUE b 0 1\r\ny\r\nEND\r\n"}),
+            (std::vector<std::string>{Datagram(7, 0, 1, kValueA),
+                                      Datagram(7, 0, 1, "VALUE b 0 1\r\ny\r\nEND\r\n")}));
+  // version; get zz a: the miss is behind VERSION in the same flush.
+  EXPECT_EQ(Frame({"VERSION 1.6.18\r\n", "", kValueA + "END\r\n"}),
+            (std::vector<std::string>{Datagram(7, 0, 1, "VERSION 1.6.18\r\n"),
+                                      Datagram(7, 0, 1, kValueA + "END\r\n")}));
+  // get a zz; get zz b: the second get's miss heads a new flush.
+  EXPECT_EQ(Frame({kValueA, "END\r\n", "", "END\r\n"}, {1}),
+            (std::vector<std::string>{Datagram(7, 0, 1, kValueA), Datagram(7, 0, 1, "END\r\n"),
+                                      empty_datagram, Datagram(7, 0, 1, "END\r\n")}));
+  // A big object, then misses: none of them sent.
+  const std::string big(3000, 'b');
+  EXPECT_EQ(Frame({big, "", kValueA + "END\r\n"}).size(), 4u);
+  // quit alone: its empty object.
+  EXPECT_EQ(Frame({""}, {0}), std::vector<std::string>{empty_datagram});
+}
+
+TEST(MemcacheUdp, BytesPastTheLastObjectAreOneMore) {
+  EXPECT_EQ(FrameUdpReply(7, "ERROR\r\n", {}),
+            std::vector<std::string>{Datagram(7, 0, 1, "ERROR\r\n")});
+  EXPECT_EQ(
+      FrameUdpReply(7, "STORED\r\nERROR\r\n", {{8}}),
+      (std::vector<std::string>{Datagram(7, 0, 1, "STORED\r\n"), Datagram(7, 0, 1, "ERROR\r\n")}));
+  EXPECT_TRUE(FrameUdpReply(7, "", {}).empty());  // noreply alone: nothing
+}
+
+// memcached -R 20: it sends what it holds after the 21st request, the 41st, ...
+TEST(MemcacheUdp, MemcachedFlushesEveryTwentyRequestsAfterTheTwentyFirst) {
+  std::vector<size_t> flushes;
+  for (size_t n = 1; n <= 100; ++n) {
+    if (MemcachedFlushesAfterRequest(n)) flushes.push_back(n);
+  }
+  EXPECT_EQ(flushes, (std::vector<size_t>{21, 41, 61, 81}));
 }
 
 }  // namespace

@@ -289,12 +289,16 @@ void Statistics(const mc::Command& command, Store& store, const ServerContext& c
 
 RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::string_view> keys,
                               Store& store, const ServerContext& context, std::string* out,
-                              size_t out_limit) {
+                              size_t out_limit, std::vector<mc::UdpResponseObject>* objects) {
   const bool with_cas = op == mc::Op::kGets || op == mc::Op::kGats;
   const bool touch = op == mc::Op::kGat || op == mc::Op::kGats;
   const auto expires_at = ExpiresAtFor(exptime, context);
   Stats& stats = *context.stats;
   const size_t mark = out->size();  // what this call appends starts here
+  const size_t objects_mark = objects != nullptr ? objects->size() : 0;
+  auto end_object = [&] {
+    if (objects != nullptr) objects->push_back({out->size()});
+  };
   RetrieveProgress progress;
   for (std::string_view key : keys) {
     if (progress.answered > 0 && out->size() > out_limit) return progress;
@@ -321,21 +325,30 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
       // As memcached does when a multi-get fails part way: drop what it
       // still holds of the reply and send the error alone.
       out->resize(mark);
+      if (objects != nullptr) objects->resize(objects_mark);
       AppendServerError(out, status);
+      end_object();
       progress.done = true;
       return progress;
     }
-    if (!found) {
+    if (found) {
+      Stats::Add(stats.get_hits);
+      if (touch) Stats::Add(stats.touch_hits);
+      mc::AppendValue(out, key, found->flags, found->value,
+                      with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
+    } else {
       Stats::Add(stats.get_misses);
       if (touch) Stats::Add(stats.touch_misses);
-      continue;
     }
-    Stats::Add(stats.get_hits);
-    if (touch) Stats::Add(stats.touch_hits);
-    mc::AppendValue(out, key, found->flags, found->value,
-                    with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
+    end_object();  // a miss's object is empty
   }
   out->append(mc::reply::kEnd);
+  // END joins the last key's object; a get of no keys is END alone.
+  if (objects != nullptr && objects->size() > objects_mark) {
+    objects->back().end = out->size();
+  } else {
+    end_object();
+  }
   progress.done = true;
   return progress;
 }

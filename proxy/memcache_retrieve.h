@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/memcache_text.h"
 #include "proxy/handlers.h"
@@ -26,10 +27,13 @@ struct RetrieveProgress {
 // out->size() exceeds `out_limit` (at least one key is answered per call).
 // A store error drops the values this call appended and sends the error
 // alone, as memcached does with the part of a multi-get it still holds.
+// With `objects` (UDP), records where memcached's response object of each
+// key ends in `out` (END joins the last key's; a get of no keys, or the
+// error, is one object), for memcache::FrameUdpReply.
 RetrieveProgress RetrieveKeys(memcache::Op op, int32_t exptime,
                               std::span<const std::string_view> keys, Store& store,
-                              const ServerContext& context, std::string* out,
-                              size_t out_limit);
+                              const ServerContext& context, std::string* out, size_t out_limit,
+                              std::vector<memcache::UdpResponseObject>* objects = nullptr);
 
 }  // namespace xdpkv
 

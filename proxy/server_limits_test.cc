@@ -193,8 +193,9 @@ TEST_F(Limits, OneRespMGetStreamsKeyByKey) {
   EXPECT_EQ(Stream(bounded, small), whole);
 }
 
-// RESP over UDP answers in one datagram: more than one can carry is an error.
-TEST_F(Limits, RespUdpReplyIsCappedAtOneDatagram) {
+// RESP over UDP: up to kMaxUdpReplyBytes of reply per request datagram,
+// framed per command; more is one error instead of any of it.
+TEST_F(Limits, RespUdpReplyIsCapped) {
   const std::string frame("\0\1\0\0\0\1\0\0", 8);
   std::string request = frame + "*3001\r\n$4\r\nMGET\r\n";
   for (int i = 0; i < 3000; ++i) request += "$1\r\nb\r\n";
@@ -204,6 +205,24 @@ TEST_F(Limits, RespUdpReplyIsCappedAtOneDatagram) {
   replies = HandleRespDatagram(frame + "*2\r\n$3\r\nGET\r\n$1\r\ns\r\n", store_, context_);
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0].substr(8), "$5\r\nsmall\r\n");
+
+  // One big value still goes out, cut into datagrams of one group.
+  replies = HandleRespDatagram(frame + "GET b\r\n", store_, context_);
+  const std::string bulk_header = "$" + std::to_string(kBigValue) + "\r\n";
+  const size_t bytes = bulk_header.size() + kBigValue + 2;
+  const size_t count = (bytes + memcache::kUdpMaxDatagramData - 1) / memcache::kUdpMaxDatagramData;
+  ASSERT_EQ(replies.size(), count);
+  size_t payload = 0;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    const auto header = memcache::ParseUdpFrameHeader(replies[i]);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->sequence, i);
+    EXPECT_EQ(header->datagram_count, count);
+    EXPECT_LE(replies[i].size(), memcache::kUdpMaxDatagramPayload);
+    payload += replies[i].size() - 8;
+  }
+  EXPECT_EQ(payload, bytes);
+  EXPECT_EQ(replies[0].substr(8, bulk_header.size()), bulk_header);
 }
 
 TEST_F(Limits, RespBulkLongerThanAValueCanBeIsAProtocolError) {

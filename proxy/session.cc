@@ -12,12 +12,29 @@ bool MemcacheSession::ContinueGet(std::string* out) {
   PendingGet& get = *pending_get_;
   std::vector<std::string_view> keys(get.keys.begin() + static_cast<ptrdiff_t>(get.next),
                                      get.keys.end());
-  const RetrieveProgress progress =
-      RetrieveKeys(get.op, get.exptime, keys, store_, context_, out, output_limit_);
+  const RetrieveProgress progress = RetrieveKeys(get.op, get.exptime, keys, store_, context_, out,
+                                                 output_limit_, response_objects_);
   get.next += progress.answered;
   if (!progress.done) return false;
   pending_get_.reset();
+  EndRequest(/*memcached_flushes=*/true);
   return true;
+}
+
+void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& out, bool quit) {
+  // quit's object is empty, yet memcached sends it (a bare header) when it
+  // heads a flush.
+  if (response_objects_ == nullptr || (out.size() == reply_start && !quit)) return;
+  response_objects_->push_back({out.size()});
+}
+
+void MemcacheSession::EndRequest(bool memcached_flushes) {
+  if (response_objects_ == nullptr) return;
+  ++requests_answered_;
+  if ((memcached_flushes || memcache::MemcachedFlushesAfterRequest(requests_answered_)) &&
+      !response_objects_->empty()) {
+    response_objects_->back().flush_after = true;
+  }
 }
 
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
@@ -53,6 +70,7 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     const memcache::ParseResult r = memcache::ParseCommand(rest, options_);
     if (r.status == memcache::ParseStatus::kNeedMore) break;
     used += r.consumed;
+    const size_t reply_start = out->size();
     if (r.status == memcache::ParseStatus::kError) {
       // As memcached: a SET refused as too large unlinks the old value, so
       // the client cannot read back what it meant to replace.
@@ -62,14 +80,17 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       out->append(r.error_reply);
       swallow_ = r.swallow;
       closing_ = r.close_connection;
+      EndResponseObject(reply_start, *out, /*quit=*/false);
+      EndRequest(/*memcached_flushes=*/false);
       continue;
     }
     const memcache::Command& command = r.command;
     if (memcache::IsRetrieval(command.op)) {
       // Key by key: a multi-get of big values must not build its whole
       // reply at once.
-      const RetrieveProgress progress = RetrieveKeys(command.op, command.exptime, command.keys,
-                                                     store_, context_, out, output_limit_);
+      const RetrieveProgress progress =
+          RetrieveKeys(command.op, command.exptime, command.keys, store_, context_, out,
+                       output_limit_, response_objects_);
       if (!progress.done) {
         // The keys are views into `input`, which the caller drops: copy.
         pending_get_.emplace(PendingGet{command.op, command.exptime, {}, 0});
@@ -78,9 +99,14 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
         paused_ = true;
         break;
       }
+      EndRequest(/*memcached_flushes=*/true);  // memcached sends what it holds after every get
       continue;
     }
     if (HandleMemcache(command, store_, context_, out) == AfterReply::kClose) closing_ = true;
+    // quit: memcached sends what it holds, quit's own empty object last.
+    const bool quit = command.op == memcache::Op::kQuit;
+    EndResponseObject(reply_start, *out, quit);
+    EndRequest(/*memcached_flushes=*/quit);
   }
   return used;
 }
@@ -99,11 +125,20 @@ RespSession::RespSession(Store& store, const ServerContext& context, size_t outp
   client_.output_limit = output_limit;
 }
 
+void RespSession::EndResponseObject(size_t reply_start, const std::string& out) {
+  if (response_objects_ != nullptr && out.size() > reply_start) {
+    response_objects_->push_back({out.size()});
+  }
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
-  if (!client_.pending_mget.empty() && !ContinueRespReply(store_, context_, client_, out)) {
-    paused_ = true;  // an MGET's values still to come: the client has not drained
-    return 0;
+  if (!client_.pending_mget.empty()) {
+    if (!ContinueRespReply(store_, context_, client_, out)) {
+      paused_ = true;  // an MGET's values still to come: the client has not drained
+      return 0;
+    }
+    EndResponseObject(0, *out);  // the MGET's reply, begun in an earlier call, ends here
   }
   size_t used = 0;
   while (!closing_ && used < input.size()) {
@@ -111,11 +146,13 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       paused_ = true;
       break;
     }
+    const size_t reply_start = out->size();
     const resp::ParseResult r = parser_.Parse(input.substr(used));
     if (r.status == resp::ParseStatus::kNeedMore) break;
     if (r.status == resp::ParseStatus::kError) {
       out->append(r.error_reply);  // Redis closes after a protocol error
       closing_ = true;
+      EndResponseObject(reply_start, *out);
       break;
     }
     used += r.consumed;
@@ -125,6 +162,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       paused_ = true;  // the rest of this reply first
       break;
     }
+    EndResponseObject(reply_start, *out);
   }
   return used;
 }
@@ -135,25 +173,28 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
   const auto header = memcache::ParseUdpFrameHeader(datagram);
   if (!header) return {};  // not even a frame: nothing to answer to
   std::string reply;
+  std::vector<memcache::UdpResponseObject> objects;  // none: the whole reply is one
   if (context.memcache_auth != nullptr) {
     reply = kMemcacheUnauthenticated;
   } else if (!memcache::IsSingleDatagramRequest(*header)) {
     reply = memcache::reply::kMultiPacket;
   } else {
     MemcacheSession session(store, context, options, kMaxUdpReplyBytes);
+    session.RecordResponseObjects(&objects);
     const std::string_view body = datagram.substr(memcache::kUdpFrameHeaderSize);
     const size_t used = session.Feed(body, &reply);
     if (session.paused()) {
       // More to answer than one request may cause: memcached's words for a
       // reply it cannot hold, instead of any of it.
       reply = kUdpReplyTooBig;
+      objects.clear();
     } else if (used < body.size() && !session.closing()) {
       // A datagram is all there is: an incomplete request will never finish.
+      // (Its ERROR, past the last object, is one more.)
       reply.append(memcache::reply::kError);
     }
   }
-  if (reply.empty()) return {};
-  return memcache::SplitUdpReply(header->request_id, reply);
+  return memcache::FrameUdpReply(header->request_id, reply, objects);
 }
 
 std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& store,
@@ -161,26 +202,25 @@ std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& st
   const auto header = memcache::ParseUdpFrameHeader(datagram);
   if (!header) return {};
   std::string reply;
-  memcache::AppendUdpFrameHeader(&reply, {header->request_id, 0, 1, 0});
-  const size_t frame_len = reply.size();
+  std::vector<memcache::UdpResponseObject> objects;  // none: the whole reply is one
   if (context.runtime->requirepass.required()) {
-    reply.append(kRedisNoAuth);
+    reply = kRedisNoAuth;
   } else if (!memcache::IsSingleDatagramRequest(*header)) {
     resp::AppendError(&reply, "ERR multi-datagram requests are not supported");
   } else {
-    RespSession session(store, context, kMaxRespUdpPayload);
+    RespSession session(store, context, kMaxUdpReplyBytes);
+    session.RecordResponseObjects(&objects);
     const std::string_view body = datagram.substr(memcache::kUdpFrameHeaderSize);
     const size_t used = session.Feed(body, &reply);
     if (session.paused()) {
-      // More than one datagram can carry: an error instead of any of it.
-      reply.resize(frame_len);
-      reply.append(kRespUdpReplyTooBig);
+      // More than one request may cause: an error instead of any of it.
+      reply = kRespUdpReplyTooBig;
+      objects.clear();
     } else if (used < body.size() && !session.closing()) {
       resp::AppendError(&reply, "ERR Protocol error: incomplete request in datagram");
     }
   }
-  if (reply.size() == frame_len) return {};
-  return {reply};
+  return memcache::FrameUdpReply(header->request_id, reply, objects);
 }
 
 bool RespProtectedModeDenies(const ServerContext& context, const sockaddr_storage& peer) {

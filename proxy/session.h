@@ -20,21 +20,16 @@ namespace xdpkv {
 // No output bound: every complete request is answered in one Feed.
 inline constexpr size_t kNoOutputLimit = SIZE_MAX;
 
-// The most reply bytes one memcached UDP request datagram may cause. A
-// request whose replies would pass it (a multi-get of big values, many gets
-// in one datagram) is answered with memcached's error for a reply it has no
-// memory for, `SERVER_ERROR out of memory writing get response`, instead.
-// memcached 1.6.18 itself has no such cap (docs/protocols.md).
+// The most reply bytes one UDP request datagram may cause (memcached or
+// RESP). A request whose replies would pass it (a multi-get of big values,
+// many gets in one datagram) is answered with one error instead: for
+// memcached its words for a reply it has no memory for, `SERVER_ERROR out
+// of memory writing get response`. memcached 1.6.18 itself has no such cap
+// (docs/protocols.md).
 inline constexpr size_t kMaxUdpReplyBytes = 1024 * 1024;
 inline constexpr std::string_view kUdpReplyTooBig =
     "SERVER_ERROR out of memory writing get response\r\n";
-
-// RESP over UDP answers in one datagram (docs/protocols.md): a reply that
-// would not fit one (65,507 bytes of IPv4 UDP payload, less the 8-byte frame
-// header) is this error instead, however big the request made it.
-inline constexpr size_t kMaxRespUdpPayload = 65507 - 8;
-inline constexpr std::string_view kRespUdpReplyTooBig =
-    "-ERR reply too large for one UDP datagram: use TCP\r\n";
+inline constexpr std::string_view kRespUdpReplyTooBig = "-ERR reply too large for UDP: use TCP\r\n";
 
 class MemcacheSession {
  public:
@@ -55,6 +50,14 @@ class MemcacheSession {
   // Stopped by the output limit with work left.
   bool paused() const { return paused_; }
 
+  // UDP: from now on, records in `objects` where each of memcached's
+  // response objects ends in `out`, and after which ones memcached sends
+  // what it holds, for memcache::FrameUdpReply. A request answered with
+  // nothing (noreply) has no object, as memcached skips its.
+  void RecordResponseObjects(std::vector<memcache::UdpResponseObject>* objects) {
+    response_objects_ = objects;
+  }
+
  private:
   // A multi-get stopped part way: what is left of it.
   struct PendingGet {
@@ -65,6 +68,11 @@ class MemcacheSession {
   };
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
+  // Response objects (RecordResponseObjects; no-ops without it): the reply
+  // a request appended from `reply_start` is one object, unless it is empty
+  // and not `quit`'s; then memcached's bookkeeping after the request.
+  void EndResponseObject(size_t reply_start, const std::string& out, bool quit);
+  void EndRequest(bool memcached_flushes);
 
   Store& store_;
   const ServerContext& context_;
@@ -77,6 +85,8 @@ class MemcacheSession {
   MemcacheAuthState auth_;
   bool closing_ = false;
   bool paused_ = false;
+  std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
+  size_t requests_answered_ = 0;  // counted only while recording objects
 };
 
 class RespSession {
@@ -89,7 +99,16 @@ class RespSession {
   bool closing() const { return closing_; }
   bool paused() const { return paused_; }
 
+  // UDP: from now on, records in `objects` where each command's reply ends
+  // in `out` (never empty: a command with no reply has no object), so
+  // each is framed on its own (memcache::FrameUdpReply).
+  void RecordResponseObjects(std::vector<memcache::UdpResponseObject>* objects) {
+    response_objects_ = objects;
+  }
+
  private:
+  void EndResponseObject(size_t reply_start, const std::string& out);
+
   Store& store_;
   const ServerContext& context_;
   size_t output_limit_;
@@ -97,17 +116,21 @@ class RespSession {
   RespClient client_;
   bool closing_ = false;
   bool paused_ = false;
+  std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
 };
 
-// One memcached UDP request datagram -> the reply datagrams (frame header
-// on each; split as memcached does). Empty when nothing is to be sent.
+// One memcached UDP request datagram -> the reply datagrams, framed by
+// response object as memcached 1.6.18 frames them (memcache::FrameUdpReply).
+// Empty when nothing is to be sent.
 // A datagram has no session to authenticate: with -Y it is answered
 // `CLIENT_ERROR unauthenticated` (memcached refuses to start with UDP and
 // -Y; docs/protocols.md).
 std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store& store,
                                                 const ServerContext& context,
                                                 const memcache::ParseOptions& options = {});
-// One RESP-over-UDP request datagram (docs/protocols.md) -> reply datagram.
+// One RESP-over-UDP request datagram (docs/protocols.md) -> the reply
+// datagrams: each command's reply framed on its own, as memcached frames an
+// object, up to kMaxUdpReplyBytes in all.
 // With requirepass set it is answered `-NOAUTH Authentication required.`:
 // a datagram cannot AUTH.
 std::vector<std::string> HandleRespDatagram(std::string_view datagram, Store& store,

@@ -266,6 +266,57 @@ TEST_F(Sessions, MemcacheDatagramsSplitAsMemcachedDoes) {
   EXPECT_TRUE(HandleMemcacheDatagram("short", store_, context_).empty());
 }
 
+// What memcached 1.6.18 -U sends, measured: one group of datagrams per
+// response object (one per command, one per key of a multi-key get), an
+// empty object only at the head of a flush, as a bare header of count 0.
+TEST_F(Sessions, MemcacheDatagramsFramedByResponseObject) {
+  const std::string frame("\x00\x07\x00\x00\x00\x01\x00\x00", 8);
+  auto udp = [&](std::string_view body) {
+    return HandleMemcacheDatagram(frame + std::string(body), store_, context_);
+  };
+  auto one = [&](std::string_view bytes) { return frame + std::string(bytes); };
+  const std::string empty("\x00\x07\x00\x00\x00\x00\x00\x00", 8);
+  const std::string a = "VALUE a 0 1\r\nx\r\n";
+  using Datagrams = std::vector<std::string>;
+  ASSERT_EQ(udp("set a 0 0 1\r\nx\r\n"), Datagrams{one("STORED\r\n")});
+
+  EXPECT_EQ(udp("get a zz\r\n"), (Datagrams{one(a), one("END\r\n")}));
+  EXPECT_EQ(udp("get zz a\r\n"), (Datagrams{empty, one(a + "END\r\n")}));
+  EXPECT_EQ(udp("get zz yy\r\n"), (Datagrams{empty, one("END\r\n")}));
+  EXPECT_EQ(udp("get a zz yy a\r\n"), (Datagrams{one(a), one(a + "END\r\n")}));
+  EXPECT_EQ(udp("set b 0 0 1\r\ny\r\nget a b zz\r\n"),
+            (Datagrams{one("STORED\r\n"), one(a), one("VALUE b 0 1\r\ny\r\n"), one("END\r\n")}));
+  EXPECT_EQ(udp("delete zz\r\nbogus\r\n"), (Datagrams{one("NOT_FOUND\r\n"), one("ERROR\r\n")}));
+  EXPECT_TRUE(udp("set n 0 0 1 noreply\r\nq\r\n").empty());
+  // A noreply request has no object: the miss still heads the flush.
+  EXPECT_EQ(udp("set n 0 0 1 noreply\r\nq\r\nget zz a\r\n"),
+            (Datagrams{empty, one(a + "END\r\n")}));
+  // Behind VERSION in the same flush, the miss is not sent; after a get's
+  // flush it heads the next.
+  EXPECT_EQ(udp("version\r\nget zz a\r\n"),
+            (Datagrams{one("VERSION 1.6.18-xdpkv-0.1.0\r\n"), one(a + "END\r\n")}));
+  EXPECT_EQ(udp("get a zz\r\nget zz a\r\n"),
+            (Datagrams{one(a), one("END\r\n"), empty, one(a + "END\r\n")}));
+  EXPECT_EQ(udp("gat 100 a zz a\r\n"), (Datagrams{one(a), one(a + "END\r\n")}));
+  EXPECT_EQ(udp("gat 100\r\n"), Datagrams{one("END\r\n")});
+  // quit: memcached sends what it holds, then quit's empty object.
+  EXPECT_EQ(udp("quit\r\n"), Datagrams{empty});
+  EXPECT_EQ(udp("get a\r\nquit\r\nget a\r\n"), (Datagrams{one(a + "END\r\n"), empty}));
+  EXPECT_EQ(udp("version\r\nquit\r\n"), Datagrams{one("VERSION 1.6.18-xdpkv-0.1.0\r\n")});
+  // An error ends a multi-get as one object.
+  EXPECT_EQ(udp("get a " + std::string(251, 'k') + " a\r\n"),
+            Datagrams{one("CLIENT_ERROR bad command line format\r\n")});
+  // memcached sends what it holds after the 21st request of a datagram.
+  for (int versions : {20, 21, 22, 41}) {
+    std::string body;
+    for (int i = 0; i < versions; ++i) body += "version\r\n";
+    const Datagrams replies = udp(body + "get zz a\r\n");
+    const bool miss_sent = versions == 21 || versions == 41;
+    ASSERT_EQ(replies.size(), static_cast<size_t>(versions) + 1 + miss_sent) << versions;
+    EXPECT_EQ(replies[static_cast<size_t>(versions)], miss_sent ? empty : one(a + "END\r\n"));
+  }
+}
+
 // --- RESP --------------------------------------------------------------------------
 
 // A store where another client's SET of `key` lands just as the next
@@ -479,6 +530,35 @@ TEST_F(Sessions, RespDatagram) {
   replies = HandleRespDatagram(frame + "MGET k\r\n", store_, context_);
   ASSERT_EQ(replies.size(), 1u);
   EXPECT_EQ(replies[0], frame + "*1\r\n$1\r\nv\r\n");
+}
+
+// Each command's reply is framed on its own, as memcached frames an object:
+// at most 1392 bytes after each header, sequence and count per reply.
+TEST_F(Sessions, RespDatagramRepliesFramedPerCommand) {
+  const std::string value(3000, 'v');
+  ASSERT_TRUE(store_.Set("big", value, 0, 0).ok());
+  auto header = [](uint16_t sequence, uint16_t count) {
+    std::string out;
+    memcache::AppendUdpFrameHeader(&out, {0x0102, sequence, count, 0});
+    return out;
+  };
+  auto replies =
+      HandleRespDatagram(header(0, 1) + "GET big\r\nPING\r\nGET nope\r\n", store_, context_);
+  const std::string bulk = "$3000\r\n" + value + "\r\n";
+  EXPECT_EQ(replies, (std::vector<std::string>{
+                         header(0, 3) + bulk.substr(0, 1392),
+                         header(1, 3) + bulk.substr(1392, 1392), header(2, 3) + bulk.substr(2784),
+                         header(0, 1) + "+PONG\r\n", header(0, 1) + "$-1\r\n"}));
+  // A protocol error ends the datagram, as it closes a connection.
+  replies = HandleRespDatagram(header(0, 1) + "PING\r\n*1\r\n:5\r\n", store_, context_);
+  EXPECT_EQ(replies, (std::vector<std::string>{
+                         header(0, 1) + "+PONG\r\n",
+                         header(0, 1) + "-ERR Protocol error: expected '$', got ':'\r\n"}));
+  replies = HandleRespDatagram(header(0, 1) + "PING\r\n*1\r\n", store_, context_);
+  EXPECT_EQ(replies,
+            (std::vector<std::string>{
+                header(0, 1) + "+PONG\r\n",
+                header(0, 1) + "-ERR Protocol error: incomplete request in datagram\r\n"}));
 }
 
 }  // namespace

@@ -45,16 +45,17 @@ DATAGRAM_PAYLOAD = 1392  # memcached's 1400 minus the frame header
 
 
 def framed(objects, request_id=42):
-    """memcached's UDP framing of reply objects: each cut into datagrams of
-    DATAGRAM_PAYLOAD bytes, numbered within the object; an empty object is a
-    bare header counting 0 datagrams."""
+    """memcached's UDP framing of one request's reply objects: each cut into
+    datagrams of DATAGRAM_PAYLOAD bytes, numbered within the object; an
+    empty object is a bare header counting 0 datagrams if it comes first,
+    and is dropped anywhere else (docs/protocols.md)."""
     out = []
-    for obj in objects:
+    for index, obj in enumerate(objects):
         chunks = [obj[i:i + DATAGRAM_PAYLOAD] for i in range(0, len(obj), DATAGRAM_PAYLOAD)]
         for seq, chunk in enumerate(chunks):
             out.append(request_id.to_bytes(2, "big") + seq.to_bytes(2, "big")
                        + len(chunks).to_bytes(2, "big") + b"\x00\x00" + chunk)
-        if not chunks:
+        if not chunks and index == 0:
             out.append(request_id.to_bytes(2, "big") + b"\x00" * 6)
     return out
 
