@@ -59,9 +59,10 @@ CAP_ERROR = b"SERVER_ERROR out of memory writing get response\r\n"
 SHOWS_CAS = re.compile(rb"(^|\n)(gets|gats) ")
 VALUE_CAS = re.compile(rb"(VALUE \S+ \d+ \d+) \d+\r\n")
 DATA_PER_DATAGRAM = 1392  # memcached's UDP_DATA_SIZE
-# The counters of requests the XDP program answered itself (docs/protocols.md).
+# The counters of requests the kernel answered itself, XDP or its TC tier
+# (docs/protocols.md).
 KERNEL_ANSWERS = re.compile(rb"STAT xdp_memcache_(get_hits|get_misses|multi_gets|sets|"
-                            rb"delete_hits|delete_misses|store_full) (\d+)\r\n")
+                            rb"delete_hits|delete_misses|store_full|tc_replies) (\d+)\r\n")
 
 
 class Deviation:

@@ -199,8 +199,10 @@ TEST_F(TcTier, ValuesOverOneDatagram) {
     ASSERT_TRUE(store_->Set(key, EveryByteValue(len, static_cast<int>(len)), 7, 0).ok());
     for (int family : {AF_INET, AF_INET6}) {
       ExpectTcAnswersAsUserspace(Frame(id++) + "get " + key + "\r\n", false, family);
-      ExpectTcAnswersAsUserspace(Frame(id++) + "gets " + key + " nope " + key + "\r\n", false,
-                                 family);
+      if (2 * len < 64000) {  // twice must fit the TC tier's 64 KiB
+        ExpectTcAnswersAsUserspace(Frame(id++) + "gets " + key + " nope " + key + "\r\n", false,
+                                   family);
+      }
       ExpectTcAnswersAsUserspace(
           Frame(id++) + "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n",
           true, family);

@@ -5,8 +5,9 @@
  * the last; RESP: one per command), a plan of the datagrams that carry them
  * (memcached's UDP framing: each object cut into payloads of at most 1392
  * bytes, numbered from 0 with the object's datagram count; an empty object
- * is one 8-byte datagram whose count is 0), then sent one by one from the
- * request's skb with bpf_clone_redirect.
+ * is one 8-byte datagram whose count is 0 if it is the reply's first, and
+ * is dropped anywhere else, as memcached drops it), then sent one by one
+ * from the request's skb with bpf_clone_redirect.
  *
  * Everything is read and assembled before the first datagram goes out, so
  * a read that cannot finish (a blob replaced under us, too big a reply)
@@ -161,8 +162,8 @@ static __always_inline int plan_object(struct tc_out *o, __u32 start, __u32 end)
 	if (n + (total ? total : 1) > TC_MAX_DATAGRAMS)
 		return -1;
 	if (total == 0) {
-		/* memcached sends an empty object as a bare frame header
-		 * that counts 0 datagrams. */
+		/* An empty object is a bare frame header that counts 0
+		 * datagrams. */
 		d = &o->plan[n & (TC_MAX_DATAGRAMS - 1)];
 		d->off = start;
 		d->len = 0;
@@ -232,7 +233,9 @@ static long tc_read_step(__u64 index, void *unused)
 			}
 			pos = out_text(o, pos, "END\r\n", 5);
 		}
-		if (plan_object(o, req->obj_start, pos)) {
+		/* memcached sends an empty object (a miss) only at the head of
+		 * a reply: after an object went out it drops empty ones. */
+		if ((pos != req->obj_start || index == 0) && plan_object(o, req->obj_start, pos)) {
 			req->status = XDPKV_PASS_REPLY_TOO_BIG;
 			return 1;
 		}

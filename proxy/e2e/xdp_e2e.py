@@ -229,7 +229,7 @@ def check_counters(name, counters, errors):
         "memcache.delete_hits": 1, "memcache.pass_unsupported": 1,
         "resp.get_hits": 1, "resp.sets": 2, "resp.delete_misses": 1,
         "resp.pass_unsupported": 1, "resp.multi_gets": 1,
-        "memcache.tc_replies": 2, "resp.tc_replies": 1, "memcache.tc_datagrams": 100,
+        "memcache.tc_replies": 2, "resp.tc_replies": 1, "memcache.tc_datagrams": 90,
     }
     for counter, minimum in expected_at_least.items():
         if counters.get(counter, 0) < minimum:
