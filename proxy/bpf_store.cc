@@ -124,13 +124,28 @@ bool BpfStore::EvictOne() {
   };
   std::vector<Sampled> sample;
   std::vector<EvictionCandidate> candidates;
+  // Classes in proportion to their items (counts at most 100 ms old), so
+  // a sample rarely starts in an empty one.
+  const uint64_t now_ms = NowBootMs();
+  if (loader_ != nullptr && now_ms >= class_items_at_ms_ + 100) {
+    if (auto counts = loader_->ItemCounts(); counts.ok()) class_items_ = *counts;
+    class_items_at_ms_ = now_ms;
+  }
+  uint64_t total_items = 0;
+  for (uint64_t n : class_items_) total_items += n;
   for (int attempt = 0; attempt < kTries && sample.size() < kSample; ++attempt) {
     // splitmix64: a cheap, well-spread sequence of sampling places.
     uint64_t z = sample_seed_.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
-    const size_t cls = z % XDPKV_KEY_CLASS_COUNT;
+    size_t cls = z % XDPKV_KEY_CLASS_COUNT;
+    if (total_items != 0) {
+      uint64_t pick = (z >> 40) % total_items;
+      for (cls = 0; cls + 1 < XDPKV_KEY_CLASS_COUNT && pick >= class_items_[cls]; ++cls) {
+        pick -= class_items_[cls];
+      }
+    }
     uint32_t bucket = static_cast<uint32_t>((z >> 8) % std::max<uint32_t>(item_buckets_[cls], 1));
     auto done = ReadBatch(cls, &bucket, kSample - sample.size(),
                           [&](std::string_view key, const xdpkv_item& item) {

@@ -118,6 +118,10 @@ class BpfStore : public Store {
   std::atomic<uint64_t> evicted_{0};
   std::atomic<uint64_t> sample_seed_{0x9e3779b97f4a7c15ULL};
   std::mutex evict_mutex_;  // one evictor at a time: they would pick the same victims
+  // Items per key class (a sample starts in a class in proportion), as of
+  // class_items_at_ms_; under evict_mutex_.
+  std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> class_items_{};
+  uint64_t class_items_at_ms_ = 0;
   // Mutates of one key from this process take turns (striped by key hash):
   // optimistic retries alone let one thread starve another. Writers outside
   // (the XDP program, plain Sets) are still caught by the kernel-side CAS.

@@ -473,6 +473,18 @@ absl::StatusOr<uint64_t> XdpLoader::CountElementBytes() const {
   return used;
 }
 
+absl::StatusOr<std::array<uint64_t, XDPKV_KEY_CLASS_COUNT>> XdpLoader::ItemCounts() const {
+  std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> counts{};
+  const auto maps = ItemMaps(skeleton_);
+  for (size_t cls = 0; cls < maps.size(); ++cls) {
+    auto memlock = MapMemlock(bpf_map__fd(maps[cls]));
+    if (!memlock.ok()) return memlock.status();
+    counts[cls] = model_.Elements(*memlock, sizeof(__u32) + kKeyClassBytes[cls],
+                                  sizeof(xdpkv_item), bpf_map__max_entries(maps[cls]));
+  }
+  return counts;
+}
+
 absl::StatusOr<uint64_t> XdpLoader::KernelMemlock() const {
   uint64_t total = 0;
   for (bpf_map* map : StoreMaps(skeleton_)) {

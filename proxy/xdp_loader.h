@@ -91,6 +91,8 @@ class XdpLoader {
   // The store maps' elements counted from the kernel's figures, at what
   // each takes (what xdpkv_memory.used_bytes keeps; O(maps), not O(items)).
   absl::StatusOr<uint64_t> CountElementBytes() const;
+  // Items in each key class's map, from the kernel's figures.
+  absl::StatusOr<std::array<uint64_t, XDPKV_KEY_CLASS_COUNT>> ItemCounts() const;
   // The kernel's own figure for the store maps: the sum of their memlock.
   absl::StatusOr<uint64_t> KernelMemlock() const;
   // Hash buckets of each key class's map (where a sample may start).
