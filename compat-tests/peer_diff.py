@@ -116,6 +116,27 @@ MEMCACHE_CASES = [
 ]
 
 REDIS_CASES = [
+    # Transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH), as Redis 7.0's multi.c.
+    ("multi/exec", b"MULTI\r\nSET a 1\r\nINCR a\r\nGET a\r\nEXEC\r\nGET a\r\n"),
+    ("exec/discard without multi", b"EXEC\r\nDISCARD\r\nUNWATCH\r\n"),
+    ("multi nested, watch inside", b"MULTI\r\nMULTI\r\nWATCH k\r\nSET k v\r\nEXEC\r\n"
+                                   b"GET k\r\n"),
+    ("a refused command aborts exec", b"MULTI\r\nSET k v\r\nNOSUCH x\r\nSET k\r\nEXEC\r\n"
+                                      b"GET k\r\nEXEC\r\n"),
+    ("discard", b"MULTI\r\nSET k v\r\nDISCARD\r\nGET k\r\nEXEC\r\n"),
+    ("runtime errors do not abort", b"MULTI\r\nSET k v\r\nINCR k\r\nGET k\r\nEXEC\r\n"),
+    ("empty transaction", b"MULTI\r\nEXEC\r\n"),
+    ("watch unchanged", b"SET k 1\r\nWATCH k\r\nMULTI\r\nINCR k\r\nEXEC\r\n"),
+    ("watch sees our own write", b"SET k 1\r\nWATCH k\r\nSET k 2\r\nMULTI\r\nGET k\r\n"
+                                 b"EXEC\r\nGET k\r\n"),
+    ("watch sees a key appear and go", b"WATCH k\r\nSET k v\r\nMULTI\r\nGET k\r\nEXEC\r\n"
+                                       b"SET g v\r\nWATCH g\r\nDEL g\r\nMULTI\r\nGET g\r\n"
+                                       b"EXEC\r\n"),
+    ("watch sees expire", b"SET k v\r\nWATCH k\r\nEXPIRE k 100\r\nMULTI\r\nTTL k\r\n"
+                          b"EXEC\r\n"),
+    ("unwatch", b"WATCH k\r\nSET k 1\r\nUNWATCH\r\nMULTI\r\nGET k\r\nEXEC\r\n"),
+    ("exec unwatches", b"WATCH k\r\nMULTI\r\nEXEC\r\nSET k 1\r\nMULTI\r\nGET k\r\nEXEC\r\n"),
+    ("watch arity", b"WATCH\r\nMULTI x\r\nEXEC x\r\n"),
     ("set/get/del", b"SET k v\r\nGET k\r\nDEL k nope\r\nGET k\r\n"),
     ("set NX XX GET", b"SET k a NX\r\nSET k b NX\r\nSET k c XX GET\r\nSET x y XX\r\n"
                       b"SET x y XX GET\r\nSET k d GET\r\nGET k\r\n"),

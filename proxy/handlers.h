@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <shared_mutex>
 #include <mutex>
 #include <span>
 #include <string>
@@ -134,6 +136,10 @@ struct ServerContext {
   // SET answers it). The XDP loader's owner wires it to the program's
   // config; unset: nothing in the kernel answers (XDP not attached).
   std::function<absl::Status(bool auth_on)> kernel_auth_gate;
+  // Redis's transactions are isolated from other clients' commands: every
+  // RESP command runs holding this shared, EXEC holds it exclusively. The
+  // kernel's writes do not take it (docs/protocols.md). Null: no locking.
+  std::shared_mutex* transactions = nullptr;
 };
 
 // Whether any authentication is on (Redis's requirepass or memcached's
@@ -143,6 +149,13 @@ inline bool AuthOn(const ServerContext& context) {
   return context.memcache_auth != nullptr ||
          (context.runtime != nullptr && context.runtime->requirepass.required());
 }
+
+// A RESP client's MULTI: the commands queued (owned copies), and whether
+// one was refused (EXEC then aborts, as Redis's CLIENT_DIRTY_EXEC).
+struct RespTransaction {
+  std::vector<std::vector<std::string>> queued;
+  bool refused = false;
+};
 
 // One RESP connection's own state (CLIENT SETNAME and friends).
 struct RespClient {
@@ -159,6 +172,12 @@ struct RespClient {
   // continues with ContinueRespReply once the client has drained).
   size_t output_limit = SIZE_MAX;
   std::vector<std::string> pending_mget;
+  // MULTI ... EXEC (RespTransaction); unset outside one.
+  std::optional<RespTransaction> multi;
+  // WATCH: each key with the version it had: its CAS unique and expiry
+  // (0, 0: absent). Every write, the kernel's included, gives an item a new
+  // CAS unique, and a touch a new expiry, so EXEC sees any change since.
+  std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> watched;
 };
 
 enum class AfterReply { kContinue, kClose };

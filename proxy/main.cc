@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <limits>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -328,10 +329,12 @@ int main(int argc, char** argv) {
   static xdpkv::ServerStats stats;
   static std::atomic<uint64_t> flush_at{0};  // flush_all with a delay (boot ms); 0: none
   static xdpkv::RuntimeConfig runtime;
+  static std::shared_mutex transactions;
   xdpkv::ServerContext context;
   context.version = kVersion;
   context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
   context.stats = &stats;
+  context.transactions = &transactions;
   context.tcp_port = ports.resp;
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;

@@ -3,6 +3,9 @@
 #include "proxy/commands/redis_family.h"
 #include "proxy/handlers.h"
 
+#include <mutex>
+#include <shared_mutex>
+
 namespace xdpkv {
 namespace redis {
 
@@ -13,26 +16,66 @@ const Registry& Commands() {
     RegisterKeyspaceFamily(r);
     RegisterServerFamily(r);
     RegisterAuthFamily(r);
+    RegisterTransactionFamily(r);
     return r;
   }();
   return *registry;
 }
+
+void RunQueued(Args args, Store& store, const ServerContext& context, RespClient& client,
+               std::string* out) {
+  const auto lookup = Commands().Check(args);
+  if (!lookup.error.empty()) {
+    out->append(lookup.error);  // cannot happen: checked when queued
+    return;
+  }
+  Call call{args, store, context, client, out};
+  lookup.handler()(call);
+  ServerStats::Add(context.stats->commands);
+}
+
+namespace {
+
+// What runs even inside MULTI instead of being queued (Redis's
+// processCommand).
+bool ControlsTransaction(std::string_view name) {
+  return name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
+         name == "quit" || name == "reset";
+}
+
+}  // namespace
 
 }  // namespace redis
 
 AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
                       const ServerContext& context, RespClient& client, std::string* out) {
   const auto lookup = redis::Commands().Check(args);
-  if (!lookup.error.empty()) {
-    out->append(lookup.error);
-    return AfterReply::kContinue;
-  }
   redis::Call call{args, store, context, client, out};
   // As Redis's processCommand: a known command of the right arity, then
   // authentication (not counted as processed when refused).
-  if (redis::AuthRequired(call) && !(lookup.command->flags & resp::CO::kNoAuth)) {
-    out->append(kRedisNoAuth);
+  std::string_view refusal = lookup.error;
+  if (refusal.empty() && redis::AuthRequired(call) &&
+      !(lookup.command->flags & resp::CO::kNoAuth)) {
+    refusal = kRedisNoAuth;
+  }
+  if (!refusal.empty()) {
+    if (lookup.command != nullptr && lookup.command->name == "exec") {
+      redis::RefuseExec(call, refusal);
+    } else {
+      out->append(refusal);
+      if (client.multi) client.multi->refused = true;  // EXEC will abort, as Redis's
+    }
     return AfterReply::kContinue;
+  }
+  if (client.multi && !redis::ControlsTransaction(lookup.command->name)) {
+    client.multi->queued.emplace_back(args.begin(), args.end());
+    out->append("+QUEUED\r\n");
+    return AfterReply::kContinue;
+  }
+  // Isolation from a running EXEC (which takes the lock itself).
+  std::shared_lock<std::shared_mutex> isolated;
+  if (context.transactions != nullptr && lookup.command->name != "exec") {
+    isolated = std::shared_lock<std::shared_mutex>(*context.transactions);
   }
   lookup.handler()(call);
   // As Redis: a command counts once it ran (after it, so CONFIG RESETSTAT

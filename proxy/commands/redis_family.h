@@ -72,6 +72,17 @@ void RegisterStringFamily(Registry* registry);
 void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
 void RegisterAuthFamily(Registry* registry);
+void RegisterTransactionFamily(Registry* registry);
+
+// An EXEC refused before it ran (arity, authentication), with `refusal`
+// the error reply it would have got: as Redis's execCommandAbort, the
+// transaction is discarded and the reply is EXECABORT with the reason.
+void RefuseExec(Call& call, std::string_view refusal);
+
+// Runs a command EXEC dequeues: checked when it was queued, so straight to
+// its handler (resp_handlers.cc).
+void RunQueued(Args args, Store& store, const ServerContext& context, RespClient& client,
+               std::string* out);
 
 // Redis's authRequired: a password is set and this client has not
 // authenticated (redis_auth.cc).
