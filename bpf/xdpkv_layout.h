@@ -65,9 +65,16 @@ struct xdpkv_item {
 	 * Written outside the lock, and only when it changed, by hits (a hit
 	 * does not dirty the item's cache line more than once a second). */
 	__u32 atime_s;
-	__u32 reserved;
+	__u32 type;          /* XDPKV_TYPE_*: what the value holds */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
+
+/* Redis's data types. The kernel serves strings only: a GET of another
+ * type passes to userspace (Redis's WRONGTYPE), an MGET reads it as nil,
+ * and a SET replaces it whatever it was, as Redis's SET does. Other types'
+ * values are userspace's encodings (proxy/typed_value.h). */
+#define XDPKV_TYPE_STRING 0u
+#define XDPKV_TYPE_HASH 1u
 
 /* A 64-bit fingerprint of a key (FNV-1a over the map key's 32-bit words:
  * its length, then its bytes), stored in its item. The maps hand a deleted
@@ -223,6 +230,7 @@ enum xdpkv_reason {
 	XDPKV_TC_DATAGRAMS = 30,       /* datagrams the TC tier sent */
 	XDPKV_TC_SEND_FAILED = 31,     /* TC could not send every datagram of a reply */
 	XDPKV_PASS_NO_MEMORY = 32,     /* a write past the memory limit: userspace evicts */
+	XDPKV_PASS_WRONGTYPE = 33,     /* a RESP GET of a key that is not a string */
 	XDPKV_REASON_COUNT,
 };
 

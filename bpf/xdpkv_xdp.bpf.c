@@ -73,7 +73,16 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 	__u32 pos;
 	__u32 n;
 
-	if (!read_key(s)) {
+	int hit = read_key(s);
+
+	/* Another type: Redis answers WRONGTYPE (userspace's words); to
+	 * memcached, which has no types, it is not there. */
+	if (hit && copy->type != XDPKV_TYPE_STRING) {
+		if (req->proto == XDPKV_PROTO_RESP)
+			return finish(req->proto, XDPKV_PASS_WRONGTYPE, XDP_PASS);
+		hit = 0;
+	}
+	if (!hit) {
 		if (req->proto == XDPKV_PROTO_RESP)
 			n = REPLY_TEXT(s, "$-1\r\n");
 		else
@@ -113,7 +122,7 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->state = 0;
 		item->blob_id = 0;
 		item->atime_s = now_boot_s();
-		item->reserved = 0;
+		item->type = XDPKV_TYPE_STRING;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
 		/* Values over the inline bytes go out of line (inline: 0). */

@@ -116,6 +116,36 @@ MEMCACHE_CASES = [
 ]
 
 REDIS_CASES = [
+    # Hashes (t_hash.c), and one keyspace: a key holds one type.
+    ("hset/hget/hmget", b"HSET h a 1 b 2\r\nHSET h a 3 c 4\r\nHGET h a\r\nHGET h z\r\n"
+                        b"HGET nope a\r\nHMGET h a z c\r\nHMGET nope a\r\nHMSET h d 5\r\n"
+                        b"HGETALL h\r\nHKEYS h\r\nHVALS h\r\nHLEN h\r\nHLEN nope\r\n"),
+    ("hset arity", b"HSET h a\r\nHSET h a 1 b\r\nHMSET h a\r\nHMSET h a 1 b\r\nHGETALL h\r\n"),
+    ("hdel removes an emptied hash", b"HSET h a 1 b 2\r\nHDEL h a z\r\nHDEL h b\r\nEXISTS h\r\n"
+                                     b"HDEL h b\r\nTYPE h\r\n"),
+    ("hsetnx/hexists/hstrlen", b"HSETNX h a 1\r\nHSETNX h a 2\r\nHGET h a\r\nHEXISTS h a\r\n"
+                               b"HEXISTS h b\r\nHEXISTS nope a\r\nHSET h s hello\r\n"
+                               b"HSTRLEN h s\r\nHSTRLEN h z\r\nHSTRLEN nope s\r\n"),
+    ("hincrby", b"HINCRBY h n 5\r\nHINCRBY h n -7\r\nHINCRBY h n x\r\nHSET h s abc\r\n"
+                b"HINCRBY h s 1\r\nHSET h m 9223372036854775807\r\nHINCRBY h m 1\r\n"
+                b"HGET h n\r\n"),
+    ("hincrbyfloat", b"HINCRBYFLOAT h f 10.5\r\nHINCRBYFLOAT h f 0.1\r\nHINCRBYFLOAT h f x\r\n"
+                     b"HSET h s abc\r\nHINCRBYFLOAT h s 1\r\nHINCRBYFLOAT h f inf\r\n"
+                     b"HINCRBYFLOAT h i 5.0e3\r\n"),
+    ("hscan", b"HSET h a 1 ab 2 b 3\r\nHSCAN h 0\r\nHSCAN h 0 MATCH a*\r\nHSCAN h 0 COUNT 0\r\n"
+              b"HSCAN nope 0\r\nHSCAN h x\r\n"),
+    ("hrandfield shapes", b"HSET h a 1\r\nHRANDFIELD h\r\nHRANDFIELD h 5\r\n"
+                          b"HRANDFIELD h -2 WITHVALUES\r\nHRANDFIELD nope\r\nHRANDFIELD nope 3\r\n"
+                          b"HRANDFIELD h x\r\nHRANDFIELD h 1 FOO\r\n"),
+    ("wrongtype both ways", b"HSET h a 1\r\nGET h\r\nSTRLEN h\r\nAPPEND h x\r\nINCR h\r\n"
+                            b"INCRBYFLOAT h 1\r\nGETRANGE h 0 1\r\nSETRANGE h 0 x\r\n"
+                            b"GETSET h v\r\nGETDEL h\r\nGETEX h\r\nSET h v GET\r\nMGET h\r\n"
+                            b"SET s v\r\nHGET s a\r\nHSET s a 1\r\nHLEN s\r\nHGETALL s\r\n"
+                            b"HDEL s a\r\nHINCRBY s a 1\r\nTYPE h\r\nTYPE s\r\nTYPE nope\r\n"),
+    ("set replaces any type", b"HSET h a 1\r\nSET h v\r\nGET h\r\nTYPE h\r\nHSET h a 1\r\n"
+                              b"SETNX h v\r\nTYPE h\r\nMSET h v\r\nTYPE h\r\n"),
+    ("keyspace commands on a hash", b"HSET h a 1\r\nEXISTS h\r\nEXPIRE h 100\r\nTTL h\r\n"
+                                    b"RENAME h g\r\nHGET g a\r\nTYPE g\r\nDEL g\r\nEXISTS g\r\n"),
     # Transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH), as Redis 7.0's multi.c.
     ("multi/exec", b"MULTI\r\nSET a 1\r\nINCR a\r\nGET a\r\nEXEC\r\nGET a\r\n"),
     ("exec/discard without multi", b"EXEC\r\nDISCARD\r\nUNWATCH\r\n"),

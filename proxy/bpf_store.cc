@@ -14,6 +14,9 @@
 namespace xdpkv {
 namespace {
 
+static_assert(static_cast<uint32_t>(ValueType::kString) == XDPKV_TYPE_STRING &&
+              static_cast<uint32_t>(ValueType::kHash) == XDPKV_TYPE_HASH);
+
 // A key in the form of its class's map key: length, then zero-padded bytes.
 struct MapKey {
   xdpkv_key256 bytes{};
@@ -267,7 +270,8 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
-  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms};
+  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms,
+                    static_cast<ValueType>(item.type)};
 }
 
 absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_tag,
@@ -371,7 +375,8 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     std::optional<StoredItem> current;
     if (raw->has_value() && !Expired((*raw)->item.expires_at_ms)) {
       const xdpkv_item& item = (*raw)->item;
-      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at_ms};
+      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at_ms,
+                           static_cast<ValueType>(item.type)};
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
@@ -384,6 +389,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     auto item = NewItem(key, key_tag, m.value, m.flags, m.expires_at_ms);
     if (!item.ok()) return item.status();
+    item->type = static_cast<__u32>(m.type);
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;
     if (!raw->has_value()) {

@@ -76,7 +76,7 @@ std::string_view StoreCommand(const mc::Command& command, Store& store, const Se
         }
         return write_new();
       case mc::Op::kCas:
-        if (!current) {
+        if (!current || current->type != ValueType::kString) {
           reply = mc::reply::kNotFound;
           return Mutation::Keep();
         }
@@ -86,7 +86,7 @@ std::string_view StoreCommand(const mc::Command& command, Store& store, const Se
         }
         return write_new();
       default: {  // append, prepend: the item keeps its flags and expiry
-        if (!current) {
+        if (!current || current->type != ValueType::kString) {
           reply = mc::reply::kNotStored;
           return Mutation::Keep();
         }
@@ -121,7 +121,8 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
   auto mutated = store.Mutate(command.key(), [&](const std::optional<StoredItem>& current) {
     result.reset();
     non_numeric = false;
-    if (!current) return Mutation::Keep();
+    // memcached has no types: a Redis hash is not there for it.
+    if (!current || current->type != ValueType::kString) return Mutation::Keep();
     const auto value = ParseMemcacheCounter(current->value);
     if (!value) {
       non_numeric = true;
@@ -311,7 +312,10 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
       // The value as it was touched: read and touch as one step.
       auto touched = store.Mutate(key, [&](const std::optional<StoredItem>& current) {
         found = current;
-        if (!current) return Mutation::Keep();
+        if (!current || current->type != ValueType::kString) {
+          found.reset();  // another Redis type: not there for memcached
+          return Mutation::Keep();
+        }
         if (!expires_at) return Mutation::Delete();
         return Mutation::Touch(*current, *expires_at);
       });
@@ -319,7 +323,8 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
     } else {
       auto item = store.Get(key);
       status = item.status();
-      if (item.ok()) found = std::move(*item);
+      // Another Redis type (a hash): not there for memcached.
+      if (item.ok() && (!*item || (*item)->type == ValueType::kString)) found = std::move(*item);
     }
     if (!status.ok()) {
       // As memcached does when a multi-get fails part way: drop what it

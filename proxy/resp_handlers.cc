@@ -17,6 +17,7 @@ const Registry& Commands() {
     RegisterServerFamily(r);
     RegisterAuthFamily(r);
     RegisterTransactionFamily(r);
+    RegisterHashFamily(r);
     return r;
   }();
   return *registry;

@@ -17,11 +17,16 @@
 
 namespace xdpkv {
 
+// Redis's data types. A value of another type than a string is that
+// type's encoding (proxy/typed_value.h); memcached sees strings only.
+enum class ValueType : uint32_t { kString = 0, kHash = 1 };
+
 struct StoredItem {
   std::string value;
   uint32_t flags = 0;
   uint64_t cas = 0;
   uint64_t expires_at_ms = 0;  // CLOCK_BOOTTIME milliseconds; 0 = never
+  ValueType type = ValueType::kString;
 };
 
 // What a read-modify-write decides, given the current item.
@@ -34,21 +39,25 @@ struct Mutation {
   // Keep the current item's CAS unique (memcached's touch changes only the
   // expiry; every other write gets a new one).
   bool keep_cas = false;
+  ValueType type = ValueType::kString;
 
   static Mutation Keep() { return {}; }
-  static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms) {
-    return {kWrite, std::move(value), flags, expires_at_ms, false};
+  static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms,
+                        ValueType type = ValueType::kString) {
+    return {kWrite, std::move(value), flags, expires_at_ms, false, type};
   }
-  // A new value; the item keeps its flags and expiry (a new item: flags 0,
-  // no expiry). APPEND, INCR, SETRANGE, memcached's incr and append.
-  static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value) {
+  // A new value; the item keeps its flags, expiry and type (a new item:
+  // flags 0, no expiry, `type`). APPEND, INCR, SETRANGE, HSET, memcached's
+  // incr and append.
+  static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value,
+                          ValueType type = ValueType::kString) {
     return {kWrite, std::move(value), current ? current->flags : 0u,
-            current ? current->expires_at_ms : 0u, false};
+            current ? current->expires_at_ms : 0u, false, current ? current->type : type};
   }
   static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
-    return {kWrite, current.value, current.flags, expires_at_ms, true};
+    return {kWrite, current.value, current.flags, expires_at_ms, true, current.type};
   }
-  static Mutation Delete() { return {kDelete, {}, 0, 0, false}; }
+  static Mutation Delete() { return {kDelete, {}, 0, 0, false, ValueType::kString}; }
 };
 
 // Decides from the current item (nullopt: absent or expired). May be called

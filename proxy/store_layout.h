@@ -87,6 +87,7 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "pass_not_allowed",  "pass_reply_cap",    "multi_gets",
     "pass_reply_too_big", "pass_to_tc",        "tc_replies",
     "tc_datagrams",      "tc_send_failed",    "pass_no_memory",
+    "pass_wrongtype",
 };
 static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 

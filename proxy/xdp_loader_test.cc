@@ -321,7 +321,7 @@ std::vector<StructLayout> SharedLayouts() {
         XDPKV_MEMBER(xdpkv_item, cas), XDPKV_MEMBER(xdpkv_item, expires_at_ms),
         XDPKV_MEMBER(xdpkv_item, flags), XDPKV_MEMBER(xdpkv_item, state),
         XDPKV_MEMBER(xdpkv_item, blob_id), XDPKV_MEMBER(xdpkv_item, key_tag),
-        XDPKV_MEMBER(xdpkv_item, atime_s), XDPKV_MEMBER(xdpkv_item, reserved),
+        XDPKV_MEMBER(xdpkv_item, atime_s), XDPKV_MEMBER(xdpkv_item, type),
         XDPKV_MEMBER(xdpkv_item, inline_value)}},
       {"xdpkv_blob_header",
        sizeof(xdpkv_blob_header),
@@ -395,7 +395,7 @@ static_assert(XDPKV_NOT_OURS == 0 && XDPKV_GET_HIT == 1 && XDPKV_GET_MISS == 2 &
               XDPKV_MULTI_GET == 26 && XDPKV_PASS_REPLY_TOO_BIG == 27 &&
               XDPKV_PASS_TO_TC == 28 && XDPKV_TC_REPLY == 29 && XDPKV_TC_DATAGRAMS == 30 &&
               XDPKV_TC_SEND_FAILED == 31 && XDPKV_PASS_NO_MEMORY == 32 &&
-              XDPKV_REASON_COUNT == 33);
+              XDPKV_PASS_WRONGTYPE == 33 && XDPKV_REASON_COUNT == 34);
 static_assert(XDPKV_PROTO_NONE == 0 && XDPKV_PROTO_MEMCACHE == 1 && XDPKV_PROTO_RESP == 2 &&
               XDPKV_PROTO_COUNT == 3);
 

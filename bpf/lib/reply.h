@@ -355,7 +355,8 @@ static long multi_get_step(__u64 index, void *unused)
 	}
 	load_key(s, req);
 	pos = req->rpos;
-	if (read_key(s)) {
+	/* MGET reads a key of another type as nil, as Redis's does. */
+	if (read_key(s) && ((struct xdpkv_item *)s->item)->type == XDPKV_TYPE_STRING) {
 		end = put_hit(s, req, pos);
 		if (end < 0) {
 			req->status = -end;

@@ -196,7 +196,7 @@ static long tc_read_step(__u64 index, void *unused)
 	struct scratch *s;
 	__u32 zero = 0, pos;
 	vreq *req;
-	int last = 1, end;
+	int last = 1, end, hit;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
 	if (!s || !o)
@@ -211,7 +211,17 @@ static long tc_read_step(__u64 index, void *unused)
 		load_key(s, req);
 	}
 	pos = req->rpos;
-	if (read_key(s)) {
+	hit = read_key(s);
+	if (hit && ((struct xdpkv_item *)s->item)->type != XDPKV_TYPE_STRING) {
+		/* A RESP GET of another type is WRONGTYPE (userspace's words);
+		 * MGET and memcached read it as nothing. */
+		if (req->proto == XDPKV_PROTO_RESP && !req->multi) {
+			req->status = XDPKV_PASS_WRONGTYPE;
+			return 1;
+		}
+		hit = 0;
+	}
+	if (hit) {
 		end = out_hit(s, req, o, pos);
 		if (end < 0) {
 			req->status = -end;

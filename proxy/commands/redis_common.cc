@@ -39,6 +39,15 @@ std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, b
   return std::move(*item);
 }
 
+std::optional<StoredItem> ReadString(Call& call, std::string_view key, bool* failed,
+                                     bool count) {
+  auto item = Read(call, key, failed, count);
+  if (*failed || !IsOtherType(item)) return item;
+  *failed = true;
+  call.Error(kWrongType);
+  return std::nullopt;
+}
+
 // --- expiry --------------------------------------------------------------------
 
 int64_t NowUnixMs(const ServerContext& context) {

@@ -26,6 +26,8 @@ inline constexpr std::string_view kOom = "OOM command not allowed when used memo
 inline constexpr std::string_view kNotInteger = "ERR value is not an integer or out of range";
 inline constexpr std::string_view kNotFloat = "ERR value is not a valid float";
 inline constexpr std::string_view kSyntax = "ERR syntax error";
+inline constexpr std::string_view kWrongType =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
 inline constexpr std::string_view kTooBig =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
@@ -73,6 +75,7 @@ void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
 void RegisterAuthFamily(Registry* registry);
 void RegisterTransactionFamily(Registry* registry);
+void RegisterHashFamily(Registry* registry);
 
 // An EXEC refused before it ran (arity, authentication), with `refusal`
 // the error reply it would have got: as Redis's execCommandAbort, the
@@ -112,6 +115,14 @@ void CountLookup(Call& call, bool hit);
 // on a store error (replied, and *failed set). `count`: false for lookups
 // Redis makes for writing.
 std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count = true);
+// Read, for a command on strings: a key of another type answers WRONGTYPE
+// (*failed set), as Redis's lookupKeyReadOrReply with checkType.
+std::optional<StoredItem> ReadString(Call& call, std::string_view key, bool* failed,
+                                     bool count = true);
+// A key that holds another type than a string.
+inline bool IsOtherType(const std::optional<StoredItem>& item) {
+  return item && item->type != ValueType::kString;
+}
 
 // --- expiry (redis_expiry.cc) --------------------------------------------------
 //

@@ -18,7 +18,10 @@ namespace {
 void Type(Call& call) {
   bool failed;
   auto item = Read(call, call.args[1], &failed);
-  if (!failed) resp::AppendSimpleString(call.out, item ? "string" : "none");
+  if (failed) return;
+  std::string_view type = "none";
+  if (item) type = item->type == ValueType::kHash ? "hash" : "string";
+  resp::AppendSimpleString(call.out, type);
 }
 
 void Exists(Call& call) {
@@ -121,7 +124,7 @@ void Rename(Call& call, bool only_if_new) {
   auto result = call.store.Mutate(call.args[2], [&](const std::optional<StoredItem>& current) {
     wrote = !(only_if_new && current);
     if (!wrote) return Mutation::Keep();
-    return Mutation::Write(source->value, source->flags, source->expires_at_ms);
+    return Mutation::Write(source->value, source->flags, source->expires_at_ms, source->type);
   });
   if (!result.ok()) return call.StoreError(result.status());
   // Only the version copied: a SET of the source that landed since stays

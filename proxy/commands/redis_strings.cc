@@ -17,7 +17,7 @@ namespace {
 
 void Get(Call& call) {
   bool failed;
-  auto item = Read(call, call.args[1], &failed);
+  auto item = ReadString(call, call.args[1], &failed);
   if (failed) return;
   item ? call.Bulk(item->value) : call.Null();
 }
@@ -27,7 +27,8 @@ void Get(Call& call) {
 void AppendMGetValue(Store& store, const ServerContext& context, std::string_view key,
                      std::string* out) {
   auto item = store.Get(key);
-  const bool hit = item.ok() && *item;
+  // A key of another type reads as nil, as in Redis's MGET.
+  const bool hit = item.ok() && *item && (*item)->type == ValueType::kString;
   ServerStats::Add(hit ? context.stats->keyspace_hits : context.stats->keyspace_misses);
   hit ? resp::AppendBulk(out, (*item)->value) : resp::AppendNullBulk(out);
 }
@@ -49,7 +50,7 @@ void MGet(Call& call) {
 
 void Strlen(Call& call) {
   bool failed;
-  auto item = Read(call, call.args[1], &failed);
+  auto item = ReadString(call, call.args[1], &failed);
   if (!failed) call.Integer(item ? static_cast<int64_t>(item->value.size()) : 0);
 }
 
@@ -58,7 +59,7 @@ void GetRange(Call& call) {
   const auto end_arg = ParseRedisInteger(call.args[3]);
   if (!start_arg || !end_arg) return call.Error(kNotInteger);
   bool failed;
-  auto item = Read(call, call.args[1], &failed);
+  auto item = ReadString(call, call.args[1], &failed);
   if (failed) return;
   const std::string value = item ? item->value : "";
   int64_t start = *start_arg;
@@ -136,10 +137,13 @@ void Set(Call& call) {
   }
   const std::string value(call.args[2]);
   std::optional<std::string> old;
-  bool wrote = false;
+  bool wrote = false, wrong_type = false;
   auto result = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     old = current ? std::optional<std::string>(current->value) : std::nullopt;
     wrote = false;
+    // SET replaces a key of any type, but SET ... GET must read a string.
+    wrong_type = options.get && IsOtherType(current);
+    if (wrong_type) return Mutation::Keep();
     if ((options.nx && current) || (options.xx && !current)) return Mutation::Keep();
     wrote = true;
     uint64_t expires_at = 0;
@@ -152,6 +156,7 @@ void Set(Call& call) {
     return Mutation::Write(value, 0, expires_at);
   });
   if (!result.ok()) return call.StoreError(result.status());
+  if (wrong_type) return call.Error(kWrongType);
   if (options.get) {
     CountLookup(call, old.has_value());
     return call.BulkOrNull(old);
@@ -181,9 +186,12 @@ void SetNx(Call& call) {
 // GETSET, GETDEL: the old value, and the item replaced or deleted.
 void GetAndReplace(Call& call, bool del) {
   std::optional<std::string> old;
+  bool wrong_type = false;
   std::string value = del ? "" : std::string(call.args[2]);
   auto result = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     old = current ? std::optional<std::string>(current->value) : std::nullopt;
+    wrong_type = IsOtherType(current);
+    if (wrong_type) return Mutation::Keep();
     if (del) return current ? Mutation::Delete() : Mutation::Keep();
     return Mutation::Write(value, 0, 0);
   });
@@ -194,6 +202,7 @@ void GetAndReplace(Call& call, bool del) {
     }
     return call.StoreError(result.status());
   }
+  if (wrong_type) return call.Error(kWrongType);
   CountLookup(call, old.has_value());
   call.BulkOrNull(old);
 }
@@ -203,7 +212,7 @@ void GetEx(Call& call) {
   if (!ParseSetOptions(call, 2, false, &options)) return;
   // As Redis: a missing key answers nil before the expiry is checked.
   bool failed;
-  if (!Read(call, call.args[1], &failed)) {
+  if (!ReadString(call, call.args[1], &failed)) {
     if (!failed) call.Null();
     return;
   }
@@ -215,7 +224,7 @@ void GetEx(Call& call) {
   std::optional<std::string> value;
   auto result = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     value = current ? std::optional<std::string>(current->value) : std::nullopt;
-    if (!current) return Mutation::Keep();
+    if (!current || IsOtherType(current)) return Mutation::Keep();
     if (when) {
       if (AlreadyExpired(*when, call.context)) return Mutation::Delete();
       return Mutation::Touch(*current, BootMsFor(*when, call.context));
@@ -256,6 +265,10 @@ void IncrBy(Call& call, int64_t delta) {
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     error = {};
     int64_t value = 0;
+    if (IsOtherType(current)) {
+      error = kWrongType;
+      return Mutation::Keep();
+    }
     if (current) {
       const auto parsed = ParseRedisInteger(current->value);
       if (!parsed) {
@@ -292,6 +305,10 @@ void IncrByFloat(Call& call) {
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     error = {};
     long double value = 0;
+    if (IsOtherType(current)) {
+      error = kWrongType;
+      return Mutation::Keep();
+    }
     if (current) {
       const auto parsed = ParseRedisFloat(current->value);
       if (!parsed) {
@@ -315,9 +332,11 @@ void IncrByFloat(Call& call) {
 
 void Append(Call& call) {
   size_t length = 0;
-  bool too_big = false;
+  bool too_big = false, wrong_type = false;
   const std::string_view suffix = call.args[2];
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
+    wrong_type = IsOtherType(current);
+    if (wrong_type) return Mutation::Keep();
     const std::string_view base = current ? std::string_view(current->value) : "";
     too_big = base.size() + suffix.size() > call.context.max_item_size;
     if (too_big) return Mutation::Keep();
@@ -326,6 +345,7 @@ void Append(Call& call) {
     return Mutation::Rewrite(current, std::move(value));
   });
   if (!mutated.ok()) return call.StoreError(mutated.status());
+  if (wrong_type) return call.Error(kWrongType);
   if (too_big) return call.Error(kTooBig);
   call.Integer(static_cast<int64_t>(length));
 }
@@ -339,6 +359,10 @@ void SetRange(Call& call) {
   size_t length = 0;
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
     error = {};
+    if (IsOtherType(current)) {
+      error = kWrongType;
+      return Mutation::Keep();
+    }
     length = current ? current->value.size() : 0;
     if (patch.empty()) return Mutation::Keep();  // Redis neither creates nor grows
     if (static_cast<uint64_t>(*offset) + patch.size() > call.context.max_item_size) {

@@ -65,7 +65,7 @@ class MemoryStore : public Store {
     }
     StoredItem& item = items_[std::string(key)];
     const uint64_t cas = m.keep_cas && current ? current->cas : ++next_cas_;
-    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms};
+    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms, m.type};
     return item.cas;
   }
 
