@@ -29,7 +29,12 @@
 #define XDPKV_KEY_BYTES_MAX 256
 #define XDPKV_INLINE_VALUE_MAX 128
 
-/* Map key of each class. `len` first, then the key zero-padded. */
+/* Map key of each class. `len` first, then the key zero-padded. `len`'s
+ * low 16 bits are the key's length; above them userspace keeps the number
+ * of the Redis database the key is in (SELECT), 0 for every key the kernel
+ * path reads or writes, so a key is in one class and one database. */
+#define XDPKV_KEY_LEN_MASK 0xffffu
+#define XDPKV_KEY_DB_SHIFT 16
 struct xdpkv_key16 {
 	__u32 len;
 	__u8 bytes[16];
@@ -86,7 +91,7 @@ struct xdpkv_item {
 static inline __u64 xdpkv_key_tag(const struct xdpkv_key256 *key)
 {
 	const __u32 *words = (const __u32 *)key;
-	__u32 n = 1 + (key->len + 3) / 4;
+	__u32 n = 1 + ((key->len & XDPKV_KEY_LEN_MASK) + 3) / 4;
 	__u64 h = 0xcbf29ce484222325ULL;
 
 	for (__u32 i = 0; i < XDPKV_KEY_TAG_WORDS; i++) {

@@ -28,7 +28,8 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	if (bpf_xdp_load_bytes(ctx, 0, s->req, sizeof(struct xdpkv_cas_request)))
 		return XDPKV_CAS_BAD_REQUEST;
 	cas_req = &s->cas_request;
-	if (cas_req->key.len == 0 || cas_req->key.len > XDPKV_MAX_KEY_LEN ||
+	if ((cas_req->key.len & XDPKV_KEY_LEN_MASK) == 0 ||
+	    (cas_req->key.len & XDPKV_KEY_LEN_MASK) > XDPKV_MAX_KEY_LEN ||
 	    cas_req->item.value_len > XDPKV_MAX_VALUE_LEN)
 		return XDPKV_CAS_BAD_REQUEST;
 	__builtin_memcpy(&s->key, &cas_req->key, sizeof(s->key));

@@ -23,14 +23,24 @@ struct MapKey {
   int fd = -1;
 };
 
-absl::StatusOr<MapKey> MakeKey(const std::array<int, XDPKV_KEY_CLASS_COUNT>& fds,
+// A map key's `len` word: the key's length, and above it the number of the
+// Redis database the key is in (0 for every key the kernel path sees, so
+// its map keys are unchanged).
+// (XDPKV_KEY_LEN_MASK, XDPKV_KEY_DB_SHIFT in xdpkv_layout.h).
+constexpr uint32_t LengthWord(uint32_t db, size_t key_len) {
+  return static_cast<uint32_t>(key_len) | db << XDPKV_KEY_DB_SHIFT;
+}
+constexpr uint32_t KeyLength(uint32_t len_word) { return len_word & XDPKV_KEY_LEN_MASK; }
+constexpr uint32_t DatabaseOf(uint32_t len_word) { return len_word >> XDPKV_KEY_DB_SHIFT; }
+
+absl::StatusOr<MapKey> MakeKey(const std::array<int, XDPKV_KEY_CLASS_COUNT>& fds, uint32_t db,
                                std::string_view key) {
   if (key.empty() || key.size() > XDPKV_MAX_KEY_LEN) {
     return absl::InvalidArgumentError(
         absl::StrCat("key length ", key.size(), " outside 1..", XDPKV_MAX_KEY_LEN));
   }
   MapKey map_key;
-  map_key.bytes.len = static_cast<__u32>(key.size());
+  map_key.bytes.len = LengthWord(db, key.size());
   std::memcpy(map_key.bytes.bytes, key.data(), key.size());
   map_key.fd = fds[KeyClassOf(key.size())];
   return map_key;
@@ -107,7 +117,7 @@ absl::Status BpfStore::Reserve(uint64_t cost) {
   constexpr int kMaxEvictions = 512;
   for (int i = 0; i <= kMaxEvictions; ++i) {
     if (TryReserve(cost)) return absl::OkStatus();
-    if (policy_.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
+    if (shared_->policy.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
       break;
     }
   }
@@ -115,13 +125,14 @@ absl::Status BpfStore::Reserve(uint64_t cost) {
 }
 
 bool BpfStore::EvictOne() {
-  std::lock_guard lock(evict_mutex_);
-  const EvictionPolicy policy = policy_.load(std::memory_order_relaxed);
+  std::lock_guard lock(shared_->evict_mutex);
+  const EvictionPolicy policy = shared_->policy.load(std::memory_order_relaxed);
   // A sample of about kSample items from random places, as Redis samples
   // (maxmemory-samples 5); a few tries, for classes that are empty there.
   constexpr size_t kSample = 16;
   constexpr int kTries = 8;
   struct Sampled {
+    uint32_t db;
     std::string key;
     xdpkv_item item;
   };
@@ -130,31 +141,33 @@ bool BpfStore::EvictOne() {
   // Classes in proportion to their items (counts at most 100 ms old), so
   // a sample rarely starts in an empty one.
   const uint64_t now_ms = NowBootMs();
-  if (loader_ != nullptr && now_ms >= class_items_at_ms_ + 100) {
-    if (auto counts = loader_->ItemCounts(); counts.ok()) class_items_ = *counts;
-    class_items_at_ms_ = now_ms;
+  if (loader_ != nullptr && now_ms >= shared_->class_items_at_ms + 100) {
+    if (auto counts = loader_->ItemCounts(); counts.ok()) shared_->class_items = *counts;
+    shared_->class_items_at_ms = now_ms;
   }
   uint64_t total_items = 0;
-  for (uint64_t n : class_items_) total_items += n;
+  for (uint64_t n : shared_->class_items) total_items += n;
   for (int attempt = 0; attempt < kTries && sample.size() < kSample; ++attempt) {
     // splitmix64: a cheap, well-spread sequence of sampling places.
-    uint64_t z = sample_seed_.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+    uint64_t z = shared_->sample_seed.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
     size_t cls = z % XDPKV_KEY_CLASS_COUNT;
     if (total_items != 0) {
       uint64_t pick = (z >> 40) % total_items;
-      for (cls = 0; cls + 1 < XDPKV_KEY_CLASS_COUNT && pick >= class_items_[cls]; ++cls) {
-        pick -= class_items_[cls];
+      for (cls = 0; cls + 1 < XDPKV_KEY_CLASS_COUNT && pick >= shared_->class_items[cls]; ++cls) {
+        pick -= shared_->class_items[cls];
       }
     }
     uint32_t bucket = static_cast<uint32_t>((z >> 8) % std::max<uint32_t>(item_buckets_[cls], 1));
-    auto done = ReadBatch(cls, &bucket, kSample - sample.size(),
-                          [&](std::string_view key, const xdpkv_item& item) {
-                            if (Deleting(item)) return;
-                            sample.push_back({std::string(key), item});
-                          });
+    // Every database: the memory limit is the store's.
+    auto done = ReadBatchAnyDatabase(
+        cls, &bucket, kSample - sample.size(),
+        [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
+          if (Deleting(item)) return;
+          sample.push_back({db, std::string(key), item});
+        });
     if (!done.ok()) break;
   }
   for (const Sampled& s : sample) {
@@ -163,19 +176,19 @@ bool BpfStore::EvictOne() {
   const std::optional<size_t> victim = ChooseVictim(policy, candidates);
   if (!victim) return false;
   // Only the version sampled: one written since is not the one the policy chose.
-  auto map_key = MakeKey(item_fds_, sample[*victim].key);
+  auto map_key = MakeKey(item_fds_, sample[*victim].db, sample[*victim].key);
   if (!map_key.ok()) return false;
   auto result = CompareAndSwap(map_key->bytes, sample[*victim].item.cas, XDPKV_CAS_OP_DELETE,
                                nullptr);
   if (!result.ok()) return false;
   // Changed or gone since sampled: nothing freed by us, but the caller
   // tries again.
-  if (*result == XDPKV_CAS_STORED) evicted_.fetch_add(1, std::memory_order_relaxed);
+  if (*result == XDPKV_CAS_STORED) shared_->evicted.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
 size_t BpfStore::EvictForHeadroom(size_t max) {
-  if (memory_ == nullptr || policy_.load() == EvictionPolicy::kNoEviction) return 0;
+  if (memory_ == nullptr || shared_->policy.load() == EvictionPolicy::kNoEviction) return 0;
   const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
   if (limit == 0) return 0;
   // Keep 1/64 of the limit (at least a few large items' worth) free, so
@@ -183,17 +196,17 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
   const uint64_t headroom = std::max<uint64_t>(limit / 64, 4 * BlobCost(XDPKV_MAX_VALUE_LEN) / 16);
   size_t evicted = 0;
   while (evicted < max && __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED) + headroom > limit) {
-    const uint64_t before = evicted_.load();
+    const uint64_t before = shared_->evicted.load();
     if (!EvictOne()) break;
-    evicted += evicted_.load() - before;
+    evicted += shared_->evicted.load() - before;
   }
   return evicted;
 }
 
 MemoryReport BpfStore::Memory() {
   MemoryReport report;
-  report.policy = policy_.load();
-  report.evicted_keys = evicted_.load();
+  report.policy = shared_->policy.load();
+  report.evicted_keys = shared_->evicted.load();
   if (memory_ == nullptr) return report;
   report.fixed_bytes = fixed_bytes_;
   report.used_bytes = fixed_bytes_ + __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED);
@@ -217,8 +230,30 @@ absl::Status BpfStore::SetMemoryLimit(uint64_t bytes) {
   return absl::OkStatus();
 }
 
+Store* BpfStore::Database(int index) {
+  if (index < 0 || index >= kDatabases) return nullptr;
+  return &InDatabase(static_cast<uint32_t>(index));
+}
+
+BpfStore& BpfStore::InDatabase(uint32_t db) {
+  if (db == db_) return *this;
+  if (db == 0) return *shared_->root;
+  std::lock_guard lock(shared_->databases_mutex);
+  auto& store = shared_->databases[db];
+  if (store == nullptr) {
+    store = std::make_unique<BpfStore>(item_fds_, blob_fds_, cas_counter_, cas_program_fd_);
+    store->loader_ = loader_;
+    store->memory_ = memory_;
+    store->fixed_bytes_ = fixed_bytes_;
+    store->item_buckets_ = item_buckets_;
+    store->db_ = db;
+    store->shared_ = shared_;
+  }
+  return *store;
+}
+
 void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
-  policy_.store(policy);
+  shared_->policy.store(policy);
   if (memory_ != nullptr) {
     __atomic_store_n(&memory_->evicts, policy == EvictionPolicy::kNoEviction ? 0u : 1u,
                      __ATOMIC_RELAXED);
@@ -226,7 +261,7 @@ void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
 }
 
 absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   const uint64_t key_tag = xdpkv_key_tag(&map_key->bytes);
   for (int attempt = 0; attempt < kBlobReadAttempts; ++attempt) {
@@ -298,7 +333,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   xdpkv_blob_header header{};
   header.blob_id = item.blob_id;
   header.value_len = item.value_len;
-  header.key_len = static_cast<__u32>(key.size());
+  header.key_len = LengthWord(db_, key.size());  // the owner's database too
   header.created_ms = NowBootMs();
   std::memcpy(header.key, key.data(), key.size());
   std::memcpy(blob.data(), &header, sizeof(header));
@@ -328,7 +363,7 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
     if (*replaced == XDPKV_CAS_STORED) return absl::OkStatus();
     // ...else as a new entry. EEXIST: someone inserted first, or a deleter
     // has not removed its entry yet; go round again.
-    const uint64_t cost = ItemCost(key.len);
+    const uint64_t cost = ItemCost(KeyLength(key.len));
     if (auto room = Reserve(cost); !room.ok()) {
       DeleteBlob(item.blob_id, item.value_len);
       return room;
@@ -354,7 +389,7 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
 
 absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
                                        uint32_t flags, uint64_t expires_at_ms) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
   if (!item.ok()) return item.status();
@@ -364,11 +399,11 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
 
 absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
                                                          const MutateFn& decide) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   const uint64_t key_tag = xdpkv_key_tag(&map_key->bytes);
   std::lock_guard stripe(
-      mutate_stripes_[std::hash<std::string_view>{}(key) % mutate_stripes_.size()]);
+      shared_->mutate_stripes[std::hash<std::string_view>{}(key) % shared_->mutate_stripes.size()]);
   for (int attempt = 0; attempt < kMutateAttempts; ++attempt) {
     auto raw = ReadRaw(key);
     if (!raw.ok()) return raw.status();
@@ -426,7 +461,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
 }
 
 absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   xdpkv_item old{};
   auto result = CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_DELETE, nullptr, &old);
@@ -457,7 +492,7 @@ absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint6
 
 absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
                                                     const xdpkv_item& seen) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   xdpkv_item now{};
   now.expires_at_ms = NowBootMs();
@@ -468,7 +503,7 @@ absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
 }
 
 absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen) {
-  auto map_key = MakeKey(item_fds_, key);
+  auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   auto result = CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE, nullptr);
   if (!result.ok()) return result.status();
@@ -479,6 +514,14 @@ absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdp
 
 absl::StatusOr<bool> BpfStore::ReadBatch(size_t cls, uint32_t* bucket, size_t count,
                                          const BatchVisitor& visit) {
+  return ReadBatchAnyDatabase(cls, bucket, count,
+                              [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
+                                if (db == db_) visit(key, item);
+                              });
+}
+
+absl::StatusOr<bool> BpfStore::ReadBatchAnyDatabase(size_t cls, uint32_t* bucket, size_t count,
+                                                    const AnyDatabaseVisitor& visit) {
   const size_t key_size = sizeof(__u32) + kKeyClassBytes[cls];
   uint32_t capacity = static_cast<uint32_t>(std::clamp<size_t>(count, 1, 1 << 16));
   for (;;) {
@@ -497,10 +540,12 @@ absl::StatusOr<bool> BpfStore::ReadBatch(size_t cls, uint32_t* bucket, size_t co
     if (err != 0 && err != ENOENT) return MapError(err, "store batch lookup");
     for (uint32_t i = 0; i < got; ++i) {
       const uint8_t* key = keys.data() + i * key_size;
-      __u32 len;
-      std::memcpy(&len, key, sizeof(len));
+      __u32 len_word;
+      std::memcpy(&len_word, key, sizeof(len_word));
+      const uint32_t len = KeyLength(len_word);
       if (len == 0 || len > kKeyClassBytes[cls]) continue;
-      visit(std::string_view(reinterpret_cast<const char*>(key + sizeof(len)), len), items[i]);
+      visit(DatabaseOf(len_word),
+            std::string_view(reinterpret_cast<const char*>(key + sizeof(len_word)), len), items[i]);
     }
     if (err == ENOENT) return true;  // the class is done
     *bucket = next_bucket;
@@ -564,7 +609,7 @@ absl::StatusOr<size_t> BpfStore::Clear() {
   if (!walked.ok()) return walked;
   size_t cleared = 0;
   for (const auto& [key, item] : items) {
-    auto map_key = MakeKey(item_fds_, key);
+    auto map_key = MakeKey(item_fds_, db_, key);
     if (!map_key.ok()) continue;
     // Any version: a flush removes what is there, through the same
     // delete protocol as every other delete.
@@ -620,9 +665,10 @@ absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
       // clock read came just after ours).
       if (header.created_ms + XDPKV_BLOB_ORPHAN_AGE_MS > now) continue;
       bool owned = false;
-      if (header.key_len >= 1 && header.key_len <= XDPKV_MAX_KEY_LEN) {
+      if (KeyLength(header.key_len) >= 1 && KeyLength(header.key_len) <= XDPKV_MAX_KEY_LEN) {
         auto map_key = MakeKey(
-            item_fds_, std::string_view(reinterpret_cast<const char*>(header.key), header.key_len));
+            item_fds_, DatabaseOf(header.key_len),
+            std::string_view(reinterpret_cast<const char*>(header.key), KeyLength(header.key_len)));
         xdpkv_item item{};
         owned = map_key.ok() &&
                 bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) == 0 &&

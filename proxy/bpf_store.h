@@ -32,7 +32,10 @@ class BpfStore : public Store {
       : item_fds_(item_map_fds),
         blob_fds_(blob_map_fds),
         cas_counter_(cas_counter),
-        cas_program_fd_(cas_program_fd) {}
+        cas_program_fd_(cas_program_fd),
+        shared_(std::make_shared<Shared>()) {
+    shared_->root = this;
+  }
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
@@ -47,6 +50,10 @@ class BpfStore : public Store {
   absl::Status SetMemoryLimit(uint64_t bytes) override;
   void SetEvictionPolicy(EvictionPolicy policy) override;
   size_t EvictForHeadroom(size_t max) override;
+  // Redis's numbered databases: views of the same maps whose keys carry
+  // the database's number (docs/architecture.md, "Databases"). This store
+  // is database 0, the one the kernel path serves.
+  Store* Database(int index) override;
 
   // Deletes blobs that no item points to and that are older than
   // XDPKV_BLOB_ORPHAN_AGE_MS: left by a writer that died between writing
@@ -88,11 +95,20 @@ class BpfStore : public Store {
   absl::StatusOr<bool> DeleteIfStillExpired(std::string_view key, const xdpkv_item& seen);
   // Visits the items of key class `cls` in about `count` entries from hash
   // bucket *bucket, then advances *bucket. True when the class is done.
+  // Items of this store's database only, or (every_database) of all, the
+  // visitor then told each item's database.
   using BatchVisitor = std::function<void(std::string_view key, const xdpkv_item& item)>;
+  using AnyDatabaseVisitor =
+      std::function<void(uint32_t db, std::string_view key, const xdpkv_item& item)>;
   absl::StatusOr<bool> ReadBatch(size_t cls, uint32_t* bucket, size_t count,
                                  const BatchVisitor& visit);
-  // Visits every item of every key class (Clear, Usage).
+  absl::StatusOr<bool> ReadBatchAnyDatabase(size_t cls, uint32_t* bucket, size_t count,
+                                            const AnyDatabaseVisitor& visit);
+  // Visits every item of every key class of this store's database (Clear,
+  // Usage).
   absl::Status ForEachItem(const BatchVisitor& visit);
+  // The store of database `db` (this one's maps and shared state).
+  BpfStore& InDatabase(uint32_t db);
 
   // ---- memory (struct xdpkv_memory, shared with the kernel) ----
   // Takes `cost` bytes of the limit for an element about to be inserted,
@@ -114,18 +130,30 @@ class BpfStore : public Store {
   xdpkv_memory* memory_ = nullptr;     // null: no accounting (no loader)
   uint64_t fixed_bytes_ = 0;
   std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};
-  std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
-  std::atomic<uint64_t> evicted_{0};
-  std::atomic<uint64_t> sample_seed_{0x9e3779b97f4a7c15ULL};
-  std::mutex evict_mutex_;  // one evictor at a time: they would pick the same victims
-  // Items per key class (a sample starts in a class in proportion), as of
-  // class_items_at_ms_; under evict_mutex_.
-  std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> class_items_{};
-  uint64_t class_items_at_ms_ = 0;
-  // Mutates of one key from this process take turns (striped by key hash):
-  // optimistic retries alone let one thread starve another. Writers outside
-  // (the XDP program, plain Sets) are still caught by the kernel-side CAS.
-  std::array<std::mutex, 64> mutate_stripes_;
+  uint32_t db_ = 0;  // Redis's database number this store's keys carry
+
+  // What every database's store shares.
+  struct Shared {
+    std::atomic<EvictionPolicy> policy{EvictionPolicy::kNoEviction};
+    std::atomic<uint64_t> evicted{0};
+    std::atomic<uint64_t> sample_seed{0x9e3779b97f4a7c15ULL};
+    std::mutex evict_mutex;  // one evictor at a time: they would pick the same victims
+    // Items per key class (a sample starts in a class in proportion), as
+    // of class_items_at_ms; under evict_mutex.
+    std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> class_items{};
+    uint64_t class_items_at_ms = 0;
+    // Mutates of one key from this process take turns (striped by key
+    // hash): optimistic retries alone let one thread starve another.
+    // Writers outside (the XDP program, plain Sets) are still caught by the
+    // kernel-side CAS.
+    std::array<std::mutex, 64> mutate_stripes;
+    // Databases 1.. (database 0 is `root`, the store ForLoader made); made
+    // once, on first use.
+    BpfStore* root = nullptr;
+    std::mutex databases_mutex;
+    std::array<std::unique_ptr<BpfStore>, kDatabases> databases;
+  };
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace xdpkv

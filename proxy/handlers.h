@@ -172,6 +172,8 @@ struct RespClient {
   // continues with ContinueRespReply once the client has drained).
   size_t output_limit = SIZE_MAX;
   std::vector<std::string> pending_mget;
+  // SELECT's database (0..kDatabases-1); UDP has no session: always 0.
+  int db = 0;
   // MULTI ... EXEC (RespTransaction); unset outside one.
   std::optional<RespTransaction> multi;
   // WATCH: each key with the version it had: its CAS unique and expiry

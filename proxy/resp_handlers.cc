@@ -30,7 +30,8 @@ void RunQueued(Args args, Store& store, const ServerContext& context, RespClient
     out->append(lookup.error);  // cannot happen: checked when queued
     return;
   }
-  Call call{args, store, context, client, out};
+  Store* db_store = store.Database(client.db);
+  Call call{args, db_store != nullptr ? *db_store : store, context, client, out};
   lookup.handler()(call);
   ServerStats::Add(context.stats->commands);
 }
@@ -51,7 +52,9 @@ bool ControlsTransaction(std::string_view name) {
 AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
                       const ServerContext& context, RespClient& client, std::string* out) {
   const auto lookup = redis::Commands().Check(args);
-  redis::Call call{args, store, context, client, out};
+  // The client's SELECTed database: a keyspace of its own in the store.
+  Store* db_store = store.Database(client.db);
+  redis::Call call{args, db_store != nullptr ? *db_store : store, context, client, out};
   // As Redis's processCommand: a known command of the right arity, then
   // authentication (not counted as processed when refused).
   std::string_view refusal = lookup.error;

@@ -89,6 +89,9 @@ struct MemoryReport {
   EvictionPolicy policy = EvictionPolicy::kNoEviction;
 };
 
+// Redis's `databases`: SELECT 0..15.
+inline constexpr int kDatabases = 16;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -127,6 +130,9 @@ class Store {
   // items; returns how many it evicted (the server's chore calls it, so
   // writes, the kernel's included, rarely find the store full).
   virtual size_t EvictForHeadroom(size_t /*max*/) { return 0; }
+  // Redis's numbered databases (0..kDatabases-1), each a keyspace of its
+  // own in the same store: this store for 0, nullptr where there are none.
+  virtual Store* Database(int index) { return index == 0 ? this : nullptr; }
 };
 
 }  // namespace xdpkv

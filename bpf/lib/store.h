@@ -68,7 +68,7 @@ static __always_inline __u32 now_boot_s(void)
 
 static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 {
-	__u32 n = s->key.len;
+	__u32 n = s->key.len & XDPKV_KEY_LEN_MASK;
 
 	if (n <= 16)
 		return bpf_map_lookup_elem(&xdpkv_items_k16, &s->key);
@@ -83,7 +83,7 @@ static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 
 static __always_inline long store_insert_raw(struct scratch *s)
 {
-	__u32 n = s->key.len;
+	__u32 n = s->key.len & XDPKV_KEY_LEN_MASK;
 
 	if (n <= 16)
 		return bpf_map_update_elem(&xdpkv_items_k16, &s->key, s->item, BPF_NOEXIST);
@@ -100,7 +100,7 @@ static __always_inline long store_insert_raw(struct scratch *s)
  * memory limit has room (-ENOSPC if not). */
 static __always_inline long store_insert(struct scratch *s)
 {
-	__u32 cost = item_cost(s->key.len);
+	__u32 cost = item_cost(s->key.len & XDPKV_KEY_LEN_MASK);
 	long err;
 
 	if (memory_reserve(cost))
@@ -113,7 +113,7 @@ static __always_inline long store_insert(struct scratch *s)
 
 static __always_inline long store_delete_raw(struct scratch *s)
 {
-	__u32 n = s->key.len;
+	__u32 n = s->key.len & XDPKV_KEY_LEN_MASK;
 
 	if (n <= 16)
 		return bpf_map_delete_elem(&xdpkv_items_k16, &s->key);
@@ -133,7 +133,7 @@ static __always_inline long store_delete(struct scratch *s)
 	long err = store_delete_raw(s);
 
 	if (!err)
-		memory_release(item_cost(s->key.len));
+		memory_release(item_cost(s->key.len & XDPKV_KEY_LEN_MASK));
 	return err;
 }
 

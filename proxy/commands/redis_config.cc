@@ -220,7 +220,7 @@ const Param kParams[] = {
      [](const Parsed& v, const Call& call) {
        call.context.runtime->client_query_buffer_limit = v.number;
      }},
-    {"databases", [](const Call&) { return Fixed("1"); }},
+    {"databases", [](const Call&) { return std::to_string(kDatabases); }},
     {"maxclients", [](const Call& call) { return std::to_string(call.context.runtime->maxclients); },
      ParseMaxClients,
      [](const Parsed& v, const Call& call) {

@@ -233,8 +233,45 @@ void Flush(Call& call) {
                                !Is(call.args[1], "SYNC"))) {
     return call.Error(kSyntax);
   }
-  auto cleared = call.store.Clear();
-  cleared.ok() ? call.Ok() : call.StoreError(cleared.status());
+  // FLUSHDB: the client's database; FLUSHALL: every one.
+  Store* root = call.store.Database(0);
+  const bool all = Is(call.args[0], "flushall") && root != nullptr;
+  for (int db = 0; db < (all ? kDatabases : 1); ++db) {
+    Store* store = all ? root->Database(db) : &call.store;
+    if (store == nullptr) break;
+    auto cleared = store->Clear();
+    if (!cleared.ok()) return call.StoreError(cleared.status());
+  }
+  call.Ok();
+}
+
+// MOVE key db: into another database if it is not there already, as
+// Redis's moveCommand. Not atomic across the two databases (as RENAME, docs/
+// protocols.md): the copy, then the source's delete of only the version
+// copied.
+void Move(Call& call) {
+  const auto db = ParseRedisInteger(call.args[2]);
+  if (!db) return call.Error(kNotInteger);
+  Store* target = *db < 0 || *db >= kDatabases ? nullptr : call.store.Database(static_cast<int>(*db));
+  if (target == nullptr) return call.Error("ERR DB index is out of range");
+  if (target == &call.store) return call.Error("ERR source and destination objects are the same");
+  bool failed;
+  auto source = Read(call, call.args[1], &failed, /*count=*/false);
+  if (failed) return;
+  if (!source) return call.Integer(0);
+  bool moved = false;
+  auto result = target->Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
+    moved = !current;
+    if (!moved) return Mutation::Keep();
+    return Mutation::Write(source->value, source->flags, source->expires_at_ms, source->type);
+  });
+  if (!result.ok()) return call.StoreError(result.status());
+  if (moved) {
+    (void)call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
+      return current && current->cas == source->cas ? Mutation::Delete() : Mutation::Keep();
+    });
+  }
+  call.Integer(moved ? 1 : 0);
 }
 
 // The table's rows for commands that share an implementation.
@@ -274,7 +311,8 @@ void RegisterKeyspaceFamily(Registry* registry) {
       << CI{"randomkey", kReadOnly, 1, 0, 0}.Handle(RandomKey)
       << CI{"dbsize", kReadOnly | kFast, 1, 0, 0}.Handle(DbSize)
       << CI{"flushdb", kWrite, -1, 0, 0}.Handle(Flush)
-      << CI{"flushall", kWrite, -1, 0, 0}.Handle(Flush);
+      << CI{"flushall", kWrite, -1, 0, 0}.Handle(Flush)
+      << CI{"move", kWrite | kFast, 3, 1, 1}.Handle(Move);
 }
 
 }  // namespace xdpkv::redis

@@ -30,7 +30,10 @@ void Ping(Call& call) {
 void Select(Call& call) {
   const auto db = ParseRedisInteger(call.args[1]);
   if (!db) return call.Error(kNotInteger);
-  if (*db != 0) return call.Error("ERR DB index is out of range");
+  if (*db < 0 || *db >= kDatabases || call.store.Database(static_cast<int>(*db)) == nullptr) {
+    return call.Error("ERR DB index is out of range");
+  }
+  call.client.db = static_cast<int>(*db);
   call.Ok();
 }
 
@@ -42,16 +45,22 @@ void Time(Call& call) {
   call.Bulk(std::to_string(tv.tv_usec));
 }
 
-// INFO keyspace's db0 line. Redis keeps these counts; xdpkv walks the
-// store once in hash-map batches (Store::Usage, as DBSIZE does): O(items)
-// on the calling thread, ~0.7 s per million items. Like Redis's keys=, it
-// counts expired items not yet removed. avg_ttl is the exact mean of the
-// TTLs left, in ms (Redis: an estimate).
+// INFO keyspace's dbN lines. Redis keeps these counts; xdpkv walks the
+// store once per database in hash-map batches (Store::Usage, as DBSIZE
+// does): O(items) on the calling thread, ~0.7 s per million items. Like
+// Redis's keys=, it counts expired items not yet removed. avg_ttl is the
+// exact mean of the TTLs left, in ms (Redis: an estimate).
 void AppendKeyspaceLine(Call& call, std::string* info) {
-  auto usage = call.store.Usage();
-  if (!usage.ok() || usage->items == 0) return;
-  absl::StrAppend(info, "db0:keys=", usage->items, ",expires=", usage->with_expiry, ",avg_ttl=",
-                  usage->with_expiry ? usage->ttl_sum_ms / usage->with_expiry : 0, "\r\n");
+  Store* root = call.store.Database(0);
+  for (int db = 0; db < kDatabases && root != nullptr; ++db) {
+    Store* store = root->Database(db);
+    if (store == nullptr) break;
+    auto usage = store->Usage();
+    if (!usage.ok() || usage->items == 0) continue;
+    absl::StrAppend(info, "db", db, ":keys=", usage->items, ",expires=", usage->with_expiry,
+                    ",avg_ttl=", usage->with_expiry ? usage->ttl_sum_ms / usage->with_expiry : 0,
+                    "\r\n");
+  }
 }
 
 void AppendInfoSection(Call& call, std::string_view section, std::string* info) {
