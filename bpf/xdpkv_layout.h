@@ -148,6 +148,10 @@ enum xdpkv_cas_op {
 	/* As DELETE, only if the item is also expired at item.expires_at_ms
 	 * (the caller's now): a touch keeps the CAS unique. */
 	XDPKV_CAS_OP_DELETE_EXPIRED = 2,
+	/* Sets the item's recency (atime_s) to item.atime_s, whatever its
+	 * version: a userspace hit, for eviction (the kernel's hits write it
+	 * themselves). */
+	XDPKV_CAS_OP_RECENCY = 3,
 };
 #define XDPKV_CAS_ANY 0ULL /* CAS uniques start above 0 */
 

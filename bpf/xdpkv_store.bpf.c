@@ -38,6 +38,16 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 	it = store_lookup(s);
 	if (!it)
 		return XDPKV_CAS_NOT_FOUND;
+	if (cas_req->op == XDPKV_CAS_OP_RECENCY) {
+		int ours;
+
+		bpf_spin_lock(&it->lock);
+		ours = !(it->state & XDPKV_ITEM_DELETING) && it->key_tag == s->key_tag;
+		if (ours)
+			it->atime_s = cas_req->item.atime_s;
+		bpf_spin_unlock(&it->lock);
+		return ours ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
+	}
 	/* The version acted on goes back to the caller in the request's item. */
 	old = (struct xdpkv_item *)s->item;
 	if (cas_req->op == XDPKV_CAS_OP_DELETE || cas_req->op == XDPKV_CAS_OP_DELETE_EXPIRED) {

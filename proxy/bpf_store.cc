@@ -305,8 +305,25 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
+  RefreshRecency(key, item);
   return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms,
                     static_cast<ValueType>(item.type)};
+}
+
+void BpfStore::RefreshRecency(std::string_view key, const xdpkv_item& item) {
+  // Only where eviction looks at it, and at most once per item every
+  // kRecencyRefreshS: each refresh is a run of the store program.
+  if (memory_ == nullptr || shared_->policy.load(std::memory_order_relaxed) ==
+                                EvictionPolicy::kNoEviction) {
+    return;
+  }
+  const uint32_t now_s = static_cast<uint32_t>(NowBootMs() / 1000);
+  if (now_s < item.atime_s + kRecencyRefreshS) return;
+  auto map_key = MakeKey(item_fds_, db_, key);
+  if (!map_key.ok()) return;
+  xdpkv_item recency{};
+  recency.atime_s = now_s;
+  (void)CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_RECENCY, &recency);
 }
 
 absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_tag,

@@ -121,6 +121,10 @@ class BpfStore : public Store {
   // Samples items from a random place and deletes the one the policy
   // prefers. False if it found none to evict.
   bool EvictOne();
+  // A userspace hit's recency for eviction (the kernel's hits write their
+  // own): written when the item's is kRecencyRefreshS old or more.
+  static constexpr uint32_t kRecencyRefreshS = 10;
+  void RefreshRecency(std::string_view key, const xdpkv_item& item);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;

@@ -205,5 +205,26 @@ TEST_F(MemoryLimit, HitsRefreshRecency) {
   EXPECT_GE(item.atime_s, NowBootMs() / 1000 - 1);
 }
 
+// A userspace hit refreshes an item's recency too, once it is
+// kRecencyRefreshS old (each refresh is a run of the store program).
+TEST_F(MemoryLimit, UserspaceHitsRefreshStaleRecency) {
+  Load(0, EvictionPolicy::kAllKeysLru);
+  ASSERT_TRUE(store_->Set("u", "v", 0, 0).ok());
+  auto fds = loader_->item_map_fds();
+  xdpkv_key16 key{};
+  key.len = 1;
+  key.bytes[0] = 'u';
+  xdpkv_item item{};
+  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
+  item.atime_s = 1;
+  ASSERT_EQ(bpf_map_update_elem(fds[0], &key, &item, BPF_EXIST | BPF_F_LOCK), 0);
+  auto hit = store_->Get("u");
+  ASSERT_TRUE(hit.ok() && hit->has_value());
+  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
+  EXPECT_GE(item.atime_s, NowBootMs() / 1000 - 1);
+  const uint64_t cas = item.cas;
+  EXPECT_EQ((*hit)->cas, cas);  // a recency refresh is not a write
+}
+
 }  // namespace
 }  // namespace xdpkv
