@@ -1,0 +1,211 @@
+// BpfStore's memory limit and eviction (docs/architecture.md, "Memory"),
+// its numbered databases, and userspace hits' recency.
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "proxy/bpf_store.h"
+#include "proxy/bpf_store_internal.h"
+#include "proxy/xdp_loader.h"
+
+namespace xdpkv {
+
+using namespace bpf_store_internal;  // NOLINT: BpfStore's own helpers
+
+// ---- memory ------------------------------------------------------------------
+
+uint64_t BpfStore::ItemCost(size_t key_len) const {
+  return memory_ == nullptr ? 0 : memory_->item_cost[KeyClassOf(key_len)];
+}
+
+uint64_t BpfStore::BlobCost(uint32_t value_len) const {
+  return memory_ == nullptr || value_len > XDPKV_MAX_VALUE_LEN
+             ? 0
+             : memory_->blob_cost[BlobClassOf(value_len)];
+}
+
+bool BpfStore::TryReserve(uint64_t cost) {
+  if (memory_ == nullptr) return true;
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  const uint64_t before = __atomic_fetch_add(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+  if (limit != 0 && before + cost > limit) {
+    __atomic_fetch_sub(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+    return false;
+  }
+  return true;
+}
+
+void BpfStore::Release(uint64_t cost) {
+  if (memory_ != nullptr) __atomic_fetch_sub(&memory_->used_bytes, cost, __ATOMIC_RELAXED);
+}
+
+absl::Status BpfStore::Reserve(uint64_t cost) {
+  // Each eviction frees at least one element; a few hundred cover any one
+  // write (a 1 MiB value over small items), and bound the work if the
+  // store holds nothing the policy may evict.
+  constexpr int kMaxEvictions = 512;
+  for (int i = 0; i <= kMaxEvictions; ++i) {
+    if (TryReserve(cost)) return absl::OkStatus();
+    if (shared_->policy.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
+      break;
+    }
+  }
+  return absl::ResourceExhaustedError("out of memory storing object");
+}
+
+bool BpfStore::EvictOne() {
+  std::lock_guard lock(shared_->evict_mutex);
+  const EvictionPolicy policy = shared_->policy.load(std::memory_order_relaxed);
+  // A sample of about kSample items from random places, as Redis samples
+  // (maxmemory-samples 5); a few tries, for classes that are empty there.
+  constexpr size_t kSample = 16;
+  constexpr int kTries = 8;
+  struct Sampled {
+    uint32_t db;
+    std::string key;
+    xdpkv_item item;
+  };
+  std::vector<Sampled> sample;
+  std::vector<EvictionCandidate> candidates;
+  // Classes in proportion to their items (counts at most 100 ms old), so
+  // a sample rarely starts in an empty one.
+  const uint64_t now_ms = NowBootMs();
+  if (loader_ != nullptr && now_ms >= shared_->class_items_at_ms + 100) {
+    if (auto counts = loader_->ItemCounts(); counts.ok()) shared_->class_items = *counts;
+    shared_->class_items_at_ms = now_ms;
+  }
+  uint64_t total_items = 0;
+  for (uint64_t n : shared_->class_items) total_items += n;
+  for (int attempt = 0; attempt < kTries && sample.size() < kSample; ++attempt) {
+    // splitmix64: a cheap, well-spread sequence of sampling places.
+    uint64_t z = shared_->sample_seed.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    size_t cls = z % XDPKV_KEY_CLASS_COUNT;
+    if (total_items != 0) {
+      uint64_t pick = (z >> 40) % total_items;
+      for (cls = 0; cls + 1 < XDPKV_KEY_CLASS_COUNT && pick >= shared_->class_items[cls]; ++cls) {
+        pick -= shared_->class_items[cls];
+      }
+    }
+    uint32_t bucket = static_cast<uint32_t>((z >> 8) % std::max<uint32_t>(item_buckets_[cls], 1));
+    // Every database: the memory limit is the store's.
+    auto done = ReadBatchAnyDatabase(
+        cls, &bucket, kSample - sample.size(),
+        [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
+          if (Deleting(item)) return;
+          sample.push_back({db, std::string(key), item});
+        });
+    if (!done.ok()) break;
+  }
+  for (const Sampled& s : sample) {
+    candidates.push_back({s.item.atime_s, s.item.cas, s.item.expires_at_ms});
+  }
+  const std::optional<size_t> victim = ChooseVictim(policy, candidates);
+  if (!victim) return false;
+  // Only the version sampled: one written since is not the one the policy chose.
+  auto map_key = MakeKey(item_fds_, sample[*victim].db, sample[*victim].key);
+  if (!map_key.ok()) return false;
+  auto result = CompareAndSwap(map_key->bytes, sample[*victim].item.cas, XDPKV_CAS_OP_DELETE,
+                               nullptr);
+  if (!result.ok()) return false;
+  // Changed or gone since sampled: nothing freed by us, but the caller
+  // tries again.
+  if (*result == XDPKV_CAS_STORED) shared_->evicted.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+size_t BpfStore::EvictForHeadroom(size_t max) {
+  if (memory_ == nullptr || shared_->policy.load() == EvictionPolicy::kNoEviction) return 0;
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  if (limit == 0) return 0;
+  // Keep 1/64 of the limit (at least a few large items' worth) free, so
+  // the kernel's writes find room without passing to us.
+  const uint64_t headroom = std::max<uint64_t>(limit / 64, 4 * BlobCost(XDPKV_MAX_VALUE_LEN) / 16);
+  size_t evicted = 0;
+  while (evicted < max && __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED) + headroom > limit) {
+    const uint64_t before = shared_->evicted.load();
+    if (!EvictOne()) break;
+    evicted += shared_->evicted.load() - before;
+  }
+  return evicted;
+}
+
+MemoryReport BpfStore::Memory() {
+  MemoryReport report;
+  report.policy = shared_->policy.load();
+  report.evicted_keys = shared_->evicted.load();
+  if (memory_ == nullptr) return report;
+  report.fixed_bytes = fixed_bytes_;
+  report.used_bytes = fixed_bytes_ + __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED);
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  report.limit_bytes = limit == 0 ? 0 : limit + fixed_bytes_;
+  if (loader_ != nullptr) {
+    auto memlock = loader_->KernelMemlock();
+    if (memlock.ok()) report.kernel_memlock = *memlock;
+  }
+  return report;
+}
+
+absl::Status BpfStore::SetMemoryLimit(uint64_t bytes) {
+  if (memory_ == nullptr) return absl::UnimplementedError("this store has no memory limit");
+  if (bytes != 0 && bytes <= fixed_bytes_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the store's fixed tables take ", fixed_bytes_, " bytes: a limit must be above that"));
+  }
+  __atomic_store_n(&memory_->limit_bytes, bytes == 0 ? 0 : bytes - fixed_bytes_,
+                   __ATOMIC_RELAXED);
+  return absl::OkStatus();
+}
+
+Store* BpfStore::Database(int index) {
+  if (index < 0 || index >= kDatabases) return nullptr;
+  return &InDatabase(static_cast<uint32_t>(index));
+}
+
+BpfStore& BpfStore::InDatabase(uint32_t db) {
+  if (db == db_) return *this;
+  if (db == 0) return *shared_->root;
+  std::lock_guard lock(shared_->databases_mutex);
+  auto& store = shared_->databases[db];
+  if (store == nullptr) {
+    store = std::make_unique<BpfStore>(item_fds_, blob_fds_, cas_counter_, cas_program_fd_);
+    store->loader_ = loader_;
+    store->memory_ = memory_;
+    store->fixed_bytes_ = fixed_bytes_;
+    store->item_buckets_ = item_buckets_;
+    store->db_ = db;
+    store->shared_ = shared_;
+  }
+  return *store;
+}
+
+void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
+  shared_->policy.store(policy);
+  if (memory_ != nullptr) {
+    __atomic_store_n(&memory_->evicts, policy == EvictionPolicy::kNoEviction ? 0u : 1u,
+                     __ATOMIC_RELAXED);
+  }
+}
+
+
+void BpfStore::RefreshRecency(std::string_view key, const xdpkv_item& item) {
+  // Only where eviction looks at it, and at most once per item every
+  // kRecencyRefreshS: each refresh is a run of the store program.
+  if (memory_ == nullptr || shared_->policy.load(std::memory_order_relaxed) ==
+                                EvictionPolicy::kNoEviction) {
+    return;
+  }
+  const uint32_t now_s = static_cast<uint32_t>(NowBootMs() / 1000);
+  if (now_s < item.atime_s + kRecencyRefreshS) return;
+  auto map_key = MakeKey(item_fds_, db_, key);
+  if (!map_key.ok()) return;
+  xdpkv_item recency{};
+  recency.atime_s = now_s;
+  (void)CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_RECENCY, &recency);
+}
+
+}  // namespace xdpkv
