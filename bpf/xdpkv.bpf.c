@@ -2,7 +2,8 @@
 /*
  * The xdpkv BPF object: the XDP fast path (xdpkv_xdp.bpf.c), the TC tier
  * that sends the replies XDP cannot (xdpkv_tc.bpf.c), and the store
- * program userspace runs with BPF_PROG_TEST_RUN (xdpkv_store.bpf.c), over
+ * programs userspace runs with BPF_PROG_TEST_RUN (xdpkv_store.bpf.c for
+ * writes, xdpkv_read.bpf.c for batched reads), over
  * the maps in lib/maps.h (docs/architecture.md).
  *
  * Why one compilation unit that includes the entry files: the programs must
@@ -27,5 +28,6 @@
 #include "xdpkv_xdp.bpf.c"
 #include "xdpkv_store.bpf.c"
 #include "xdpkv_tc.bpf.c"
+#include "xdpkv_read.bpf.c"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -171,6 +171,28 @@ enum xdpkv_cas_result {
 	XDPKV_CAS_BUSY = 4,      /* the map refused the delete; nothing changed */
 };
 
+/* Userspace's batched reads (MGET, multi-key gets): the program
+ * xdpkv_store_read, run with BPF_PROG_TEST_RUN on a struct
+ * xdpkv_read_request naming a slot of the map xdpkv_read_slots, copies the
+ * item of each of the slot's keys, under the item's lock, into the slot:
+ * one syscall for up to XDPKV_READ_BATCH keys instead of one each. The map
+ * is mmapped by userspace (BPF_F_MMAPABLE), one slot per server thread, so
+ * keys go in and items come out without copies through the syscall.
+ * Items are raw bytes here: an mmapped map may not hold spin locks. */
+#define XDPKV_READ_BATCH 32
+#define XDPKV_READ_SLOTS 64
+struct xdpkv_read_slot {
+	__u32 count; /* keys in the slot, at most XDPKV_READ_BATCH */
+	__u32 reserved;
+	struct xdpkv_key256 keys[XDPKV_READ_BATCH];
+	__u8 items[XDPKV_READ_BATCH][sizeof(struct xdpkv_item)];
+	__u32 found[XDPKV_READ_BATCH]; /* 1: items[i] is keys[i]'s, as its lock saw it */
+};
+struct xdpkv_read_request {
+	__u32 slot; /* < XDPKV_READ_SLOTS */
+	__u32 reserved[3];
+};
+
 /* The store's memory (docs/architecture.md, "Memory"): the bytes the
  * kernel allocated for the store maps' elements (items and blobs, each
  * rounded up to the allocation it takes), kept by whoever inserts or

@@ -26,6 +26,26 @@ std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
   return store;
 }
 
+absl::StatusOr<bool> BpfStore::ReadValue(const xdpkv_item& item, std::string* value) {
+  if (item.blob_id == 0) {
+    value->assign(reinterpret_cast<const char*>(item.inline_value),
+                  std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
+    return true;
+  }
+  if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
+  const size_t cls = BlobClassOf(item.value_len);
+  std::vector<uint8_t> blob = BlobBuffer(cls);
+  if (bpf_map_lookup_elem(blob_fds_[cls], &item.blob_id, blob.data()) != 0) {
+    if (errno == ENOENT) return false;  // replaced since we read the item
+    return MapError(errno, "blob lookup");
+  }
+  xdpkv_blob_header header;
+  std::memcpy(&header, blob.data(), sizeof(header));
+  if (header.blob_id != item.blob_id || header.value_len != item.value_len) return false;
+  value->assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
+  return true;
+}
+
 absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
@@ -36,29 +56,31 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
       if (errno == ENOENT) return std::nullopt;
       return MapError(errno, "store lookup");
     }
-    const xdpkv_item& item = raw.item;
     // Being deleted, or the element was reused for another key between the
     // kernel's lookup and its copy: ours was absent meanwhile.
-    if (Deleting(item) || item.key_tag != key_tag) return std::nullopt;
-    if (item.blob_id == 0) {
-      raw.value.assign(reinterpret_cast<const char*>(item.inline_value),
-                       std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
-      return raw;
-    }
-    if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
-    const size_t cls = BlobClassOf(item.value_len);
-    std::vector<uint8_t> blob = BlobBuffer(cls);
-    if (bpf_map_lookup_elem(blob_fds_[cls], &item.blob_id, blob.data()) != 0) {
-      if (errno == ENOENT) continue;  // replaced since we read the item
-      return MapError(errno, "blob lookup");
-    }
-    xdpkv_blob_header header;
-    std::memcpy(&header, blob.data(), sizeof(header));
-    if (header.blob_id != item.blob_id || header.value_len != item.value_len) continue;
-    raw.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
-    return raw;
+    if (Deleting(raw.item) || raw.item.key_tag != key_tag) return std::nullopt;
+    auto read = ReadValue(raw.item, &raw.value);
+    if (!read.ok()) return read.status();
+    if (*read) return raw;
   }
   return absl::UnavailableError("value kept changing while being read");
+}
+
+std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
+    std::string_view key, const xdpkv_item& item) {
+  if (Expired(item.expires_at_ms)) {
+    // Lazily, as memcached does, and only the version seen expired.
+    (void)DeleteIfStillExpired(key, item);
+    return absl::StatusOr<std::optional<StoredItem>>(std::nullopt);
+  }
+  std::string value;
+  auto read = ReadValue(item, &value);
+  if (!read.ok()) return absl::StatusOr<std::optional<StoredItem>>(read.status());
+  if (!*read) return std::nullopt;
+  RefreshRecency(key, item);
+  return absl::StatusOr<std::optional<StoredItem>>(StoredItem{
+      std::move(value), item.flags, item.cas, item.expires_at_ms,
+      static_cast<ValueType>(item.type)});
 }
 
 absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
@@ -74,6 +96,55 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   RefreshRecency(key, item);
   return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms,
                     static_cast<ValueType>(item.type)};
+}
+
+std::vector<absl::StatusOr<std::optional<StoredItem>>> BpfStore::GetMany(
+    std::span<const std::string_view> keys, size_t max_value_bytes) {
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> out;
+  out.reserve(keys.size());
+  const int slot_index = loader_ != nullptr ? loader_->ReadSlotForThisThread() : -1;
+  if (slot_index < 0 || keys.size() < 2) return Store::GetMany(keys, max_value_bytes);
+  xdpkv_read_slot& slot = loader_->read_slots()[slot_index];
+  size_t bytes = 0;
+  for (size_t start = 0; start < keys.size(); start += XDPKV_READ_BATCH) {
+    const size_t n = std::min<size_t>(XDPKV_READ_BATCH, keys.size() - start);
+    std::array<bool, XDPKV_READ_BATCH> valid{};
+    for (size_t i = 0; i < n; ++i) {
+      auto map_key = MakeKey(item_fds_, db_, keys[start + i]);
+      valid[i] = map_key.ok();
+      slot.keys[i] = valid[i] ? map_key->bytes : xdpkv_key256{};
+    }
+    slot.count = static_cast<__u32>(n);
+    xdpkv_read_request request{};
+    request.slot = static_cast<__u32>(slot_index);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
+                .data_size_in = sizeof(request), .repeat = 1);
+    const bool ran = bpf_prog_test_run_opts(loader_->read_program_fd(), &opts) == 0 &&
+                     opts.retval == XDPKV_CAS_STORED;
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view key = keys[start + i];
+      if (!out.empty() && bytes > max_value_bytes) return out;  // the caller's bound
+      if (!ran || !valid[i]) {
+        out.push_back(Get(key));  // the one-key path answers (or errs) as always
+        if (out.back().ok() && *out.back()) bytes += (*out.back())->value.size();
+        continue;
+      }
+      if (!slot.found[i]) {
+        out.push_back(std::nullopt);
+        continue;
+      }
+      xdpkv_item item;
+      std::memcpy(&item, slot.items[i], sizeof(item));
+      if (Deleting(item) || item.key_tag != xdpkv_key_tag(&slot.keys[i])) {
+        out.push_back(std::nullopt);
+        continue;
+      }
+      auto answer = Answer(key, item);
+      out.push_back(answer ? std::move(*answer) : Get(key));  // changed: read it alone
+      if (out.back().ok() && *out.back()) bytes += (*out.back())->value.size();
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_tag,

@@ -38,6 +38,8 @@ class BpfStore : public Store {
   }
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
+      std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
                                uint64_t expires_at_ms) override;
   absl::StatusOr<bool> Delete(std::string_view key) override;
@@ -81,6 +83,15 @@ class BpfStore : public Store {
     std::string value;
   };
   absl::StatusOr<std::optional<RawItem>> ReadRaw(std::string_view key);
+  // A read item's value: inline, or its blob's (false if the blob is gone
+  // or changed: the item was written since it was read).
+  absl::StatusOr<bool> ReadValue(const xdpkv_item& item, std::string* value);
+  // What Get answers for an item read under its lock (`item` is the key's
+  // as of that read): absent if deleting or expired (the expired version
+  // deleted), else its value, read now. nullopt: the value changed under
+  // us; read the key again.
+  std::optional<absl::StatusOr<std::optional<StoredItem>>> Answer(std::string_view key,
+                                                                  const xdpkv_item& item);
   // Runs xdpkv_store_cas: `op` on `key` only if its CAS is `expected_cas`
   // (XDPKV_CAS_ANY: any version). Returns an enum xdpkv_cas_result (never
   // BAD_REQUEST: that is an error); when it replaced or deleted, *old (if
@@ -130,7 +141,7 @@ class BpfStore : public Store {
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
   uint64_t* cas_counter_;
   int cas_program_fd_;
-  const XdpLoader* loader_ = nullptr;  // for the kernel's memory figures
+  const XdpLoader* loader_ = nullptr;  // memory figures, batched reads
   xdpkv_memory* memory_ = nullptr;     // null: no accounting (no loader)
   uint64_t fixed_bytes_ = 0;
   std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};

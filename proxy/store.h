@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +99,22 @@ class Store {
   virtual ~Store() = default;
   // nullopt when absent or expired.
   virtual absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) = 0;
+  // Get for the keys in order, one answer per key, for as many keys as fit
+  // `max_value_bytes` of values (at least one): a caller bounding its
+  // output gets no more than that plus one value, and asks again for the
+  // rest. A store may read them together (BpfStore: one program run for up
+  // to XDPKV_READ_BATCH keys).
+  virtual std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
+      std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) {
+    std::vector<absl::StatusOr<std::optional<StoredItem>>> items;
+    size_t bytes = 0;
+    for (std::string_view key : keys) {
+      if (!items.empty() && bytes > max_value_bytes) break;
+      items.push_back(Get(key));
+      if (items.back().ok() && *items.back()) bytes += (*items.back())->value.size();
+    }
+    return items;
+  }
   // Creates or replaces; returns the item's new CAS unique.
   // ResourceExhausted when the store is full.
   virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value,

@@ -25,6 +25,8 @@ static_assert(offsetof(xdpkv_item, key_tag) == 40);
 static_assert(offsetof(xdpkv_item, atime_s) == 48);
 static_assert(offsetof(xdpkv_item, inline_value) == 56);
 static_assert(sizeof(xdpkv_item) == 56 + XDPKV_INLINE_VALUE_MAX);
+// Slots sit at 8-byte strides in the mmapped array.
+static_assert(sizeof(xdpkv_read_slot) % 8 == 0);
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
 static_assert(sizeof(xdpkv_key32) == 4 + 32);

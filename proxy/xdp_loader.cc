@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -332,6 +333,17 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
   }
   __atomic_store_n(&memory.used_bytes, *used, __ATOMIC_RELAXED);
 
+  // Batched reads go in and out through the slots' memory.
+  {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t bytes = ((sizeof(xdpkv_read_slot) + 7) / 8 * 8) * XDPKV_READ_SLOTS;
+    loader->read_slots_bytes_ = (bytes + page - 1) / page * page;
+    void* slots = mmap(nullptr, loader->read_slots_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED,
+                       bpf_map__fd(skeleton->maps.xdpkv_read_slots), 0);
+    if (slots == MAP_FAILED) return ErrnoStatus(errno, "mapping the read slots");
+    loader->read_slots_ = static_cast<xdpkv_read_slot*>(slots);
+  }
+
   // The allowlist (an LPM trie) is set once; it starts empty.
   for (const auto& [key, value] : allow) {
     if (bpf_map_update_elem(bpf_map__fd(skeleton->maps.xdpkv_udp_allow), key.data(),
@@ -373,6 +385,7 @@ absl::Status XdpLoader::SetAdmissionTable(const AdmissionTable& table) {
 }
 
 XdpLoader::~XdpLoader() {
+  if (read_slots_ != nullptr) munmap(read_slots_, read_slots_bytes_);
   for (int fd : link_fds_) close(fd);
   xdpkv_bpf__destroy(skeleton_);
   if (pin_dir_lock_fd_ >= 0) close(pin_dir_lock_fd_);
@@ -423,6 +436,22 @@ void XdpLoader::AttachTcTier(const std::string& interface, unsigned ifindex) {
 }
 
 int XdpLoader::program_fd() const { return bpf_program__fd(skeleton_->progs.xdpkv_xdp); }
+
+int XdpLoader::ReadSlotForThisThread() const {
+  // Per thread and loader: tests run several loaders in one process.
+  thread_local const XdpLoader* owner = nullptr;
+  thread_local int slot = -1;
+  if (owner != this) {
+    owner = this;
+    const int next = next_read_slot_.fetch_add(1, std::memory_order_relaxed);
+    slot = next < XDPKV_READ_SLOTS ? next : -1;
+  }
+  return slot;
+}
+
+int XdpLoader::read_program_fd() const {
+  return bpf_program__fd(skeleton_->progs.xdpkv_store_read);
+}
 
 int XdpLoader::cas_program_fd() const {
   return bpf_program__fd(skeleton_->progs.xdpkv_store_cas);

@@ -5,6 +5,7 @@
 #define XDPKV_PROXY_XDP_LOADER_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -75,6 +76,13 @@ class XdpLoader {
   int program_fd() const;
   // The compare-and-set program (struct xdpkv_cas_request).
   int cas_program_fd() const;
+  // The batched-read program (struct xdpkv_read_request) and its slots,
+  // mmapped (XDPKV_READ_SLOTS of struct xdpkv_read_slot).
+  int read_program_fd() const;
+  xdpkv_read_slot* read_slots() const { return read_slots_; }
+  // A read slot of its own for the calling thread, or -1 when all are
+  // taken (each thread keeps the first it got).
+  int ReadSlotForThisThread() const;
   // The store maps: items, one per key class; out-of-line values, one per
   // value class (proxy/store_layout.h).
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;
@@ -112,6 +120,9 @@ class XdpLoader {
   std::vector<std::string> tc_interfaces_;
   uint64_t fixed_bytes_ = 0;
   HtabModel model_;
+  xdpkv_read_slot* read_slots_ = nullptr;  // mmapped xdpkv_read_slots
+  mutable std::atomic<int> next_read_slot_{0};
+  size_t read_slots_bytes_ = 0;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
   std::vector<std::string> listen_addresses_;
   std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones

@@ -22,29 +22,35 @@ void Get(Call& call) {
   item ? call.Bulk(item->value) : call.Null();
 }
 
-// One MGET element: the value, or nil when absent (or a key that cannot
-// exist).
-void AppendMGetValue(Store& store, const ServerContext& context, std::string_view key,
-                     std::string* out) {
-  auto item = store.Get(key);
-  // A key of another type reads as nil, as in Redis's MGET.
-  const bool hit = item.ok() && *item && (*item)->type == ValueType::kString;
-  ServerStats::Add(hit ? context.stats->keyspace_hits : context.stats->keyspace_misses);
-  hit ? resp::AppendBulk(out, (*item)->value) : resp::AppendNullBulk(out);
+// MGET elements for `keys`, read together (Store::GetMany), for as many
+// keys as the output bound leaves room for (at least one): the value, or
+// nil when absent, of another type (as Redis's MGET), or a key that cannot
+// exist. Returns how many keys it answered.
+size_t AppendMGetValues(Store& store, const ServerContext& context,
+                        std::span<const std::string_view> keys, size_t room, std::string* out) {
+  auto items = store.GetMany(keys, room);
+  for (const auto& item : items) {
+    const bool hit = item.ok() && *item && (*item)->type == ValueType::kString;
+    ServerStats::Add(hit ? context.stats->keyspace_hits : context.stats->keyspace_misses);
+    hit ? resp::AppendBulk(out, (*item)->value) : resp::AppendNullBulk(out);
+  }
+  return items.size();
 }
 
-// Key by key, straight into the output: an MGET of many big values stops at
-// the client's output bound and keeps the keys left for ContinueRespReply,
-// so one small request cannot make the server hold gigabytes.
+// Straight into the output: an MGET of many big values stops at the
+// client's output bound and keeps the keys left for ContinueRespReply, so
+// one small request cannot make the server hold gigabytes.
 void MGet(Call& call) {
   resp::AppendArrayHeader(call.out, call.args.size() - 1);
-  for (size_t i = 1; i < call.args.size(); ++i) {
+  const Args keys = call.args.subspan(1);
+  for (size_t done = 0; done < keys.size();) {
     if (call.out->size() > call.client.output_limit) {
-      call.client.pending_mget.assign(call.args.begin() + static_cast<ptrdiff_t>(i),
-                                      call.args.end());
+      call.client.pending_mget.assign(keys.begin() + static_cast<ptrdiff_t>(done), keys.end());
       return;
     }
-    AppendMGetValue(call.store, call.context, call.args[i], call.out);
+    const size_t room = call.client.output_limit - std::min(call.out->size(),
+                                                            call.client.output_limit);
+    done += AppendMGetValues(call.store, call.context, keys.subspan(done), room, call.out);
   }
 }
 
@@ -425,10 +431,11 @@ namespace xdpkv {
 
 bool ContinueRespReply(Store& store, const ServerContext& context, RespClient& client,
                        std::string* out) {
+  std::vector<std::string_view> keys(client.pending_mget.begin(), client.pending_mget.end());
   size_t done = 0;
-  for (; done < client.pending_mget.size(); ++done) {
-    if (out->size() > client.output_limit) break;
-    redis::AppendMGetValue(store, context, client.pending_mget[done], out);
+  while (done < keys.size() && out->size() <= client.output_limit) {
+    const size_t room = client.output_limit - out->size();
+    done += redis::AppendMGetValues(store, context, std::span(keys).subspan(done), room, out);
   }
   client.pending_mget.erase(client.pending_mget.begin(),
                             client.pending_mget.begin() + static_cast<ptrdiff_t>(done));
