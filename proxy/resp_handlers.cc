@@ -13,6 +13,7 @@ const Registry& Commands() {
     RegisterKeyspaceFamily(r);
     RegisterServerFamily(r);
     RegisterAuthFamily(r);
+    RegisterPersistenceFamily(r);
     return r;
   }();
   return *registry;

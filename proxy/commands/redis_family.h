@@ -67,11 +67,12 @@ using CI = resp::CommandInfo<Handler>;
 using Registry = resp::CommandRegistry<Handler>;
 
 // Each family adds its rows (redis_strings.cc, redis_keyspace.cc,
-// redis_server.cc).
+// redis_server.cc, redis_auth.cc, redis_persistence.cc).
 void RegisterStringFamily(Registry* registry);
 void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
 void RegisterAuthFamily(Registry* registry);
+void RegisterPersistenceFamily(Registry* registry);  // redis_persistence.cc
 
 // Redis's authRequired: a password is set and this client has not
 // authenticated (redis_auth.cc).
