@@ -316,8 +316,6 @@ const Param kParams[] = {
      ParseYesNo,
      [](const Parsed& v, const Call& call) { call.context.runtime->protected_mode = v.number != 0; }},
     {"proto-max-bulk-len", [](const Call& call) { return std::to_string(call.context.max_item_size); }},
-    {"requirepass", [](const Call& call) { return call.context.runtime->requirepass.Get(); },
-     ParseRequirePass, ApplyRequirePass},
     {"rdbcompression",
      [](const Call& call) {
        return GetPersistence(call, [](const Persistence& p) {
@@ -328,6 +326,8 @@ const Param kParams[] = {
        return NeedsPersistence(call, error) && ParseYesNo(value, call, parsed, error);
      },
      [](const Parsed& v, const Call& call) { call.context.persistence->SetCompress(v.number != 0); }},
+    {"requirepass", [](const Call& call) { return call.context.runtime->requirepass.Get(); },
+     ParseRequirePass, ApplyRequirePass},
     {"save",
      [](const Call& call) {
        return GetPersistence(call,
