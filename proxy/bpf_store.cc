@@ -361,28 +361,43 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
 
 absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_view value,
                                            uint32_t flags, uint64_t expires_at_ms, uint64_t cas) {
-  if (cas == XDPKV_CAS_ANY) {
-    auto fresh = Set(key, value, flags, expires_at_ms);
-    if (fresh.ok()) writes_.fetch_sub(1, std::memory_order_relaxed);  // a restore, not a write
-    return fresh;
-  }
   auto map_key = MakeKey(item_fds_, key);
   if (!map_key.ok()) return map_key.status();
-  // Above the restored CAS first, so no write from now on (the kernel's
-  // included) can be given it.
-  uint64_t next = __atomic_load_n(cas_counter_, __ATOMIC_RELAXED);
-  while (next <= cas &&
-         !__atomic_compare_exchange_n(cas_counter_, &next, cas + 1, false, __ATOMIC_RELAXED,
-                                      __ATOMIC_RELAXED)) {
+  if (cas != XDPKV_CAS_ANY) {
+    // Above the restored CAS first, so no write from now on (the kernel's
+    // included) can be given it.
+    uint64_t next = __atomic_load_n(cas_counter_, __ATOMIC_RELAXED);
+    while (next <= cas &&
+           !__atomic_compare_exchange_n(cas_counter_, &next, cas + 1, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
   }
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
   if (!item.ok()) return item.status();
-  // The blob keeps the fresh id NewItem gave it (ids are never reused;
-  // the restored CAS might be some other blob's id in a store that was
-  // not empty).
-  item->cas = cas;
+  // The blob keeps the fresh id NewItem gave it (ids are never reused; the
+  // restored CAS might be another blob's id in a store that was not empty).
+  if (cas != XDPKV_CAS_ANY) item->cas = cas;
+  // Loads go into new stores: try a plain insert first (one syscall), and
+  // only over an existing key take the replacing path.
+  const uint64_t cost = ItemCost(key.size());
+  if (auto room = Reserve(cost); !room.ok()) {
+    DeleteBlob(item->blob_id, item->value_len);
+    return room;
+  }
+  if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST | BPF_F_LOCK) == 0) {
+    return item->cas;
+  }
+  const int err = errno;
+  Release(cost);
+  if (err != EEXIST) {
+    DeleteBlob(item->blob_id, item->value_len);
+    if (err == E2BIG || err == ENOMEM) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    return MapError(err, "store insert");
+  }
   if (auto status = WriteItem(map_key->bytes, map_key->fd, *item); !status.ok()) return status;
-  return cas;
+  return item->cas;
 }
 
 absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,

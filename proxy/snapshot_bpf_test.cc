@@ -195,6 +195,12 @@ TEST(BpfSnapshot, WritesCountsWhatRedisCountsAsDirty) {
                         return Mutation::Keep();
                       }).ok());
   ASSERT_TRUE(a.store->Restore("r", "1", 0, 0, 77).ok());  // a load: not a write
+  ASSERT_TRUE(a.store->Restore("r", std::string(5000, 'r'), 5, 0, 78).ok());  // over a key
+  auto r = a.store->Get("r");
+  ASSERT_TRUE(r.ok() && r->has_value());
+  EXPECT_EQ((*r)->value, std::string(5000, 'r'));
+  EXPECT_EQ((*r)->flags, 5u);
+  EXPECT_EQ((*r)->cas, 78u);
   EXPECT_EQ(a.store->Writes(), 4u);
   EXPECT_EQ(*a.store->Clear(), 2u);
   EXPECT_EQ(a.store->Writes(), 6u);
