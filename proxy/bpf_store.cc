@@ -367,9 +367,8 @@ absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_vie
     // Above the restored CAS first, so no write from now on (the kernel's
     // included) can be given it.
     uint64_t next = __atomic_load_n(cas_counter_, __ATOMIC_RELAXED);
-    while (next <= cas &&
-           !__atomic_compare_exchange_n(cas_counter_, &next, cas + 1, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
+    while (next <= cas && !__atomic_compare_exchange_n(cas_counter_, &next, cas + 1, false,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
   }
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
@@ -663,9 +662,8 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
           std::vector<uint8_t> blob = BlobBuffer(value_cls);
           xdpkv_blob_header header;
           if (bpf_map_lookup_elem(blob_fds_[value_cls], &item.blob_id, blob.data()) == 0 &&
-              (std::memcpy(&header, blob.data(), sizeof(header)), header.blob_id == item.blob_id &&
-                                                                     header.value_len ==
-                                                                         item.value_len)) {
+              (std::memcpy(&header, blob.data(), sizeof(header)),
+               header.blob_id == item.blob_id && header.value_len == item.value_len)) {
             stored.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)),
                                 item.value_len);
             have = true;

@@ -3,11 +3,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -66,8 +66,7 @@ std::string FormatSavePoints(const std::vector<SavePoint>& points) {
   });
 }
 
-Persistence::Persistence(Store& store, PersistenceConfig config,
-                         std::function<uint64_t()> changes,
+Persistence::Persistence(Store& store, PersistenceConfig config, std::function<uint64_t()> changes,
                          std::function<int64_t()> unix_minus_boot_ms)
     : store_(store),
       changes_(std::move(changes)),

@@ -37,11 +37,11 @@ std::optional<std::vector<SavePoint>> ParseSavePoints(std::string_view text);
 std::string FormatSavePoints(const std::vector<SavePoint>& points);
 
 struct PersistenceConfig {
-  std::string dir = ".";                // made absolute by the constructor
+  std::string dir = ".";  // made absolute by the constructor
   std::string dbfilename = "dump.rdb";
-  std::vector<SavePoint> save;          // none: no scheduled saves
-  bool compress = true;                 // rdbcompression
-  std::string version;                  // xdpkv's, written into dumps
+  std::vector<SavePoint> save;  // none: no scheduled saves
+  bool compress = true;         // rdbcompression
+  std::string version;          // xdpkv's, written into dumps
 };
 
 class Persistence {
@@ -97,7 +97,7 @@ class Persistence {
     bool last_bgsave_ok = true;         // the last save's outcome (SAVE or BGSAVE)
     int64_t last_bgsave_time_sec = -1;  // how long the last BGSAVE took
     int64_t current_bgsave_time_sec = -1;
-    uint64_t saves = 0;                 // successful and failed, as Redis's rdb_saves
+    uint64_t saves = 0;  // successful and failed, as Redis's rdb_saves
     uint64_t last_save_keys = 0;
     uint64_t last_save_bytes = 0;
     uint64_t last_load_keys_loaded = 0;

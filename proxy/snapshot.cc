@@ -71,7 +71,8 @@ class FdSource : public rdb::ByteSource {
   uint64_t Remaining() const override { return left_; }
 
  private:
-  FdSource(int fd, std::string path, uint64_t size) : fd_(fd), path_(std::move(path)), left_(size) {}
+  FdSource(int fd, std::string path, uint64_t size)
+      : fd_(fd), path_(std::move(path)), left_(size) {}
   int fd_;
   std::string path_;
   uint64_t left_;
@@ -179,8 +180,8 @@ absl::StatusOr<SaveResult> SaveRdbFile(Store& store, const std::string& path,
 namespace {
 
 // One pass over the file; writes into the store only when `apply`.
-absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& options,
-                      bool apply, LoadResult* result) {
+absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& options, bool apply,
+                      LoadResult* result) {
   rdb::Reader reader(source);
   std::deque<rdb::ItemMeta> meta;  // for the next entries, in order
   uint64_t meta_mismatches = 0;
@@ -239,8 +240,8 @@ absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& 
   result->stats = reader.stats();
   auto& w = result->warnings;
   for (const auto& [type, count] : result->stats.skipped) {
-    w.push_back(absl::StrCat("skipped ", count, " keys of type ", type,
-                             " (xdpkv holds strings only)"));
+    w.push_back(
+        absl::StrCat("skipped ", count, " keys of type ", type, " (xdpkv holds strings only)"));
   }
   if (result->other_db != 0) {
     w.push_back(absl::StrCat("skipped ", result->other_db,
@@ -293,16 +294,18 @@ absl::StatusOr<LoadResult> LoadRdb(Store& store, const SourceFactory& open,
   }
   result.evicted = store.Memory().evicted_keys - evicted_before;
   if (result.evicted != 0) {
-    result.warnings.push_back(absl::StrCat(
-        result.evicted, " keys were evicted while loading: the data is larger than the memory "
-                        "limit (-m / maxmemory) allows"));
+    result.warnings.push_back(
+        absl::StrCat(result.evicted,
+                     " keys were evicted while loading: the data is larger than the memory "
+                     "limit (-m / maxmemory) allows"));
   }
   return result;
 }
 
 absl::StatusOr<LoadResult> LoadRdbFile(Store& store, const std::string& path,
                                        const LoadOptions& options) {
-  auto result = LoadRdb(store, [&] { return FdSource::Open(path); }, options);
+  auto result = LoadRdb(
+      store, [&] { return FdSource::Open(path); }, options);
   if (!result.ok()) {
     return absl::Status(result.status().code(),
                         absl::StrCat(path, ": ", std::string(result.status().message())));

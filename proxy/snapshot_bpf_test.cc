@@ -25,8 +25,8 @@ namespace {
 
 using testing::BuildPacket;
 using testing::Frame;
-using testing::RunXdp;
 using testing::kTx;
+using testing::RunXdp;
 
 struct Loaded {
   std::unique_ptr<XdpLoader> loader;
@@ -43,11 +43,11 @@ absl::StatusOr<Loaded> Load(XdpConfig config = {}) {
   return loaded;
 }
 
-#define LOAD_OR_SKIP(var, ...)                                                            \
-  auto var##_or = Load(__VA_ARGS__);                                                      \
-  if (!var##_or.ok()) {                                                                   \
-    GTEST_SKIP() << "no BPF rights here, not tested: " << var##_or.status().message();    \
-  }                                                                                       \
+#define LOAD_OR_SKIP(var, ...)                                                         \
+  auto var##_or = Load(__VA_ARGS__);                                                   \
+  if (!var##_or.ok()) {                                                                \
+    GTEST_SKIP() << "no BPF rights here, not tested: " << var##_or.status().message(); \
+  }                                                                                    \
   Loaded var = std::move(*var##_or)
 
 uint32_t KernelSet(const XdpLoader& loader, const std::string& key, uint32_t flags,
@@ -82,8 +82,8 @@ TEST(BpfSnapshot, EveryItemOfBothPathsSurvivesARoundTrip) {
     const size_t len = i == 0 ? (1 << 20) : static_cast<size_t>((i * 997) % 70000);
     std::string value(len, static_cast<char>('a' + i % 26));
     if (len > 10) value.replace(0, key.size(), key);
-    ASSERT_TRUE(a.store->Set(key, value, static_cast<uint32_t>(i), i % 3 ? 0 : now + 3'600'000 + i)
-                    .ok());
+    ASSERT_TRUE(
+        a.store->Set(key, value, static_cast<uint32_t>(i), i % 3 ? 0 : now + 3'600'000 + i).ok());
   }
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(KernelSet(*a.loader, "k" + std::to_string(i), 1000 + i,
@@ -188,13 +188,13 @@ TEST(BpfSnapshot, WritesCountsWhatRedisCountsAsDirty) {
   ASSERT_TRUE(a.store->Set("b", "1", 0, 0).ok());
   ASSERT_TRUE(*a.store->Delete("a"));
   ASSERT_FALSE(*a.store->Delete("a"));  // nothing deleted: not a write
-  ASSERT_TRUE(a.store->Mutate("b", [](const std::optional<StoredItem>&) {
-                        return Mutation::Write("2", 0, 0);
-                      }).ok());
-  ASSERT_TRUE(a.store->Mutate("b", [](const std::optional<StoredItem>&) {
-                        return Mutation::Keep();
-                      }).ok());
-  ASSERT_TRUE(a.store->Restore("r", "1", 0, 0, 77).ok());  // a load: not a write
+  ASSERT_TRUE(
+      a.store
+          ->Mutate("b", [](const std::optional<StoredItem>&) { return Mutation::Write("2", 0, 0); })
+          .ok());
+  ASSERT_TRUE(
+      a.store->Mutate("b", [](const std::optional<StoredItem>&) { return Mutation::Keep(); }).ok());
+  ASSERT_TRUE(a.store->Restore("r", "1", 0, 0, 77).ok());                     // a load: not a write
   ASSERT_TRUE(a.store->Restore("r", std::string(5000, 'r'), 5, 0, 78).ok());  // over a key
   auto r = a.store->Get("r");
   ASSERT_TRUE(r.ok() && r->has_value());

@@ -1,6 +1,8 @@
 // Snapshots over the in-memory store (no BPF rights needed): the store's
 // items through an RDB and back, what a load drops and reports, refusals
 // that leave the store untouched, the save schedule, and the commands.
+#include "proxy/snapshot.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include "proxy/handlers.h"
 #include "proxy/persistence.h"
 #include "proxy/rdb/rdb_writer.h"
-#include "proxy/snapshot.h"
 #include "proxy/testing/memory_store.h"
 
 namespace xdpkv {
@@ -65,9 +66,10 @@ TEST(Snapshot, ItemsFlagsCasAndExpiriesSurviveARoundTrip) {
   std::map<std::string, StoredItem> want;
   for (int i = 0; i < 3000; ++i) {
     const std::string key = "key:" + std::to_string(i);
-    std::string value = i % 3 == 0 ? std::to_string(i * 7919 - 5000)          // integers
-                        : i % 3 == 1 ? std::string(static_cast<size_t>(i % 300), 'a')  // compressible
-                                     : key + ":" + std::to_string(i * i);
+    std::string value = i % 3 == 0 ? std::to_string(i * 7919 - 5000)  // integers
+                        : i % 3 == 1
+                            ? std::string(static_cast<size_t>(i % 300), 'a')  // compressible
+                            : key + ":" + std::to_string(i * i);
     const uint64_t expiry = i % 4 == 0 ? 2'000'000 + static_cast<uint64_t>(i) : 0;
     ASSERT_TRUE(from.Set(key, value, static_cast<uint32_t>(i * 31), expiry).ok());
   }
@@ -198,8 +200,7 @@ TEST(Snapshot, ItemMetaThatDescribesMoreKeysIsWarnedAbout) {
 }
 
 TEST(SavePoints, ParsedAsRedis) {
-  EXPECT_EQ(ParseSavePoints("3600 1 300 100"),
-            (std::vector<SavePoint>{{3600, 1}, {300, 100}}));
+  EXPECT_EQ(ParseSavePoints("3600 1 300 100"), (std::vector<SavePoint>{{3600, 1}, {300, 100}}));
   EXPECT_EQ(ParseSavePoints(""), std::vector<SavePoint>{});
   EXPECT_EQ(ParseSavePoints("60 0"), (std::vector<SavePoint>{{60, 0}}));
   for (const char* bad : {"1", "0 1", "1 -1", "a 1", "1 2 3", "1.5 2"}) {
@@ -245,8 +246,8 @@ TEST(Persistence, SaveBgsaveAndAFailedSaveThatKeepsThePreviousFile) {
   ASSERT_TRUE(store.Set("k", "v", 3, 0).ok());
   PersistenceConfig config;
   config.dir = dir.path();
-  Persistence persistence(store, config, [&] { return store.Writes(); },
-                          [] { return kUnixMinusBoot; });
+  Persistence persistence(
+      store, config, [&] { return store.Writes(); }, [] { return kUnixMinusBoot; });
   EXPECT_EQ(persistence.GetInfo().changes_since_last_save, 0u);
   ASSERT_TRUE(store.Set("k2", "v", 0, 0).ok());
   EXPECT_EQ(persistence.GetInfo().changes_since_last_save, 1u);
@@ -289,8 +290,8 @@ TEST(Persistence, TheScheduleSavesWhenAPointIsDue) {
   PersistenceConfig config;
   config.dir = dir.path();
   config.save = {{100, 2}};
-  Persistence persistence(store, config, [&] { return store.Writes(); },
-                          [] { return kUnixMinusBoot; });
+  Persistence persistence(
+      store, config, [&] { return store.Writes(); }, [] { return kUnixMinusBoot; });
   const int64_t start = time(nullptr);
   ASSERT_TRUE(store.Set("a", "1", 0, 0).ok());
   persistence.Tick(start + 1000);  // one change: not enough
@@ -309,8 +310,9 @@ TEST(Persistence, TheScheduleSavesWhenAPointIsDue) {
 class Commands : public ::testing::Test {
  protected:
   Commands()
-      : persistence_(store_, Config(dir_.path()), [this] { return store_.Writes(); },
-                     [] { return kUnixMinusBoot; }) {
+      : persistence_(
+            store_, Config(dir_.path()), [this] { return store_.Writes(); },
+            [] { return kUnixMinusBoot; }) {
     context_.now_boot_ms = [] { return uint64_t{1'000'000}; };
     context_.unix_minus_boot_ms = kUnixMinusBoot;
     context_.runtime = &runtime_;
@@ -345,16 +347,17 @@ TEST_F(Commands, SaveBgsaveLastsave) {
   EXPECT_EQ(Run({"BGSAVE", "x"}), "-ERR syntax error\r\n");
   EXPECT_EQ(Run({"BGSAVE"}), "+Background saving started\r\n");
   ASSERT_TRUE(WaitForBackgroundSave(persistence_));
-  EXPECT_EQ(Run({"LASTSAVE"}), ":" + std::to_string(persistence_.GetInfo().last_save_time) + "\r\n");
+  EXPECT_EQ(Run({"LASTSAVE"}),
+            ":" + std::to_string(persistence_.GetInfo().last_save_time) + "\r\n");
   const std::string info = Run({"INFO", "persistence"});
   EXPECT_TRUE(absl::StrContains(info, "rdb_last_bgsave_status:ok\r\n")) << info;
   EXPECT_TRUE(absl::StrContains(info, "rdb_saves:2\r\n")) << info;
 }
 
 TEST_F(Commands, ConfigDirDbfilenameSave) {
-  EXPECT_EQ(Run({"CONFIG", "GET", "dir"}),
-            "*2\r\n$3\r\ndir\r\n$" + std::to_string(dir_.path().size()) + "\r\n" + dir_.path() +
-                "\r\n");
+  EXPECT_EQ(
+      Run({"CONFIG", "GET", "dir"}),
+      "*2\r\n$3\r\ndir\r\n$" + std::to_string(dir_.path().size()) + "\r\n" + dir_.path() + "\r\n");
   EXPECT_EQ(Run({"CONFIG", "SET", "dir", "/tmp"}),
             "-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected "
             "config\r\n");

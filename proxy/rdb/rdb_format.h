@@ -43,7 +43,7 @@ enum Type : uint8_t {
   kTypeZsetListpack = 17,
   kTypeListQuicklist2 = 18,
   kTypeStreamListpacks2 = 19,
-  kTypeSetListpack = 20,     // Redis 7.2
+  kTypeSetListpack = 20,       // Redis 7.2
   kTypeStreamListpacks3 = 21,  // Redis 7.2
 };
 

@@ -141,7 +141,7 @@ absl::Status SkipStream(Reader& r, uint8_t type, Value* value) {
     if (!pending.ok()) return pending.status();
     for (uint64_t p = 0; p < *pending; ++p) {
       if (auto status = r.Skip(16 + 8); !status.ok()) return status;  // id, delivery time
-      if (auto status = lens(1); !status.ok()) return status;          // delivery count
+      if (auto status = lens(1); !status.ok()) return status;         // delivery count
     }
     auto consumers = r.ReadCount(1 + 8 + 1);
     if (!consumers.ok()) return consumers.status();
@@ -203,7 +203,8 @@ std::string_view TypeName(uint8_t type) {
 }
 
 absl::Status Reader::Corrupt(std::string_view what) const {
-  return absl::DataLossError(absl::StrCat("RDB corrupt at byte ", offset_, ": ", std::string(what)));
+  return absl::DataLossError(
+      absl::StrCat("RDB corrupt at byte ", offset_, ": ", std::string(what)));
 }
 
 uint64_t Reader::Remaining() const {
@@ -340,9 +341,8 @@ absl::StatusOr<std::string> Reader::ReadString() {
     }
     std::string plain(*plain_len, '\0');
     if (plain.empty()) return plain;
-    const unsigned got =
-        lzf_decompress(compressed.data(), static_cast<unsigned>(compressed.size()), plain.data(),
-                       static_cast<unsigned>(plain.size()));
+    const unsigned got = lzf_decompress(compressed.data(), static_cast<unsigned>(compressed.size()),
+                                        plain.data(), static_cast<unsigned>(plain.size()));
     if (got != plain.size()) return Corrupt("invalid LZF compressed string");
     return plain;
   }
@@ -534,9 +534,9 @@ absl::StatusOr<Event::Kind> Reader::Next(Event* event) {
         ++stats_.functions_skipped;
         continue;
       case kOpFunctionPreGa:
-        return fail(Corrupt(
-            "functions in the format of Redis 7.0's release candidates (opcode 246), which "
-            "cannot be read past safely"));
+        return fail(
+            Corrupt("functions in the format of Redis 7.0's release candidates (opcode 246), which "
+                    "cannot be read past safely"));
       case kOpEof:
         if (auto status = ReadEnd(); !status.ok()) return fail(status);
         done_ = true;

@@ -82,11 +82,11 @@ struct ReaderOptions {
 };
 
 struct ReadStats {
-  uint64_t keys = 0;                          // key entries of every type
-  std::map<std::string, uint64_t> skipped;    // type name -> keys read past
-  uint64_t functions_skipped = 0;             // function libraries
-  uint64_t module_aux_skipped = 0;            // module auxiliary data
-  bool checksum_verified = false;             // false: version < 5 or written without
+  uint64_t keys = 0;                        // key entries of every type
+  std::map<std::string, uint64_t> skipped;  // type name -> keys read past
+  uint64_t functions_skipped = 0;           // function libraries
+  uint64_t module_aux_skipped = 0;          // module auxiliary data
+  bool checksum_verified = false;           // false: version < 5 or written without
 };
 
 class Reader {

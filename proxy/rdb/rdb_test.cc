@@ -3,8 +3,8 @@
 // flips, versions, types that cannot be read past).
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,8 +54,8 @@ TEST(Writer, CanonicalInt32IsRedisString2ll) {
   EXPECT_TRUE(CanonicalInt32("-2147483648", &v));
   EXPECT_EQ(v, INT32_MIN);
   EXPECT_TRUE(CanonicalInt32("2147483647", &v));
-  for (std::string_view s : {"", "2147483648", "-2147483649", "007", "-0", "+1", " 1", "1 ",
-                             "1.5", "12345678901", "0x10", "-"}) {
+  for (std::string_view s : {"", "2147483648", "-2147483649", "007", "-0", "+1", " 1", "1 ", "1.5",
+                             "12345678901", "0x10", "-"}) {
     EXPECT_FALSE(CanonicalInt32(s, &v)) << s;
   }
 }
@@ -75,7 +75,9 @@ TEST(Writer, EncodesAsRedisDoes) {
   EXPECT_EQ(EncodedKey("k", "12"), "\x00\x01k\xc0\x0c"s);
   EXPECT_EQ(EncodedKey("k", "-300"), "\x00\x01k\xc1\xd4\xfe"s);
   EXPECT_EQ(EncodedKey("k", "70000"), "\x00\x01k\xc2\x70\x11\x01\x00"s);
-  EXPECT_EQ(EncodedKey("k", "007"), "\x00\x01k\x03" "007"s);
+  EXPECT_EQ(EncodedKey("k", "007"),
+            "\x00\x01k\x03"
+            "007"s);
   EXPECT_EQ(EncodedKey("7", ""), "\x00\xc0\x07\x00"s);  // keys are strings too
   // 64 bytes: a 14-bit length; incompressible, so raw.
   std::string random(64, '\0');
@@ -145,9 +147,15 @@ std::string StringOf(const Entry& entry) {
 TEST(RoundTrip, StringsOfEverySizeAndEncoding) {
   std::mt19937 rng(3);
   std::vector<std::pair<std::string, std::string>> items = {
-      {"empty", ""}, {"int8", "-128"}, {"int16", "32767"}, {"int32", "-2147483648"},
-      {"int64", "9223372036854775807"}, {"lead0", "0123"}, {"neg0", "-0"},
-      {"text", "hello world"}, {"1234", "key is an integer"},
+      {"empty", ""},
+      {"int8", "-128"},
+      {"int16", "32767"},
+      {"int32", "-2147483648"},
+      {"int64", "9223372036854775807"},
+      {"lead0", "0123"},
+      {"neg0", "-0"},
+      {"text", "hello world"},
+      {"1234", "key is an integer"},
   };
   for (size_t size : {20, 21, 63, 64, 16383, 16384, 100000, 1 << 20}) {
     std::string compressible(size, 'x');
@@ -221,8 +229,7 @@ TEST(Reader, ErrorsSayWhatAndWhere) {
             "RDB corrupt at byte 11: a string of 3 bytes where 1 are left (truncated?)");
   EXPECT_EQ(ReadAll("REDIS0012").status.message(),
             "RDB version 12 is not supported (this reader knows 1 to 11, Redis 7.2's)");
-  EXPECT_EQ(ReadAll("RADIS0010").status.message(),
-            "not an RDB file: it does not start with REDIS");
+  EXPECT_EQ(ReadAll("RADIS0010").status.message(), "not an RDB file: it does not start with REDIS");
   EXPECT_EQ(ReadAll(File("\x1e\x01k")).status.message(),
             "RDB corrupt at byte 10: unknown value type 30");
   EXPECT_EQ(ReadAll(File("\x06\x01k")).status.message(),
@@ -235,9 +242,9 @@ TEST(Reader, ErrorsSayWhatAndWhere) {
   // A length no file this size holds is refused before it is allocated.
   EXPECT_TRUE(absl::StrContains(ReadAll(File("\x00\x01k\x80\x00\x10\x00\x00"s)).status.message(),
                                 "bytes where"));
-  EXPECT_TRUE(absl::StrContains(
-      ReadAll(File("\x00\x01k\x01v"s), {.max_string_bytes = 0}).status.message(),
-      "over the limit"));
+  EXPECT_TRUE(
+      absl::StrContains(ReadAll(File("\x00\x01k\x01v"s), {.max_string_bytes = 0}).status.message(),
+                        "over the limit"));
 }
 
 TEST(Reader, ChecksumZeroIsNotCheckedAndOldVersionsHaveNone) {
@@ -260,13 +267,27 @@ TEST(Reader, OtherTypesAreReadPastAndCounted) {
     std::string name;
     std::string entry;
   } cases[] = {
-      {"list", "\x01\x01l\x02\x01" "a\x01" "b"s},
+      {"list",
+       "\x01\x01l\x02\x01"
+       "a\x01"
+       "b"s},
       {"set", "\x02\x01s\x01\xc0\x05"s},
-      {"zset", "\x03\x01z\x02\x01m\x03" "1.5\x01n\xfe"s},
-      {"hash", "\x04\x01h\x01\x01" "f\x01v"s},
-      {"zset", "\x05\x01z\x01\x01m" "\x00\x00\x00\x00\x00\x00\xf8\x3f"s},
-      {"module", "\x07\x01m\x81\x01\x02\x03\x04\x05\x06\x07\x08"
-                 "\x01\x05\x02\x07\x03" "abcd" "\x04" "abcdefgh" "\x05\x02xy\x00"s},
+      {"zset",
+       "\x03\x01z\x02\x01m\x03"
+       "1.5\x01n\xfe"s},
+      {"hash",
+       "\x04\x01h\x01\x01"
+       "f\x01v"s},
+      {"zset",
+       "\x05\x01z\x01\x01m"
+       "\x00\x00\x00\x00\x00\x00\xf8\x3f"s},
+      {"module",
+       "\x07\x01m\x81\x01\x02\x03\x04\x05\x06\x07\x08"
+       "\x01\x05\x02\x07\x03"
+       "abcd"
+       "\x04"
+       "abcdefgh"
+       "\x05\x02xy\x00"s},
       {"hash-zipmap", "\x09\x01h\x03zip"s},
       {"list-ziplist", "\x0a\x01l\x03zip"s},
       {"set-intset", "\x0b\x01s\x03int"s},
@@ -279,13 +300,32 @@ TEST(Reader, OtherTypesAreReadPastAndCounted) {
       {"set-listpack", "\x14\x01s\x02lp"s},
       // One node, counters, one group with one pending entry and one
       // consumer owning it; then the v2 and v3 layouts.
-      {"stream", "\x0f\x01x\x01\x10" + std::string(16, 'i') + "\x02lp" "\x01\x02\x03"
-                 "\x01\x01g\x02\x03" "\x01" + std::string(24, 'p') + "\x01"
-                 "\x01\x01" "c" + std::string(8, 't') + "\x01" + std::string(16, 'i')},
-      {"stream", "\x13\x01x\x00"s "\x01\x02\x03\x04\x05\x06\x07\x08"
-                 "\x01\x01g\x02\x03\x04" "\x00" "\x01\x01" "c" + std::string(8, 't') + "\x00"s},
-      {"stream", "\x15\x01x\x00"s "\x01\x02\x03\x04\x05\x06\x07\x08"
-                 "\x01\x01g\x02\x03\x04" "\x00" "\x01\x01" "c" + std::string(16, 't') + "\x00"s},
+      {"stream", "\x0f\x01x\x01\x10" + std::string(16, 'i') +
+                     "\x02lp"
+                     "\x01\x02\x03"
+                     "\x01\x01g\x02\x03"
+                     "\x01" +
+                     std::string(24, 'p') +
+                     "\x01"
+                     "\x01\x01"
+                     "c" +
+                     std::string(8, 't') + "\x01" + std::string(16, 'i')},
+      {"stream",
+       "\x13\x01x\x00"s
+       "\x01\x02\x03\x04\x05\x06\x07\x08"
+       "\x01\x01g\x02\x03\x04"
+       "\x00"
+       "\x01\x01"
+       "c" +
+           std::string(8, 't') + "\x00"s},
+      {"stream",
+       "\x15\x01x\x00"s
+       "\x01\x02\x03\x04\x05\x06\x07\x08"
+       "\x01\x01g\x02\x03\x04"
+       "\x00"
+       "\x01\x01"
+       "c" +
+           std::string(16, 't') + "\x00"s},
   };
   for (const Case& c : cases) {
     const Read read = ReadAll(File("\xfe\x00"s + c.entry + next_key));
@@ -303,13 +343,21 @@ TEST(Reader, OtherTypesAreReadPastAndCounted) {
 TEST(Reader, OpcodesAroundKeys) {
   // A function library, module aux data, IDLE and FREQ, two databases.
   const std::string body =
-      "\xfa\x09redis-ver\x06" "7.0.15"
-      "\xf5\x04" "code"
+      "\xfa\x09redis-ver\x06"
+      "7.0.15"
+      "\xf5\x04"
+      "code"
       "\xf7\x81\x00\x00\x00\x00\x00\x00\x00\x01\x02\x02\x05\x02xy\x00"
       "\xfe\x00\xfb\x02\x01"
-      "\xf8\x05\xfc\x10\x27\x00\x00\x00\x00\x00\x00\x00\x01" "a\x01" "1"
-      "\xf9\x07\x00\x01" "b\x01" "2"
-      "\xfe\x03\x00\x01" "c\x01" "3"s;
+      "\xf8\x05\xfc\x10\x27\x00\x00\x00\x00\x00\x00\x00\x01"
+      "a\x01"
+      "1"
+      "\xf9\x07\x00\x01"
+      "b\x01"
+      "2"
+      "\xfe\x03\x00\x01"
+      "c\x01"
+      "3"s;
   const Read read = ReadAll(File(body));
   ASSERT_TRUE(read.status.ok()) << read.status;
   ASSERT_EQ(read.keys.size(), 3u);
@@ -345,9 +393,9 @@ TEST(Reader, ReadsRedisServerDump) {
   EXPECT_EQ(StringOf(*keys["otherdb"]), "x");
   EXPECT_EQ(keys["otherdb"]->db, 2u);
   EXPECT_EQ(read.stats.functions_skipped, 1u);
-  const std::map<std::string, uint64_t> skipped = {
-      {"hash-listpack", 1}, {"list-quicklist", 1}, {"set-intset", 1},
-      {"stream", 1},        {"zset-listpack", 1},  {"set", 1}};
+  const std::map<std::string, uint64_t> skipped = {{"hash-listpack", 1}, {"list-quicklist", 1},
+                                                   {"set-intset", 1},    {"stream", 1},
+                                                   {"zset-listpack", 1}, {"set", 1}};
   EXPECT_EQ(read.stats.skipped, skipped);
   bool has_version = false;
   for (const auto& [key, value] : read.aux) has_version |= key == "redis-ver" && value == "7.0.15";
@@ -355,8 +403,8 @@ TEST(Reader, ReadsRedisServerDump) {
 }
 
 TEST(ItemMeta, RoundTripAndRefusals) {
-  std::vector<ItemMeta> items = {{0, 1'700'000'000'000'001}, {7, 1'700'000'000'000'000},
-                                 {UINT32_MAX, UINT64_MAX}};
+  std::vector<ItemMeta> items = {
+      {0, 1'700'000'000'000'001}, {7, 1'700'000'000'000'000}, {UINT32_MAX, UINT64_MAX}};
   const std::string encoded = EncodeItemMeta(items);
   EXPECT_EQ(encoded[0], '\0');
   auto decoded = DecodeItemMeta(encoded);

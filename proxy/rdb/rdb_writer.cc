@@ -55,11 +55,14 @@ void Writer::PutLength(uint64_t length) {
 void Writer::PutString(std::string_view s) {
   int32_t number;
   if (CanonicalInt32(s, &number)) {
-    const uint8_t enc = number >= -128 && number <= 127        ? kEncInt8
+    const uint8_t enc = number >= -128 && number <= 127       ? kEncInt8
                         : number >= -32768 && number <= 32767 ? kEncInt16
                                                               : kEncInt32;
     PutByte(static_cast<uint8_t>((kLenEncoded << 6) | enc));
-    PutLittleEndian(&buffer_, static_cast<uint32_t>(number), enc == kEncInt8 ? 1 : enc == kEncInt16 ? 2 : 4);
+    PutLittleEndian(&buffer_, static_cast<uint32_t>(number),
+                    enc == kEncInt8    ? 1
+                    : enc == kEncInt16 ? 2
+                                       : 4);
     return;
   }
   // As Redis: worth it only for more than 20 bytes, and only if it saves
