@@ -19,9 +19,12 @@ crash safety (docs/protocols.md, "Persistence").
      truncated or bit-flipped dump makes xdpkv refuse to start, leaving no
      store pinned (the next start with a good dump loads it).
 
+  5. With XDP on lo, the kernel's SETs count in rdb_changes_since_last_save
+     and are in the dump.
+
 Servers run on loopback ports the kernel picks (compat-tests/loopback.py),
-xdpkv with --xdp-mode off and pin dirs of its own under /sys/fs/bpf,
-removed afterwards. Exit 77 (CTest's skip) without root.
+xdpkv with --xdp-mode off (but for 5) and pin dirs of its own under
+/sys/fs/bpf, removed afterwards. Exit 77 (CTest's skip) without root.
 
   rdb_interop.py XDPKV_BINARY
 """
@@ -406,6 +409,47 @@ def check_shutdown(tmp):
     return problems
 
 
+def check_kernel_writes(tmp):
+    """With XDP on lo: the kernel's SETs count as changes and are saved."""
+    problems = []
+    pin = f"/sys/fs/bpf/xdpkv-rdb-{os.getpid()}-e"
+    dump_dir = os.path.join(tmp, "kernel")
+    os.mkdir(dump_dir)
+    started = loopback.start_xdpkv(BINARY, ["--pin-dir", pin, "--fresh", "--dir", dump_dir])
+    try:
+        client = redis.Redis(port=started.resp_port, socket_timeout=WAIT_S)
+        before = client.info("persistence")["rdb_changes_since_last_save"]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(5)
+            for i in range(10):
+                udp.sendto(b"\0\1\0\0\0\1\0\0" + b"set kernel:%d 7 0 2\r\nkv\r\n" % i,
+                           ("127.0.0.1", started.ports["UDP INET"]))
+                reply = udp.recv(2048)[8:]
+                if reply != b"STORED\r\n":
+                    problems.append(f"UDP set: {reply!r}")
+        sets = client.info("xdp").get("xdp_memcache_sets", 0)
+        if sets != 10:
+            problems.append(f"the kernel answered {sets} of the 10 SETs (XDP on lo?)")
+        changes = client.info("persistence")["rdb_changes_since_last_save"] - before
+        if changes != 10:
+            problems.append(f"rdb_changes_since_last_save grew by {changes}, want 10")
+        client.save()
+        if client.info("persistence")["rdb_changes_since_last_save"] != 0:
+            problems.append("rdb_changes_since_last_save not 0 after SAVE")
+    finally:
+        stop(started)
+    shutil.rmtree(pin, ignore_errors=True)
+    server = xdpkv(pin, ["--dir", dump_dir], fresh=False)
+    try:
+        for i in range(10):
+            if gets(server.mc_port, b"kernel:%d" % i)[::2] != (7, b"kv"):
+                problems.append(f"kernel:{i} not in the dump with its flags")
+    finally:
+        stop(server)
+        shutil.rmtree(pin, ignore_errors=True)
+    return problems
+
+
 def main():
     if os.geteuid() != 0:
         print("rdb interop: skipped: needs root (the server loads BPF)")
@@ -417,7 +461,9 @@ def main():
         for name, check in (("redis-server -> xdpkv", check_redis_to_xdpkv),
                             ("xdpkv -> redis-server -> xdpkv", check_xdpkv_to_redis_and_back),
                             ("crash safety", check_crash_safety),
-                            ("shutdown", lambda tmp, rng: check_shutdown(tmp))):
+                            ("shutdown", lambda tmp, rng: check_shutdown(tmp)),
+                            ("kernel writes (XDP on lo)",
+                             lambda tmp, rng: check_kernel_writes(tmp))):
             started = time.monotonic()
             try:
                 problems = check(tmp, rng)
