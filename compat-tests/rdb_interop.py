@@ -313,13 +313,14 @@ def check_crash_safety(tmp, rng):
     dump_dir = os.path.join(tmp, "crash")
     os.mkdir(dump_dir)
     dump = os.path.join(dump_dir, "dump.rdb")
-    server = xdpkv(pin, ["--dir", dump_dir, "--rdbcompression", "no"])
+    server = xdpkv(pin, ["--dir", dump_dir, "--rdbcompression", "no", "-m", "1024"])
     try:
         server.client.set("generation", "1")
         server.client.save()
         with open(dump, "rb") as f:
             previous = f.read()
-        # Enough data that a save takes a while: 300 MiB of values.
+        # Enough data that a save takes a while: 300 MiB of values (each
+        # takes 2 MiB of the store: -m 1024).
         blob = rng.randbytes(MIB)
         pipe = server.client.pipeline(transaction=False)
         for i in range(300):
