@@ -5,7 +5,7 @@
 //    expiries and auxiliary fields), reads back to the same entries: the
 //    writer and the reader agree on everything the reader produces;
 //  - DecodeItemMeta on an auxiliary value either refuses it or gives
-//    entries that encode back to the same bytes.
+//    entries that, encoded again, decode to the same entries.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -55,8 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Parsed first = ReadAll(input);
   for (const auto& [key, value] : first.aux) {
     if (key != rdb::kItemMetaAux) continue;
+    // Not every accepted encoding is the one the writer makes (a base
+    // below the smallest CAS, longer varints), but the entries survive.
     auto meta = rdb::DecodeItemMeta(value);
-    if (meta.ok()) Check(rdb::EncodeItemMeta(*meta) == value);
+    if (!meta.ok()) continue;
+    auto again = rdb::DecodeItemMeta(rdb::EncodeItemMeta(*meta));
+    Check(again.ok() && *again == *meta);
   }
   if (!first.ok) return 0;
 
