@@ -298,6 +298,14 @@ REDIS_CASES = [
      b"EXPIRE a 100\r\nPEXPIRE b 100000\r\nINFO keyspace\r\nPERSIST a\r\nINFO keyspace\r\n",
      REDIS_COUNTERS),
     ("config get", b"CONFIG GET save\r\nCONFIG GET appendonly\r\nCONFIG GET nosuchparam\r\n"),
+    # Persistence: the errors byte for byte (the saves themselves are
+    # compat-tests/rdb_interop.py's), and save points that end on none.
+    ("persistence errors", b"BGSAVE x\r\nBGSAVE SCHEDULE y\r\nSAVE x\r\nLASTSAVE x\r\n"
+     b"SHUTDOWN ABORT\r\nSHUTDOWN NOSAVE SAVE\r\nSHUTDOWN ABORT NOW\r\nSHUTDOWN FOO\r\n"
+     b"CONFIG SET save 0\r\nCONFIG SET save \"1 2 3\"\r\nCONFIG SET save \"1 -1\"\r\n"
+     b"CONFIG SET dir /tmp\r\nCONFIG SET dbfilename x.rdb\r\n"
+     b"CONFIG SET save \"3600 1 300 100\"\r\nCONFIG GET save\r\nCONFIG SET save \"\"\r\n"
+     b"CONFIG GET save\r\nCONFIG GET rdbcompression\r\n"),
     # CONFIG SET changes the server for later cases: each case ends on the
     # defaults (maxclients 10000, client-query-buffer-limit 1gb).
     ("config maxclients", b"CONFIG GET maxclients\r\nCONFIG SET maxclients abc\r\n"

@@ -232,6 +232,47 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
   if (!item.ok()) return item.status();
   if (auto status = WriteItem(map_key->bytes, map_key->fd, *item); !status.ok()) return status;
+  shared_->writes.fetch_add(1, std::memory_order_relaxed);
+  return item->cas;
+}
+
+absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_view value,
+                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas) {
+  auto map_key = MakeKey(item_fds_, db_, key);
+  if (!map_key.ok()) return map_key.status();
+  if (cas != XDPKV_CAS_ANY) {
+    // Above the restored CAS first, so no write from now on (the kernel's
+    // included) can be given it.
+    uint64_t next = __atomic_load_n(cas_counter_, __ATOMIC_RELAXED);
+    while (next <= cas && !__atomic_compare_exchange_n(cas_counter_, &next, cas + 1, false,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+  }
+  auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
+  if (!item.ok()) return item.status();
+  // The blob keeps the fresh id NewItem gave it (ids are never reused; the
+  // restored CAS might be another blob's id in a store that was not empty).
+  if (cas != XDPKV_CAS_ANY) item->cas = cas;
+  // Loads go into new stores: try a plain insert first (one syscall), and
+  // only over an existing key take the replacing path.
+  const uint64_t cost = ItemCost(key.size());
+  if (auto room = Reserve(cost); !room.ok()) {
+    DeleteBlob(item->blob_id, item->value_len);
+    return room;
+  }
+  if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST | BPF_F_LOCK) == 0) {
+    return item->cas;
+  }
+  const int err = errno;
+  Release(cost);
+  if (err != EEXIST) {
+    DeleteBlob(item->blob_id, item->value_len);
+    if (err == E2BIG || err == ENOMEM) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    return MapError(err, "store insert");
+  }
+  if (auto status = WriteItem(map_key->bytes, map_key->fd, *item); !status.ok()) return status;
   return item->cas;
 }
 
@@ -257,7 +298,10 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       if (!raw->has_value()) return std::nullopt;
       auto deleted = DeleteIfUnchanged(key, (*raw)->item);
       if (!deleted.ok()) return deleted.status();
-      if (*deleted) return std::nullopt;
+      if (*deleted) {
+        shared_->writes.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+      }
       continue;  // changed in between: decide again
     }
     auto item = NewItem(key, key_tag, m.value, m.flags, m.expires_at_ms);
@@ -274,6 +318,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       }
       if (bpf_map_update_elem(map_key->fd, &map_key->bytes, &*item, BPF_NOEXIST | BPF_F_LOCK) ==
           0) {
+        shared_->writes.fetch_add(1, std::memory_order_relaxed);
         return item->cas;
       }
       const int err = errno;
@@ -290,7 +335,10 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     // Present (perhaps expired): replace only the version we read.
     auto result = CompareAndSwap(map_key->bytes, (*raw)->item.cas, XDPKV_CAS_OP_REPLACE, &*item);
-    if (result.ok() && *result == XDPKV_CAS_STORED) return item->cas;  // old blob freed
+    if (result.ok() && *result == XDPKV_CAS_STORED) {  // old blob freed
+      shared_->writes.fetch_add(1, std::memory_order_relaxed);
+      return item->cas;
+    }
     DeleteBlob(item->blob_id, item->value_len);
     if (!result.ok()) return result.status();
     // EXISTS or NOT_FOUND: someone wrote in between; decide again.
@@ -305,7 +353,9 @@ absl::StatusOr<bool> BpfStore::Delete(std::string_view key) {
   auto result = CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_DELETE, nullptr, &old);
   if (!result.ok()) return result.status();
   // NOT_FOUND also when someone else is deleting it: it is gone for us.
-  return *result == XDPKV_CAS_STORED && !Expired(old.expires_at_ms);
+  const bool deleted = *result == XDPKV_CAS_STORED && !Expired(old.expires_at_ms);
+  if (deleted) shared_->writes.fetch_add(1, std::memory_order_relaxed);
+  return deleted;
 }
 
 absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint64_t expected_cas,
@@ -455,6 +505,7 @@ absl::StatusOr<size_t> BpfStore::Clear() {
     if (!result.ok()) return result.status();
     if (*result == XDPKV_CAS_STORED) ++cleared;
   }
+  shared_->writes.fetch_add(cleared, std::memory_order_relaxed);
   return cleared;
 }
 
@@ -472,6 +523,65 @@ absl::StatusOr<StoreUsage> BpfStore::Usage() {
   });
   if (!walked.ok()) return walked;
   return usage;
+}
+
+absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
+  // Hash bucket by hash bucket: an item never moves between buckets and
+  // each bucket is read once, so each key comes at most once.
+  std::vector<std::pair<std::string, xdpkv_item>> batch;
+  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
+    uint32_t bucket = 0;
+    for (bool done = false; !done;) {
+      batch.clear();
+      auto read = ReadBatch(cls, &bucket, 1024, [&](std::string_view key, const xdpkv_item& item) {
+        if (!Deleting(item)) batch.emplace_back(std::string(key), item);
+      });
+      if (!read.ok()) return read.status();
+      done = *read;
+      for (const auto& [key, item] : batch) {
+        if (Expired(item.expires_at_ms)) continue;
+        StoredItem stored{{}, item.flags, item.cas, item.expires_at_ms,
+                          static_cast<ValueType>(item.type)};
+        bool have = false;
+        if (item.blob_id == 0) {
+          stored.value.assign(reinterpret_cast<const char*>(item.inline_value),
+                              std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
+          have = true;
+        } else if (item.value_len <= XDPKV_MAX_VALUE_LEN) {
+          const size_t value_cls = BlobClassOf(item.value_len);
+          std::vector<uint8_t> blob = BlobBuffer(value_cls);
+          xdpkv_blob_header header;
+          if (bpf_map_lookup_elem(blob_fds_[value_cls], &item.blob_id, blob.data()) == 0 &&
+              (std::memcpy(&header, blob.data(), sizeof(header)),
+               header.blob_id == item.blob_id && header.value_len == item.value_len)) {
+            stored.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)),
+                                item.value_len);
+            have = true;
+          }
+        }
+        if (!have) {
+          // Replaced since the batch was read: the version there now.
+          auto raw = ReadRaw(key);
+          if (!raw.ok()) return raw.status();
+          if (!raw->has_value() || Expired((*raw)->item.expires_at_ms)) continue;
+          const xdpkv_item& now_item = (*raw)->item;
+          stored = StoredItem{std::move((*raw)->value), now_item.flags, now_item.cas,
+                              now_item.expires_at_ms};
+        }
+        if (auto status = visit(key, stored); !status.ok()) return status;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+uint64_t BpfStore::ApproximateItems() {
+  if (loader_ == nullptr) return 0;
+  auto counts = loader_->ItemCounts();
+  if (!counts.ok()) return 0;
+  uint64_t total = 0;
+  for (uint64_t n : *counts) total += n;
+  return total;
 }
 
 void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {

@@ -48,6 +48,11 @@ class BpfStore : public Store {
   absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
   absl::StatusOr<size_t> Clear() override;
   absl::StatusOr<StoreUsage> Usage() override;
+  absl::Status Snapshot(const SnapshotVisitor& visit) override;
+  absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value, uint32_t flags,
+                                   uint64_t expires_at_ms, uint64_t cas) override;
+  uint64_t Writes() const override { return shared_->writes.load(std::memory_order_relaxed); }
+  uint64_t ApproximateItems() override;
   MemoryReport Memory() override;
   absl::Status SetMemoryLimit(uint64_t bytes) override;
   void SetEvictionPolicy(EvictionPolicy policy) override;
@@ -151,6 +156,7 @@ class BpfStore : public Store {
   struct Shared {
     std::atomic<EvictionPolicy> policy{EvictionPolicy::kNoEviction};
     std::atomic<uint64_t> evicted{0};
+    std::atomic<uint64_t> writes{0};  // Writes()
     std::atomic<uint64_t> sample_seed{0x9e3779b97f4a7c15ULL};
     std::mutex evict_mutex;  // one evictor at a time: they would pick the same victims
     // Items per key class (a sample starts in a class in proportion), as

@@ -23,6 +23,14 @@
 
 namespace xdpkv {
 
+class Persistence;  // proxy/persistence.h
+
+// What the server does about saving once SHUTDOWN has it stop.
+enum class ShutdownSave {
+  kNo,         // SHUTDOWN NOSAVE, or no save needed
+  kIfChanged,  // saved already: save again if anything was written since
+};
+
 // Counters by name, e.g. ("xdp_memcache_get_hits", 3).
 using NamedCounters = std::vector<std::pair<std::string, uint64_t>>;
 
@@ -140,6 +148,16 @@ struct ServerContext {
   // RESP command runs holding this shared, EXEC holds it exclusively. The
   // kernel's writes do not take it (docs/protocols.md). Null: no locking.
   std::shared_mutex* transactions = nullptr;
+  // RDB snapshots (SAVE, BGSAVE, LASTSAVE, INFO persistence, CONFIG dir,
+  // dbfilename, save). Null: no persistence (those commands answer an
+  // error).
+  Persistence* persistence = nullptr;
+  // Redis's enable-protected-configs: CONFIG SET of dir and dbfilename
+  // (where the server writes files) only when on.
+  bool protected_configs_enabled = false;
+  // SHUTDOWN: stops the server as SIGTERM does (its own save decided by
+  // the argument). Unset: SHUTDOWN answers an error.
+  std::function<void(ShutdownSave)> request_shutdown;
 };
 
 // Whether any authentication is on (Redis's requirepass or memcached's

@@ -4,6 +4,7 @@
 // fast path's counters and detaches.
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "proxy/bpf_store.h"
 #include "proxy/chores.h"
+#include "proxy/persistence.h"
 #include "proxy/server.h"
 #include "proxy/xdp_loader.h"
 
@@ -60,6 +62,21 @@ void PrintUsage(FILE* out) {
                "      --pin-dir DIR     bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
                "                        a restart serves what is pinned there\n"
                "      --fresh           drop the pinned store before starting\n"
+               "      --dir DIR         where the RDB dump is written and read (default: the\n"
+               "                        current directory, as Redis)\n"
+               "      --dbfilename NAME the dump's file name (default dump.rdb)\n"
+               "      --save \"S C ...\"  save the dump after S seconds if C writes happened\n"
+               "                        (pairs; repeatable; default \"\": no scheduled saves, the\n"
+               "                        pinned store already survives restarts; Redis's schedule\n"
+               "                        is \"3600 1 300 100 60 10000\"). With a schedule, SIGTERM\n"
+               "                        and SHUTDOWN save as in Redis\n"
+               "      --rdbcompression yes|no  LZF-compress dump strings (default yes)\n"
+               "      --load-rdb FILE   start from FILE (an RDB dump, Redis's or ours) instead of\n"
+               "                        DIR/NAME; the store must be new (use --fresh). Without it,\n"
+               "                        a new store (after a reboot, or --fresh) loads DIR/NAME\n"
+               "                        if it exists. A corrupt dump stops the start\n"
+               "      --enable-protected-configs yes|no  allow CONFIG SET dir and dbfilename\n"
+               "                        (default no, as Redis 7)\n"
                "      --requirepass PASS  RESP clients must AUTH first (Redis's requirepass);\n"
                "                        UDP is then refused, by the kernel path too\n"
                "      --protected-mode yes|no  with no password, refuse RESP clients from other\n"
@@ -115,6 +132,7 @@ int main(int argc, char** argv) {
   enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
   enum { kUdpAllow = 1200, kUdpMaxReplyBytes };  // UDP admission (docs/architecture.md)
   enum { kMaxMemory = 1300, kMaxMemoryPolicy };  // memory limit (docs/protocols.md)
+  enum { kDir = 1400, kDbFilename, kSave, kRdbCompression, kLoadRdb, kProtectedConfigs };
   const option long_options[] = {
       {"port", required_argument, nullptr, 'p'},
       {"udp-port", required_argument, nullptr, 'U'},
@@ -137,6 +155,12 @@ int main(int argc, char** argv) {
       {"auth-file", required_argument, nullptr, 'Y'},
       {"udp-allow", required_argument, nullptr, kUdpAllow},
       {"udp-max-reply-bytes", required_argument, nullptr, kUdpMaxReplyBytes},
+      {"dir", required_argument, nullptr, kDir},
+      {"dbfilename", required_argument, nullptr, kDbFilename},
+      {"save", required_argument, nullptr, kSave},
+      {"rdbcompression", required_argument, nullptr, kRdbCompression},
+      {"load-rdb", required_argument, nullptr, kLoadRdb},
+      {"enable-protected-configs", required_argument, nullptr, kProtectedConfigs},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
@@ -156,6 +180,12 @@ int main(int argc, char** argv) {
   long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
   std::string requirepass, auth_file;
   bool protected_mode = true;
+  // Persistence (docs/protocols.md, "Persistence").
+  xdpkv::PersistenceConfig persistence_config;
+  persistence_config.version = kVersion;
+  bool save_given = false;
+  std::string load_rdb;
+  bool protected_configs = false;
   int opt;
   auto port = [&](const char* text) -> int {
     if (std::string(text) == "-1") return xdpkv::kAnyPort;
@@ -265,6 +295,47 @@ int main(int argc, char** argv) {
         }
         server_config.udp_max_reply_bytes = static_cast<uint32_t>(number);
         break;
+      case kDir: {
+        struct stat st {};
+        if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+          Fail(absl::StrCat("--dir ", optarg, ": not a directory"));
+        }
+        persistence_config.dir = optarg;
+        break;
+      }
+      case kDbFilename:
+        if (std::string_view(optarg).find('/') != std::string_view::npos || *optarg == '\0') {
+          Fail("--dbfilename must be a file name, not a path");
+        }
+        persistence_config.dbfilename = optarg;
+        break;
+      case kSave: {
+        // As redis.conf's `save` lines: the first replaces the default,
+        // the next ones add; "" clears.
+        const auto points = xdpkv::ParseSavePoints(optarg);
+        if (!points) Fail(absl::StrCat("--save '", optarg, "': Invalid save parameters"));
+        if (!save_given) persistence_config.save.clear();
+        save_given = true;
+        if (points->empty()) persistence_config.save.clear();
+        persistence_config.save.insert(persistence_config.save.end(), points->begin(),
+                                       points->end());
+        break;
+      }
+      case kRdbCompression:
+        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
+          Fail("--rdbcompression must be yes or no");
+        }
+        persistence_config.compress = std::string(optarg) == "yes";
+        break;
+      case kLoadRdb:
+        load_rdb = optarg;
+        break;
+      case kProtectedConfigs:
+        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
+          Fail("--enable-protected-configs must be yes or no");
+        }
+        protected_configs = std::string(optarg) == "yes";
+        break;
       case 'h':
         PrintUsage(stdout);
         return 0;
@@ -318,13 +389,73 @@ int main(int argc, char** argv) {
   xdp.other_service_ports = {ports.memcache_tcp};
 
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
-  // the program unattached.
+  // the program unattached. A new store is pinned only once the dump is
+  // loaded into it: a server that dies while loading leaves none behind.
+  xdp.defer_pinning_new_store = true;
   auto loaded = xdpkv::XdpLoader::Load(xdp);
   if (!loaded.ok()) Fail(std::string(loaded.status().message()));
   std::unique_ptr<xdpkv::XdpLoader> loader = std::move(*loaded);
   counters_source = loader.get();
   auto store = xdpkv::BpfStore::ForLoader(*loader);
   store->SetEvictionPolicy(eviction_policy);
+
+  // Redis's dirty counter: userspace's writes plus the kernel's stored
+  // SETs and DELETEs (its counters only grow).
+  auto changes = [store = store.get(), loader = loader.get()] {
+    uint64_t n = store->Writes();
+    if (auto counters = loader->ReadCounters(); counters.ok()) {
+      for (xdpkv_proto proto : {XDPKV_PROTO_MEMCACHE, XDPKV_PROTO_RESP}) {
+        n += counters->Get(proto, XDPKV_SET) + counters->Get(proto, XDPKV_DELETE_HIT);
+      }
+    }
+    return n;
+  };
+  xdpkv::Persistence persistence(*store, persistence_config, changes, xdpkv::UnixMinusBootMs);
+  // The dump is loaded into a new store only: one pinned store is the
+  // newer data (it survived a restart the dump was written before).
+  std::string load_path = load_rdb;
+  if (!load_rdb.empty() && !loader->store_created()) {
+    Fail(absl::StrCat("--load-rdb: the store pinned in ", xdp.pin_dir,
+                      " was kept, and a dump is loaded into a new store only: add --fresh to "
+                      "drop it first"));
+  }
+  if (load_path.empty() && loader->store_created() && access(persistence.path().c_str(), F_OK) == 0) {
+    load_path = persistence.path();
+  }
+  if (!load_path.empty()) {
+    std::printf("xdpkv: loading %s\n", load_path.c_str());
+    std::fflush(stdout);
+    xdpkv::LoadOptions load_options;
+    load_options.unix_minus_boot_ms = xdpkv::UnixMinusBootMs();
+    load_options.now_unix_ms =
+        static_cast<int64_t>(xdpkv::NowBootMs()) + load_options.unix_minus_boot_ms;
+    load_options.max_value_bytes = server_config.memcache_options.max_value_bytes;
+    timespec load_start{}, load_end{};
+    clock_gettime(CLOCK_MONOTONIC, &load_start);
+    auto result = xdpkv::LoadRdbFile(*store, load_path, load_options);
+    clock_gettime(CLOCK_MONOTONIC, &load_end);
+    if (!result.ok()) {
+      // Nothing is pinned yet: the maps go with the process, and the next
+      // start tries the dump again.
+      Fail(absl::StrCat("refusing to start: cannot load the dump ",
+                        std::string(result.status().message()),
+                        " (the store was left empty and unpinned; move the file away to start "
+                        "without it)"));
+    }
+    const double seconds = static_cast<double>(load_end.tv_sec - load_start.tv_sec) +
+                           static_cast<double>(load_end.tv_nsec - load_start.tv_nsec) / 1e9;
+    std::printf("xdpkv: loaded %llu keys from %s (%llu bytes) in %.3f s; %llu expired keys "
+                "dropped%s\n",
+                static_cast<unsigned long long>(result->loaded), load_path.c_str(),
+                static_cast<unsigned long long>(result->bytes), seconds,
+                static_cast<unsigned long long>(result->expired),
+                result->stats.checksum_verified ? ", checksum OK" : "");
+    for (const std::string& warning : result->warnings) {
+      std::fprintf(stderr, "xdpkv: warning: %s: %s\n", load_path.c_str(), warning.c_str());
+    }
+    persistence.NoteLoad(*result);
+  }
+  if (auto status = loader->PinStore(); !status.ok()) Fail(std::string(status.message()));
 
   static xdpkv::ServerStats stats;
   static std::atomic<uint64_t> flush_at{0};  // flush_all with a delay (boot ms); 0: none
@@ -369,6 +500,15 @@ int main(int argc, char** argv) {
       }
     }
     return named;
+  };
+  context.persistence = &persistence;
+  context.protected_configs_enabled = protected_configs;
+  static std::atomic<bool> shutdown_requested{false};
+  static std::atomic<xdpkv::ShutdownSave> shutdown_save{xdpkv::ShutdownSave::kNo};
+  context.request_shutdown = [](xdpkv::ShutdownSave save) {
+    shutdown_save.store(save);
+    shutdown_requested.store(true);
+    kill(getpid(), SIGTERM);  // blocked in every thread: main's sigtimedwait takes it
   };
   context.now_boot_ms = NowBootMs;
   context.started_unix = time(nullptr);
@@ -436,11 +576,32 @@ int main(int argc, char** argv) {
     // Room below the limit, so writes (the kernel's too) rarely find the
     // store full and wait for an eviction.
     store->EvictForHeadroom(kEvictionsPerTick);
+    // The save schedule (--save, CONFIG SET save): BGSAVE when due.
+    persistence.Tick(time(nullptr));
   }
   (*server)->Stop();
+  // As Redis on SIGTERM/SIGINT: with a save schedule, save before exiting
+  // (after the drain, so every write that was answered is in it). After
+  // SHUTDOWN, which saved already, only if something was written since.
+  persistence.CancelBackgroundSave();
+  const bool save_at_exit =
+      shutdown_requested.load()
+          ? shutdown_save.load() == xdpkv::ShutdownSave::kIfChanged &&
+                persistence.ChangedSinceLastSave()
+          : !persistence.save_points().empty();
+  int exit_code = 0;
+  if (save_at_exit) {
+    if (auto saved = persistence.Save(); !saved.ok()) {
+      std::fprintf(stderr,
+                   "xdpkv: the save at exit failed (the pinned store still holds the data)\n");
+      exit_code = 1;
+    }
+  }
   if (auto counters = loader->ReadCounters(); counters.ok()) {
     std::printf("xdpkv: counters:%s\n", counters->Format().c_str());
   }
-  std::printf("xdpkv: signal %d, stopped\n", signal_number);
-  return 0;
+  std::printf("xdpkv: %s, stopped\n",
+              shutdown_requested.load() ? "SHUTDOWN"
+                                        : absl::StrCat("signal ", signal_number).c_str());
+  return exit_code;
 }

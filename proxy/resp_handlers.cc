@@ -18,6 +18,7 @@ const Registry& Commands() {
     RegisterAuthFamily(r);
     RegisterTransactionFamily(r);
     RegisterHashFamily(r);
+    RegisterPersistenceFamily(r);
     return r;
   }();
   return *registry;

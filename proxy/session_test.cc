@@ -415,7 +415,7 @@ TEST_F(Sessions, RespConfigSetsTheRuntimeLimits) {
             "argument must be between 1048576 and 9223372036854775807 inclusive\r\n");
   EXPECT_EQ(runtime_.maxclients, 50u);
   EXPECT_EQ(Resp("CONFIG SET maxclients 0\r\nCONFIG SET maxclients x\r\n"
-                 "CONFIG SET client-query-buffer-limit 1.5mb\r\nCONFIG SET save x\r\n"
+                 "CONFIG SET client-query-buffer-limit 1.5mb\r\nCONFIG SET timeout 5\r\n"
                  "CONFIG SET maxclients 1 maxclients 2\r\n"),
             "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must "
             "be between 1 and 4294967295 inclusive\r\n"
@@ -423,7 +423,7 @@ TEST_F(Sessions, RespConfigSetsTheRuntimeLimits) {
             "couldn't be parsed into an integer\r\n"
             "-ERR CONFIG SET failed (possibly related to argument 'client-query-buffer-limit') - "
             "argument must be a memory value\r\n"
-            "-ERR Unknown option or number of arguments for CONFIG SET - 'save'\r\n"
+            "-ERR Unknown option or number of arguments for CONFIG SET - 'timeout'\r\n"
             "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - duplicate "
             "parameter\r\n");
   // More clients than descriptors the kernel allows (2^32 + 32 is above

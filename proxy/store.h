@@ -94,6 +94,10 @@ struct MemoryReport {
 // Redis's `databases`: SELECT 0..15.
 inline constexpr int kDatabases = 16;
 
+// Called with each item of a snapshot walk; an error stops the walk and is
+// returned by it.
+using SnapshotVisitor = std::function<absl::Status(std::string_view key, const StoredItem& item)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -136,6 +140,28 @@ class Store {
   virtual absl::StatusOr<size_t> Clear() = 0;
   // Counts by walking the store: O(items), for stats and DBSIZE.
   virtual absl::StatusOr<StoreUsage> Usage() = 0;
+
+  // ---- snapshots (proxy/snapshot.h) ----
+  // Visits every live item once (not expired, not being deleted), each
+  // read atomically: its value, flags, CAS and expiry are one version,
+  // also against the XDP program's writes. Not a point in time: writes
+  // during the walk may or may not be seen, each key in the version it
+  // had when the walk reached it. Safe alongside every other method.
+  virtual absl::Status Snapshot(const SnapshotVisitor& visit) = 0;
+  // Creates or replaces `key` as a snapshot had it, keeping its CAS
+  // unique (0: a fresh one, as Set) and raising the CAS counter above it,
+  // so no later write reuses it. Not counted in Writes().
+  virtual absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value,
+                                           uint32_t flags, uint64_t expires_at_ms,
+                                           uint64_t cas) = 0;
+  // Writes through this store since it was made: every Set, delete of a
+  // live key, Mutate that wrote or deleted, and each item Clear removed
+  // (Redis's dirty counter, for the save schedule; the XDP program's
+  // writes are counted by its own counters).
+  virtual uint64_t Writes() const { return 0; }
+  // About how many items the store holds, cheaply (a hint for RDB's
+  // RESIZEDB); 0 when unknown.
+  virtual uint64_t ApproximateItems() { return 0; }
 
   // Memory and eviction. A store without a limit (the default here) reports
   // nothing and refuses a limit.

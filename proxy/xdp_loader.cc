@@ -287,9 +287,6 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
       const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
       if (config.fresh) unlink(path.c_str());
       (access(path.c_str(), F_OK) == 0 ? present : missing).push_back(bpf_map__name(map));
-      if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
-        return ErrnoStatus(err, absl::StrCat("pin path ", path));
-      }
     }
   }
   // Part of a store is not a store: serving it would lose keys silently
@@ -298,6 +295,20 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     return absl::FailedPreconditionError(absl::StrCat(
         "the store in ", config.pin_dir, " is incomplete (missing ", absl::StrJoin(missing, ", "),
         "): refusing to serve part of it; --fresh drops it"));
+  }
+  loader->store_created_ = present.empty();
+  if (!config.pin_dir.empty()) {
+    // A new store may stay unpinned until PinStore (a snapshot is loaded
+    // into it first); an existing one is reused through its pins.
+    const bool defer = present.empty() && config.defer_pinning_new_store;
+    for (bpf_map* map : StoreMaps(skeleton)) {
+      const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
+      if (defer) {
+        loader->deferred_pins_.push_back(path);
+      } else if (int err = bpf_map__set_pin_path(map, path.c_str()); err != 0) {
+        return ErrnoStatus(err, absl::StrCat("pin path ", path));
+      }
+    }
   }
   // The TC tier's output buffer: one entry per CPU (bpf/lib/tc_reply.h).
   const int cpus = libbpf_num_possible_cpus();
@@ -382,6 +393,20 @@ absl::Status XdpLoader::SetAdmissionTable(const AdmissionTable& table) {
   }
   return SyncMap(bpf_map__fd(skeleton_->maps.xdpkv_ifaces), sizeof(uint32_t), ifaces,
                  "xdpkv_ifaces");
+}
+
+absl::Status XdpLoader::PinStore() {
+  const std::vector<bpf_map*> maps = StoreMaps(skeleton_);
+  if (deferred_pins_.size() != maps.size()) return absl::OkStatus();  // pinned at load, or never
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (int err = bpf_map__pin(maps[i], deferred_pins_[i].c_str()); err != 0) {
+      // All or nothing: a part of a store pinned would be refused next time.
+      for (size_t j = 0; j < i; ++j) bpf_map__unpin(maps[j], deferred_pins_[j].c_str());
+      return ErrnoStatus(err, absl::StrCat("pinning ", deferred_pins_[i]));
+    }
+  }
+  deferred_pins_.clear();
+  return absl::OkStatus();
 }
 
 XdpLoader::~XdpLoader() {

@@ -32,6 +32,11 @@ struct XdpConfig {
   std::string pin_dir;
   // Drop whatever is pinned in pin_dir before loading.
   bool fresh = false;
+  // When pin_dir holds no store (or fresh dropped it), create the new one
+  // unpinned: PinStore() pins it once it is filled (a snapshot loaded into
+  // it), so a server that dies while filling it leaves no store behind and
+  // the next start fills it again. An existing store is reused as always.
+  bool defer_pinning_new_store = false;
   // The store's memory limit in bytes as the kernel allocates it (-m):
   // the maps' fixed bucket arrays plus every item and blob element. Each
   // map is sized so that no class runs out of entries before the limit.
@@ -71,6 +76,13 @@ class XdpLoader {
   // Attaches XDP to `interface`, and the TC tier beside it (a TC tier that
   // cannot be attached is logged, not an error: userspace serves its part).
   absl::Status Attach(const std::string& interface, XdpMode mode);
+  // Whether the store maps were created by this load (none was pinned in
+  // pin_dir, it was dropped with --fresh, or there is no pin_dir), as
+  // opposed to reused from the pins.
+  bool store_created() const { return store_created_; }
+  // Pins a new store whose pinning was deferred (defer_pinning_new_store);
+  // a no-op otherwise. All maps or none.
+  absl::Status PinStore();
   // Interfaces the TC tier (bpf/xdpkv_tc.bpf.c) is attached to.
   const std::vector<std::string>& tc_interfaces() const { return tc_interfaces_; }
   int program_fd() const;
@@ -124,6 +136,8 @@ class XdpLoader {
   mutable std::atomic<int> next_read_slot_{0};
   size_t read_slots_bytes_ = 0;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
+  bool store_created_ = false;
+  std::vector<std::string> deferred_pins_;  // StoreMaps' pin paths, until PinStore
   std::vector<std::string> listen_addresses_;
   std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones
 };

@@ -10,6 +10,8 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # libraries
   libabsl-dev libgtest-dev libgmock-dev libhiredis-dev libmemcached-dev
+  # RDB snapshots: Redis's LZF compression
+  liblzf-dev
   # libFuzzer / sanitizer runtimes for clang 14
   libclang-rt-14-dev
   # peers and their tools, used by compat-tests/ and bench/

@@ -1,14 +1,17 @@
-// CONFIG GET, SET, RESETSTAT: the parameters xdpkv reports, four of them
+// CONFIG GET, SET, RESETSTAT: the parameters xdpkv reports, some of them
 // settable (maxclients, client-query-buffer-limit, requirepass,
-// protected-mode, backed by the
-// RuntimeConfig the server reads), with Redis 7.0's parsing, validation
-// and error words (config.c).
+// protected-mode, maxmemory and its policy, backed by the RuntimeConfig
+// and the store; dir, dbfilename, save and rdbcompression, backed by
+// Persistence), with Redis 7.0's parsing, validation and error words
+// (config.c).
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "protocol/glob.h"
 #include "protocol/values.h"
 #include "proxy/commands/redis_family.h"
+#include "proxy/persistence.h"
 
 namespace xdpkv::redis {
 namespace {
@@ -212,6 +216,66 @@ bool ParseMaxMemoryPolicy(std::string_view value, const Call&, Parsed* parsed,
   return true;
 }
 
+// dir and dbfilename: where the server writes its dump, so Redis 7.0's
+// protected configs (enable-protected-configs, off by default): CONFIG SET
+// refuses them unless the server was started with it on.
+bool ProtectedConfigAllowed(const Call& call, std::string* error) {
+  if (call.context.protected_configs_enabled) return true;
+  *error = "can't set protected config";
+  return false;
+}
+
+bool NeedsPersistence(const Call& call, std::string* error) {
+  if (call.context.persistence != nullptr) return true;
+  *error = "persistence is not configured on this server";
+  return false;
+}
+
+bool ParseDir(std::string_view value, const Call& call, Parsed* parsed, std::string* error) {
+  if (!ProtectedConfigAllowed(call, error) || !NeedsPersistence(call, error)) return false;
+  parsed->text = std::string(value);
+  // Checked here so that one bad value sets nothing (SetDir checks again).
+  struct stat st {};
+  if (stat(parsed->text.c_str(), &st) != 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    *error = std::strerror(ENOTDIR);
+    return false;
+  }
+  return true;
+}
+
+bool ParseDbFilename(std::string_view value, const Call& call, Parsed* parsed,
+                     std::string* error) {
+  if (!ProtectedConfigAllowed(call, error) || !NeedsPersistence(call, error)) return false;
+  if (value.find('/') != std::string_view::npos) {
+    *error = "dbfilename can't be a path, just a filename";
+    return false;
+  }
+  if (value.empty() || value == "." || value == "..") {
+    *error = "dbfilename must name a file";
+    return false;
+  }
+  parsed->text = std::string(value);
+  return true;
+}
+
+bool ParseSave(std::string_view value, const Call& call, Parsed* parsed, std::string* error) {
+  if (!NeedsPersistence(call, error)) return false;
+  if (!ParseSavePoints(value)) {
+    *error = "Invalid save parameters";
+    return false;
+  }
+  parsed->text = std::string(value);
+  return true;
+}
+
+std::string GetPersistence(const Call& call, std::string (*get)(const Persistence&)) {
+  return call.context.persistence == nullptr ? std::string() : get(*call.context.persistence);
+}
+
 const Param kParams[] = {
     {"appendonly", [](const Call&) { return Fixed("no"); }},
     {"client-query-buffer-limit",
@@ -221,6 +285,18 @@ const Param kParams[] = {
        call.context.runtime->client_query_buffer_limit = v.number;
      }},
     {"databases", [](const Call&) { return std::to_string(kDatabases); }},
+    {"dbfilename",
+     [](const Call& call) {
+       return GetPersistence(call, [](const Persistence& p) { return p.dbfilename(); });
+     },
+     ParseDbFilename,
+     [](const Parsed& v, const Call& call) { (void)call.context.persistence->SetDbFilename(v.text); }},
+    {"dir",
+     [](const Call& call) {
+       return GetPersistence(call, [](const Persistence& p) { return p.dir(); });
+     },
+     ParseDir,
+     [](const Parsed& v, const Call& call) { (void)call.context.persistence->SetDir(v.text); }},
     {"maxclients", [](const Call& call) { return std::to_string(call.context.runtime->maxclients); },
      ParseMaxClients,
      [](const Parsed& v, const Call& call) {
@@ -240,9 +316,27 @@ const Param kParams[] = {
      ParseYesNo,
      [](const Parsed& v, const Call& call) { call.context.runtime->protected_mode = v.number != 0; }},
     {"proto-max-bulk-len", [](const Call& call) { return std::to_string(call.context.max_item_size); }},
+    {"rdbcompression",
+     [](const Call& call) {
+       return GetPersistence(call, [](const Persistence& p) {
+         return std::string(p.compress() ? "yes" : "no");
+       });
+     },
+     [](std::string_view value, const Call& call, Parsed* parsed, std::string* error) {
+       return NeedsPersistence(call, error) && ParseYesNo(value, call, parsed, error);
+     },
+     [](const Parsed& v, const Call& call) { call.context.persistence->SetCompress(v.number != 0); }},
     {"requirepass", [](const Call& call) { return call.context.runtime->requirepass.Get(); },
      ParseRequirePass, ApplyRequirePass},
-    {"save", [](const Call&) { return Fixed(""); }},
+    {"save",
+     [](const Call& call) {
+       return GetPersistence(call,
+                             [](const Persistence& p) { return FormatSavePoints(p.save_points()); });
+     },
+     ParseSave,
+     [](const Parsed& v, const Call& call) {
+       call.context.persistence->SetSavePoints(*ParseSavePoints(v.text));
+     }},
     {"timeout", [](const Call&) { return Fixed("0"); }},
 };
 

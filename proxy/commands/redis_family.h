@@ -69,7 +69,7 @@ using CI = resp::CommandInfo<Handler>;
 using Registry = resp::CommandRegistry<Handler>;
 
 // Each family adds its rows (redis_strings.cc, redis_keyspace.cc,
-// redis_server.cc).
+// redis_server.cc, redis_auth.cc, redis_persistence.cc).
 void RegisterStringFamily(Registry* registry);
 void RegisterKeyspaceFamily(Registry* registry);
 void RegisterServerFamily(Registry* registry);
@@ -86,6 +86,7 @@ void RefuseExec(Call& call, std::string_view refusal);
 // its handler (resp_handlers.cc).
 void RunQueued(Args args, Store& store, const ServerContext& context, RespClient& client,
                std::string* out);
+void RegisterPersistenceFamily(Registry* registry);  // redis_persistence.cc
 
 // Redis's authRequired: a password is set and this client has not
 // authenticated (redis_auth.cc).

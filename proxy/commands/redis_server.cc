@@ -13,6 +13,7 @@
 #include "protocol/glob.h"
 #include "protocol/values.h"
 #include "proxy/commands/redis_family.h"
+#include "proxy/persistence.h"
 
 namespace xdpkv::redis {
 namespace {
@@ -95,6 +96,47 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
     line("maxmemory", memory.limit_bytes);
     line("maxmemory_policy", std::string(EvictionPolicyName(memory.policy)));
     line("xdp_kernel_memlock", memory.kernel_memlock);
+  } else if (section == "persistence") {
+    // Redis 7.0's lines, in its order; those of things xdpkv does not
+    // have (fork copy-on-write, AOF) at their idle values. The xdpkv_
+    // lines say what the last save and load held.
+    info->append("# Persistence\r\n");
+    Persistence::Info p;
+    if (call.context.persistence != nullptr) p = call.context.persistence->GetInfo();
+    line("loading", 0);
+    line("async_loading", 0);
+    line("current_cow_peak", 0);
+    line("current_cow_size", 0);
+    line("current_cow_size_age", 0);
+    line("current_fork_perc", "0.00");
+    line("current_save_keys_processed", 0);
+    line("current_save_keys_total", 0);
+    line("rdb_changes_since_last_save", p.changes_since_last_save);
+    line("rdb_bgsave_in_progress", p.bgsave_in_progress ? 1 : 0);
+    line("rdb_last_save_time", p.last_save_time);
+    line("rdb_last_bgsave_status", p.last_bgsave_ok ? "ok" : "err");
+    line("rdb_last_bgsave_time_sec", p.last_bgsave_time_sec);
+    line("rdb_current_bgsave_time_sec", p.current_bgsave_time_sec);
+    line("rdb_saves", p.saves);
+    line("rdb_last_cow_size", 0);
+    line("rdb_last_load_keys_expired", p.last_load_keys_expired);
+    line("rdb_last_load_keys_loaded", p.last_load_keys_loaded);
+    line("aof_enabled", 0);
+    line("aof_rewrite_in_progress", 0);
+    line("aof_rewrite_scheduled", 0);
+    line("aof_last_rewrite_time_sec", -1);
+    line("aof_current_rewrite_time_sec", -1);
+    line("aof_last_bgrewrite_status", "ok");
+    line("aof_rewrites", 0);
+    line("aof_rewrites_consecutive_failures", 0);
+    line("aof_last_write_status", "ok");
+    line("aof_last_cow_size", 0);
+    line("module_fork_in_progress", 0);
+    line("module_fork_last_cow_size", 0);
+    line("xdpkv_rdb_last_save_keys", p.last_save_keys);
+    line("xdpkv_rdb_last_save_bytes", p.last_save_bytes);
+    line("xdpkv_rdb_last_load_keys_skipped", p.last_load_keys_skipped);
+    line("xdpkv_rdb_last_save_error", p.last_error);
   } else if (section == "stats") {
     // Counts since the last CONFIG RESETSTAT, of both tiers: what userspace
     // served plus what the kernel answered itself (xdp_resp_*; every GET,
@@ -132,7 +174,7 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
 }
 
 void Info(Call& call) {
-  static constexpr std::string_view kDefault[] = {"server", "clients", "memory",
+  static constexpr std::string_view kDefault[] = {"server", "clients",  "memory", "persistence",
                                                   "stats",  "keyspace", "xdp"};
   std::vector<std::string> wanted;
   for (size_t i = 1; i < call.args.size(); ++i) {

@@ -4,6 +4,7 @@
 #define XDPKV_PROXY_TESTING_MEMORY_STORE_H_
 
 #include <algorithm>
+#include <atomic>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -41,6 +42,7 @@ class MemoryStore : public Store {
     }
     StoredItem& item = items_[std::string(key)];
     item = StoredItem{std::string(value), flags, ++next_cas_, expires_at_ms};
+    ++writes_;
     return item.cas;
   }
 
@@ -56,7 +58,10 @@ class MemoryStore : public Store {
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
     if (m.kind == Mutation::kDelete) {
-      if (it != items_.end()) items_.erase(it);
+      if (it != items_.end()) {
+        items_.erase(it);
+        ++writes_;
+      }
       return std::nullopt;
     }
     if (m.value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
@@ -66,6 +71,7 @@ class MemoryStore : public Store {
     StoredItem& item = items_[std::string(key)];
     const uint64_t cas = m.keep_cas && current ? current->cas : ++next_cas_;
     item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms, m.type};
+    ++writes_;
     return item.cas;
   }
 
@@ -76,6 +82,7 @@ class MemoryStore : public Store {
     if (it == items_.end()) return false;
     const bool live = it->second.expires_at_ms == 0 || it->second.expires_at_ms > now_ms;
     items_.erase(it);
+    if (live) ++writes_;
     return live;
   }
 
@@ -105,6 +112,7 @@ class MemoryStore : public Store {
     std::lock_guard lock(mu_);
     const size_t n = items_.size();
     items_.clear();
+    writes_ += n;
     return n;
   }
 
@@ -122,6 +130,39 @@ class MemoryStore : public Store {
     return usage;
   }
 
+  absl::Status Snapshot(const SnapshotVisitor& visit) override {
+    std::map<std::string, StoredItem> items;
+    {
+      std::lock_guard lock(mu_);
+      items = items_;
+    }
+    for (const auto& [key, item] : items) {
+      if (item.expires_at_ms != 0 && item.expires_at_ms <= now_ms) continue;
+      if (auto status = visit(key, item); !status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value, uint32_t flags,
+                                   uint64_t expires_at_ms, uint64_t cas) override {
+    std::lock_guard lock(mu_);
+    if (auto status = CheckKey(key); !status.ok()) return status;
+    if (value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
+    if (!items_.count(std::string(key)) && items_.size() >= max_items) {
+      return absl::ResourceExhaustedError("out of memory storing object");
+    }
+    if (cas == 0) cas = ++next_cas_;
+    next_cas_ = std::max(next_cas_, cas);
+    items_[std::string(key)] = StoredItem{std::string(value), flags, cas, expires_at_ms};
+    return cas;
+  }
+
+  uint64_t Writes() const override { return writes_; }
+  uint64_t ApproximateItems() override {
+    std::lock_guard lock(mu_);
+    return items_.size();
+  }
+
  private:
   static absl::Status CheckKey(std::string_view key) {
     if (key.empty() || key.size() > 250) return absl::InvalidArgumentError("key length");
@@ -130,6 +171,7 @@ class MemoryStore : public Store {
   std::mutex mu_;
   std::map<std::string, StoredItem> items_;
   uint64_t next_cas_ = 0;
+  std::atomic<uint64_t> writes_{0};
 };
 
 }  // namespace xdpkv::testing
