@@ -18,6 +18,9 @@ const Registry& Commands() {
     RegisterAuthFamily(r);
     RegisterTransactionFamily(r);
     RegisterHashFamily(r);
+    RegisterListFamily(r);
+    RegisterSetFamily(r);
+    RegisterZSetFamily(r);
     return r;
   }();
   return *registry;

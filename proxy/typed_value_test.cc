@@ -1,4 +1,5 @@
-// The stored encoding of Redis's hashes (proxy/typed_value.h), without a store.
+// The stored encodings of Redis's collections (proxy/typed_value.h), without
+// a store.
 #include "proxy/typed_value.h"
 
 #include <string>
@@ -38,6 +39,34 @@ TEST(HashValue, RefusesWhatIsNotAnEncoding) {
   }
   std::string huge("\xff\xff\xff\x7f", 4);  // a length past the end
   EXPECT_FALSE(HashValue::Decode(huge).has_value());
+}
+
+// Every proper prefix of a one-element encoding is refused.
+template <typename Value>
+void ExpectPrefixesRefused(const std::string& encoding) {
+  for (size_t n = 1; n < encoding.size(); ++n) {
+    EXPECT_FALSE(Value::Decode(encoding.substr(0, n)).has_value()) << n;
+  }
+}
+
+TEST(ListValue, KeepsOrderAndRoundTrips) {
+  ListValue list;
+  list.elements().push_back("b");
+  list.elements().push_front(std::string("\0\r\n", 3));
+  list.elements().push_back("");
+  list.elements().push_back("b");  // repeats are elements too
+  auto decoded = ListValue::Decode(list.Encode());
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->elements(), list.elements());
+  EXPECT_TRUE(ListValue::Decode("").has_value());  // the empty list
+}
+
+TEST(ListValue, RefusesWhatIsNotAnEncoding) {
+  ListValue one;
+  one.elements().push_back("element");
+  ExpectPrefixesRefused<ListValue>(one.Encode());
+  EXPECT_FALSE(ListValue::Decode(std::string("\xff\xff\xff\x7f", 4)).has_value());
+  EXPECT_FALSE(ListValue::Decode(one.Encode() + "x").has_value());
 }
 
 }  // namespace

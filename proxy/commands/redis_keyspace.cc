@@ -19,9 +19,7 @@ void Type(Call& call) {
   bool failed;
   auto item = Read(call, call.args[1], &failed);
   if (failed) return;
-  std::string_view type = "none";
-  if (item) type = item->type == ValueType::kHash ? "hash" : "string";
-  resp::AppendSimpleString(call.out, type);
+  resp::AppendSimpleString(call.out, item ? TypeName(item->type) : "none");
 }
 
 void Exists(Call& call) {
