@@ -3,6 +3,8 @@
 #include "proxy/typed_value.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -41,10 +43,11 @@ TEST(HashValue, RefusesWhatIsNotAnEncoding) {
   EXPECT_FALSE(HashValue::Decode(huge).has_value());
 }
 
-// Every proper prefix of a one-element encoding is refused.
+// Every proper prefix of a one-element encoding from `from` bytes on (the
+// shorter ones may be the empty collection's) is refused.
 template <typename Value>
-void ExpectPrefixesRefused(const std::string& encoding) {
-  for (size_t n = 1; n < encoding.size(); ++n) {
+void ExpectPrefixesRefused(const std::string& encoding, size_t from = 1) {
+  for (size_t n = from; n < encoding.size(); ++n) {
     EXPECT_FALSE(Value::Decode(encoding.substr(0, n)).has_value()) << n;
   }
 }
@@ -67,6 +70,57 @@ TEST(ListValue, RefusesWhatIsNotAnEncoding) {
   ExpectPrefixesRefused<ListValue>(one.Encode());
   EXPECT_FALSE(ListValue::Decode(std::string("\xff\xff\xff\x7f", 4)).has_value());
   EXPECT_FALSE(ListValue::Decode(one.Encode() + "x").has_value());
+}
+
+TEST(SetValue, IsAnIntsetInNumericOrderUntilItCannotBe) {
+  SetValue set;
+  EXPECT_TRUE(set.Add("10"));
+  EXPECT_TRUE(set.Add("-2"));
+  EXPECT_TRUE(set.Add("9223372036854775807"));
+  EXPECT_FALSE(set.Add("10"));
+  EXPECT_TRUE(set.intset());
+  EXPECT_EQ(set.members(), (std::vector<std::string>{"-2", "10", "9223372036854775807"}));
+  EXPECT_FALSE(set.Contains("010"));  // not the integer 10: a string
+  EXPECT_TRUE(set.Add("010"));
+  EXPECT_FALSE(set.intset());
+  EXPECT_TRUE(set.Remove("010"));
+  EXPECT_FALSE(set.intset());  // never back, as Redis
+  EXPECT_TRUE(set.Contains("10"));
+  auto decoded = SetValue::Decode(set.Encode());
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_FALSE(decoded->intset());
+  EXPECT_EQ(decoded->members(), set.members());
+}
+
+TEST(SetValue, An513thIntegerMakesAHashTable) {
+  SetValue set;
+  for (int i = 512; i >= 1; --i) set.Add(std::to_string(i));
+  EXPECT_TRUE(set.intset());
+  EXPECT_EQ(set.members().front(), "1");
+  set.Add("513");
+  EXPECT_FALSE(set.intset());
+  EXPECT_EQ(set.size(), 513u);
+}
+
+TEST(SetValue, RefusesWhatIsNotAnEncoding) {
+  SetValue one;
+  one.Add("7");
+  ExpectPrefixesRefused<SetValue>(one.Encode(), 2);  // 1 byte: the empty set
+  EXPECT_FALSE(SetValue::Decode("").has_value());
+  EXPECT_FALSE(SetValue::Decode(std::string("\x02", 1)).has_value());  // no such encoding
+  SetValue two;
+  two.Add("1");
+  two.Add("2");
+  std::string swapped = two.Encode();  // "1" and "2" out of order
+  std::swap(swapped[5], swapped[10]);
+  EXPECT_FALSE(SetValue::Decode(swapped).has_value());
+  SetValue word;
+  word.Add("x");
+  std::string as_intset = word.Encode();
+  as_intset[0] = '\0';  // an intset holding a non-integer
+  EXPECT_FALSE(SetValue::Decode(as_intset).has_value());
+  std::string repeated = word.Encode() + word.Encode().substr(1);
+  EXPECT_FALSE(SetValue::Decode(repeated).has_value());
 }
 
 }  // namespace
