@@ -305,6 +305,123 @@ REDIS_CASES = [
     ("keyspace commands on a set", b"SADD s a\r\nEXPIRE s 100\r\nSADD s b\r\nTTL s\r\n"
      b"RENAME s t\r\nSMEMBERS t\r\nTYPE t\r\nSREM t a\r\nTTL t\r\nDEL t\r\n"
      b"EXISTS t\r\n", UNORDERED),
+    # Sorted sets (t_zset.c): scores read with strtod and printed with
+    # "%.17g", as Redis 7.0's addReplyDouble.
+    ("zadd/zscore and score formats", b"ZADD z 0.1 a 1e300 b 3 c -0 d 1.5e-7 e\r\n"
+     b"ZRANGE z 0 -1 WITHSCORES\r\nZSCORE z a\r\nZSCORE z d\r\nZSCORE z nope\r\n"
+     b"ZSCORE nope a\r\nZADD z inf f -inf g +inf h 0x10 i 4.9e-324 j 123456789012345678 k\r\n"
+     b"ZMSCORE z f g h i j k nope\r\nZMSCORE nope a\r\nZCARD z\r\nZCARD nope\r\n"
+     b"ZADD z nan x\r\nZADD z \" 1\" x\r\nZADD z 1e400 x\r\nZADD z 1e-400 x\r\n"
+     b"ZADD z \"\" x\r\nZADD z 1x x\r\nZADD z 1 a x b\r\nZSCORE z a\r\n"),
+    ("zadd options", b"ZADD z 1 a 2 b\r\nZADD z NX 5 a 3 c\r\nZADD z XX 5 a 4 d\r\n"
+     b"ZADD z XX CH 6 a 1 b\r\nZADD z CH 6 a 7 b 8 e\r\nZADD z GT 1 a 9 b\r\n"
+     b"ZADD z LT CH 1 a 9 b\r\nZADD z GT CH 10 new\r\nZRANGE z 0 -1 WITHSCORES\r\n"
+     b"ZADD z INCR 2 a\r\nZADD z INCR NX 1 a\r\nZADD z INCR XX 1 nope\r\n"
+     b"ZADD z INCR GT -1 a\r\nZADD z INCR LT -1 a\r\nZADD z XX 1 a\r\nZADD nope XX 1 a\r\n"
+     b"ZADD nope XX INCR 1 a\r\nEXISTS nope\r\nZADD z nx ch incr 1 fresh\r\n"),
+    ("zadd option errors", b"ZADD z NX XX 1 a\r\nZADD z GT LT 1 a\r\nZADD z NX GT 1 a\r\n"
+     b"ZADD z NX LT 1 a\r\nZADD z INCR 1 a 2 b\r\nZADD z NX 1\r\nZADD z 1 a 2\r\n"
+     b"ZADD z FOO 1 a\r\nZADD z NX\r\nZADD z NX XX x a\r\nEXISTS z\r\n"),
+    ("zincrby", b"ZINCRBY z 2 a\r\nZINCRBY z 0.5 a\r\nZINCRBY z x a\r\nZINCRBY z nx a\r\n"
+     b"ZINCRBY z inf a\r\nZINCRBY z -inf a\r\nZSCORE z a\r\nZINCRBY z -0 n\r\nZSCORE z n\r\n"
+     b"ZINCRBY z 1e308 m\r\nZINCRBY z 1e308 m\r\n"),
+    ("zrem removes an emptied sorted set", b"ZADD z 1 a 2 b\r\nZREM z a nope\r\nZREM z b a\r\n"
+     b"EXISTS z\r\nZREM z a\r\nZREM nope a\r\n"),
+    ("zrank/zrevrank", b"ZADD z 1 a 2 b 2 c 3 d\r\nZRANK z a\r\nZRANK z c\r\nZREVRANK z a\r\n"
+     b"ZREVRANK z c\r\nZRANK z nope\r\nZRANK nope a\r\nZREVRANK nope a\r\n"),
+    ("zrange by rank", b"ZADD z 1 a 2 b 3 c 4 d\r\nZRANGE z 0 -1\r\nZRANGE z 1 2 WITHSCORES\r\n"
+     b"ZRANGE z -2 -1\r\nZRANGE z 2 1\r\nZRANGE z 5 10\r\nZRANGE z -100 100\r\n"
+     b"ZRANGE z 0 -1 REV\r\nZRANGE z 0 0 REV WITHSCORES\r\nZREVRANGE z 0 1\r\n"
+     b"ZREVRANGE z 0 1 WITHSCORES\r\nZRANGE z x 1\r\nZRANGE nope 0 -1\r\n"
+     b"ZRANGE z 0 -1 LIMIT 0 1\r\nZRANGE z 0 -1 LIMIT 0 -1\r\nZREVRANGE z 0 1 REV\r\n"
+     b"ZRANGE z 0 -1 FOO\r\nZRANGE z 0 -1 REV REV\r\nZRANGE z 0 -1 LIMIT 0\r\n"),
+    ("zrange by score", b"ZADD z 1 a 2 b 3 c 4 d 5 e\r\nZRANGE z 2 4 BYSCORE\r\n"
+     b"ZRANGE z (2 4 BYSCORE WITHSCORES\r\nZRANGE z 4 2 BYSCORE REV\r\n"
+     b"ZRANGE z -inf +inf BYSCORE LIMIT 1 2\r\nZRANGE z +inf -inf BYSCORE REV LIMIT 1 2\r\n"
+     b"ZRANGEBYSCORE z 2 (4\r\nZRANGEBYSCORE z -inf inf WITHSCORES LIMIT 2 -1\r\n"
+     b"ZREVRANGEBYSCORE z 4 2\r\nZREVRANGEBYSCORE z (4 (2 WITHSCORES\r\n"
+     b"ZRANGEBYSCORE z 1 5 LIMIT -1 2\r\nZRANGEBYSCORE z 1 5 LIMIT 10 2\r\n"
+     b"ZRANGEBYSCORE z 1 5 LIMIT 0 0\r\nZRANGEBYSCORE z 3 3\r\nZRANGEBYSCORE z (3 3\r\n"
+     b"ZRANGEBYSCORE z 5 1\r\nZRANGEBYSCORE z x 1\r\nZRANGEBYSCORE z 1 (x\r\n"
+     b"ZRANGEBYSCORE z ( 2\r\nZRANGEBYSCORE z \"\" 2\r\nZRANGEBYSCORE z \" 2\" 3\r\n"
+     b"ZRANGEBYSCORE z nan 3\r\nZRANGEBYSCORE z 1 2 BYSCORE\r\nZRANGEBYSCORE z 1 2 LIMIT 0\r\n"
+     b"ZRANGEBYSCORE nope 0 1\r\nZRANGEBYSCORE z 1 5 WITHSCORES WITHSCORES LIMIT 0 1 LIMIT 1 1\r\n"),
+    ("zrange by lex", b"ZADD z 0 a 0 b 0 c 0 d 0 e\r\nZRANGE z [b (d BYLEX\r\n"
+     b"ZRANGE z - + BYLEX LIMIT 1 2\r\nZRANGE z (d [b BYLEX REV\r\nZRANGEBYLEX z - +\r\n"
+     b"ZRANGEBYLEX z (a [c\r\nZRANGEBYLEX z [c +\r\nZRANGEBYLEX z + -\r\nZRANGEBYLEX z - -\r\n"
+     b"ZREVRANGEBYLEX z + -\r\nZREVRANGEBYLEX z [d (a LIMIT 1 5\r\nZRANGEBYLEX z a c\r\n"
+     b"ZRANGEBYLEX z [a +x\r\nZRANGE z - + BYLEX WITHSCORES\r\nZRANGEBYLEX z ( [\r\n"
+     b"ZRANGEBYLEX nope - +\r\nZLEXCOUNT z - +\r\nZLEXCOUNT z [b (d\r\nZLEXCOUNT z x y\r\n"
+     b"ZLEXCOUNT nope - +\r\nZADD m 1 a 2 b 0 c\r\nZRANGEBYLEX m - (b\r\nZLEXCOUNT m [b +\r\n"
+     b"ZREVRANGEBYLEX m + [b\r\n"),
+    ("zrangestore", b"ZADD z 1 a 2 b 3 c\r\nZRANGESTORE d z 0 1\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZRANGESTORE d z (1 +inf BYSCORE REV LIMIT 0 1\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZRANGESTORE d z 5 10\r\nEXISTS d\r\nSET d x\r\nZRANGESTORE d nope 0 -1\r\nEXISTS d\r\n"
+     b"ZRANGESTORE d z 0 -1 WITHSCORES\r\nSET s v\r\nZRANGESTORE d s 0 -1\r\n"
+     b"ZRANGESTORE s z 0 0\r\nTYPE s\r\n"),
+    ("zcount", b"ZADD z 1 a 2 b 3 c\r\nZCOUNT z 1 2\r\nZCOUNT z (1 2\r\nZCOUNT z -inf +inf\r\n"
+     b"ZCOUNT z 3 1\r\nZCOUNT z x 1\r\nZCOUNT nope 0 1\r\nZCOUNT z ( 1\r\n"),
+    ("zpopmin/zpopmax", b"ZADD z 1 a 2 b 3 c\r\nZPOPMIN z\r\nZPOPMAX z\r\nZPOPMIN z 0\r\n"
+     b"ZPOPMAX z 10\r\nEXISTS z\r\nZPOPMIN z\r\nZPOPMIN z 1 2\r\nZPOPMIN z -1\r\n"
+     b"ZPOPMAX z x\r\nZADD z 1 a 2 b 3 c\r\nZPOPMIN z 2\r\n"),
+    ("zremrangebyrank/score/lex", b"ZADD z 1 a 2 b 3 c 4 d 5 e\r\nZREMRANGEBYRANK z 0 0\r\n"
+     b"ZREMRANGEBYRANK z -1 -1\r\nZREMRANGEBYRANK z 5 10\r\nZREMRANGEBYRANK z x 1\r\n"
+     b"ZRANGE z 0 -1\r\nZREMRANGEBYSCORE z (2 3\r\nZREMRANGEBYSCORE z x 3\r\n"
+     b"ZRANGE z 0 -1\r\nZADD l 0 a 0 b 0 c\r\nZREMRANGEBYLEX l [b +\r\nZREMRANGEBYLEX l x +\r\n"
+     b"ZRANGE l 0 -1\r\nZREMRANGEBYLEX l - +\r\nEXISTS l\r\nZREMRANGEBYSCORE z -inf inf\r\n"
+     b"EXISTS z\r\nZREMRANGEBYRANK nope 0 -1\r\nZREMRANGEBYSCORE nope 0 1\r\n"
+     b"ZREMRANGEBYLEX nope - +\r\n"),
+    ("zunionstore/zinterstore/zdiffstore", b"ZADD a 1 x 2 y 3 z\r\nZADD b 10 y 20 z 30 w\r\n"
+     b"SADD s y w q\r\nZUNIONSTORE d 2 a b\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZINTERSTORE d 2 a b WEIGHTS 2 0.5 AGGREGATE MAX\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZUNIONSTORE d 3 a b s AGGREGATE MIN\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZINTERSTORE d 2 b s\r\nZRANGE d 0 -1 WITHSCORES\r\nZDIFFSTORE d 2 b a\r\n"
+     b"ZRANGE d 0 -1 WITHSCORES\r\nZDIFFSTORE d 2 a a\r\nEXISTS d\r\n"
+     b"ZINTERSTORE d 2 a nope\r\nEXISTS d\r\nZUNIONSTORE d 1 nope\r\n"
+     b"ZUNIONSTORE d 2 a b WEIGHTS inf -inf\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZUNIONSTORE d 1 a WEIGHTS -1\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZINTERSTORE d 2 a a WEIGHTS 1 2\r\nZRANGE d 0 -1 WITHSCORES\r\n"
+     b"ZUNIONSTORE a 2 a b\r\nZRANGE a 0 -1 WITHSCORES\r\nZDIFFSTORE d 1 s\r\nTYPE d\r\n"),
+    ("zunion/zinter/zdiff/zintercard", b"ZADD a 1 x 2 y 3 z\r\nZADD b 10 y 20 z 30 w\r\n"
+     b"ZUNION 2 a b\r\nZUNION 2 a b WITHSCORES\r\nZINTER 2 a b WITHSCORES AGGREGATE SUM\r\n"
+     b"ZDIFF 2 a b WITHSCORES\r\nZDIFF 1 nope\r\nZUNION 1 a WEIGHTS -1 WITHSCORES\r\n"
+     b"ZINTERCARD 2 a b\r\nZINTERCARD 2 a b LIMIT 1\r\nZINTERCARD 2 a b LIMIT 0\r\n"
+     b"ZINTERCARD 1 nope\r\nZADD c -0 x\r\nZUNION 2 a c WEIGHTS 0 1 AGGREGATE MIN WITHSCORES\r\n"
+     b"ZUNION 2 a c WEIGHTS 0 -1 AGGREGATE MAX WITHSCORES\r\n"),
+    ("combining errors", b"ZADD a 1 x\r\nSET str v\r\nZUNIONSTORE d 0 a\r\nZUNIONSTORE d -1 a\r\n"
+     b"ZUNIONSTORE d x a\r\nZUNIONSTORE d 2 a\r\nZUNIONSTORE d 1 str\r\nZUNION 2 a str FOO\r\n"
+     b"ZUNIONSTORE d 1 a WEIGHTS x\r\nZUNIONSTORE d 1 a WEIGHTS 1 2\r\n"
+     b"ZUNIONSTORE d 1 a AGGREGATE AVG\r\nZUNIONSTORE d 1 a AGGREGATE\r\n"
+     b"ZUNIONSTORE d 1 a WITHSCORES\r\nZDIFF 1 a WEIGHTS 1\r\nZDIFF 1 a AGGREGATE SUM\r\n"
+     b"ZINTER 0 a\r\nZINTERCARD 0 a\r\nZINTERCARD x a\r\nZINTERCARD 1 a LIMIT -1\r\n"
+     b"ZINTERCARD 1 a LIMIT\r\nZINTERCARD 1 a WITHSCORES\r\nZINTER 1 a LIMIT 1\r\n"
+     b"ZDIFFSTORE d 0 a\r\nZINTERSTORE d 1 a WEIGHTS nan\r\n"),
+    ("zrandmember and zscan", b"ZADD z 1 a 2 b 3 c\r\nZRANDMEMBER z 3\r\n"
+     b"ZRANDMEMBER z 10 WITHSCORES\r\nZRANDMEMBER z 0\r\nZRANDMEMBER nope\r\n"
+     b"ZRANDMEMBER nope 5\r\nZRANDMEMBER z x\r\nZRANDMEMBER z 1 FOO\r\nZRANDMEMBER z 1 2 3\r\n"
+     b"ZRANDMEMBER z -9223372036854775808\r\nZRANDMEMBER z 4611686018427387904 WITHSCORES\r\n"
+     b"ZADD one 5 m\r\nZRANDMEMBER one\r\nZRANDMEMBER one -2 WITHSCORES\r\n"
+     b"ZADD z 100000000000000000 big 1.5 half -0 zero inf top\r\nZSCAN z 0\r\n"
+     b"ZSCAN z 0 MATCH b*\r\nZSCAN z 5 COUNT 1\r\nZSCAN z x\r\nZSCAN nope 0 COUNT x\r\n"
+     b"ZSCAN z 0 COUNT 0\r\nZSCAN z 0 NOPE\r\n"),
+    ("sorted-set arity", b"ZADD z\r\nZADD z 1\r\nZINCRBY z 1\r\nZREM z\r\nZSCORE z\r\n"
+     b"ZMSCORE z\r\nZCARD\r\nZCOUNT z 1\r\nZRANK z\r\nZREVRANK z\r\nZRANGE z 0\r\n"
+     b"ZRANGEBYSCORE z 0\r\nZREVRANGEBYSCORE z 0\r\nZRANGEBYLEX z -\r\nZREVRANGEBYLEX z +\r\n"
+     b"ZREVRANGE z 0\r\nZRANGESTORE d z 0\r\nZPOPMIN\r\nZPOPMAX\r\nZREMRANGEBYRANK z 0\r\n"
+     b"ZREMRANGEBYSCORE z 0\r\nZREMRANGEBYLEX z -\r\nZLEXCOUNT z -\r\nZUNIONSTORE d 1\r\n"
+     b"ZINTERSTORE d\r\nZDIFFSTORE d 1\r\nZUNION 1\r\nZINTER 1\r\nZDIFF 1\r\n"
+     b"ZINTERCARD 1\r\nZRANDMEMBER\r\nZSCAN z\r\n"),
+    ("sorted-set wrongtype both ways", b"SET s v\r\nZADD s 1 a\r\nZINCRBY s 1 a\r\n"
+     b"ZREM s a\r\nZSCORE s a\r\nZMSCORE s a\r\nZCARD s\r\nZCOUNT s 0 1\r\nZRANK s a\r\n"
+     b"ZRANGE s 0 -1\r\nZRANGEBYSCORE s 0 1\r\nZRANGEBYLEX s - +\r\nZPOPMIN s\r\n"
+     b"ZPOPMAX s 2\r\nZREMRANGEBYRANK s 0 1\r\nZREMRANGEBYSCORE s 0 1\r\nZLEXCOUNT s - +\r\n"
+     b"ZUNIONSTORE d 1 s\r\nZINTER 1 s\r\nZDIFF 1 s\r\nZRANDMEMBER s\r\nZRANDMEMBER s 2\r\n"
+     b"ZSCAN s 0\r\nZADD z 1 a\r\nGET z\r\nSADD z a\r\nSMEMBERS z\r\nLPUSH z a\r\n"
+     b"HGET z a\r\nTYPE z\r\nSUNION z\r\nZRANGE s x 1\r\nZCOUNT s x 1\r\nZADD s x a\r\n"
+     b"ZRANGEBYSCORE s x 1\r\nZPOPMIN s -1\r\nZRANDMEMBER s x\r\n"),
+    ("keyspace commands on a sorted set", b"ZADD z 1 a 2 b\r\nEXPIRE z 100\r\nZADD z 3 c\r\n"
+     b"TTL z\r\nRENAME z y\r\nZRANGE y 0 -1\r\nTYPE y\r\nZPOPMIN y\r\nTTL y\r\nDEL y\r\n"
+     b"EXISTS y\r\nZADD y 1 a\r\nSET y v\r\nTYPE y\r\n"),
     # Transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH), as Redis 7.0's multi.c.
     ("multi/exec", b"MULTI\r\nSET a 1\r\nINCR a\r\nGET a\r\nEXEC\r\nGET a\r\n"),
     ("exec/discard without multi", b"EXEC\r\nDISCARD\r\nUNWATCH\r\n"),

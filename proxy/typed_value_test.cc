@@ -2,6 +2,8 @@
 // a store.
 #include "proxy/typed_value.h"
 
+#include <cstring>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,6 +123,56 @@ TEST(SetValue, RefusesWhatIsNotAnEncoding) {
   EXPECT_FALSE(SetValue::Decode(as_intset).has_value());
   std::string repeated = word.Encode() + word.Encode().substr(1);
   EXPECT_FALSE(SetValue::Decode(repeated).has_value());
+}
+
+TEST(ZSetValue, OrdersByScoreThenBytesAndRoundTrips) {
+  ZSetValue zset;
+  EXPECT_TRUE(zset.Set("b", 1));
+  EXPECT_TRUE(zset.Set("a", 1));
+  EXPECT_TRUE(zset.Set("c", -std::numeric_limits<double>::infinity()));
+  EXPECT_TRUE(zset.Set(std::string("\xff", 1), 1));  // bytes compare unsigned
+  EXPECT_FALSE(zset.Set("c", 2));                     // moved
+  std::vector<std::string> order;
+  for (const auto& entry : zset.entries()) order.push_back(entry.member);
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "\xff", "c"}));
+  EXPECT_EQ(zset.Rank("c"), 3u);
+  EXPECT_EQ(zset.Score("c"), 2.0);
+  EXPECT_FALSE(zset.Score("z").has_value());
+  auto decoded = ZSetValue::Decode(zset.Encode());
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->size(), 4u);
+  EXPECT_EQ(decoded->Score("\xff"), 1.0);
+  EXPECT_TRUE(decoded->Erase("a"));
+  EXPECT_FALSE(decoded->Erase("a"));
+  decoded->EraseRange(0, 2);
+  ASSERT_EQ(decoded->size(), 1u);
+  EXPECT_EQ(decoded->entries()[0].member, "c");
+  EXPECT_FALSE(decoded->Score("b").has_value());
+}
+
+TEST(ZSetValue, RefusesWhatIsNotAnEncoding) {
+  ZSetValue one;
+  one.Set("member", 1.5);
+  ExpectPrefixesRefused<ZSetValue>(one.Encode());
+  EXPECT_TRUE(ZSetValue::Decode("").has_value());  // the empty sorted set
+  ZSetValue two;
+  two.Set("a", 1);
+  two.Set("b", 2);
+  const std::string a = one.Encode(), pair = two.Encode();
+  // Out of order: b's entry before a's.
+  const size_t half = pair.size() / 2;
+  EXPECT_FALSE(ZSetValue::Decode(pair.substr(half) + pair.substr(0, half)).has_value());
+  // The same member twice (at two scores).
+  ZSetValue other;
+  other.Set("member", 2.5);
+  EXPECT_FALSE(ZSetValue::Decode(a + other.Encode()).has_value());
+  // A NaN score.
+  ZSetValue nan;
+  nan.Set("x", 0);
+  std::string bytes = nan.Encode();
+  const double quiet_nan = std::numeric_limits<double>::quiet_NaN();
+  std::memcpy(bytes.data(), &quiet_nan, 8);
+  EXPECT_FALSE(ZSetValue::Decode(bytes).has_value());
 }
 
 }  // namespace

@@ -234,6 +234,7 @@ void SRandMember(Call& call) {
   if (call.args.size() == 3) {
     count = IntegerArg(call, call.args[2]);
     if (!count) return;
+    if (*count == kInt64Min) return call.Error(kCountOutOfRange);
   }
   bool failed;
   auto set = ReadTyped<SetValue>(call, call.args[1], &failed);
@@ -246,6 +247,7 @@ void SRandMember(Call& call) {
   const auto& members = set->members();
   if (*count < 0) {
     const uint64_t n = 0 - static_cast<uint64_t>(*count);
+    if (n > kMaxRandomReply) return call.Error("ERR value is out of range");
     resp::AppendArrayHeader(call.out, n);
     for (uint64_t i = 0; i < n; ++i) call.Bulk(members[Random()() % members.size()]);
     return;

@@ -186,6 +186,14 @@ inline std::optional<int64_t> NonNegativeArg(Call& call, std::string_view arg,
   return n;
 }
 
+// SRANDMEMBER's and ZRANDMEMBER's count outside -LONG_MAX..LONG_MAX.
+inline constexpr std::string_view kCountOutOfRange =
+    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+// Redis answers a random-member count of any size, repeats allowed (and
+// runs out of memory for a huge one); xdpkv refuses more than this many
+// ("ERR value is out of range", docs/protocols.md).
+inline constexpr uint64_t kMaxRandomReply = uint64_t{1} << 24;
+
 // Redis's parseScanCursorOrReply (strtoul: a sign is accepted, a leading
 // space or trailing bytes are not).
 std::optional<uint64_t> ScanCursorArg(Call& call, std::string_view arg);
