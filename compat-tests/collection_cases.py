@@ -22,11 +22,14 @@ class Unordered:
 
 def parse_reply(data, pos):
     """One RESP2 reply at `pos`: (bytes of a leaf, or a list of replies for
-    an array), and the position after it."""
+    an array), and the position after it. ValueError or IndexError when the
+    data ends before the reply does."""
     end = data.index(b"\r\n", pos)
     kind, head = data[pos:pos + 1], data[pos + 1:end]
     if kind == b"$" and int(head) >= 0:
         stop = end + 2 + int(head) + 2
+        if stop > len(data):
+            raise IndexError("incomplete bulk string")
         return data[pos:stop], stop
     if kind == b"*" and int(head) >= 0:
         items, pos = [], end + 2
