@@ -219,6 +219,9 @@ void HRandField(Call& call) {
   std::vector<size_t> picks;
   const size_t n = hash ? hash->size() : 0;
   if (n > 0 && *count < 0) {
+    if (static_cast<uint64_t>(-*count) > kMaxRandomReply) {
+      return call.Error("ERR value is out of range");
+    }
     for (int64_t i = 0; i < -*count; ++i) picks.push_back(random() % n);
   } else if (n > 0) {
     for (size_t i = 0; i < n; ++i) picks.push_back(i);
