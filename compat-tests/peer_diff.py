@@ -253,6 +253,13 @@ REDIS_CASES = [
      b"EXPIRE k -1 GT\r\nEXPIRE k -1 LT\r\nEXISTS k\r\n"),
     ("type", b"SET k v\r\nTYPE k\r\nTYPE nope\r\n"),
     ("keys", b"MSET user:1 a user:2 b other c\r\nKEYS user:[1]\r\nKEYS nomatch*\r\n"),
+    ("scan TYPE", b"SET s v\r\nRPUSH l a\r\nSADD t a\r\nZADD z 1 a\r\nHSET h a 1\r\n"
+     b"SCAN 0 TYPE list\r\nSCAN 0 TYPE SET\r\nSCAN 0 TYPE zset\r\nSCAN 0 TYPE hash\r\n"
+     b"SCAN 0 TYPE string\r\nSCAN 0 TYPE nope\r\nSCAN 0 TYPE list MATCH x*\r\n"),
+    ("a collection past 1 MiB", b"*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$600000\r\n" +
+     b"x" * 600000 + b"\r\n$600000\r\n" + b"y" * 600000 + b"\r\nLLEN l\r\nRPUSH l a\r\n",
+     Deviation("a collection's encoding is at most -I (1 MiB)",
+               b"-ERR list exceeds the largest value xdpkv stores (-I)\r\n:0\r\n:1\r\n")),
     ("scan argument errors", b"SCAN x\r\nSCAN 0 COUNT 0\r\nSCAN 0 COUNT x\r\nSCAN 0 FOO bar\r\n"
                              b"SCAN 0 MATCH\r\n"),
     ("rename", b"RENAME nope x\r\nSET a 1 EX 100\r\nRENAME a b\r\nGET a\r\nGET b\r\nTTL b\r\n"
