@@ -131,7 +131,7 @@ TEST(ZSetValue, OrdersByScoreThenBytesAndRoundTrips) {
   EXPECT_TRUE(zset.Set("a", 1));
   EXPECT_TRUE(zset.Set("c", -std::numeric_limits<double>::infinity()));
   EXPECT_TRUE(zset.Set(std::string("\xff", 1), 1));  // bytes compare unsigned
-  EXPECT_FALSE(zset.Set("c", 2));                     // moved
+  EXPECT_FALSE(zset.Set("c", 2));                    // moved
   std::vector<std::string> order;
   for (const auto& entry : zset.entries()) order.push_back(entry.member);
   EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "\xff", "c"}));

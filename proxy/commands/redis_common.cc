@@ -6,9 +6,9 @@
 #include <cstdlib>
 
 #include "protocol/values.h"
+#include "protocol/glob.h"
 #include "proxy/commands/redis_family.h"
 #include "proxy/commands/redis_typed.h"
-#include "protocol/glob.h"
 
 namespace xdpkv::redis {
 

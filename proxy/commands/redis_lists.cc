@@ -174,18 +174,19 @@ void LRem(Call& call) {
     removed = 0;
     auto& elements = list.elements();
     // |count| without overflow for INT64_MIN (any count that large is all).
-    const uint64_t limit = *count < 0 ? 0 - static_cast<uint64_t>(*count)
-                                      : static_cast<uint64_t>(*count);
+    const uint64_t limit =
+        *count < 0 ? 0 - static_cast<uint64_t>(*count) : static_cast<uint64_t>(*count);
     std::deque<std::string> kept;
     const size_t n = elements.size();
     for (size_t k = 0; k < n; ++k) {
       const size_t i = *count < 0 ? n - 1 - k : k;
-      const bool remove = elements[i] == call.args[3] &&
-                          (limit == 0 || static_cast<uint64_t>(removed) < limit);
+      const bool remove =
+          elements[i] == call.args[3] && (limit == 0 || static_cast<uint64_t>(removed) < limit);
       if (remove) {
         ++removed;
       } else {
-        *count < 0 ? kept.push_front(std::move(elements[i])) : kept.push_back(std::move(elements[i]));
+        *count < 0 ? kept.push_front(std::move(elements[i]))
+                   : kept.push_back(std::move(elements[i]));
       }
     }
     elements = std::move(kept);

@@ -129,7 +129,8 @@ void SInterCard(Call& call) {
       return call.Error(kSyntax);
     }
   }
-  auto result = Combine(call, Op::kInter, call.args.subspan(2, static_cast<size_t>(*numkeys)), limit);
+  auto result =
+      Combine(call, Op::kInter, call.args.subspan(2, static_cast<size_t>(*numkeys)), limit);
   if (result) call.Integer(static_cast<int64_t>(result->size()));
 }
 
@@ -149,7 +150,8 @@ void SRem(Call& call) {
   int64_t removed = 0;
   const bool ok = MutateTyped<SetValue>(call, call.args[1], [&](SetValue& set) {
     removed = 0;
-    for (size_t i = 2; i < call.args.size() && !set.empty(); ++i) removed += set.Remove(call.args[i]);
+    for (size_t i = 2; i < call.args.size() && !set.empty(); ++i)
+      removed += set.Remove(call.args[i]);
     return removed > 0;
   });
   if (ok) call.Integer(removed);

@@ -139,9 +139,8 @@ bool StoreTyped(Call& call, std::string_view key, const Value& value) {
     call.Error(TooBigError(kType));
     return false;
   }
-  auto written = call.store.Mutate(key, [&](const std::optional<StoredItem>&) {
-    return Mutation::Write(encoded, 0, 0, kType);
-  });
+  auto written = call.store.Mutate(
+      key, [&](const std::optional<StoredItem>&) { return Mutation::Write(encoded, 0, 0, kType); });
   if (!written.ok()) {
     call.StoreError(written.status());
     return false;
@@ -175,9 +174,9 @@ inline std::optional<int64_t> IntegerArg(Call& call, std::string_view arg) {
 
 // getPositiveLongFromObjectOrReply: a non-negative integer; `message`
 // (without "ERR ") for anything else.
-inline std::optional<int64_t> NonNegativeArg(Call& call, std::string_view arg,
-                                             std::string_view message =
-                                                 "value is out of range, must be positive") {
+inline std::optional<int64_t> NonNegativeArg(
+    Call& call, std::string_view arg,
+    std::string_view message = "value is out of range, must be positive") {
   auto n = ParseRedisInteger(arg);
   if (!n || *n < 0) {
     call.Error(absl::StrCat("ERR ", Str(message)));

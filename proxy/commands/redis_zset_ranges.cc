@@ -4,8 +4,8 @@
 // ZREMRANGEBYLEX, as Redis 7.0's t_zset.c (zrangeGenericCommand and the
 // listpack walks it makes for small sorted sets), and the score reading and
 // printing the family shares (redis_zset.h).
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -44,7 +44,8 @@ void AppendScore(Call& call, double score) {
 
 std::string ListpackScoreText(double score) {
   constexpr double kHalf = static_cast<double>(INT64_MAX / 2);
-  if (score >= -kHalf && score <= kHalf && score == static_cast<double>(static_cast<int64_t>(score))) {
+  if (score >= -kHalf && score <= kHalf &&
+      score == static_cast<double>(static_cast<int64_t>(score))) {
     return std::to_string(static_cast<int64_t>(score));
   }
   if (std::isinf(score)) return score > 0 ? "inf" : "-inf";

@@ -117,7 +117,8 @@ void ZRem(Call& call) {
   int64_t removed = 0;
   const bool ok = MutateTyped<ZSetValue>(call, call.args[1], [&](ZSetValue& zset) {
     removed = 0;
-    for (size_t i = 2; i < call.args.size() && !zset.empty(); ++i) removed += zset.Erase(call.args[i]);
+    for (size_t i = 2; i < call.args.size() && !zset.empty(); ++i)
+      removed += zset.Erase(call.args[i]);
     return removed > 0;
   });
   if (ok) call.Integer(removed);
