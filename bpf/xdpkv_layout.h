@@ -80,6 +80,9 @@ struct xdpkv_item {
  * values are userspace's encodings (proxy/typed_value.h). */
 #define XDPKV_TYPE_STRING 0u
 #define XDPKV_TYPE_HASH 1u
+#define XDPKV_TYPE_LIST 2u
+#define XDPKV_TYPE_SET 3u
+#define XDPKV_TYPE_ZSET 4u
 
 /* A 64-bit fingerprint of a key (FNV-1a over the map key's 32-bit words:
  * its length, then its bytes), stored in its item. The maps hand a deleted

@@ -19,7 +19,10 @@
 namespace xdpkv::bpf_store_internal {
 
 static_assert(static_cast<uint32_t>(ValueType::kString) == XDPKV_TYPE_STRING &&
-              static_cast<uint32_t>(ValueType::kHash) == XDPKV_TYPE_HASH);
+              static_cast<uint32_t>(ValueType::kHash) == XDPKV_TYPE_HASH &&
+              static_cast<uint32_t>(ValueType::kList) == XDPKV_TYPE_LIST &&
+              static_cast<uint32_t>(ValueType::kSet) == XDPKV_TYPE_SET &&
+              static_cast<uint32_t>(ValueType::kZSet) == XDPKV_TYPE_ZSET);
 
 // A key in the form of its class's map key: length, then zero-padded bytes.
 struct MapKey {

@@ -19,6 +19,9 @@ const Registry& Commands() {
     RegisterTransactionFamily(r);
     RegisterHashFamily(r);
     RegisterPersistenceFamily(r);
+    RegisterListFamily(r);
+    RegisterSetFamily(r);
+    RegisterZSetFamily(r);
     return r;
   }();
   return *registry;

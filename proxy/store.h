@@ -21,7 +21,7 @@ namespace xdpkv {
 
 // Redis's data types. A value of another type than a string is that
 // type's encoding (proxy/typed_value.h); memcached sees strings only.
-enum class ValueType : uint32_t { kString = 0, kHash = 1 };
+enum class ValueType : uint32_t { kString = 0, kHash = 1, kList = 2, kSet = 3, kZSet = 4 };
 
 struct StoredItem {
   std::string value;

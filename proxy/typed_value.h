@@ -8,11 +8,16 @@
 #ifndef XDPKV_PROXY_TYPED_VALUE_H_
 #define XDPKV_PROXY_TYPED_VALUE_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace xdpkv {
 
@@ -41,6 +46,95 @@ class HashValue {
 
  private:
   std::vector<Field> fields_;
+};
+
+// A list: its elements, head first.
+// Encoding: each element's length and bytes.
+class ListValue {
+ public:
+  // nullopt if `bytes` is not a list's encoding.
+  static std::optional<ListValue> Decode(std::string_view bytes);
+  std::string Encode() const;
+
+  size_t size() const { return elements_.size(); }
+  bool empty() const { return elements_.empty(); }
+  std::deque<std::string>& elements() { return elements_; }
+  const std::deque<std::string>& elements() const { return elements_; }
+
+ private:
+  std::deque<std::string> elements_;
+};
+
+// A set, as Redis 7.0 keeps one: an intset while every member is an
+// integer (Redis's string2ll) and there are at most 512 of them
+// (set-max-intset-entries), its members in numeric order, which Redis's
+// replies show; otherwise, from its first non-integer member or its 513th
+// member on, and never back, a hash table, whose order Redis leaves
+// arbitrary (here: by bytes, so lookups are binary searches).
+// Encoding: one byte (0 intset, 1 hash table), then each member's length
+// and bytes, in that order.
+class SetValue {
+ public:
+  static constexpr size_t kMaxIntsetEntries = 512;
+
+  // nullopt if `bytes` is not a set's encoding.
+  static std::optional<SetValue> Decode(std::string_view bytes);
+  std::string Encode() const;
+
+  bool intset() const { return intset_; }
+  size_t size() const { return members_.size(); }
+  bool empty() const { return members_.empty(); }
+  const std::vector<std::string>& members() const { return members_; }
+  bool Contains(std::string_view member) const;
+  // True when it is new. May turn an intset into a hash table.
+  bool Add(std::string_view member);
+  // True when it was there.
+  bool Remove(std::string_view member);
+  void RemoveAt(size_t index) { members_.erase(members_.begin() + static_cast<ptrdiff_t>(index)); }
+
+ private:
+  // Where `member` is or would go; `found` says which.
+  size_t Find(std::string_view member, bool* found) const;
+  void ConvertToHashtable();
+
+  bool intset_ = true;  // an empty set is an intset, as Redis's createIntsetObject
+  std::vector<std::string> members_;
+};
+
+// A sorted set: (score, member) pairs ordered by score, then by member's
+// bytes, as Redis orders them; no score is NaN.
+// Encoding: for each pair in that order, the score (8 bytes, IEEE 754
+// little-endian), then the member's length and bytes.
+class ZSetValue {
+ public:
+  struct Entry {
+    double score;
+    std::string member;
+  };
+
+  // nullopt if `bytes` is not a sorted set's encoding.
+  static std::optional<ZSetValue> Decode(std::string_view bytes);
+  std::string Encode() const;
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  const std::vector<Entry>& entries() const { return entries_; }
+  std::optional<double> Score(std::string_view member) const;
+  // 0-based position from the lowest, or nullopt.
+  std::optional<size_t> Rank(std::string_view member) const;
+  // Adds the member or moves it to `score`; true when it is new.
+  bool Set(std::string_view member, double score);
+  // True when it was there.
+  bool Erase(std::string_view member);
+  // Removes positions [from, to).
+  void EraseRange(size_t from, size_t to);
+
+ private:
+  // The first position not before (score, member).
+  size_t LowerBound(double score, std::string_view member) const;
+
+  std::vector<Entry> entries_;
+  absl::flat_hash_map<std::string, double> scores_;
 };
 
 }  // namespace xdpkv

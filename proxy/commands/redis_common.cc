@@ -1,9 +1,14 @@
 // What Redis's command families share: read lookups and Redis's expiry
 // arithmetic (declared, with their contracts, in redis_family.h).
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 #include "protocol/values.h"
+#include "protocol/glob.h"
 #include "proxy/commands/redis_family.h"
+#include "proxy/commands/redis_typed.h"
 
 namespace xdpkv::redis {
 
@@ -46,6 +51,62 @@ std::optional<StoredItem> ReadString(Call& call, std::string_view key, bool* fai
   *failed = true;
   call.Error(kWrongType);
   return std::nullopt;
+}
+
+std::string_view TypeName(ValueType type) {
+  switch (type) {
+    case ValueType::kString:
+      return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kList:
+      return "list";
+    case ValueType::kSet:
+      return "set";
+    case ValueType::kZSet:
+      return "zset";
+  }
+  return "unknown";
+}
+
+// --- SSCAN and ZSCAN's arguments ----------------------------------------------------
+
+std::optional<uint64_t> ScanCursorArg(Call& call, std::string_view arg) {
+  const std::string text(arg);  // strtoul stops at a NUL, as Redis's does
+  errno = 0;
+  char* end = nullptr;
+  const unsigned long cursor = std::strtoul(text.c_str(), &end, 10);
+  if ((!text.empty() && std::isspace(static_cast<unsigned char>(text[0]))) || *end != '\0' ||
+      errno == ERANGE) {
+    call.Error("ERR invalid cursor");
+    return std::nullopt;
+  }
+  return cursor;
+}
+
+std::optional<ScanOptions> ScanOptionsArgs(Call& call, size_t first) {
+  ScanOptions options;
+  for (size_t i = first; i < call.args.size(); i += 2) {
+    const bool has_value = call.args.size() - i >= 2;
+    if (has_value && Is(call.args[i], "count")) {
+      const auto count = IntegerArg(call, call.args[i + 1]);
+      if (!count) return std::nullopt;
+      if (*count < 1) {
+        call.Error(kSyntax);
+        return std::nullopt;
+      }
+    } else if (has_value && Is(call.args[i], "match")) {
+      options.pattern = std::string(call.args[i + 1]);
+    } else {
+      call.Error(kSyntax);
+      return std::nullopt;
+    }
+  }
+  return options;
+}
+
+bool ScanMatches(const ScanOptions& options, std::string_view member) {
+  return !options.pattern || *options.pattern == "*" || resp::GlobMatch(*options.pattern, member);
 }
 
 // --- expiry --------------------------------------------------------------------

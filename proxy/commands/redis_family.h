@@ -76,6 +76,9 @@ void RegisterServerFamily(Registry* registry);
 void RegisterAuthFamily(Registry* registry);
 void RegisterTransactionFamily(Registry* registry);
 void RegisterHashFamily(Registry* registry);
+void RegisterListFamily(Registry* registry);
+void RegisterSetFamily(Registry* registry);
+void RegisterZSetFamily(Registry* registry);
 
 // An EXEC refused before it ran (arity, authentication), with `refusal`
 // the error reply it would have got: as Redis's execCommandAbort, the
@@ -120,6 +123,9 @@ std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, b
 // (*failed set), as Redis's lookupKeyReadOrReply with checkType.
 std::optional<StoredItem> ReadString(Call& call, std::string_view key, bool* failed,
                                      bool count = true);
+// TYPE's name for a type: "string", "hash", "list", "set", "zset".
+std::string_view TypeName(ValueType type);
+
 // A key that holds another type than a string.
 inline bool IsOtherType(const std::optional<StoredItem>& item) {
   return item && item->type != ValueType::kString;

@@ -1,9 +1,8 @@
 // Redis's hash family: HSET HMSET HSETNX HGET HMGET HDEL HEXISTS HLEN
 // HSTRLEN HGETALL HKEYS HVALS HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN, with
 // Redis 7.0's replies and errors. A hash is one item of type hash whose
-// value is its encoding (proxy/typed_value.h): reads decode it, writes are
-// one Store::Mutate each, so every command is atomic against every other
-// writer, as Redis's are. An emptied hash is deleted, as Redis deletes it.
+// value is its encoding (proxy/typed_value.h), read and changed through
+// redis_typed.h (one Store::Mutate per write).
 #include <cmath>
 #include <optional>
 #include <random>
@@ -14,73 +13,19 @@
 #include "protocol/glob.h"
 #include "protocol/values.h"
 #include "proxy/commands/redis_family.h"
+#include "proxy/commands/redis_typed.h"
 #include "proxy/typed_value.h"
 
 namespace xdpkv::redis {
 namespace {
 
-// A read of `key` as a hash: nullopt when absent (an empty hash), or on an
-// error already answered (*failed: WRONGTYPE, a store error, a corrupt
-// value).
 std::optional<HashValue> ReadHash(Call& call, std::string_view key, bool* failed) {
-  auto item = Read(call, key, failed);
-  if (*failed || !item) return std::nullopt;
-  if (item->type != ValueType::kHash) {
-    *failed = true;
-    call.Error(kWrongType);
-    return std::nullopt;
-  }
-  auto hash = HashValue::Decode(item->value);
-  if (!hash) {
-    *failed = true;
-    call.Error("ERR stored hash is corrupt");
-  }
-  return hash;
+  return ReadTyped<HashValue>(call, key, failed);
 }
 
-// Changes the hash at `key` with `change` (called with the current hash,
-// empty when absent; it may run more than once if another writer races
-// it): writes it back, or deletes the key when it ends empty. Answers
-// WRONGTYPE and store errors itself; returns false then.
 template <typename Change>
 bool MutateHash(Call& call, std::string_view key, Change change) {
-  bool wrong_type = false, corrupt = false, too_big = false;
-  auto mutated = call.store.Mutate(key, [&](const std::optional<StoredItem>& current) {
-    wrong_type = corrupt = too_big = false;
-    HashValue hash;
-    if (current) {
-      if (current->type != ValueType::kHash) {
-        wrong_type = true;
-        return Mutation::Keep();
-      }
-      auto decoded = HashValue::Decode(current->value);
-      if (!decoded) {
-        corrupt = true;
-        return Mutation::Keep();
-      }
-      hash = std::move(*decoded);
-    }
-    if (!change(hash)) return Mutation::Keep();
-    if (hash.empty()) return current ? Mutation::Delete() : Mutation::Keep();
-    std::string encoded = hash.Encode();
-    if (encoded.size() > call.context.max_item_size) {
-      too_big = true;
-      return Mutation::Keep();
-    }
-    return Mutation::Rewrite(current, std::move(encoded), ValueType::kHash);
-  });
-  if (!mutated.ok()) {
-    call.StoreError(mutated.status());
-  } else if (wrong_type) {
-    call.Error(kWrongType);
-  } else if (corrupt) {
-    call.Error("ERR stored hash is corrupt");
-  } else if (too_big) {
-    call.Error("ERR hash exceeds the largest value xdpkv stores (-I)");
-  } else {
-    return true;
-  }
-  return false;
+  return MutateTyped<HashValue>(call, key, change);
 }
 
 // --- writes ----------------------------------------------------------------------
@@ -274,6 +219,9 @@ void HRandField(Call& call) {
   std::vector<size_t> picks;
   const size_t n = hash ? hash->size() : 0;
   if (n > 0 && *count < 0) {
+    if (static_cast<uint64_t>(-*count) > kMaxRandomReply) {
+      return call.Error("ERR value is out of range");
+    }
     for (int64_t i = 0; i < -*count; ++i) picks.push_back(random() % n);
   } else if (n > 0) {
     for (size_t i = 0; i < n; ++i) picks.push_back(i);

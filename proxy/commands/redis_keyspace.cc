@@ -19,9 +19,7 @@ void Type(Call& call) {
   bool failed;
   auto item = Read(call, call.args[1], &failed);
   if (failed) return;
-  std::string_view type = "none";
-  if (item) type = item->type == ValueType::kHash ? "hash" : "string";
-  resp::AppendSimpleString(call.out, type);
+  resp::AppendSimpleString(call.out, item ? TypeName(item->type) : "none");
 }
 
 void Exists(Call& call) {
@@ -194,8 +192,14 @@ void ScanCommand(Call& call) {
   if (!page.ok()) return call.StoreError(page.status());
   std::vector<std::string_view> keys;
   for (const std::string& key : page->keys) {
-    if (type && !Is(*type, "STRING")) continue;  // every xdpkv value is a string
     if (pattern && !resp::GlobMatch(*pattern, key)) continue;
+    if (type) {
+      // As Redis: the key's type name, "none" if it went meanwhile.
+      auto item = call.store.Get(key);
+      const std::string_view name =
+          item.ok() && item->has_value() ? TypeName((*item)->type) : "none";
+      if (!Is(*type, name)) continue;
+    }
     keys.push_back(key);
   }
   resp::AppendArrayHeader(call.out, 2);
