@@ -7,12 +7,14 @@
 # sends memcached (or RESP) requests (bench/xdp_gen.cc) and the server NAPI
 # thread's CPU time per answered request is the cost per request. Writes
 # bench/results/xdp-gen.json.
-#   bench/xdp-gen.sh [--proto memcache|resp] [--requests N]
+#   bench/xdp-gen.sh [--floor] [--proto memcache|resp] [--requests N]
 #                    [--seconds S] [--key-len N] [--value-len N]
 #                    [--items N [--dist uniform|zipf:THETA] [--write-ratio W]
 #                     [--scan-ratio S]] [--rate R]
 # With --items, the server is first preloaded with N items over TCP
-# (xdpkv-bench) and the generator requests them in --dist order.
+# (xdpkv-bench) and the generator requests them in --dist order. With
+# --floor, the server end runs xdpkv-xdp-floor instead of xdpkv (every
+# request sent straight back: the topology's floor), nothing preloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${XDPKV_BIN:-build/bin}  # the build's bin/ (scripts/build.sh: build/bin)
@@ -31,8 +33,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-items=0 key_len=16 value_len=128
-gen_args=("$@")
+floor=0 items=0 key_len=16 value_len=128
+gen_args=()
+for arg in "$@"; do
+  if [[ "$arg" == --floor ]]; then floor=1; else gen_args+=("$arg"); fi
+done
 for ((i = 0; i + 1 < ${#gen_args[@]}; i++)); do
   case "${gen_args[i]}" in
     --items) items=${gen_args[i+1]} ;;
@@ -40,6 +45,7 @@ for ((i = 0; i + 1 < ${#gen_args[@]}; i++)); do
     --value-len) value_len=${gen_args[i+1]} ;;
   esac
 done
+if ((floor)); then gen_args+=(--echo 1); fi
 
 ip netns add "$server_ns"
 ip netns add "$client_ns"
@@ -55,16 +61,21 @@ ip -n "$client_ns" addr add 198.18.0.2/30 dev "$client_if"
 ip -n "$server_ns" link set "$server_if" mtu 3000 up
 ip -n "$client_ns" link set "$client_if" mtu 3000 up
 
-# xdpkv on the server end, its counters printed when it stops. nsenter
-# --net keeps the host's bpffs (ip netns exec would not: xdpkv refuses).
-# The client is allowed explicitly, with whole replies (the amplification
-# cap is for strangers): xdpkv answers no other host by default.
-# Room for every item in its key class and value class (-m counts
-# 240-byte items per class), with a margin, as bench/run-study sizes it.
-memory_mb=$((items * 360 / 1048576 + 64))
-nsenter --net="/run/netns/$server_ns" taskset -c 1 "$bin/xdpkv" --xdp-iface "$server_if" \
-  -l 198.18.0.1 --udp-allow 198.18.0.2/32 --udp-max-reply-bytes 65536 -m "$memory_mb" \
-  -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "$log" 2>&1 &
+if ((floor)); then
+  nsenter --net="/run/netns/$server_ns" taskset -c 1 "$bin/xdpkv-xdp-floor" \
+    --iface "$server_if" > "$log" 2>&1 &
+else
+  # xdpkv on the server end, its counters printed when it stops. nsenter
+  # --net keeps the host's bpffs (ip netns exec would not: xdpkv refuses).
+  # The client is allowed explicitly, with whole replies (the amplification
+  # cap is for strangers): xdpkv answers no other host by default.
+  # Room for every item in its key class and value class (-m counts
+  # 240-byte items per class), with a margin, as bench/run-study sizes it.
+  memory_mb=$((items * 360 / 1048576 + 64))
+  nsenter --net="/run/netns/$server_ns" taskset -c 1 "$bin/xdpkv" --xdp-iface "$server_if" \
+    -l 198.18.0.1 --udp-allow 198.18.0.2/32 --udp-max-reply-bytes 65536 -m "$memory_mb" \
+    -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "$log" 2>&1 &
+fi
 server_pid=$!
 for _ in $(seq 50); do grep -q "XDP attached" "$log" && break; sleep 0.1; done
 sleep 0.5
@@ -77,7 +88,7 @@ server_napi=$(pgrep -f "napi/$server_if-" | head -n1 || true)
 if [[ -z "$server_napi" ]]; then echo "xdp-gen: no NAPI thread for $server_if" >&2; exit 1; fi
 taskset -pc 1 "$server_napi" >/dev/null
 
-if ((items > 0)); then
+if ((items > 0 && !floor)); then
   ip netns exec "$client_ns" taskset -c 0 "$bin/xdpkv-bench" --host 198.18.0.1 \
     --transport tcp --items "$items" --key-size "$key_len" --value-size "$value_len" \
     --preload --closed 1 --duration 0.1 --warmup 0 --quiet > /dev/null
@@ -93,23 +104,26 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 # The server's cost per request: its NAPI thread's CPU time over the
 # requests it answered (its own counters), since the veth rings drop what
 # the generator offers beyond the server's pace.
-python3 - "$out.client" "$log" "$out" <<'PY'
+python3 - "$out.client" "$log" "$out" "$floor" <<'PY'
 import json, re, sys
 result = json.load(open(sys.argv[1]))
 log = open(sys.argv[2]).read()
+floor = sys.argv[4] == "1"
 counters = {k: int(v) for k, v in
             (item.split("=") for item in re.search(r"counters:(.*)", log).group(1).split())}
 # Answered in the kernel: by XDP (one datagram), or by the TC tier (a
 # scan's many datagrams, one tc_replies per request); XDP's pass_to_tc for
-# the same request is not counted again.
+# the same request is not counted again. The floor: each request sent back.
 answered_by = ("get_hits", "get_misses", "sets", "store_full", "multi_gets", "tc_replies")
-answered = sum(v for k, v in counters.items() if k.split(".", 1)[-1] in answered_by)
+answered = (counters.get("floor.reflected", 0) if floor else
+            sum(v for k, v in counters.items() if k.split(".", 1)[-1] in answered_by))
+result["server"] = "floor (xdpkv-xdp-floor)" if floor else "xdpkv"
 result["server_counters"] = counters
 # Requests the kernel handed to userspace, by reason: none is the goal.
 result["server_passed"] = sum(v for k, v in counters.items()
                               if k.split(".", 1)[-1].startswith("pass_")
                               and not k.endswith(".pass_to_tc"))
-result["tc_tier_attached"] = "TC tier could not be attached" not in log
+result["tc_tier_attached"] = floor or "TC tier could not be attached" not in log
 result["server_answered"] = answered
 result["server_answered_per_second"] = round(answered / result["seconds"])
 result["server_cpu_busy"] = round(result["server_napi_cpu_seconds"] / result["seconds"], 3)
