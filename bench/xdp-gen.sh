@@ -69,9 +69,13 @@ else
   # --net keeps the host's bpffs (ip netns exec would not: xdpkv refuses).
   # The client is allowed explicitly, with whole replies (the amplification
   # cap is for strangers): xdpkv answers no other host by default.
-  # Room for every item in its key class and value class (-m counts
-  # 240-byte items per class), with a margin, as bench/run-study sizes it.
-  memory_mb=$((items * 360 / 1048576 + 64))
+  # A memory limit (-m: the kernel's own allocation, bucket tables
+  # included) with room for every item: 512 bytes an item, plus a blob
+  # above 128-byte values (a power of two over the value and its 280-byte
+  # header; measured with INFO memory), twice over, as bench/run-study.
+  blob=0
+  if ((value_len > 128)); then blob=1024; while ((blob < value_len + 280)); do blob=$((blob * 2)); done; fi
+  memory_mb=$((2 * items * (512 + blob) / 1048576 + 128))
   nsenter --net="/run/netns/$server_ns" taskset -c 1 "$bin/xdpkv" --xdp-iface "$server_if" \
     -l 198.18.0.1 --udp-allow 198.18.0.2/32 --udp-max-reply-bytes 65536 -m "$memory_mb" \
     -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "$log" 2>&1 &
@@ -99,7 +103,8 @@ fi
 server_mac=$(ip -n "$server_ns" -j link show dev "$server_if" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
 ip netns exec "$client_ns" taskset -c 0 "$bin/xdpkv-xdp-gen" --iface "$client_if" \
   --source-ip 198.18.0.2 --dest-ip 198.18.0.1 --dest-mac "$server_mac" \
-  --server-napi-pid "$server_napi" --server-cpu 1 "${gen_args[@]}" > "$out.client"
+  --server-napi-pid "$server_napi" --server-cpu 1 --server-pid "$server_pid" \
+  "${gen_args[@]}" > "$out.client"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 # The server's cost per request: its NAPI thread's CPU time over the
 # requests it answered (its own counters), since the veth rings drop what
@@ -123,10 +128,20 @@ result["server_counters"] = counters
 result["server_passed"] = sum(v for k, v in counters.items()
                               if k.split(".", 1)[-1].startswith("pass_")
                               and not k.endswith(".pass_to_tc"))
+# The TC tier's replies (scans): sent whole, and cut short (a datagram the
+# client end's ring had no room for: the rest is not sent).
+result["server_tc_replies"] = sum(v for k, v in counters.items() if k.endswith(".tc_replies"))
+result["server_tc_send_failed"] = sum(v for k, v in counters.items()
+                                      if k.endswith(".tc_send_failed"))
 result["tc_tier_attached"] = floor or "TC tier could not be attached" not in log
 result["server_answered"] = answered
 result["server_answered_per_second"] = round(answered / result["seconds"])
 result["server_cpu_busy"] = round(result["server_napi_cpu_seconds"] / result["seconds"], 3)
+# The server process's own threads (xdpkv's chores: expiry, eviction,
+# admission refresh), outside the NAPI thread's kernel work.
+if "server_process_cpu_seconds" in result:
+    result["server_process_cpu_busy"] = round(result["server_process_cpu_seconds"] /
+                                              result["seconds"], 3)
 result["server_ns_per_request"] = (round(result["server_napi_cpu_seconds"] * 1e9 / answered, 1)
                                    if answered else None)
 json.dump(result, open(sys.argv[3], "w"), indent=2)

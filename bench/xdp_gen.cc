@@ -36,6 +36,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <string>
@@ -88,6 +89,7 @@ struct Options {
   size_t value_len = 128;
   int server_napi_pid = 0;
   int server_cpu = 1;  // whose /proc/stat busy share is reported beside
+  int server_pid = 0;  // the server process: its own CPU time, reported beside
   // 0: one key, stored first by the generator. Else keys 0..items-1 (the
   // server preloaded with them, as xdpkv-bench --preload names them), in
   // the order of --dist.
@@ -232,6 +234,24 @@ long long OnCpuNs(int pid) {
   long long ns = -1;
   in >> ns;
   return ns;
+}
+
+// Clock ticks a process (all its threads) has run, user and system
+// (/proc/PID/stat fields 14 and 15); -1 if unknown.
+long long ProcessTicks(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold
+  // spaces: state is field 3, utime 14, stime 15.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long utime = -1, stime = -1;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return utime < 0 || stime < 0 ? -1 : utime + stime;
 }
 
 // (busy, total) jiffies of one CPU from /proc/stat: what the server's CPU
@@ -398,7 +418,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: xdpkv-xdp-gen --iface IFACE [--proto memcache|resp] [--server-port P]\n"
                "       [--requests N] [--seconds S] [--key-len N] [--value-len N]\n"
-               "       [--server-napi-pid PID] [--server-cpu CPU]\n"
+               "       [--server-napi-pid PID] [--server-cpu CPU] [--server-pid PID]\n"
                "       [--items N [--dist uniform|zipf:THETA] [--write-ratio W]\n"
                "        [--scan-ratio S [--scan-keys N]]] [--rate REQUESTS_PER_SECOND]\n"
                "       [--echo 1]  (keys of at least 8 B)\n");
@@ -425,6 +445,7 @@ int main(int argc, char** argv) {
     else if (flag == "--value-len") o.value_len = std::stoul(value);
     else if (flag == "--server-napi-pid") o.server_napi_pid = std::stoi(value);
     else if (flag == "--server-cpu") o.server_cpu = std::stoi(value);
+    else if (flag == "--server-pid") o.server_pid = std::stoi(value);
     else if (flag == "--items") o.items = std::stoull(value);
     else if (flag == "--dist" && value == "uniform") o.zipf_theta = 0;
     else if (flag == "--dist" && value.rfind("zipf:", 0) == 0) o.zipf_theta = std::stod(value.substr(5));
@@ -545,6 +566,7 @@ int main(int argc, char** argv) {
   const std::vector<uint64_t> latency_before = LatencyCounts(skel);
   const long long server_ns_before = OnCpuNs(o.server_napi_pid);
   const auto server_cpu_before = CpuJiffies(o.server_cpu);
+  const long long server_ticks_before = ProcessTicks(o.server_pid);
   const auto start = std::chrono::steady_clock::now();
   if (int err = Generate(skel, frame_len, ifindex, o.requests, o.rate, o.seconds); err != 0) {
     std::fprintf(stderr, "xdpkv-xdp-gen: generator: %s\n", std::strerror(-err));
@@ -552,6 +574,7 @@ int main(int argc, char** argv) {
   }
   const auto sent_at = std::chrono::steady_clock::now();
   const auto server_cpu_after = CpuJiffies(o.server_cpu);
+  const long long server_ticks_after = ProcessTicks(o.server_pid);
   // Let the server and the sink drain what is in flight (bounded).
   std::vector<uint64_t> after = Counters(skel);
   for (int i = 0; i < 50; ++i) {
@@ -595,6 +618,12 @@ int main(int argc, char** argv) {
   }
   const long long busy = server_cpu_after.first - server_cpu_before.first;
   const long long total = server_cpu_after.second - server_cpu_before.second;
+  if (server_ticks_before >= 0 && server_ticks_after >= 0) {
+    // The server process's own threads (userspace, and the system calls
+    // they make), beside its NAPI thread's kernel work.
+    std::printf("  \"server_process_cpu_seconds\": %.3f,\n",
+                double(server_ticks_after - server_ticks_before) / double(sysconf(_SC_CLK_TCK)));
+  }
   std::printf("  \"server_cpu_busy_proc_stat\": %.3f,\n",
               total > 0 ? double(busy) / double(total) : 0.0);
   std::printf("  \"seconds\": %.3f,\n  \"replies_per_second\": %.0f", seconds,
