@@ -114,7 +114,7 @@ struct Template {
   size_t key_stride = 0;  // from one key to the next
   uint32_t keys = 1;
   uint32_t objects = 1;        // reply objects (memcached: one per key of a get)
-  bool ends_with_end = false;  // the last reply datagram ends in "END\r\n"
+  bool ends_with_end = false;  // the reply ends at a datagram ending in "END\r\n"
 };
 
 std::string RespCommand(const std::vector<std::string>& words) {
@@ -157,8 +157,8 @@ std::array<Template, GEN_KINDS> BuildTemplates(const Options& o, const std::stri
       // memcached -U frames each key's reply as an object of its own, END
       // on the last; a RESP reply is one object (docs/protocols.md).
       t.objects = o.resp ? 1 : t.keys;
-      t.ends_with_end = !o.resp;
     }
+    t.ends_with_end = !o.resp && kind != GEN_SET;  // a memcached get's reply
     if (o.echo) {  // the floor sends the request back, one datagram
       t.objects = 1;
       t.ends_with_end = false;

@@ -333,7 +333,7 @@ int xdpkv_sink(struct xdp_md *ctx)
 	__u16 *frame = (void *)(udp + 1);
 	struct gen_request *request;
 	__u32 id, seq, total;
-	int scan;
+	int scan, end;
 
 	if ((void *)(frame + 3) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
 	    ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
@@ -354,17 +354,23 @@ int xdpkv_sink(struct xdp_md *ctx)
 	/* The last datagram of an object closes it; an empty object is one
 	 * datagram counting 0. Datagrams arrive in order on a veth, so an
 	 * object closed with datagrams missing is one that lost some. */
-	if (total == 0 || seq + 1 >= total) {
-		request->objects_seen++;
-		request->datagrams_due += total ? total : 1;
-	}
-	if (request->objects_seen < request->objects)
+	if (total != 0 && seq + 1 < total)
+		return XDP_DROP;
+	request->objects_seen++;
+	request->datagrams_due += total ? total : 1;
+	/* A memcached get's reply ends where END is (memcached drops empty
+	 * objects after the first, so a miss may leave fewer objects than
+	 * keys: counted incomplete, not left waiting); others after their
+	 * objects. */
+	end = request->ends_with_end && ends_in_end(ctx);
+	if (!end && request->objects_seen < request->objects)
 		return XDP_DROP;
 
 	scan = request->kind == GEN_SCAN;
-	if (request->datagrams_seen != request->datagrams_due)
+	if (request->datagrams_seen != request->datagrams_due ||
+	    request->objects_seen != request->objects)
 		count(SINK_INCOMPLETE);
-	else if (request->ends_with_end && !ends_in_end(ctx))
+	else if (request->ends_with_end && !end)
 		count(SINK_NO_END);
 	else {
 		record_latency(bpf_ktime_get_ns() - request->sent_ns, scan);

@@ -36,7 +36,7 @@ struct gen_template {
 	__u32 key_stride; /* from one key to the next (a scan) */
 	__u32 keys;       /* keys in the request (1, or a scan's) */
 	__u32 objects;    /* reply objects that make the reply complete */
-	__u32 ends_with_end; /* the reply's last datagram ends in "END\r\n" */
+	__u32 ends_with_end; /* the reply ends at a datagram ending in "END\r\n" */
 	__u8 bytes[GEN_TEMPLATE_MAX];
 };
 
@@ -51,8 +51,8 @@ enum gen_counter {
 	GEN_SENT_SCANS,
 	SINK_SCANS_COMPLETE,
 	SINK_DATAGRAMS,   /* reply datagrams matched to a request */
-	SINK_INCOMPLETE,  /* a reply's last object arrived with datagrams missing before it */
-	SINK_NO_END,      /* a scan's reply whose last datagram did not end in END */
+	SINK_INCOMPLETE,  /* a reply ended with datagrams or objects missing before its end */
+	SINK_NO_END,      /* a get's reply whose objects all came, the last without END */
 	GEN_COUNTER_COUNT,
 };
 
