@@ -300,6 +300,14 @@ std::string InterfaceMac(const std::string& iface) {
 // veth has NAPI only once an XDP program is attached: after attaching the
 // sink, move this end's receive work into its own thread and pin it next to
 // the generator, away from the server's CPU. Best effort.
+// The thread is real-time (SCHED_FIFO): the sink comes first on this CPU,
+// so the ring of replies is emptied before more requests go out (a scan's
+// reply is 100 datagrams), while the generator, an ordinary thread, still
+// gets its fair share of a CPU that something else also uses. Measured:
+// the same GET peaks; scan replies the server sent whole all arrived, where
+// with the generator first half were lost to the full ring. (An idle-class
+// generator did as well on a quiet machine, but got next to no CPU beside
+// a compiler.)
 void ThreadedNapiOnCpu(const std::string& iface, int cpu) {
   std::ofstream("/sys/class/net/" + iface + "/threaded") << "1";
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -307,10 +315,14 @@ void ThreadedNapiOnCpu(const std::string& iface, int cpu) {
     std::ifstream comm(entry.path() / "comm");
     std::string name;
     if (!(comm >> name) || name.rfind("napi/" + iface + "-", 0) != 0) continue;
+    const int tid = std::stoi(entry.path().filename());
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    sched_setaffinity(std::stoi(entry.path().filename()), sizeof(set), &set);
+    sched_setaffinity(tid, sizeof(set), &set);
+    sched_param first{};
+    first.sched_priority = 1;
+    sched_setscheduler(tid, SCHED_FIFO, &first);
   }
 }
 
@@ -355,15 +367,9 @@ int Generate(xdpkv_gen_bpf* skel, size_t frame_len, int ifindex, uint64_t count,
     __atomic_store_n(&skel->bss->gen_gap_count, gaps, __ATOMIC_RELEASE);
     seconds = seconds > 0 ? std::min(seconds, double(count) / rate) : double(count) / rate;
   }
-  // The sink's NAPI thread shares this CPU and comes first: as an
-  // idle-class thread the generator yields to it at once. Paced, the
-  // generator spins until each frame is due, and replies are timed
-  // meanwhile; unpaced, the ring of replies is emptied before more
-  // requests go out (a scan's reply is 100 datagrams; measured: the same
-  // GET peaks, and every scan reply the server sent whole arrived, where
-  // the generator at normal priority lost half of them to the full ring).
-  sched_param idle{};
-  sched_setscheduler(0, SCHED_IDLE, &idle);
+  // The sink's NAPI thread shares this CPU and preempts the generator
+  // (ThreadedNapiOnCpu): paced, replies are timed while the generator
+  // spins until each frame is due.
   if (seconds > 0) InterruptAfter(seconds);
   bool interrupted = false;
   while (count > 0 && !interrupted) {
@@ -387,8 +393,6 @@ int Generate(xdpkv_gen_bpf* skel, size_t frame_len, int ifindex, uint64_t count,
   }
   InterruptAfter(0);
   __atomic_store_n(&skel->bss->gen_gap_count, 0u, __ATOMIC_RELEASE);
-  sched_param normal{};
-  sched_setscheduler(0, SCHED_OTHER, &normal);
   return 0;
 }
 
