@@ -359,11 +359,18 @@ class Client {
   Counts counts;
 
  private:
+  // A UDP request in flight. Its reply is `objects` reply objects, each
+  // cut into datagrams numbered within it (memcached -U frames a multi-get
+  // as one object per key, END on the last; docs/protocols.md): complete
+  // when the last object closed with no datagram missing before it.
   struct Slot {
     int64_t start_ns = 0;
-    uint16_t seen = 0;
     bool in_use = false;
     bool measured = false;
+    uint16_t objects = 1;
+    uint16_t objects_seen = 0;
+    uint16_t datagrams_seen = 0;
+    uint16_t datagrams_due = 0;  // the datagram counts of the objects seen
   };
   struct Pending {
     int64_t start_ns;
@@ -399,7 +406,9 @@ class Client {
       while (slots_[next_id_].in_use) ++next_id_;
       const uint16_t id = next_id_++;
       Slot& slot = slots_[id];
-      slot = Slot{start, 0, true, measured};
+      slot = Slot{start, true, measured};
+      // A memcached multi-get's reply is one object per key; RESP's one.
+      if (kind == Kind::kScan && !o_.resp) slot.objects = static_cast<uint16_t>(o_.scan_keys);
       ++in_flight_;
       send_order_.emplace_back(id, start);
       char frame[8] = {char(id >> 8), char(id & 0xff), 0, 0, 0, 1, 0, 0};
@@ -438,10 +447,23 @@ class Client {
   void OnDatagram(std::string_view d) {
     if (d.size() < 8) return;
     const uint16_t id = uint16_t((uint8_t(d[0]) << 8) | uint8_t(d[1]));
+    const uint16_t seq = uint16_t((uint8_t(d[2]) << 8) | uint8_t(d[3]));
     const uint16_t total = uint16_t((uint8_t(d[4]) << 8) | uint8_t(d[5]));
     Slot& slot = slots_[id];
     if (!slot.in_use) return;  // late reply to a request already counted lost
-    if (++slot.seen < std::max<uint16_t>(total, 1)) return;
+    ++slot.datagrams_seen;
+    if (total == 0 || seq + 1 >= total) {  // the last datagram of an object
+      ++slot.objects_seen;
+      slot.datagrams_due += std::max<uint16_t>(total, 1);
+    }
+    if (slot.objects_seen < slot.objects) return;
+    if (slot.datagrams_seen != slot.datagrams_due) {
+      // A datagram of it never came (they arrive in order here): lost.
+      slot.in_use = false;
+      --in_flight_;
+      if (slot.measured) ++counts.timeouts;
+      return;
+    }
     const std::string_view body = d.substr(8);
     const bool error = body.find("ERROR") != std::string_view::npos || (o_.resp && body[0] == '-');
     const bool miss = body == "END\r\n" || body == "$-1\r\n";
