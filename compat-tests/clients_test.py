@@ -35,10 +35,17 @@ class Server:
         # memcached TCP and UDP on one port (c_clients uses it for both).
         # The idle crowd below is 10k connections: above memcached's default
         # -c 1024, as it would be for memcached itself.
-        self.started = loopback.start_xdpkv(
-            BINARY, ["--xdp-mode", mode, "--pin-dir", self.pin_dir,
-                     "-c", str(IDLE_CONNECTIONS + 100), "--maxclients", str(IDLE_CONNECTIONS + 100)]
-            + (["--fresh"] if fresh else []))
+        try:
+            self.started = loopback.start_xdpkv(
+                BINARY, ["--xdp-mode", mode, "--pin-dir", self.pin_dir,
+                         "-c", str(IDLE_CONNECTIONS + 100),
+                         "--maxclients", str(IDLE_CONNECTIONS + 100)]
+                + (["--fresh"] if fresh else []))
+        except Exception:
+            # A server that pinned its store and then failed (XDP on lo
+            # taken by another process) leaves the pins: remove them.
+            subprocess.run(["rm", "-rf", self.pin_dir])
+            raise
         self.proc = self.started.proc
         self.mc_port, self.resp_port = self.started.mc_port, self.started.resp_port
 

@@ -247,9 +247,13 @@ def client_failures(prefix, host, family_name, udp_ports):
 
 def test_lo(errors):
     tag = f"xdpkv-e2e-lo-{os.getpid()}"
-    server = start_server([], [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic"]
-                          + port_args() + ["-l", "127.0.0.1", "-l", "::1",
-                                           "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
+    try:
+        server = start_server([], [ARGS.binary, "--xdp-iface", "lo", "--xdp-mode", "generic"]
+                              + port_args() + ["-l", "127.0.0.1", "-l", "::1",
+                                               "--pin-dir", f"/sys/fs/bpf/{tag}", "--fresh"])
+    except Exception:
+        run(["rm", "-rf", f"/sys/fs/bpf/{tag}"])  # pinned before it failed
+        raise
     try:
         for host, family in (("127.0.0.1", "inet"), ("::1", "inet6")):
             for failure in client_failures([], host, family, server.udp_ports):
