@@ -18,16 +18,6 @@
 #include "lib/tc_handoff.h"
 #include "lib/tc_reply.h"
 
-/* Adds n to the counter (proto, reason). */
-static __always_inline void count_n(enum xdpkv_proto proto, enum xdpkv_reason reason, __u64 n)
-{
-	__u32 zero = 0;
-	struct xdpkv_counters *counters = bpf_map_lookup_elem(&xdpkv_stats, &zero);
-
-	if (counters && proto < XDPKV_PROTO_COUNT && reason < XDPKV_REASON_COUNT)
-		counters->count[proto][reason] += n;
-}
-
 SEC("tc")
 int xdpkv_tc(struct __sk_buff *skb)
 {

@@ -66,36 +66,34 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
   return absl::UnavailableError("value kept changing while being read");
 }
 
-std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
-    std::string_view key, const xdpkv_item& item) {
-  if (Expired(item.expires_at_ms)) {
-    // Lazily, as memcached does, and only the version seen expired.
-    (void)DeleteIfStillExpired(key, item);
-    return absl::StatusOr<std::optional<StoredItem>>(std::nullopt);
-  }
-  std::string value;
-  auto read = ReadValue(item, &value);
-  if (!read.ok()) return absl::StatusOr<std::optional<StoredItem>>(read.status());
-  if (!*read) return std::nullopt;
-  RefreshRecency(key, item);
-  return absl::StatusOr<std::optional<StoredItem>>(StoredItem{
-      std::move(value), item.flags, item.cas, item.expires_at_ms,
-      static_cast<ValueType>(item.type)});
-}
-
-absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
-  auto raw = ReadRaw(key);
-  if (!raw.ok()) return raw.status();
-  if (!raw->has_value()) return std::nullopt;
-  const xdpkv_item& item = (*raw)->item;
+std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item& item,
+                                         std::string value) {
   if (Expired(item.expires_at_ms)) {
     // Lazily, as memcached does, and only the version seen expired.
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
   RefreshRecency(key, item);
-  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms,
+  return StoredItem{std::move(value), item.flags, item.cas, item.expires_at_ms,
                     static_cast<ValueType>(item.type)};
+}
+
+std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
+    std::string_view key, const xdpkv_item& item) {
+  std::string value;
+  if (!Expired(item.expires_at_ms)) {  // an expired value is not worth reading
+    auto read = ReadValue(item, &value);
+    if (!read.ok()) return absl::StatusOr<std::optional<StoredItem>>(read.status());
+    if (!*read) return std::nullopt;
+  }
+  return absl::StatusOr<std::optional<StoredItem>>(Live(key, item, std::move(value)));
+}
+
+absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
+  auto raw = ReadRaw(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::nullopt;
+  return Live(key, (*raw)->item, std::move((*raw)->value));
 }
 
 std::vector<absl::StatusOr<std::optional<StoredItem>>> BpfStore::GetMany(

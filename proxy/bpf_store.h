@@ -91,10 +91,13 @@ class BpfStore : public Store {
   // A read item's value: inline, or its blob's (false if the blob is gone
   // or changed: the item was written since it was read).
   absl::StatusOr<bool> ReadValue(const xdpkv_item& item, std::string* value);
-  // What Get answers for an item read under its lock (`item` is the key's
-  // as of that read): absent if deleting or expired (the expired version
-  // deleted), else its value, read now. nullopt: the value changed under
-  // us; read the key again.
+  // What Get answers for `item`, read under its lock, and its `value`:
+  // absent if expired (that version deleted), else the item, its recency
+  // refreshed.
+  std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item,
+                                 std::string value);
+  // Live for an item whose value is still to read (GetMany). nullopt: the
+  // value changed under us; read the key again.
   std::optional<absl::StatusOr<std::optional<StoredItem>>> Answer(std::string_view key,
                                                                   const xdpkv_item& item);
   // Runs xdpkv_store_cas: `op` on `key` only if its CAS is `expected_cas`

@@ -122,9 +122,9 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
   if (memory_ == nullptr || shared_->policy.load() == EvictionPolicy::kNoEviction) return 0;
   const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
   if (limit == 0) return 0;
-  // Keep 1/64 of the limit (at least a few large items' worth) free, so
-  // the kernel's writes find room without passing to us.
-  const uint64_t headroom = std::max<uint64_t>(limit / 64, 4 * BlobCost(XDPKV_MAX_VALUE_LEN) / 16);
+  // Keep 1/64 of the limit free (at least a quarter of what a 1 MiB value
+  // takes), so the kernel's writes find room without passing to us.
+  const uint64_t headroom = std::max<uint64_t>(limit / 64, BlobCost(XDPKV_MAX_VALUE_LEN) / 4);
   size_t evicted = 0;
   while (evicted < max && __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED) + headroom > limit) {
     const uint64_t before = shared_->evicted.load();

@@ -62,6 +62,29 @@ class MemoryLimit : public ::testing::Test {
     return RunXdp(loader_->program_fd(), BuildPacket(payload)).verdict;
   }
 
+  // The one-letter key's item as stored (read under its lock).
+  xdpkv_item RawItem(char key) {
+    xdpkv_key16 map_key{};
+    map_key.len = 1;
+    map_key.bytes[0] = static_cast<__u8>(key);
+    xdpkv_item item{};
+    EXPECT_EQ(bpf_map_lookup_elem_flags(loader_->item_map_fds()[0], &map_key, &item, BPF_F_LOCK), 0);
+    return item;
+  }
+
+  // Ages the one-letter key's recency to boot second 1 (a raw update under
+  // the item's lock).
+  void AgeRecency(char key) {
+    xdpkv_key16 map_key{};
+    map_key.len = 1;
+    map_key.bytes[0] = static_cast<__u8>(key);
+    xdpkv_item item = RawItem(key);
+    item.atime_s = 1;
+    ASSERT_EQ(bpf_map_update_elem(loader_->item_map_fds()[0], &map_key, &item,
+                                  BPF_EXIST | BPF_F_LOCK),
+              0);
+  }
+
   std::unique_ptr<XdpLoader> loader_;
   std::unique_ptr<BpfStore> store_;
 };
@@ -190,19 +213,10 @@ TEST_F(MemoryLimit, ALimitBelowTheFixedTablesIsAClearError) {
 TEST_F(MemoryLimit, HitsRefreshRecency) {
   Load(0, EvictionPolicy::kAllKeysLru);
   ASSERT_TRUE(store_->Set("r", "v", 0, 0).ok());
-  // Age the item: rewrite its atime through a raw update under the lock.
-  auto fds = loader_->item_map_fds();
-  xdpkv_key16 key{};
-  key.len = 1;
-  key.bytes[0] = 'r';
-  xdpkv_item item{};
-  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
-  item.atime_s = 1;
-  ASSERT_EQ(bpf_map_update_elem(fds[0], &key, &item, BPF_EXIST | BPF_F_LOCK), 0);
+  AgeRecency('r');
   auto hit = RunXdp(loader_->program_fd(), BuildPacket(Frame(1) + "get r\r\n"));
   ASSERT_EQ(hit.verdict, kTx);
-  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
-  EXPECT_GE(item.atime_s, NowBootMs() / 1000 - 1);
+  EXPECT_GE(RawItem('r').atime_s, NowBootMs() / 1000 - 1);
 }
 
 // A userspace hit refreshes an item's recency too, once it is
@@ -210,20 +224,12 @@ TEST_F(MemoryLimit, HitsRefreshRecency) {
 TEST_F(MemoryLimit, UserspaceHitsRefreshStaleRecency) {
   Load(0, EvictionPolicy::kAllKeysLru);
   ASSERT_TRUE(store_->Set("u", "v", 0, 0).ok());
-  auto fds = loader_->item_map_fds();
-  xdpkv_key16 key{};
-  key.len = 1;
-  key.bytes[0] = 'u';
-  xdpkv_item item{};
-  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
-  item.atime_s = 1;
-  ASSERT_EQ(bpf_map_update_elem(fds[0], &key, &item, BPF_EXIST | BPF_F_LOCK), 0);
+  AgeRecency('u');
   auto hit = store_->Get("u");
   ASSERT_TRUE(hit.ok() && hit->has_value());
-  ASSERT_EQ(bpf_map_lookup_elem_flags(fds[0], &key, &item, BPF_F_LOCK), 0);
+  const xdpkv_item item = RawItem('u');
   EXPECT_GE(item.atime_s, NowBootMs() / 1000 - 1);
-  const uint64_t cas = item.cas;
-  EXPECT_EQ((*hit)->cas, cas);  // a recency refresh is not a write
+  EXPECT_EQ((*hit)->cas, item.cas);  // a recency refresh is not a write
 }
 
 }  // namespace

@@ -8,13 +8,19 @@
 
 #include "lib/maps.h"
 
-static __always_inline int finish(enum xdpkv_proto proto, enum xdpkv_reason reason, int verdict)
+/* Adds n to the counter (proto, reason). */
+static __always_inline void count_n(enum xdpkv_proto proto, enum xdpkv_reason reason, __u64 n)
 {
 	__u32 zero = 0;
 	struct xdpkv_counters *counters = bpf_map_lookup_elem(&xdpkv_stats, &zero);
 
 	if (counters && proto < XDPKV_PROTO_COUNT && reason < XDPKV_REASON_COUNT)
-		counters->count[proto][reason]++;
+		counters->count[proto][reason] += n;
+}
+
+static __always_inline int finish(enum xdpkv_proto proto, enum xdpkv_reason reason, int verdict)
+{
+	count_n(proto, reason, 1);
 	return verdict;
 }
 

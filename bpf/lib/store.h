@@ -308,20 +308,25 @@ static __always_inline int read_key(struct scratch *s)
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	struct xdpkv_item *it = store_lookup(s);
 	struct deleted gone = {};
+	__u64 now_ms;
+	__u32 now_s;
 
 	if (!it)
 		return 0;
 	copy_item_locked(s, it);
 	if (copy->state & XDPKV_ITEM_DELETING)
 		return 0;
-	if (expired(copy->expires_at_ms, now_boot_ms())) {
-		delete_expired(s, it, copy->cas, now_boot_ms(), &gone);
+	/* One clock read per hit: expiry and recency share it. */
+	now_ms = now_boot_ms();
+	if (expired(copy->expires_at_ms, now_ms)) {
+		delete_expired(s, it, copy->cas, now_ms, &gone);
 		return 0;
 	}
 	/* Recency for eviction: a plain store, racing writers harmlessly,
 	 * and only once a second per item. */
-	if (copy->atime_s != now_boot_s())
-		it->atime_s = now_boot_s();
+	now_s = now_ms / 1000;
+	if (copy->atime_s != now_s)
+		it->atime_s = now_s;
 	return 1;
 }
 
