@@ -68,7 +68,7 @@ REDIS_COUNTERS = Fields("total_connections_received", "total_commands_processed"
                         "expired_keys", "keyspace_hits", "keyspace_misses")
 
 # (name, request bytes[, Deviation or Fields]); each case runs on an empty
-# store.
+# store. A list of requests is sent over one connection each, in turn.
 MEMCACHE_CASES = [
     ("set/get/gets many", b"set a 1 0 1\r\nx\r\nset b 2 0 2\r\nyz\r\nget a b c\r\n"),
     ("add", b"add k 1 0 1\r\na\r\nadd k 2 0 1\r\nb\r\nget k\r\n"),
@@ -113,6 +113,16 @@ MEMCACHE_CASES = [
      b"set k 0 0 2\r\nv1\r\nset k 0 0 1048577\r\n" + b"x" * 1048577 + b"\r\nget k\r\n"
      b"set r 0 0 2\r\nv1\r\nappend r 0 0 1048577\r\n" + b"x" * 1048577 + b"\r\nget r\r\n"),
     ("quit", b"set a 0 0 1\r\nx\r\nquit\r\nget a\r\n"),
+    # Cross-protocol safety: an HTTP request line closes the connection
+    # without a word, and the replies memcached still held are lost.
+    ("an HTTP request line closes", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+    ("POST drops the replies memcached still held", b"set a 0 0 1\r\nx\r\nPOST /x HTTP/1.0\r\n"),
+    ("a get sends what memcached held before an HTTP line",
+     b"set a 0 0 1\r\nx\r\nget a\r\nset b 0 0 1\r\ny\r\nPUT / HTTP/2\r\n"),
+    ("the HTTP check looks at the last token of unknown lines only",
+     b"X HTTP/1.1\r\nmx HTTP/1.1\r\ngx HTTP/1.1\r\nfoo HTTP/1.1 x\r\nfoo http/1.1\r\n"
+     b"lru HTTP/1.1\r\nbget a HTTP/1.1\r\ndelete_x HTTP/1.1\r\nsetx HTTP/1.1\r\n"),
+    ("a bare HTTP/ token closes", b"version\r\nHTTP/1.0\r\n"),
 ]
 
 REDIS_CASES = [
@@ -271,6 +281,13 @@ REDIS_CASES = [
                b"-ERR unknown command 'LPUSH', with args beginning with: 'k' 'x' \r\n")),
     ("protocol error", b"*1\r\n$4\r\nPING\r\n*1\r\n:5\r\n"),
     ("quit", b"SET k v\r\nQUIT\r\nGET k\r\n"),
+    # Cross-protocol scripting: POST and Host: close the connection, the
+    # replies to what came in the same read unsent.
+    ("POST closes", b"SET k v\r\nPOST / HTTP/1.1\r\nGET k\r\n"),
+    ("Host: closes", b"PING\r\nhoSt: example.com\r\n"),
+    ("post as a multibulk command", b"*1\r\n$4\r\npost\r\n"),
+    ("POST is not counted as a command",
+     [b"CONFIG RESETSTAT\r\n", b"POST / HTTP/1.1\r\n", b"INFO stats\r\n"], REDIS_COUNTERS),
 ]
 
 
@@ -311,7 +328,9 @@ def main():
                 replies = []
                 for port in (peer_port, our_port):
                     exchange_until(port, flush, b"", re.compile(re.escape(flushed) + b"$"))
-                    replies.append(exchange_until(port, request, sentinel, sentinel_re))
+                    replies.append(b"<next connection>".join(
+                        exchange_until(port, one, sentinel, sentinel_re)
+                        for one in (request if isinstance(request, list) else [request])))
                 peer, ours = replies
                 deviation = [e for e in extra if isinstance(e, Deviation)]
                 for fields in (e for e in extra if isinstance(e, Fields)):
@@ -354,7 +373,7 @@ def exchange_until(port, request, sentinel, sentinel_re):
             except socket.timeout:
                 break
             if not chunk:
-                return data
+                return data + b"<closed>"
             data += chunk
         return data + b"<timeout>"
 

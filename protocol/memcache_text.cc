@@ -94,6 +94,8 @@ constexpr OpEntry kOps[] = {
     {"flush_all", Op::kFlushAll}, {"version", Op::kVersion},
     {"verbosity", Op::kVerbosity}, {"stats", Op::kStats},
     {"quit", Op::kQuit},
+    // memcached's undocumented "binary get" of long ago, still a get.
+    {"bget", Op::kGet},
 };
 
 std::optional<Op> LookupOp(std::string_view name) {
@@ -168,13 +170,43 @@ ParseResult ParseStorage(Op op, const Tokens& tokens, std::string_view input,
   return Ok(std::move(cmd), total);
 }
 
+// memcached's cross-protocol guard (process_command_ascii): a line it does
+// not know as a command whose last token starts with "HTTP/" ("GET /
+// HTTP/1.1", "POST /x HTTP/1.0", a bare "HTTP/1.1") is taken for a browser
+// or an HTTP request smuggled at the cache, and the connection is closed
+// without a word. Only lines that reach memcached's last dispatch branch are
+// checked: names starting with a letter it dispatches on first (a meta
+// command's "m?", and g s a c i d t) answer ERROR, as do the other commands
+// it knows that xdpkv does not serve.
+bool IsHttpRequestLine(const Tokens& tokens) {
+  const std::string_view name = tokens[0];
+  if (name.size() == 2 && name[0] == 'm') return false;
+  if (std::string_view("gsacidt").find(name[0]) != std::string_view::npos) return false;
+  for (std::string_view known : {"replace", "prepend", "flush_all", "version", "quit",
+                                 "lru_crawler", "watch", "verbosity", "lru", "extstore",
+                                 "refresh_certs"}) {
+    if (name == known) return false;
+  }
+  // memcached tokenizes at most 23 tokens; the 23rd then ends its list.
+  constexpr size_t kMemcachedMaxTokens = 23;
+  return tokens[std::min(tokens.size(), kMemcachedMaxTokens) - 1].starts_with("HTTP/");
+}
+
 ParseResult ParseLine(std::string_view line, std::string_view input, size_t line_consumed,
                       const ParseOptions& options) {
   const Tokens tokens = Tokenize(line);
   // No memcached command is shorter than two bytes.
   if (tokens.empty() || tokens[0].size() < 2) return Error(reply::kError, line_consumed);
   const std::optional<Op> op = LookupOp(tokens[0]);
-  if (!op) return Error(reply::kError, line_consumed);
+  if (!op) {
+    if (IsHttpRequestLine(tokens)) {
+      ParseResult r = Error("", line_consumed);
+      r.close_connection = true;
+      r.discard_unsent = true;
+      return r;
+    }
+    return Error(reply::kError, line_consumed);
+  }
 
   Command cmd;
   cmd.op = *op;

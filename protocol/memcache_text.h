@@ -139,6 +139,10 @@ struct ParseResult {
   size_t swallow = 0;
   // kError: memcached drops the connection after this one.
   bool close_connection = false;
+  // kError with close_connection: memcached closes at once, without
+  // sending the replies it still holds (those since its last flush) nor
+  // any for this line. Set for an HTTP request line (IsHttpRequestLine).
+  bool discard_unsent = false;
 };
 
 ParseResult ParseCommand(std::string_view input, const ParseOptions& options = {});

@@ -266,6 +266,38 @@ TEST(MemcacheParse, UnknownAndShortCommands) {
   ExpectError("getx k\r\n", reply::kError);
 }
 
+TEST(MemcacheParse, AnHttpRequestLineClosesWithoutAWord) {
+  for (std::string_view line :
+       {"GET / HTTP/1.1\r\n", "POST /x HTTP/1.0\r\n", "HTTP/1.1\r\n", "head / HTTP/1.1 \r\n",
+        "PUT / HTTP/2\n", "mxx HTTP/1.1\r\n", "foo  HTTP/\r\n"}) {
+    SCOPED_TRACE(std::string(line));
+    ParseResult r = Parse(line);
+    ASSERT_EQ(r.status, ParseStatus::kError);
+    EXPECT_EQ(r.error_reply, "");
+    EXPECT_TRUE(r.close_connection);
+    EXPECT_TRUE(r.discard_unsent);
+    EXPECT_EQ(r.consumed, line.size());
+  }
+  // memcached checks the last token only, case sensitive, and only for
+  // lines its earlier branches do not take (g s a c i d t, two-letter m*,
+  // and the commands it knows): those answer ERROR.
+  for (std::string_view line :
+       {"foo HTTP/1.1 x\r\n", "foo http/1.1\r\n", "X HTTP/1.1\r\n", "mx HTTP/1.1\r\n",
+        "gx / HTTP/1.1\r\n", "set HTTP/1.1\r\n", "delete_ HTTP/1.1\r\n", "lru HTTP/1.1\r\n"}) {
+    SCOPED_TRACE(std::string(line));
+    ParseResult r = Parse(line);
+    ASSERT_EQ(r.status, ParseStatus::kError);
+    EXPECT_FALSE(r.close_connection);
+  }
+  // It tokenizes 23 tokens at most: a 24th is not looked at.
+  std::string many = "foo";
+  for (int i = 0; i < 21; ++i) many += " x";
+  EXPECT_TRUE(Parse(many + " HTTP/1.1\r\n").close_connection);
+  EXPECT_FALSE(Parse(many + " y HTTP/1.1\r\n").close_connection);
+  // bget is memcached's old name for get: a key "HTTP/1.1".
+  EXPECT_EQ(Parse("bget a HTTP/1.1\r\n").command.keys.size(), 2u);
+}
+
 TEST(MemcacheParse, LineTooLongClosesConnection) {
   const std::string junk(kMaxCommandLine + 1, 'x');
   ParseResult r = Parse(junk);

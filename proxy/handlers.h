@@ -161,7 +161,10 @@ struct RespClient {
   std::vector<std::string> pending_mget;
 };
 
-enum class AfterReply { kContinue, kClose };
+// kCloseDiscardingUnsent: close at once, without sending the replies not
+// yet sent to requests read with this one (the peers' answer to a
+// cross-protocol attack: docs/protocols.md).
+enum class AfterReply { kContinue, kClose, kCloseDiscardingUnsent };
 
 // Every counter a protocol's report shows that a reset zeroes: the
 // userspace counters by their field names (cmd_get, keyspace_hits, ...;

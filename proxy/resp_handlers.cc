@@ -36,9 +36,11 @@ AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
   }
   lookup.handler()(call);
   // As Redis: a command counts once it ran (after it, so CONFIG RESETSTAT
-  // counts itself); unknown commands and wrong arities do not.
-  ServerStats::Add(context.stats->commands);
-  return call.close ? AfterReply::kClose : AfterReply::kContinue;
+  // counts itself); unknown commands and wrong arities do not, nor POST and
+  // Host:, whose client Redis frees first.
+  if (!call.discard_unsent) ServerStats::Add(context.stats->commands);
+  if (!call.close) return AfterReply::kContinue;
+  return call.discard_unsent ? AfterReply::kCloseDiscardingUnsent : AfterReply::kClose;
 }
 
 }  // namespace xdpkv

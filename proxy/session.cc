@@ -17,7 +17,7 @@ bool MemcacheSession::ContinueGet(std::string* out) {
   get.next += progress.answered;
   if (!progress.done) return false;
   pending_get_.reset();
-  EndRequest(/*memcached_flushes=*/true);
+  EndRequest(/*memcached_flushes=*/true, *out);
   return true;
 }
 
@@ -28,17 +28,29 @@ void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& o
   response_objects_->push_back({out.size()});
 }
 
-void MemcacheSession::EndRequest(bool memcached_flushes) {
-  if (response_objects_ == nullptr) return;
+void MemcacheSession::EndRequest(bool memcached_flushes, const std::string& out) {
   ++requests_answered_;
-  if ((memcached_flushes || memcache::MemcachedFlushesAfterRequest(requests_answered_)) &&
-      !response_objects_->empty()) {
-    response_objects_->back().flush_after = true;
+  const bool flushes =
+      memcached_flushes || memcache::MemcachedFlushesAfterRequest(requests_answered_);
+  if (flushes) flushed_end_ = out.size();
+  if (response_objects_ == nullptr) return;
+  if (flushes && !response_objects_->empty()) response_objects_->back().flush_after = true;
+}
+
+void MemcacheSession::DiscardUnsent(std::string* out) {
+  out->resize(flushed_end_);
+  if (response_objects_ == nullptr) return;
+  while (!response_objects_->empty() && response_objects_->back().end > flushed_end_) {
+    response_objects_->pop_back();
   }
 }
 
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
+  // memcached has sent everything before this read (it flushes whenever it
+  // runs out of complete requests).
+  flushed_end_ = out->size();
+  requests_answered_ = 0;  // memcached's count of requests per event
   if (pending_get_ && !ContinueGet(out)) {
     paused_ = true;
     return 0;
@@ -77,11 +89,18 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       if (r.swallow > 0 && r.command.op == memcache::Op::kSet && !r.command.keys.empty()) {
         (void)store_.Delete(r.command.keys.front());
       }
+      if (r.discard_unsent) {
+        // An HTTP request line: memcached closes without a word, dropping
+        // the replies it still holds.
+        DiscardUnsent(out);
+        closing_ = true;
+        break;
+      }
       out->append(r.error_reply);
       swallow_ = r.swallow;
       closing_ = r.close_connection;
       EndResponseObject(reply_start, *out, /*quit=*/false);
-      EndRequest(/*memcached_flushes=*/false);
+      EndRequest(/*memcached_flushes=*/false, *out);
       continue;
     }
     const memcache::Command& command = r.command;
@@ -99,14 +118,14 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
         paused_ = true;
         break;
       }
-      EndRequest(/*memcached_flushes=*/true);  // memcached sends what it holds after every get
+      EndRequest(/*memcached_flushes=*/true, *out);  // memcached sends what it holds after every get
       continue;
     }
-    if (HandleMemcache(command, store_, context_, out) == AfterReply::kClose) closing_ = true;
+    if (HandleMemcache(command, store_, context_, out) != AfterReply::kContinue) closing_ = true;
     // quit: memcached sends what it holds, quit's own empty object last.
     const bool quit = command.op == memcache::Op::kQuit;
     EndResponseObject(reply_start, *out, quit);
-    EndRequest(/*memcached_flushes=*/quit);
+    EndRequest(/*memcached_flushes=*/quit, *out);
   }
   return used;
 }
@@ -133,6 +152,7 @@ void RespSession::EndResponseObject(size_t reply_start, const std::string& out) 
 
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
+  const size_t feed_start = out->size();  // replies to this read start here
   if (!client_.pending_mget.empty()) {
     if (!ContinueRespReply(store_, context_, client_, out)) {
       paused_ = true;  // an MGET's values still to come: the client has not drained
@@ -157,7 +177,17 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     used += r.consumed;
     if (r.status == resp::ParseStatus::kEmpty) continue;
-    if (HandleResp(r.command.args, store_, context_, client_, out) == AfterReply::kClose) closing_ = true;
+    const AfterReply after = HandleResp(r.command.args, store_, context_, client_, out);
+    if (after == AfterReply::kCloseDiscardingUnsent) {
+      out->resize(feed_start);  // Redis frees the client before writing to it
+      while (response_objects_ != nullptr && !response_objects_->empty() &&
+             response_objects_->back().end > feed_start) {
+        response_objects_->pop_back();
+      }
+      closing_ = true;
+      break;
+    }
+    if (after == AfterReply::kClose) closing_ = true;
     if (!client_.pending_mget.empty()) {
       paused_ = true;  // the rest of this reply first
       break;

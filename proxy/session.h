@@ -72,7 +72,12 @@ class MemcacheSession {
   // a request appended from `reply_start` is one object, unless it is empty
   // and not `quit`'s; then memcached's bookkeeping after the request.
   void EndResponseObject(size_t reply_start, const std::string& out, bool quit);
-  void EndRequest(bool memcached_flushes);
+  // After each request: counts it, and notes where memcached would have
+  // sent what it held (after gets, `quit`, its -R yields).
+  void EndRequest(bool memcached_flushes, const std::string& out);
+  // Drops the replies memcached would still hold unsent (since its last
+  // flush), as it does when it closes a connection at once.
+  void DiscardUnsent(std::string* out);
 
   Store& store_;
   const ServerContext& context_;
@@ -86,7 +91,8 @@ class MemcacheSession {
   bool closing_ = false;
   bool paused_ = false;
   std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
-  size_t requests_answered_ = 0;  // counted only while recording objects
+  size_t requests_answered_ = 0;
+  size_t flushed_end_ = 0;  // `out` up to here memcached would have sent
 };
 
 class RespSession {

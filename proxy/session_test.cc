@@ -236,6 +236,37 @@ TEST_F(Sessions, InfoKeyspaceCountsKeysWithATtl) {
             "$48\r\n# Keyspace\r\ndb0:keys=3,expires=2,avg_ttl=75000\r\n\r\n");
 }
 
+TEST_F(Sessions, AnHttpRequestLineClosesAndDropsWhatMemcachedStillHeld) {
+  // memcached sends what it holds after a get; the replies since are lost.
+  EXPECT_EQ(Memcache("set a 0 0 1\r\nx\r\nget a\r\nset b 0 0 1\r\ny\r\n"
+                     "GET / HTTP/1.1\r\nHost: x\r\nversion\r\n"),
+            "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(last_used_, 55u);  // up to and with the request line
+  EXPECT_EQ(Memcache("set c 0 0 1\r\nz\r\nPOST / HTTP/1.0\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(Memcache("get c\r\n"), "VALUE c 0 1\r\nz\r\nEND\r\n");  // it ran, unanswered
+  // A datagram: nothing at all.
+  std::string datagram("\x00\x01\x00\x00\x00\x01\x00\x00", 8);
+  EXPECT_TRUE(HandleMemcacheDatagram(datagram + "version\r\nGET / HTTP/1.1\r\n", store_, context_)
+                  .empty());
+}
+
+TEST_F(Sessions, RespPostAndHostCloseAndDropTheRepliesOfTheSameRead) {
+  EXPECT_EQ(Resp("SET k v\r\nPOST / HTTP/1.1\r\nGET k\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(Resp("GET k\r\n"), "$1\r\nv\r\n");  // the SET ran; the GET after did not
+  EXPECT_EQ(Resp("PING\r\nhoSt: example.com\r\nPING\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(Resp("*1\r\n$4\r\npost\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+  // Before AUTH too, as Redis (the commands are NO_AUTH).
+  runtime_.requirepass.Set("pw");
+  EXPECT_EQ(Resp("PING\r\nPOST /\r\n"), "");
+  EXPECT_TRUE(last_closing_);
+  runtime_.requirepass.Set("");
+}
+
 TEST_F(Sessions, MemcacheLineTooLongCloses) {
   EXPECT_EQ(Memcache(std::string(3000, 'x')), "CLIENT_ERROR line too long\r\n");
   EXPECT_TRUE(last_closing_);

@@ -44,6 +44,7 @@ struct Call {
   RespClient& client;
   std::string* out;
   bool close = false;
+  bool discard_unsent = false;  // with close: AfterReply::kCloseDiscardingUnsent
 
   uint64_t now_ms() const { return context.now_boot_ms(); }
   void Ok() { out->append(resp::reply::kOk); }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cctype>
 #include <ctime>
 #include <string>
@@ -251,6 +253,25 @@ void Quit(Call& call) {
 
 void Echo(Call& c) { c.Bulk(c.args[1]); }
 
+// POST and Host: are Redis's commands against cross-protocol scripting (a
+// browser made to send an HTTP request to the RESP port): the connection
+// is closed at once, with no reply to anything it sent in the same read,
+// and the warning logged at most once a minute, as Redis 7.0 does.
+void SecurityWarning(Call& call) {
+  static std::atomic<int64_t> logged_at{0};
+  const int64_t now = time(nullptr);
+  int64_t last = logged_at.load(std::memory_order_relaxed);
+  if (now - last > 60 && logged_at.compare_exchange_strong(last, now)) {
+    std::fprintf(stderr,
+                 "xdpkv: Possible SECURITY ATTACK detected. It looks like somebody is sending "
+                 "POST or Host: commands to Redis. This is likely due to an attacker attempting "
+                 "to use Cross Protocol Scripting to compromise your Redis instance. Connection "
+                 "aborted.\n");
+  }
+  call.close = true;
+  call.discard_unsent = true;
+}
+
 // CLIENT HELP, CONFIG HELP, COMMAND HELP: the container row's lines, in
 // Redis's words (they name Redis's subcommands, served or not, so the text
 // is Redis's byte for byte).
@@ -369,7 +390,9 @@ void RegisterServerFamily(Registry* registry) {
                  "REWRITE",
                  "    Rewrite the configuration file.",
              })
-      << CI{"quit", kNoScript | kLoading | kStale | kFast | kNoAuth, -1, 0, 0}.Handle(Quit);
+      << CI{"quit", kNoScript | kLoading | kStale | kFast | kNoAuth, -1, 0, 0}.Handle(Quit)
+      << CI{"post", kLoading | kStale | kNoAuth, -1, 0, 0}.Handle(SecurityWarning)
+      << CI{"host:", kLoading | kStale | kNoAuth, -1, 0, 0}.Handle(SecurityWarning);
 }
 
 }  // namespace xdpkv::redis
