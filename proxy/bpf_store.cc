@@ -104,14 +104,15 @@ absl::Status BpfStore::Reserve(uint64_t cost) {
   constexpr int kMaxEvictions = 512;
   for (int i = 0; i <= kMaxEvictions; ++i) {
     if (TryReserve(cost)) return absl::OkStatus();
-    if (policy_.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
+    if (policy_.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction ||
+        !EvictOne(/*direct=*/true)) {
       break;
     }
   }
   return absl::ResourceExhaustedError("out of memory storing object");
 }
 
-bool BpfStore::EvictOne() {
+bool BpfStore::EvictOne(bool direct) {
   std::lock_guard lock(evict_mutex_);
   const EvictionPolicy policy = policy_.load(std::memory_order_relaxed);
   // A sample of about kSample items from random places, as Redis samples
@@ -167,7 +168,13 @@ bool BpfStore::EvictOne() {
   if (!result.ok()) return false;
   // Changed or gone since sampled: nothing freed by us, but the caller
   // tries again.
-  if (*result == XDPKV_CAS_STORED) evicted_.fetch_add(1, std::memory_order_relaxed);
+  if (*result == XDPKV_CAS_STORED) {
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    const uint32_t bits = sample[*victim].item.mc_bits;
+    if ((bits & XDPKV_MC_FETCHED) == 0) evicted_unfetched_.fetch_add(1, std::memory_order_relaxed);
+    if (bits & XDPKV_MC_ACTIVE) evicted_active_.fetch_add(1, std::memory_order_relaxed);
+    if (direct) direct_reclaims_.fetch_add(1, std::memory_order_relaxed);
+  }
   return true;
 }
 
@@ -185,6 +192,21 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
     evicted += evicted_.load() - before;
   }
   return evicted;
+}
+
+StoreCounters BpfStore::Counters() {
+  StoreCounters counters;
+  counters.get_expired = get_expired_.load(std::memory_order_relaxed);
+  counters.reclaimed = reclaimed_.load(std::memory_order_relaxed);
+  counters.evicted_unfetched = evicted_unfetched_.load(std::memory_order_relaxed);
+  counters.evicted_active = evicted_active_.load(std::memory_order_relaxed);
+  counters.direct_reclaims = direct_reclaims_.load(std::memory_order_relaxed);
+  for (uint32_t buckets : item_buckets_) counters.hash_buckets += buckets;
+  return counters;
+}
+
+void BpfStore::CountReplaced(const xdpkv_item& old) {
+  if (Expired(old.expires_at_ms)) reclaimed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 MemoryReport BpfStore::Memory() {
@@ -264,10 +286,12 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   const xdpkv_item& item = (*raw)->item;
   if (Expired(item.expires_at_ms)) {
     // Lazily, as memcached does, and only the version seen expired.
+    get_expired_.fetch_add(1, std::memory_order_relaxed);
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
-  return StoredItem{std::move((*raw)->value), item.flags, item.cas, item.expires_at_ms};
+  return StoredItem{std::move((*raw)->value), item.flags,   item.cas,
+                    item.expires_at_ms,         item.mc_bits, item.atime_s};
 }
 
 absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_tag,
@@ -316,12 +340,16 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
     // Over a live entry, in place under its lock (the program frees the
     // replaced version's blob)...
-    auto replaced = CompareAndSwap(key, XDPKV_CAS_ANY, XDPKV_CAS_OP_REPLACE, &item);
+    xdpkv_item old{};
+    auto replaced = CompareAndSwap(key, XDPKV_CAS_ANY, XDPKV_CAS_OP_REPLACE, &item, &old);
     if (!replaced.ok()) {
       DeleteBlob(item.blob_id, item.value_len);
       return replaced.status();
     }
-    if (*replaced == XDPKV_CAS_STORED) return absl::OkStatus();
+    if (*replaced == XDPKV_CAS_STORED) {
+      CountReplaced(old);
+      return absl::OkStatus();
+    }
     // ...else as a new entry. EEXIST: someone inserted first, or a deleter
     // has not removed its entry yet; go round again.
     const uint64_t cost = ItemCost(key.len);
@@ -369,9 +397,13 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     auto raw = ReadRaw(key);
     if (!raw.ok()) return raw.status();
     std::optional<StoredItem> current;
+    if (attempt == 0 && raw->has_value() && Expired((*raw)->item.expires_at_ms)) {
+      get_expired_.fetch_add(1, std::memory_order_relaxed);
+    }
     if (raw->has_value() && !Expired((*raw)->item.expires_at_ms)) {
       const xdpkv_item& item = (*raw)->item;
-      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at_ms};
+      current = StoredItem{(*raw)->value,      item.flags,   item.cas,
+                           item.expires_at_ms, item.mc_bits, item.atime_s};
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
@@ -386,6 +418,8 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     if (!item.ok()) return item.status();
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;
+    item->mc_bits = m.mc_bits;
+    if (m.keep_atime && current) item->atime_s = current->atime_s;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
       const uint64_t cost = ItemCost(key.size());
@@ -411,7 +445,10 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     // Present (perhaps expired): replace only the version we read.
     auto result = CompareAndSwap(map_key->bytes, (*raw)->item.cas, XDPKV_CAS_OP_REPLACE, &*item);
-    if (result.ok() && *result == XDPKV_CAS_STORED) return item->cas;  // old blob freed
+    if (result.ok() && *result == XDPKV_CAS_STORED) {  // old blob freed
+      CountReplaced((*raw)->item);
+      return item->cas;
+    }
     DeleteBlob(item->blob_id, item->value_len);
     if (!result.ok()) return result.status();
     // EXISTS or NOT_FOUND: someone wrote in between; decide again.
@@ -459,6 +496,18 @@ absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
       CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE_EXPIRED, &now, nullptr);
   if (!result.ok()) return result.status();
   return *result != XDPKV_CAS_EXISTS;
+}
+
+absl::StatusOr<bool> BpfStore::SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                           uint32_t atime_s) {
+  auto map_key = MakeKey(item_fds_, key);
+  if (!map_key.ok()) return map_key.status();
+  xdpkv_item meta{};
+  meta.mc_bits = mc_bits;
+  meta.atime_s = atime_s;
+  auto result = CompareAndSwap(map_key->bytes, cas, XDPKV_CAS_OP_SET_META, &meta);
+  if (!result.ok()) return result.status();
+  return *result == XDPKV_CAS_STORED;
 }
 
 absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen) {
@@ -520,6 +569,9 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
                               expired.emplace_back(std::string(key), item);
                             } else {
                               page.keys.emplace_back(key);
+                              page.metas.push_back({item.value_len, item.flags, item.cas,
+                                                    item.expires_at_ms, item.mc_bits,
+                                                    item.atime_s});
                             }
                           });
     if (!done.ok()) return done.status();

@@ -41,9 +41,12 @@ class BpfStore : public Store {
   absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                  const MutateFn& decide) override;
   absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
+  absl::StatusOr<bool> SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                   uint32_t atime_s) override;
   absl::StatusOr<size_t> Clear() override;
   absl::StatusOr<StoreUsage> Usage() override;
   MemoryReport Memory() override;
+  StoreCounters Counters() override;
   absl::Status SetMemoryLimit(uint64_t bytes) override;
   void SetEvictionPolicy(EvictionPolicy policy) override;
   size_t EvictForHeadroom(size_t max) override;
@@ -67,6 +70,9 @@ class BpfStore : public Store {
   // Stores `item` (blob written already) over whatever version is there,
   // or as a new entry. On failure the item's blob is freed.
   absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
+  // Counts a write that replaced `old`, if it was an expired version
+  // (memcached's reclaimed).
+  void CountReplaced(const xdpkv_item& old);
   // The item as stored, its value read (nullopt: absent). Expired items
   // are returned too: Mutate must know their CAS to replace them.
   struct RawItem {
@@ -103,8 +109,9 @@ class BpfStore : public Store {
   uint64_t ItemCost(size_t key_len) const;
   uint64_t BlobCost(uint32_t value_len) const;
   // Samples items from a random place and deletes the one the policy
-  // prefers. False if it found none to evict.
-  bool EvictOne();
+  // prefers. False if it found none to evict. `direct`: for a write that
+  // found no room (memcached's direct_reclaims), not the chore.
+  bool EvictOne(bool direct = false);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
@@ -116,6 +123,11 @@ class BpfStore : public Store {
   std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};
   std::atomic<EvictionPolicy> policy_{EvictionPolicy::kNoEviction};
   std::atomic<uint64_t> evicted_{0};
+  std::atomic<uint64_t> evicted_unfetched_{0};
+  std::atomic<uint64_t> evicted_active_{0};
+  std::atomic<uint64_t> direct_reclaims_{0};
+  std::atomic<uint64_t> get_expired_{0};
+  std::atomic<uint64_t> reclaimed_{0};
   std::atomic<uint64_t> sample_seed_{0x9e3779b97f4a7c15ULL};
   std::mutex evict_mutex_;  // one evictor at a time: they would pick the same victims
   // Items per key class (a sample starts in a class in proportion), as of

@@ -22,6 +22,21 @@ struct StoredItem {
   uint32_t flags = 0;
   uint64_t cas = 0;
   uint64_t expires_at_ms = 0;  // CLOCK_BOOTTIME milliseconds; 0 = never
+  // memcached's per-item flags (XDPKV_MC_* in bpf/xdpkv_layout.h) and the
+  // boot second of the item's last write, kernel hit or activation: what
+  // the meta protocol reports as h, l, W/X/Z (proxy/memcache_meta.cc).
+  uint32_t mc_bits = 0;
+  uint32_t atime_s = 0;
+};
+
+// An item without its value: what a walk of the store reports.
+struct ItemMeta {
+  uint32_t value_len = 0;
+  uint32_t flags = 0;
+  uint64_t cas = 0;
+  uint64_t expires_at_ms = 0;
+  uint32_t mc_bits = 0;
+  uint32_t atime_s = 0;
 };
 
 // What a read-modify-write decides, given the current item.
@@ -34,21 +49,35 @@ struct Mutation {
   // Keep the current item's CAS unique (memcached's touch changes only the
   // expiry; every other write gets a new one).
   bool keep_cas = false;
+  // The written item's memcached flags (XDPKV_MC_*): none for a new value.
+  uint32_t mc_bits = 0;
+  // Keep the current item's atime_s (an update in place, as memcached's
+  // touch or incr); else the write's time.
+  bool keep_atime = false;
 
   static Mutation Keep() { return {}; }
-  static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms) {
-    return {kWrite, std::move(value), flags, expires_at_ms, false};
+  static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms,
+                        uint32_t mc_bits = 0) {
+    return {kWrite, std::move(value), flags, expires_at_ms, false, mc_bits, false};
   }
   // A new value; the item keeps its flags and expiry (a new item: flags 0,
   // no expiry). APPEND, INCR, SETRANGE, memcached's incr and append.
-  static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value) {
-    return {kWrite, std::move(value), current ? current->flags : 0u,
-            current ? current->expires_at_ms : 0u, false};
+  // `in_place`: also its memcached flags and access time (memcached's incr
+  // rewrites a number that still fits in place; append makes a new item).
+  static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value,
+                          bool in_place = false) {
+    return {kWrite,
+            std::move(value),
+            current ? current->flags : 0u,
+            current ? current->expires_at_ms : 0u,
+            false,
+            in_place && current ? current->mc_bits : 0u,
+            in_place};
   }
   static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
-    return {kWrite, current.value, current.flags, expires_at_ms, true};
+    return {kWrite, current.value, current.flags, expires_at_ms, true, current.mc_bits, true};
   }
-  static Mutation Delete() { return {kDelete, {}, 0, 0, false}; }
+  static Mutation Delete() { return {kDelete, {}, 0, 0, false, 0, false}; }
 };
 
 // Decides from the current item (nullopt: absent or expired). May be called
@@ -58,6 +87,7 @@ using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current
 // One step of a scan over the whole keyspace.
 struct ScanPage {
   std::vector<std::string> keys;  // live keys (expired ones are dropped, and removed)
+  std::vector<ItemMeta> metas;    // each key's item, without its value (same order)
   uint64_t next_cursor = 0;       // 0: the scan is complete
   size_t expired = 0;             // expired items this step removed
 };
@@ -78,6 +108,18 @@ struct MemoryReport {
   uint64_t kernel_memlock = 0;  // the kernel's own figure (sum of the maps' memlock)
   uint64_t evicted_keys = 0;
   EvictionPolicy policy = EvictionPolicy::kNoEviction;
+};
+
+// What the store counts as it goes, for memcached's stats (cumulative;
+// a `stats reset` takes a baseline). Userspace's work only: the kernel's
+// own counters are the XDP program's.
+struct StoreCounters {
+  uint64_t get_expired = 0;        // reads that found their item expired
+  uint64_t reclaimed = 0;          // writes that replaced an expired item
+  uint64_t evicted_unfetched = 0;  // evictions of items never fetched
+  uint64_t evicted_active = 0;     // evictions of items fetched twice or more
+  uint64_t direct_reclaims = 0;    // evictions a write made to find room itself
+  uint64_t hash_buckets = 0;       // buckets of the item maps (fixed)
 };
 
 class Store {
@@ -107,9 +149,17 @@ class Store {
   // Counts by walking the store: O(items), for stats and DBSIZE.
   virtual absl::StatusOr<StoreUsage> Usage() = 0;
 
+  // Sets only the item's memcached flags and access time (XDPKV_MC_*,
+  // atime_s), if it is still the version `cas`: value, expiry and CAS
+  // stay. False when the item changed or went meanwhile. Reads use it
+  // (memcached marks an item fetched on its first hit).
+  virtual absl::StatusOr<bool> SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                           uint32_t atime_s) = 0;
+
   // Memory and eviction. A store without a limit (the default here) reports
   // nothing and refuses a limit.
   virtual MemoryReport Memory() { return {}; }
+  virtual StoreCounters Counters() { return {}; }
   virtual absl::Status SetMemoryLimit(uint64_t /*bytes*/) {
     return absl::UnimplementedError("this store has no memory limit");
   }
