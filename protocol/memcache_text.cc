@@ -94,6 +94,10 @@ constexpr OpEntry kOps[] = {
     {"flush_all", Op::kFlushAll}, {"version", Op::kVersion},
     {"verbosity", Op::kVerbosity}, {"stats", Op::kStats},
     {"quit", Op::kQuit},
+    {"shutdown", Op::kShutdown},
+    {"cache_memlimit", Op::kCacheMemlimit},
+    {"watch", Op::kWatch},
+    {"lru_crawler", Op::kLruCrawler},
     // memcached's undocumented "binary get" of long ago, still a get.
     {"bget", Op::kGet},
 };
@@ -261,10 +265,9 @@ ParseResult ParseLine(std::string_view line, std::string_view input, size_t line
       if (tokens.size() > 3) return Error(reply::kError, line_consumed);
       cmd.noreply = IsNoreply(tokens.back());
       // flush_all [delay] [noreply]
+      // A bad delay is the handler's to answer: memcached checks -F first.
       if (tokens.size() != (cmd.noreply ? 2u : 1u)) {
-        if (!ParseDecimal(tokens[1], &cmd.delay)) {
-          return Error(reply::kInvalidExptime, line_consumed, cmd.noreply);
-        }
+        cmd.delay_invalid = !ParseDecimal(tokens[1], &cmd.delay);
       }
       return Ok(std::move(cmd), line_consumed);
     }
@@ -279,7 +282,23 @@ ParseResult ParseLine(std::string_view line, std::string_view input, size_t line
     }
 
     case Op::kStats:
-      for (size_t i = 1; i < tokens.size(); ++i) cmd.stats_args.push_back(tokens[i]);
+    case Op::kShutdown:
+    case Op::kLruCrawler:
+      for (size_t i = 1; i < tokens.size(); ++i) cmd.args.push_back(tokens[i]);
+      return Ok(std::move(cmd), line_consumed);
+
+    case Op::kWatch:
+      cmd.noreply = IsNoreply(tokens.back());
+      for (size_t i = 1; i < tokens.size(); ++i) cmd.args.push_back(tokens[i]);
+      return Ok(std::move(cmd), line_consumed);
+
+    case Op::kCacheMemlimit:
+      // memcached: ERROR for the wrong count or a bad number, noreply honoured.
+      if (tokens.size() != 2 && tokens.size() != 3) return Error(reply::kError, line_consumed);
+      cmd.noreply = IsNoreply(tokens.back());
+      if (!ParseDecimal(tokens[1], &cmd.memlimit_mb)) {
+        return Error(reply::kError, line_consumed, cmd.noreply);
+      }
       return Ok(std::move(cmd), line_consumed);
 
     case Op::kVersion:

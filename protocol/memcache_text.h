@@ -82,6 +82,11 @@ enum class Op : uint8_t {
   kVerbosity,
   kStats,
   kQuit,
+  // Admin commands (proxy/memcache_admin.cc).
+  kShutdown,       // shutdown [graceful]
+  kCacheMemlimit,  // cache_memlimit <megabytes> [noreply]
+  kWatch,          // watch [<log type>...]
+  kLruCrawler,     // lru_crawler <subcommand> <args>
 };
 
 // The command's name as a client types it ("get", "flush_all", ...).
@@ -102,8 +107,14 @@ struct Command {
   uint64_t delta = 0;       // incr, decr
   std::string_view data;    // storage commands: exactly the declared bytes
   int32_t delay = 0;        // flush_all
+  // flush_all: the delay is not a number; the reply is then
+  // reply::kInvalidExptime, unless flush_all is disabled (-F), which
+  // memcached checks first.
+  bool delay_invalid = false;
   uint32_t verbosity = 0;   // verbosity
-  absl::InlinedVector<std::string_view, 2> stats_args;  // stats
+  // stats, shutdown, watch, lru_crawler: the tokens after the name.
+  absl::InlinedVector<std::string_view, 2> args;
+  uint32_t memlimit_mb = 0;  // cache_memlimit
   bool noreply = false;
 
   std::string_view key() const { return keys.empty() ? std::string_view() : keys[0]; }
@@ -196,12 +207,13 @@ struct UdpResponseObject {
 };
 
 // memcached's -R default (reqs_per_event). It yields, sending what it
-// holds, after the 21st request of a datagram and then after every 20 more
-// (resuming costs it one count).
+// holds, after the 21st request read at once (of a datagram, or of one
+// read on TCP) and then after every 20 more (resuming costs it one count);
+// with -R n, after the (n+1)th and every n more.
 inline constexpr size_t kMemcachedRequestsPerEvent = 20;
-inline bool MemcachedFlushesAfterRequest(size_t requests_answered) {
-  return requests_answered > kMemcachedRequestsPerEvent &&
-         requests_answered % kMemcachedRequestsPerEvent == 1;
+inline bool MemcachedFlushesAfterRequest(size_t requests_answered,
+                                         size_t reqs_per_event = kMemcachedRequestsPerEvent) {
+  return requests_answered > reqs_per_event && (requests_answered - 1) % reqs_per_event == 0;
 }
 
 // One object's datagrams, appended to `datagrams`: ceil(size / 1392), each

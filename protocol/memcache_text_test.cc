@@ -240,7 +240,8 @@ TEST(MemcacheParse, FlushAll) {
   EXPECT_EQ(r.command.delay, 30);
   EXPECT_TRUE(r.command.noreply);
   EXPECT_TRUE(ExpectCommand("flush_all noreply\r\n", Op::kFlushAll).command.noreply);
-  ExpectError("flush_all soon\r\n", reply::kInvalidExptime);
+  EXPECT_TRUE(ExpectCommand("flush_all soon\r\n", Op::kFlushAll).command.delay_invalid);
+  EXPECT_FALSE(ExpectCommand("flush_all 5\r\n", Op::kFlushAll).command.delay_invalid);
   ExpectError("flush_all 1 2 3\r\n", reply::kError);
 }
 
@@ -251,10 +252,10 @@ TEST(MemcacheParse, VersionVerbosityStatsQuit) {
   EXPECT_TRUE(ExpectCommand("verbosity 0 noreply\r\n", Op::kVerbosity).command.noreply);
   ExpectError("verbosity\r\n", reply::kError);
   ExpectError("verbosity x\r\n", reply::kBadFormat);
-  EXPECT_TRUE(ExpectCommand("stats\r\n", Op::kStats).command.stats_args.empty());
+  EXPECT_TRUE(ExpectCommand("stats\r\n", Op::kStats).command.args.empty());
   ParseResult r = ExpectCommand("stats items extra\r\n", Op::kStats);
-  ASSERT_EQ(r.command.stats_args.size(), 2u);
-  EXPECT_EQ(r.command.stats_args[0], "items");
+  ASSERT_EQ(r.command.args.size(), 2u);
+  EXPECT_EQ(r.command.args[0], "items");
 }
 
 TEST(MemcacheParse, UnknownAndShortCommands) {
@@ -518,6 +519,11 @@ TEST(MemcacheUdp, MemcachedFlushesEveryTwentyRequestsAfterTheTwentyFirst) {
     if (MemcachedFlushesAfterRequest(n)) flushes.push_back(n);
   }
   EXPECT_EQ(flushes, (std::vector<size_t>{21, 41, 61, 81}));
+  flushes.clear();
+  for (size_t n = 1; n <= 12; ++n) {
+    if (MemcachedFlushesAfterRequest(n, 3)) flushes.push_back(n);
+  }
+  EXPECT_EQ(flushes, (std::vector<size_t>{4, 7, 10}));  // -R 3
 }
 
 }  // namespace
