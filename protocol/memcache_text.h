@@ -87,7 +87,42 @@ enum class Op : uint8_t {
   kCacheMemlimit,  // cache_memlimit <megabytes> [noreply]
   kWatch,          // watch [<log type>...]
   kLruCrawler,     // lru_crawler <subcommand> <args>
+  // Meta commands (protocol.txt, "Meta Commands"; proxy/memcache_meta.cc).
+  kMetaGet,         // mg <key> <flag>*
+  kMetaSet,         // ms <key> <datalen> <flag>* + data
+  kMetaDelete,      // md <key> <flag>*
+  kMetaArithmetic,  // ma <key> <flag>*
+  kMetaNoop,        // mn
+  kMetaDebug,       // me <key> [b]
 };
+
+// A meta command's flags, checked as memcached 1.6.18 checks them before
+// it looks at the item (_meta_flag_preparse): each flag at most once, the
+// numbers valid, a `b` key decoded. Which flags a reply echoes, and in
+// what order, is the handler's: it walks `tokens`.
+struct MetaFlags {
+  absl::InlinedVector<std::string_view, 8> tokens;  // every flag token, in order
+  bool quiet = false;       // q: no reply for the nominal outcome
+  bool value = false;       // v
+  bool no_bump = false;     // u
+  bool invalidate = false;  // I
+  std::optional<int32_t> ttl;          // T
+  std::optional<int32_t> vivify_ttl;   // N
+  std::optional<int32_t> recache_ttl;  // R
+  uint32_t client_flags = 0;           // F
+  std::optional<uint64_t> compare_cas; // C
+  uint64_t delta = 1;                  // D
+  uint64_t initial = 0;                // J
+  char mode = 0;                       // M
+  bool Has(char flag) const {
+    for (std::string_view token : tokens) {
+      if (token[0] == flag) return true;
+    }
+    return false;
+  }
+};
+// memcached's longest opaque token (O and its value).
+inline constexpr size_t kMaxOpaqueToken = 32;
 
 // The command's name as a client types it ("get", "flush_all", ...).
 std::string_view OpName(Op op);
@@ -116,8 +151,16 @@ struct Command {
   absl::InlinedVector<std::string_view, 2> args;
   uint32_t memlimit_mb = 0;  // cache_memlimit
   bool noreply = false;
+  // Meta commands: their flags, and the key decoded from base64 (`b`);
+  // keys[0] is then the key as sent.
+  MetaFlags meta;
+  bool key_binary = false;
+  std::string binary_key;
 
-  std::string_view key() const { return keys.empty() ? std::string_view() : keys[0]; }
+  std::string_view key() const {
+    if (key_binary) return binary_key;
+    return keys.empty() ? std::string_view() : keys[0];
+  }
 };
 
 enum class ParseStatus : uint8_t {

@@ -407,6 +407,17 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kMeta) {
+      if (!current) return std::nullopt;
+      const uint32_t atime = m.keep_atime ? current->atime_s : static_cast<uint32_t>(NowBootMs() / 1000);
+      xdpkv_item meta{};
+      meta.mc_bits = m.mc_bits;
+      meta.atime_s = atime;
+      auto result = CompareAndSwap(map_key->bytes, current->cas, XDPKV_CAS_OP_SET_META, &meta);
+      if (!result.ok()) return result.status();
+      if (*result == XDPKV_CAS_STORED) return current->cas;
+      continue;  // changed in between: decide again
+    }
     if (m.kind == Mutation::kDelete) {
       if (!raw->has_value()) return std::nullopt;
       auto deleted = DeleteIfUnchanged(key, (*raw)->item);

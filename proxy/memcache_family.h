@@ -89,6 +89,12 @@ void LruCrawler(const memcache::Command& command, const ServerContext& context,
 bool ContinueMetadump(Metadump& dump, Store& store, const ServerContext& context,
                       std::string* out, size_t out_limit);
 
+// --- meta commands (memcache_meta.cc) -------------------------------------------
+
+// mg ms md ma mn me, as memcached 1.6.18 answers them.
+AfterReply Meta(const memcache::Command& command, Store& store, const ServerContext& context,
+                std::string* out);
+
 }  // namespace xdpkv::memcache_family
 
 #endif  // XDPKV_PROXY_MEMCACHE_FAMILY_H_

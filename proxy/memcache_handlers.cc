@@ -143,6 +143,7 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
   const bool incr = command.op == mc::Op::kIncr;
   std::optional<uint64_t> result;
   bool non_numeric = false;
+  bool in_place = true;
   auto mutated = store.Mutate(command.key(), [&](const std::optional<StoredItem>& current) {
     result.reset();
     non_numeric = false;
@@ -159,9 +160,11 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
     if (text.size() < current->value.size()) text.resize(current->value.size(), ' ');
     // A number that still fits is rewritten in place: the item keeps its
     // memcached flags (fetched, ...), as memcached's do_add_delta does.
-    const bool in_place = text.size() == current->value.size();
+    in_place = text.size() == current->value.size();
     return Mutation::Rewrite(current, std::move(text), in_place);
   });
+  // A number grown out of its item is a new item to memcached.
+  if (mutated.ok() && result && !in_place) Stats::Add(stats.total_items);
   if (!mutated.ok()) {
     if (!command.noreply) out->append(WriteError(mutated.status()));
     return;
@@ -339,6 +342,13 @@ AfterReply HandleMemcache(const mc::Command& command, Store& store, const Server
       return AfterReply::kClose;
     case mc::Op::kShutdown:
       return memcache_family::Shutdown(command, context, out);
+    case mc::Op::kMetaGet:
+    case mc::Op::kMetaSet:
+    case mc::Op::kMetaDelete:
+    case mc::Op::kMetaArithmetic:
+    case mc::Op::kMetaNoop:
+    case mc::Op::kMetaDebug:
+      return memcache_family::Meta(command, store, context, out);
     case mc::Op::kCacheMemlimit:
       memcache_family::CacheMemlimit(command, store, out);
       return AfterReply::kContinue;

@@ -122,10 +122,14 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     if (r.status == memcache::ParseStatus::kError) {
       // As memcached: a SET refused as too large unlinks the old value, so
       // the client cannot read back what it meant to replace.
-      if (r.swallow > 0 && r.command.op == memcache::Op::kSet && !r.command.keys.empty()) {
-        (void)store_.Delete(r.command.keys.front());
-      }
-      if (r.swallow > 0) ServerStats::Add(context_.stats->store_too_large);
+      // (A classic set swallows only for that; an ms also for its bad flags.)
+      const bool too_large =
+          (r.command.op == memcache::Op::kSet && r.swallow > 0) ||
+          (r.command.op == memcache::Op::kMetaSet && r.error_reply == memcache::reply::kObjectTooLarge);
+      if (too_large && !r.command.keys.empty()) (void)store_.Delete(r.command.key());
+      if (too_large) ServerStats::Add(context_.stats->store_too_large);
+      // memcached counts a storage command once its data is read, bad or not.
+      if (r.error_reply == memcache::reply::kBadDataChunk) ServerStats::Add(context_.stats->cmd_set);
       if (r.discard_unsent) {
         // An HTTP request line: memcached closes without a word, dropping
         // the replies it still holds.
@@ -186,10 +190,11 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       break;
     }
     if (after == AfterReply::kClose) closing_ = true;
-    // quit: memcached sends what it holds, quit's own empty object last.
+    // quit: memcached sends what it holds, quit's own empty object last;
+    // mn: it sends what it holds.
     const bool quit = command.op == memcache::Op::kQuit;
     EndResponseObject(reply_start, *out, quit);
-    EndRequest(/*memcached_flushes=*/quit, *out);
+    EndRequest(/*memcached_flushes=*/quit || command.op == memcache::Op::kMetaNoop, *out);
   }
   return used;
 }

@@ -399,6 +399,23 @@ TEST_F(Sessions, MemcacheMetadumpStreamsUnderBackPressure) {
   EXPECT_NE(out.find(" fetch=no cls=1 size=64\n"), std::string::npos);  // 48+4+1+1+2+8
 }
 
+TEST_F(Sessions, MemcacheMetaCommands) {
+  EXPECT_EQ(Memcache("ms a 2 T0 F5 k Oab\r\nhi\r\nmg a v f t s k Ox\r\nmg zz q\r\nmn\r\n"),
+            "HD ka Oab\r\nVA 2 f5 t-1 s2 ka Ox\r\nhi\r\nMN\r\n");
+  // Vivify: the first client wins (W), the next sees Z; md I makes it stale.
+  EXPECT_EQ(Memcache("mg v N30 s\r\nmg v s\r\n"), "HD s0 W\r\nHD s0 Z\r\n");
+  EXPECT_EQ(Memcache("ms w 1\r\nx\r\nmd w I q\r\nmg w v\r\nmg w v\r\n"),
+            "HD\r\nVA 1 X W\r\nx\r\nVA 1 Z X\r\nx\r\n");
+  EXPECT_EQ(Memcache("ma n N0 J13 v\r\nma n MD D20 v\r\nma n q\r\nma zz\r\nmn\r\n"),
+            "VA 2\r\n13\r\nVA 1\r\n0\r\nNF\r\nMN\r\n");
+  EXPECT_EQ(Memcache("ms Zm9v 1 b k\r\nx\r\nmg foo k\r\nme foo\r\n").substr(0, 39),
+            "HD kZm9v b\r\nHD kZm9v b\r\nME Zm9v exp=-1 ");
+  EXPECT_EQ(ServerStats::Read(stats_.cmd_meta), 1u);
+  // mn: memcached sends what it holds, so an HTTP line after it drops
+  // only what follows.
+  EXPECT_EQ(Memcache("mg a s\r\nmn\r\nmg a s\r\nGET / HTTP/1.1\r\n"), "HD s2\r\nMN\r\n");
+}
+
 TEST_F(Sessions, MemcacheLineTooLongCloses) {
   EXPECT_EQ(Memcache(std::string(3000, 'x')), "CLIENT_ERROR line too long\r\n");
   EXPECT_TRUE(last_closing_);

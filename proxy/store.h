@@ -41,7 +41,9 @@ struct ItemMeta {
 
 // What a read-modify-write decides, given the current item.
 struct Mutation {
-  enum Kind { kKeep, kWrite, kDelete };
+  // kMeta: only the item's memcached flags (mc_bits) and access time
+  // change (keep_atime: it stays; else now); value, expiry and CAS stay.
+  enum Kind { kKeep, kWrite, kDelete, kMeta };
   Kind kind = kKeep;
   std::string value;
   uint32_t flags = 0;
@@ -78,6 +80,9 @@ struct Mutation {
     return {kWrite, current.value, current.flags, expires_at_ms, true, current.mc_bits, true};
   }
   static Mutation Delete() { return {kDelete, {}, 0, 0, false, 0, false}; }
+  static Mutation Meta(uint32_t mc_bits, bool keep_atime) {
+    return {kMeta, {}, 0, 0, true, mc_bits, keep_atime};
+  }
 };
 
 // Decides from the current item (nullopt: absent or expired). May be called
@@ -136,8 +141,8 @@ class Store {
   // Applies `decide` atomically with respect to every other writer, the
   // XDP program's included: if the item changes between the read and the
   // write, it reads again and decides again. Returns the new CAS unique
-  // when it wrote, nullopt when it kept or deleted. (A kDelete is not
-  // atomic: it removes whatever is there.)
+  // when it wrote (a kMeta: the item's, unchanged), nullopt when it kept or
+  // deleted. (A kDelete is not atomic: it removes whatever is there.)
   virtual absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                          const MutateFn& decide) = 0;
   // Looks at about `count` stored items from `cursor` (0: the start). As

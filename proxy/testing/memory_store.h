@@ -65,6 +65,12 @@ class MemoryStore : public Store {
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kMeta) {
+      if (!current) return std::nullopt;
+      it->second.mc_bits = m.mc_bits;
+      if (!m.keep_atime) it->second.atime_s = NowS();
+      return it->second.cas;
+    }
     if (m.kind == Mutation::kDelete) {
       if (it != items_.end()) items_.erase(it);
       return std::nullopt;
