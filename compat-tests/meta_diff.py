@@ -268,7 +268,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
     parser.add_argument("--seed", type=int, default=1618)
-    parser.add_argument("--sequences", type=int, default=60)
+    parser.add_argument("--sequences", type=int, default=100)
     parser.add_argument("--length", type=int, default=40)
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--only", type=int, default=None, help="run this random sequence alone")
