@@ -4,9 +4,19 @@
 #include <atomic>
 
 #include "protocol/resp.h"
+#include "proxy/memcache_family.h"
 #include "proxy/memcache_retrieve.h"
 
 namespace xdpkv {
+
+bool MemcacheSession::ContinueDump(std::string* out) {
+  if (!memcache_family::ContinueMetadump(*pending_dump_, store_, context_, out, output_limit_)) {
+    return false;
+  }
+  pending_dump_.reset();
+  EndRequest(/*memcached_flushes=*/true, *out);
+  return true;
+}
 
 bool MemcacheSession::ContinueGet(std::string* out) {
   PendingGet& get = *pending_get_;
@@ -30,11 +40,18 @@ void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& o
 
 void MemcacheSession::EndRequest(bool memcached_flushes, const std::string& out) {
   ++requests_answered_;
-  const bool flushes =
-      memcached_flushes || memcache::MemcachedFlushesAfterRequest(requests_answered_);
-  if (flushes) flushed_end_ = out.size();
+  // memcached yields after its -R requests per event, sending what it holds.
+  const bool yields = memcache::MemcachedFlushesAfterRequest(
+      requests_answered_, context_.memcache.reqs_per_event);
+  if (yields) {
+    ServerStats::Add(context_.stats->conn_yields);
+    yield_due_ = response_objects_ == nullptr;  // TCP: others get a turn (UDP: one datagram)
+  }
+  if (memcached_flushes || yields) flushed_end_ = out.size();
   if (response_objects_ == nullptr) return;
-  if (flushes && !response_objects_->empty()) response_objects_->back().flush_after = true;
+  if ((memcached_flushes || yields) && !response_objects_->empty()) {
+    response_objects_->back().flush_after = true;
+  }
 }
 
 void MemcacheSession::DiscardUnsent(std::string* out) {
@@ -46,15 +63,22 @@ void MemcacheSession::DiscardUnsent(std::string* out) {
 }
 
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
-  paused_ = false;
+  // After a yield the count goes on (memcached resumes the same event's
+  // count); otherwise this is a new read, a new event.
+  if (!yielded_) {
+    requests_answered_ = 0;
+    yield_due_ = false;
+  }
+  paused_ = yielded_ = false;
   // memcached has sent everything before this read (it flushes whenever it
   // runs out of complete requests).
   flushed_end_ = out->size();
-  requests_answered_ = 0;  // memcached's count of requests per event
-  if (pending_get_ && !ContinueGet(out)) {
+  if ((pending_get_ && !ContinueGet(out)) || (pending_dump_ && !ContinueDump(out))) {
     paused_ = true;
     return 0;
   }
+  // memcached's watch: the connection only receives from now on.
+  if (watching_) return input.size();
   size_t used = 0;
   while (!closing_) {
     std::string_view rest = input.substr(used);
@@ -66,6 +90,12 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       continue;
     }
     if (rest.empty()) break;
+    if (yield_due_) {
+      // -R: requests remain, but other connections go first.
+      yield_due_ = false;
+      paused_ = yielded_ = true;
+      break;
+    }
     if (out->size() > output_limit_) {
       paused_ = true;  // the client has not collected enough yet
       break;
@@ -77,6 +107,12 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       if (step.kind == MemcacheAuthStep::kNeedMore) break;
       if (step.kind == MemcacheAuthStep::kClose) closing_ = true;
       if (step.kind == MemcacheAuthStep::kAuthenticated) authenticated_ = true;
+      // memcached counts the exchanges that checked a password.
+      const bool failed = step.reply == kMemcacheAuthFailure;
+      if (step.kind == MemcacheAuthStep::kAuthenticated || failed) {
+        ServerStats::Add(context_.stats->auth_cmds);
+      }
+      if (failed) ServerStats::Add(context_.stats->auth_errors);
       continue;
     }
     const memcache::ParseResult r = memcache::ParseCommand(rest, options_);
@@ -86,9 +122,14 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     if (r.status == memcache::ParseStatus::kError) {
       // As memcached: a SET refused as too large unlinks the old value, so
       // the client cannot read back what it meant to replace.
-      if (r.swallow > 0 && r.command.op == memcache::Op::kSet && !r.command.keys.empty()) {
-        (void)store_.Delete(r.command.keys.front());
-      }
+      // (A classic set swallows only for that; an ms also for its bad flags.)
+      const bool too_large =
+          (r.command.op == memcache::Op::kSet && r.swallow > 0) ||
+          (r.command.op == memcache::Op::kMetaSet && r.error_reply == memcache::reply::kObjectTooLarge);
+      if (too_large && !r.command.keys.empty()) (void)store_.Delete(r.command.key());
+      if (too_large) ServerStats::Add(context_.stats->store_too_large);
+      // memcached counts a storage command once its data is read, bad or not.
+      if (r.error_reply == memcache::reply::kBadDataChunk) ServerStats::Add(context_.stats->cmd_set);
       if (r.discard_unsent) {
         // An HTTP request line: memcached closes without a word, dropping
         // the replies it still holds.
@@ -121,11 +162,39 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       EndRequest(/*memcached_flushes=*/true, *out);  // memcached sends what it holds after every get
       continue;
     }
-    if (HandleMemcache(command, store_, context_, out) != AfterReply::kContinue) closing_ = true;
-    // quit: memcached sends what it holds, quit's own empty object last.
+    AfterReply after = AfterReply::kContinue;
+    if (command.op == memcache::Op::kWatch || command.op == memcache::Op::kLruCrawler) {
+      // They refuse to follow replies memcached has not sent yet.
+      const memcache_family::Connection connection{out->size() > flushed_end_};
+      if (command.op == memcache::Op::kWatch) {
+        after = memcache_family::Watch(command, context_, connection, out);
+      } else {
+        memcache_family::LruCrawler(command, context_, connection, out, &pending_dump_);
+        if (pending_dump_ && !ContinueDump(out)) {
+          paused_ = true;
+          break;
+        }
+      }
+    } else {
+      after = HandleMemcache(command, store_, context_, out);
+    }
+    if (after == AfterReply::kCloseDiscardingUnsent) {
+      DiscardUnsent(out);  // memcached closes at once (shutdown)
+      closing_ = true;
+      break;
+    }
+    if (after == AfterReply::kBecomeWatcher) {
+      ServerStats::Add(context_.stats->log_watchers);
+      watching_ = true;
+      used = input.size();
+      break;
+    }
+    if (after == AfterReply::kClose) closing_ = true;
+    // quit: memcached sends what it holds, quit's own empty object last;
+    // mn: it sends what it holds.
     const bool quit = command.op == memcache::Op::kQuit;
     EndResponseObject(reply_start, *out, quit);
-    EndRequest(/*memcached_flushes=*/quit, *out);
+    EndRequest(/*memcached_flushes=*/quit || command.op == memcache::Op::kMetaNoop, *out);
   }
   return used;
 }

@@ -14,6 +14,7 @@
 #include "protocol/memcache_text.h"
 #include "protocol/resp.h"
 #include "proxy/handlers.h"
+#include "proxy/memcache_family.h"
 
 namespace xdpkv {
 
@@ -36,6 +37,11 @@ class MemcacheSession {
   MemcacheSession(Store& store, const ServerContext& context,
                   memcache::ParseOptions options = {}, size_t output_limit = kNoOutputLimit)
       : store_(store), context_(context), options_(options), output_limit_(output_limit) {}
+  ~MemcacheSession() {
+    if (watching_) context_.stats->log_watchers.fetch_sub(1, std::memory_order_relaxed);
+  }
+  MemcacheSession(const MemcacheSession&) = delete;
+  MemcacheSession& operator=(const MemcacheSession&) = delete;
 
   // Handles the complete requests at the front of `input`, appending the
   // replies to `out`; returns how many bytes it used. Pipelined requests
@@ -47,8 +53,11 @@ class MemcacheSession {
   // The connection should close once `out` is sent (quit, or an error
   // memcached closes on).
   bool closing() const { return closing_; }
-  // Stopped by the output limit with work left.
+  // Stopped by the output limit with work left, or yielded (below).
   bool paused() const { return paused_; }
+  // Stopped after memcached's -R requests of one read, with more to do:
+  // call Feed again once other connections have had their turn.
+  bool yielded() const { return yielded_; }
 
   // UDP: from now on, records in `objects` where each of memcached's
   // response objects ends in `out`, and after which ones memcached sends
@@ -68,6 +77,8 @@ class MemcacheSession {
   };
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
+  // Writes what is left of pending_dump_; false while items remain.
+  bool ContinueDump(std::string* out);
   // Response objects (RecordResponseObjects; no-ops without it): the reply
   // a request appended from `reply_start` is one object, unless it is empty
   // and not `quit`'s; then memcached's bookkeeping after the request.
@@ -85,14 +96,18 @@ class MemcacheSession {
   size_t output_limit_;
   size_t swallow_ = 0;  // bytes of a refused value still to discard
   std::optional<PendingGet> pending_get_;
+  std::optional<memcache_family::Metadump> pending_dump_;  // lru_crawler metadump
+  bool watching_ = false;  // memcached's watch: no more requests are read
   // memcached's -Y: until authenticated, input goes to the auth exchange.
   bool authenticated_ = context_.memcache_auth == nullptr;
   MemcacheAuthState auth_;
   bool closing_ = false;
   bool paused_ = false;
   std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
-  size_t requests_answered_ = 0;
+  size_t requests_answered_ = 0;  // since the read began (memcached's event)
   size_t flushed_end_ = 0;  // `out` up to here memcached would have sent
+  bool yield_due_ = false;  // -R requests done: yield before the next one
+  bool yielded_ = false;
 };
 
 class RespSession {

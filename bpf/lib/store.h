@@ -386,6 +386,7 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 		it->blob_id = item->blob_id;
 		it->atime_s = item->atime_s;
 		it->type = item->type;
+		it->mc_bits = item->mc_bits;
 		if (save_inline)
 			for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 				saved[i] = dst[i];

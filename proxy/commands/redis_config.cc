@@ -403,7 +403,7 @@ void Config(Call& call) {
   if (Is(sub, "RESETSTAT")) {
     // As Redis's resetServerStats: the counters INFO stats shows, the
     // kernel's included (a baseline: memcached's view is not reset).
-    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
+    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context, call.store));
     return call.Ok();
   }
   call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CONFIG HELP."));
