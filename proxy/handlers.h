@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/memcache_text.h"
 #include "proxy/auth.h"
 #include "proxy/store.h"
@@ -246,6 +247,37 @@ struct RespTransaction {
 };
 
 // One RESP connection's own state (CLIENT SETNAME and friends).
+// Items read ahead of the commands that will ask for them, in order.
+class ReadAhead {
+ public:
+  using Item = absl::StatusOr<std::optional<StoredItem>>;
+  void Fill(std::vector<std::string> keys, std::vector<Item> items) {
+    keys_ = std::move(keys);
+    items_ = std::move(items);
+    next_ = 0;
+  }
+  // The front item if it is `key`'s (and it is taken); else nothing is
+  // left to take.
+  std::optional<Item> Take(std::string_view key) {
+    if (next_ >= items_.size() || keys_[next_] != key) {
+      Clear();
+      return std::nullopt;
+    }
+    return std::move(items_[next_++]);
+  }
+  bool empty() const { return next_ >= items_.size(); }
+  void Clear() {
+    keys_.clear();
+    items_.clear();
+    next_ = 0;
+  }
+
+ private:
+  std::vector<std::string> keys_;
+  std::vector<Item> items_;  // items_[i] is keys_[i]'s; fewer when a budget cut it
+  size_t next_ = 0;
+};
+
 struct RespClient {
   // Redis's c->authenticated: set when the session starts if no password
   // is required then, and by a good AUTH / HELLO AUTH. A client connected
@@ -268,6 +300,11 @@ struct RespClient {
   // (0, 0: absent). Every write, the kernel's included, gives an item a new
   // CAS unique, and a touch a new expiry, so EXEC sees any change since.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> watched;
+  // A pipeline's run of GETs, read from the store in one call before the
+  // first of them runs (RespSession; docs/architecture.md, "Where a TCP
+  // request's time goes"). Each GET takes its item from the front; any
+  // other command drops what is left, so no read outlives the run.
+  ReadAhead read_ahead;
 };
 
 // kCloseDiscardingUnsent: close at once, without sending the replies not

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <shared_mutex>
 
 #include "protocol/resp.h"
 #include "proxy/memcache_family.h"
@@ -219,6 +221,41 @@ void RespSession::EndResponseObject(size_t reply_start, const std::string& out) 
   }
 }
 
+namespace {
+
+bool IsGet(const resp::Command& command) {
+  if (command.args.size() != 2 || command.args[0].size() != 3) return false;
+  const std::string_view name = command.args[0];
+  return (name[0] | 0x20) == 'g' && (name[1] | 0x20) == 'e' && (name[2] | 0x20) == 't';
+}
+
+}  // namespace
+
+void RespSession::ReadAheadGets() {
+  // Not inside MULTI (queued, not run) nor before AUTH (refused).
+  if (client_.multi || !client_.authenticated) return;
+  std::vector<std::string_view> keys;
+  for (size_t i = ahead_next_; i < ahead_.size() && keys.size() < kReadAheadCommands; ++i) {
+    const resp::ParseResult& r = ahead_[i];
+    if (r.status != resp::ParseStatus::kCommand || !IsGet(r.command)) break;
+    keys.push_back(r.command.args[1]);
+  }
+  if (keys.size() < 2) return;  // one GET gains nothing from a batch
+  Store* db_store = store_.Database(client_.db);
+  Store& store = db_store != nullptr ? *db_store : store_;
+  std::vector<ReadAhead::Item> items;
+  {
+    // Isolated from a running EXEC, as each GET would be.
+    std::shared_lock<std::shared_mutex> isolated;
+    if (context_.transactions != nullptr) {
+      isolated = std::shared_lock<std::shared_mutex>(*context_.transactions);
+    }
+    // The output bound caps what is read ahead too (GetMany stops past it).
+    items = store.GetMany(keys, output_limit_ == kNoOutputLimit ? SIZE_MAX : output_limit_);
+  }
+  client_.read_ahead.Fill(std::vector<std::string>(keys.begin(), keys.end()), std::move(items));
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
   const size_t feed_start = out->size();  // replies to this read start here
@@ -229,15 +266,37 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     EndResponseObject(0, *out);  // the MGET's reply, begun in an earlier call, ends here
   }
-  size_t used = 0;
-  while (!closing_ && used < input.size()) {
+  size_t used = 0, parsed = 0;  // bytes answered; bytes parsed (ahead of used)
+  ahead_.clear();
+  ahead_next_ = 0;
+  while (!closing_) {
     if (out->size() > output_limit_) {
       paused_ = true;
       break;
     }
+    if (ahead_next_ == ahead_.size()) {
+      // Parse the complete commands at hand (a pipeline), up to a bound,
+      // so a run of GETs can be read from the store in one call.
+      ahead_.clear();
+      ahead_next_ = 0;
+      while (ahead_.size() < kReadAheadCommands && parsed < input.size()) {
+        resp::ParseResult r = parser_.Parse(input.substr(parsed));
+        if (r.status == resp::ParseStatus::kNeedMore) break;
+        parsed += r.consumed;
+        const bool error = r.status == resp::ParseStatus::kError;
+        ahead_.push_back(std::move(r));
+        if (error) break;
+      }
+      if (ahead_.empty()) break;
+    }
+    const resp::ParseResult& r = ahead_[ahead_next_];
+    if (r.status == resp::ParseStatus::kCommand && IsGet(r.command)) {
+      if (client_.read_ahead.empty()) ReadAheadGets();
+    } else {
+      client_.read_ahead.Clear();
+    }
+    ++ahead_next_;
     const size_t reply_start = out->size();
-    const resp::ParseResult r = parser_.Parse(input.substr(used));
-    if (r.status == resp::ParseStatus::kNeedMore) break;
     if (r.status == resp::ParseStatus::kError) {
       out->append(r.error_reply);  // Redis closes after a protocol error
       closing_ = true;
@@ -263,6 +322,11 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     EndResponseObject(reply_start, *out);
   }
+  client_.read_ahead.Clear();
+  // Commands parsed but not answered are parsed again from `used` next
+  // time: the parser starts over there.
+  if (ahead_next_ < ahead_.size() || (used < parsed)) parser_.StartOver();
+  ahead_.clear();
   return used;
 }
 

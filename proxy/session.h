@@ -129,11 +129,20 @@ class RespSession {
 
  private:
   void EndResponseObject(size_t reply_start, const std::string& out);
+  // Reads the run of GETs at ahead_[ahead_next_...] in one store call,
+  // into client_.read_ahead (docs/architecture.md).
+  void ReadAheadGets();
+
+  // Commands parsed ahead of their turn, at most this many at once: a
+  // pipeline's GETs are read together.
+  static constexpr size_t kReadAheadCommands = 32;
 
   Store& store_;
   const ServerContext& context_;
   size_t output_limit_;
   resp::Parser parser_;
+  std::vector<resp::ParseResult> ahead_;  // parsed, not yet answered from ahead_next_
+  size_t ahead_next_ = 0;
   RespClient client_;
   bool closing_ = false;
   bool paused_ = false;

@@ -51,6 +51,72 @@ class Sessions : public ::testing::Test {
   bool last_closing_ = false;
 };
 
+// RESP in a compact form for these tests: "GET a" -> *2\r\n$3\r\nGET\r\n$1\r\na\r\n.
+std::string Commands(std::initializer_list<std::string_view> lines) {
+  std::string out;
+  for (std::string_view line : lines) {
+    std::vector<std::string_view> words;
+    for (size_t start = 0; start <= line.size();) {
+      const size_t space = std::min(line.find(' ', start), line.size());
+      words.push_back(line.substr(start, space - start));
+      start = space + 1;
+    }
+    absl::StrAppend(&out, "*", words.size(), "\r\n");
+    for (std::string_view word : words) {
+      absl::StrAppend(&out, "$", word.size(), "\r\n", std::string(word), "\r\n");
+    }
+  }
+  return out;
+}
+
+TEST_F(Sessions, RespPipelinedGetsAreReadInOneStoreCall) {
+  Resp(Commands({"SET a 1", "SET b 22", "HSET h f v"}));
+  store_.store_calls = 0;
+  EXPECT_EQ(Resp(Commands({"GET a", "get b", "GET nope", "GET a", "GET h"})),
+            "$1\r\n1\r\n$2\r\n22\r\n$-1\r\n$1\r\n1\r\n-WRONGTYPE Operation against a key "
+            "holding the wrong kind of value\r\n");
+  EXPECT_EQ(store_.store_calls, 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_hits), 4u);  // the hash's too, as Redis
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_misses), 1u);
+}
+
+TEST_F(Sessions, RespReadAheadNeverAnswersAcrossAWrite) {
+  // Each GET sees every command before it: a run ends at the first non-GET.
+  EXPECT_EQ(Resp(Commands({"SET a 1", "GET a", "GET a", "SET a 2", "GET a", "DEL a", "GET a",
+                           "GET a"})),
+            "+OK\r\n$1\r\n1\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n:1\r\n$-1\r\n$-1\r\n");
+  // Queued in MULTI, run by EXEC after the SET inside it.
+  EXPECT_EQ(Resp(Commands({"SET b 1", "MULTI", "GET b", "SET b 2", "GET b", "EXEC", "GET b",
+                           "GET b"})),
+            "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n"
+            "$1\r\n2\r\n$1\r\n2\r\n");
+}
+
+TEST_F(Sessions, RespReadAheadResumesAPipelineCutByTheOutputBound) {
+  for (int i = 0; i < 40; ++i) Resp(Commands({absl::StrCat("SET k", i, " ", std::string(100, 'v'))}));
+  std::string input;
+  for (int i = 0; i < 40; ++i) input += Commands({absl::StrCat("GET k", i)});
+  input += "*2\r\n$3\r\nGET\r\n$2\r\nk1";  // a GET still arriving
+  RespSession session(store_, context_, /*output_limit=*/500);
+  std::string all;
+  size_t used = 0;
+  for (int turn = 0; turn < 100; ++turn) {
+    std::string out;
+    used += session.Feed(std::string_view(input).substr(used), &out);
+    all += out;
+    if (!session.paused()) break;
+  }
+  std::string expected;  // every GET once, in order
+  for (int i = 0; i < 40; ++i) expected += "$100\r\n" + std::string(100, 'v') + "\r\n";
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(used, input.size() - 19);  // the partial GET stays unconsumed
+  std::string out;
+  EXPECT_EQ(session.Feed(std::string_view(input).substr(used) , &out), 0u);
+  std::string rest = std::string(input.substr(used)) + "\r\n";
+  EXPECT_EQ(session.Feed(rest, &out), rest.size());
+  EXPECT_EQ(out, "$100\r\n" + std::string(100, 'v') + "\r\n");
+}
+
 TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
   EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
                      "delete a\r\ndelete a\r\nversion\r\n"),

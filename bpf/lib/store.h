@@ -217,6 +217,7 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->key_tag = it->key_tag;
 	copy->atime_s = it->atime_s;
 	copy->type = it->type;
+	copy->mc_bits = it->mc_bits;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 		dst[i] = src[i];
 	bpf_spin_unlock(&it->lock);

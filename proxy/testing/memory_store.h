@@ -21,6 +21,29 @@ class MemoryStore : public Store {
   size_t max_items = 1000;
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override {
+    ++store_calls;
+    return GetOne(key);
+  }
+
+  // One store call for many keys, as BpfStore's batched read.
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
+      std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) override {
+    ++store_calls;
+    std::vector<absl::StatusOr<std::optional<StoredItem>>> items;
+    size_t bytes = 0;
+    for (std::string_view key : keys) {
+      if (!items.empty() && bytes > max_value_bytes) break;
+      items.push_back(GetOne(key));
+      if (items.back().ok() && *items.back()) bytes += (*items.back())->value.size();
+    }
+    return items;
+  }
+
+  // Reads made through Get and GetMany, one each: what a BpfStore pays a
+  // syscall for.
+  std::atomic<uint64_t> store_calls{0};
+
+  absl::StatusOr<std::optional<StoredItem>> GetOne(std::string_view key) {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
