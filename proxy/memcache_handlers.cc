@@ -1,6 +1,7 @@
 // memcached's text commands over the Store, with memcached 1.6's replies.
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 
@@ -234,7 +235,13 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
     if (objects != nullptr) objects->push_back({out->size()});
   };
   RetrieveProgress progress;
-  for (std::string_view key : keys) {
+  // Plain reads come from the store kReadBatch keys at a time (one syscall
+  // for all of them on a BpfStore), at most about the output's room.
+  constexpr size_t kReadBatch = 32;
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> batch;
+  size_t batch_next = 0;
+  for (size_t index = 0; index < keys.size(); ++index) {
+    const std::string_view key = keys[index];
     if (progress.answered > 0 && out->size() > out_limit) return progress;
     ++progress.answered;
     Stats::Add(stats.cmd_get);
@@ -254,7 +261,12 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
       });
       status = touched.status();
     } else {
-      auto item = store.Get(key);
+      if (batch_next == batch.size()) {
+        const size_t room = out_limit > out->size() ? out_limit - out->size() : 0;
+        batch = store.GetMany(keys.subspan(index, std::min(kReadBatch, keys.size() - index)), room);
+        batch_next = 0;
+      }
+      auto item = std::move(batch[batch_next++]);
       status = item.status();
       // Another Redis type (a hash): not there for memcached.
       if (item.ok() && (!*item || (*item)->type == ValueType::kString)) found = std::move(*item);

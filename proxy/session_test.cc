@@ -117,6 +117,18 @@ TEST_F(Sessions, RespReadAheadResumesAPipelineCutByTheOutputBound) {
   EXPECT_EQ(out, "$100\r\n" + std::string(100, 'v') + "\r\n");
 }
 
+TEST_F(Sessions, MemcacheMultiGetReadsItsKeysInOneStoreCall) {
+  Memcache("set a 1 0 1\r\nx\r\nset c 3 0 2\r\nzz\r\n");
+  store_.store_calls = 0;
+  EXPECT_EQ(Memcache("get a b c a\r\n"),
+            "VALUE a 1 1\r\nx\r\nVALUE c 3 2\r\nzz\r\nVALUE a 1 1\r\nx\r\nEND\r\n");
+  // One read for the four keys; the first hits also mark the items fetched
+  // (memcached's ITEM_FETCHED: one write each, once per item).
+  EXPECT_EQ(store_.store_calls, 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.get_hits), 3u);
+  EXPECT_EQ(ServerStats::Read(stats_.get_misses), 1u);
+}
+
 TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
   EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
                      "delete a\r\ndelete a\r\nversion\r\n"),
