@@ -224,7 +224,8 @@ std::string_view FlushAll(const mc::Command& command, Store& store, const Server
 
 RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::string_view> keys,
                               Store& store, const ServerContext& context, std::string* out,
-                              size_t out_limit, std::vector<mc::UdpResponseObject>* objects) {
+                              size_t out_limit, std::vector<mc::UdpResponseObject>* objects,
+                              ReadAhead* ahead) {
   const bool with_cas = op == mc::Op::kGets || op == mc::Op::kGats;
   const bool touch = op == mc::Op::kGat || op == mc::Op::kGats;
   const auto expires_at = ExpiresAtFor(exptime, context);
@@ -261,12 +262,14 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
       });
       status = touched.status();
     } else {
-      if (batch_next == batch.size()) {
+      std::optional<ReadAhead::Item> early;
+      if (ahead != nullptr && batch_next == batch.size()) early = ahead->Take(key);
+      if (!early && batch_next == batch.size()) {
         const size_t room = out_limit > out->size() ? out_limit - out->size() : 0;
         batch = store.GetMany(keys.subspan(index, std::min(kReadBatch, keys.size() - index)), room);
         batch_next = 0;
       }
-      auto item = std::move(batch[batch_next++]);
+      auto item = early ? std::move(*early) : std::move(batch[batch_next++]);
       status = item.status();
       // Another Redis type (a hash): not there for memcached.
       if (item.ok() && (!*item || (*item)->type == ValueType::kString)) found = std::move(*item);

@@ -64,6 +64,33 @@ void MemcacheSession::DiscardUnsent(std::string* out) {
   }
 }
 
+namespace {
+
+bool IsOneKeyGet(const memcache::Command& command) {
+  return (command.op == memcache::Op::kGet || command.op == memcache::Op::kGets) &&
+         command.keys.size() == 1;
+}
+
+}  // namespace
+
+void MemcacheSession::ReadAheadGets(std::string_view first_key, std::string_view rest) {
+  std::vector<std::string_view> keys = {first_key};
+  // Not past memcached's next yield (-R), when other connections get a turn.
+  for (size_t n = requests_answered_ + 1;
+       keys.size() < kReadAheadCommands &&
+       !memcache::MemcachedFlushesAfterRequest(n, context_.memcache.reqs_per_event);
+       ++n) {
+    const memcache::ParseResult next = memcache::ParseCommand(rest, options_);
+    if (next.status != memcache::ParseStatus::kCommand || !IsOneKeyGet(next.command)) break;
+    keys.push_back(next.command.key());
+    rest.remove_prefix(next.consumed);
+  }
+  if (keys.size() < 2) return;  // one get gains nothing from a batch
+  const size_t room = output_limit_ == kNoOutputLimit ? SIZE_MAX : output_limit_;
+  auto items = store_.GetMany(keys, room);
+  read_ahead_.Fill(std::vector<std::string>(keys.begin(), keys.end()), std::move(items));
+}
+
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
   // After a yield the count goes on (memcached resumes the same event's
   // count); otherwise this is a new read, a new event.
@@ -147,12 +174,17 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       continue;
     }
     const memcache::Command& command = r.command;
+    if (IsOneKeyGet(command)) {
+      if (read_ahead_.empty()) ReadAheadGets(command.key(), input.substr(used));
+    } else {
+      read_ahead_.Clear();
+    }
     if (memcache::IsRetrieval(command.op)) {
       // Key by key: a multi-get of big values must not build its whole
       // reply at once.
       const RetrieveProgress progress =
           RetrieveKeys(command.op, command.exptime, command.keys, store_, context_, out,
-                       output_limit_, response_objects_);
+                       output_limit_, response_objects_, &read_ahead_);
       if (!progress.done) {
         // The keys are views into `input`, which the caller drops: copy.
         pending_get_.emplace(PendingGet{command.op, command.exptime, {}, 0});
@@ -198,6 +230,7 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     EndResponseObject(reply_start, *out, quit);
     EndRequest(/*memcached_flushes=*/quit || command.op == memcache::Op::kMetaNoop, *out);
   }
+  read_ahead_.Clear();  // other clients may write before the next read
   return used;
 }
 

@@ -77,6 +77,12 @@ class MemcacheSession {
   };
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
+  // Reads the keys of the run of one-key gets that starts with this one
+  // (`first_key`; `rest`: the input after it) in one store call, into
+  // read_ahead_ (docs/architecture.md, "Where a TCP request's time goes").
+  void ReadAheadGets(std::string_view first_key, std::string_view rest);
+  static constexpr size_t kReadAheadCommands = 32;
+  ReadAhead read_ahead_;
   // Writes what is left of pending_dump_; false while items remain.
   bool ContinueDump(std::string* out);
   // Response objects (RecordResponseObjects; no-ops without it): the reply

@@ -129,6 +129,19 @@ TEST_F(Sessions, MemcacheMultiGetReadsItsKeysInOneStoreCall) {
   EXPECT_EQ(ServerStats::Read(stats_.get_misses), 1u);
 }
 
+TEST_F(Sessions, MemcachePipelinedGetsAreReadInOneStoreCall) {
+  Memcache("set a 1 0 1\r\nx\r\nset c 3 0 2\r\nzz\r\n");
+  store_.store_calls = 0;
+  EXPECT_EQ(Memcache("get a\r\ngets nope\r\nget c\r\n"),
+            "VALUE a 1 1\r\nx\r\nEND\r\nEND\r\nVALUE c 3 2\r\nzz\r\nEND\r\n");
+  EXPECT_EQ(store_.store_calls, 1u);
+  // A write ends the run: the get after it reads the new value.
+  EXPECT_EQ(Memcache("get a\r\nget a\r\nset a 0 0 1\r\ny\r\nget a\r\nget a\r\ndelete a\r\n"
+                     "get a\r\n"),
+            "VALUE a 1 1\r\nx\r\nEND\r\nVALUE a 1 1\r\nx\r\nEND\r\nSTORED\r\n"
+            "VALUE a 0 1\r\ny\r\nEND\r\nVALUE a 0 1\r\ny\r\nEND\r\nDELETED\r\nEND\r\n");
+}
+
 TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
   EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
                      "delete a\r\ndelete a\r\nversion\r\n"),
