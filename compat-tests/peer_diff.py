@@ -61,11 +61,14 @@ class Fields:
         return b"$%d\r\n%s\r\n" % (len(body), body)
 
 
+# (Not get_flushed: memcached's counts gets of items an earlier case's
+# flush_all left in memory; xdpkv's flush_all removes them at once, so its
+# count is 0: docs/protocols.md.)
 MEMCACHE_COUNTERS = Fields(
     "total_connections", "cmd_get", "cmd_set", "cmd_flush", "cmd_touch", "get_hits",
     "get_misses", "delete_misses", "delete_hits", "incr_misses", "incr_hits", "decr_misses",
     "decr_hits", "cas_misses", "cas_hits", "cas_badval", "touch_hits", "touch_misses",
-    "cmd_meta", "get_flushed", "store_too_large", "store_no_memory", "auth_cmds", "auth_errors",
+    "cmd_meta", "store_too_large", "store_no_memory", "auth_cmds", "auth_errors",
     "total_items", "rejected_connections", "conn_yields", "listen_disabled_num", "reclaimed",
     "evictions", "evicted_unfetched", "evicted_active", "direct_reclaims")
 

@@ -1,3 +1,4 @@
+#include "protocol/values.h"
 #include "proxy/options.h"
 
 #include <getopt.h>
