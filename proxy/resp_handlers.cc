@@ -22,6 +22,7 @@ const Registry& Commands() {
     RegisterListFamily(r);
     RegisterSetFamily(r);
     RegisterZSetFamily(r);
+    RegisterBitFamily(r);
     return r;
   }();
   return *registry;

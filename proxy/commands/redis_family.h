@@ -80,6 +80,7 @@ void RegisterHashFamily(Registry* registry);
 void RegisterListFamily(Registry* registry);
 void RegisterSetFamily(Registry* registry);
 void RegisterZSetFamily(Registry* registry);
+void RegisterBitFamily(Registry* registry);
 
 // An EXEC refused before it ran (arity, authentication), with `refusal`
 // the error reply it would have got: as Redis's execCommandAbort, the
