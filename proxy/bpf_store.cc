@@ -74,8 +74,9 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
     return std::nullopt;
   }
   RefreshRecency(key, item);
-  return StoredItem{std::move(value), item.flags, item.cas, item.expires_at_ms,
-                    static_cast<ValueType>(item.type)};
+  return StoredItem{std::move(value), item.flags,
+                    item.cas,         item.expires_at_ms,
+                    static_cast<ValueType>(item.type), item.atime_s};
 }
 
 std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(

@@ -23,6 +23,7 @@ const Registry& Commands() {
     RegisterSetFamily(r);
     RegisterZSetFamily(r);
     RegisterBitFamily(r);
+    RegisterObjectFamily(r);
     return r;
   }();
   return *registry;
@@ -59,17 +60,17 @@ AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
   const auto lookup = redis::Commands().Check(args);
   // The client's SELECTed database: a keyspace of its own in the store.
   Store* db_store = store.Database(client.db);
-  redis::Call call{args, db_store != nullptr ? *db_store : store, context, client, out};
+  redis::Call check{args, db_store != nullptr ? *db_store : store, context, client, out};
   // As Redis's processCommand: a known command of the right arity, then
   // authentication (not counted as processed when refused).
   std::string_view refusal = lookup.error;
-  if (refusal.empty() && redis::AuthRequired(call) &&
+  if (refusal.empty() && redis::AuthRequired(check) &&
       !(lookup.command->flags & resp::CO::kNoAuth)) {
     refusal = kRedisNoAuth;
   }
   if (!refusal.empty()) {
     if (lookup.command != nullptr && lookup.command->name == "exec") {
-      redis::RefuseExec(call, refusal);
+      redis::RefuseExec(check, refusal);
     } else {
       out->append(refusal);
       if (client.multi) client.multi->refused = true;  // EXEC will abort, as Redis's
@@ -81,11 +82,21 @@ AfterReply HandleResp(std::span<const std::string_view> args, Store& store,
     out->append("+QUEUED\r\n");
     return AfterReply::kContinue;
   }
-  // Isolation from a running EXEC (which takes the lock itself).
-  std::shared_lock<std::shared_mutex> isolated;
+  // Isolation from a running EXEC (which takes the lock itself) and from
+  // SWAPDB, which runs alone as EXEC does.
+  std::shared_lock<std::shared_mutex> shared;
+  std::unique_lock<std::shared_mutex> alone;
   if (context.transactions != nullptr && lookup.command->name != "exec") {
-    isolated = std::shared_lock<std::shared_mutex>(*context.transactions);
+    if (lookup.command->flags & resp::CO::kIsolated) {
+      alone = std::unique_lock<std::shared_mutex>(*context.transactions);
+    } else {
+      shared = std::shared_lock<std::shared_mutex>(*context.transactions);
+    }
   }
+  // The database once isolated: a SWAPDB may have changed what its number
+  // names.
+  db_store = store.Database(client.db);
+  redis::Call call{args, db_store != nullptr ? *db_store : store, context, client, out};
   lookup.handler()(call);
   // As Redis: a command counts once it ran (after it, so CONFIG RESETSTAT
   // counts itself); unknown commands and wrong arities do not, nor POST and

@@ -29,6 +29,10 @@ struct StoredItem {
   uint64_t cas = 0;
   uint64_t expires_at_ms = 0;  // CLOCK_BOOTTIME milliseconds; 0 = never
   ValueType type = ValueType::kString;
+  // The item's recency, CLOCK_BOOTTIME seconds (0: not known): its last
+  // write or kernel hit, and a userspace hit when eviction looks at it
+  // (OBJECT IDLETIME).
+  uint32_t atime_s = 0;
 };
 
 // What a read-modify-write decides, given the current item.
@@ -177,6 +181,12 @@ class Store {
   // Redis's numbered databases (0..kDatabases-1), each a keyspace of its
   // own in the same store: this store for 0, nullptr where there are none.
   virtual Store* Database(int index) { return index == 0 ? this : nullptr; }
+  // Redis's SWAPDB: from now on database `a` is what `b` was and the
+  // reverse, for every store of this family (both valid, a != b). The
+  // caller keeps every other user of the two databases out meanwhile.
+  virtual absl::Status SwapDatabases(int /*a*/, int /*b*/) {
+    return absl::UnimplementedError("this store has one database");
+  }
 };
 
 }  // namespace xdpkv

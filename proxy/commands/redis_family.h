@@ -81,6 +81,7 @@ void RegisterListFamily(Registry* registry);
 void RegisterSetFamily(Registry* registry);
 void RegisterZSetFamily(Registry* registry);
 void RegisterBitFamily(Registry* registry);
+void RegisterObjectFamily(Registry* registry);
 
 // An EXEC refused before it ran (arity, authentication), with `refusal`
 // the error reply it would have got: as Redis's execCommandAbort, the
