@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "absl/status/status.h"
 #include "protocol/memcache_text.h"
 #include "proxy/auth.h"
+#include "proxy/blocking.h"
 #include "proxy/store.h"
 
 namespace xdpkv {
@@ -158,6 +160,9 @@ struct ServerContext {
   // SHUTDOWN: stops the server as SIGTERM does (its own save decided by
   // the argument). Unset: SHUTDOWN answers an error.
   std::function<void(ShutdownSave)> request_shutdown;
+  // Where blocking commands park their clients (proxy/blocking.h). Null:
+  // a blocking command that finds nothing answers at once, as a timeout.
+  BlockingRoom* blocking = nullptr;
 };
 
 // Whether any authentication is on (Redis's requirepass or memcached's
@@ -198,6 +203,13 @@ struct RespClient {
   // (0, 0: absent). Every write, the kernel's included, gives an item a new
   // CAS unique, and a touch a new expiry, so EXEC sees any change since.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> watched;
+  // Blocking commands (proxy/blocking.h): how this connection's loop is
+  // told that a parked command's reply is in (unset: this client never
+  // parks, as a datagram's), the command while parked, and the keys the
+  // commands it ran wrote, which may serve parked clients.
+  std::function<void()> wake;
+  std::shared_ptr<ParkedClient> parked;
+  std::vector<DatabaseKey> written;
 };
 
 // kCloseDiscardingUnsent: close at once, without sending the replies not

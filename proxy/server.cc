@@ -225,6 +225,8 @@ struct Connection {
     return std::visit([](const auto& s) { return s.paused(); }, session);
   }
   size_t pending() const { return out.size() - out_sent; }
+  // The RESP session, or nullptr for memcached's.
+  RespSession* resp() { return std::get_if<RespSession>(&session); }
   size_t Feed(std::string* reply) {
     return std::visit([&](auto& s) { return s.Feed(in, reply); }, session);
   }
@@ -247,9 +249,15 @@ struct Server::Loop {
   std::map<int, std::unique_ptr<Connection>> connections;
   // Listeners not watched until then (out of fds, no spare): zero if watched.
   std::chrono::steady_clock::time_point accept_paused_until{};
+  // RESP connections parked by a blocking command (proxy/blocking.h).
+  ParkedConnections parked;
 
   ~Loop() {
-    for (auto& [fd, conn] : connections) close(fd);
+    for (auto& [fd, conn] : connections) {
+      // No wake may reach this loop once it is gone.
+      if (RespSession* session = conn->resp()) session->CancelBlocked();
+      close(fd);
+    }
     for (const Listener& l : listeners) close(l.fd);
     if (spare_fd >= 0) close(spare_fd);
     if (stop_fd >= 0) close(stop_fd);
@@ -307,12 +315,15 @@ struct Server::Loop {
     }
   }
 
-  // epoll_wait's timeout: -1, or until the listeners are watched again.
+  // epoll_wait's timeout: -1, or until the listeners are watched again,
+  // or a parked client's deadline.
   int WaitTimeoutMs() const {
-    if (accept_paused_until == std::chrono::steady_clock::time_point{}) return -1;
+    const int parked_ms = parked.TimeoutMs(context->now_boot_ms());
+    if (accept_paused_until == std::chrono::steady_clock::time_point{}) return parked_ms;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         accept_paused_until - std::chrono::steady_clock::now());
-    return static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+    const int accept_ms = static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+    return parked_ms < 0 ? accept_ms : std::min(accept_ms, parked_ms);
   }
 
   void Accept(const Listener& listener) {
@@ -372,6 +383,7 @@ struct Server::Loop {
               : std::variant<MemcacheSession, RespSession>(std::in_place_type<RespSession>,
                                                            *store, *context, kMaxPendingOutput)});
       conn->events = EPOLLIN | EPOLLRDHUP;
+      if (RespSession* session = conn->resp()) session->SetWake(parked.WakeFor(fd));
       if (!Watch(fd, conn->events)) {
         count.fetch_sub(1, std::memory_order_relaxed);
         close(fd);
@@ -432,6 +444,8 @@ struct Server::Loop {
     const auto it = connections.find(fd);
     if (it == connections.end()) return;
     ClientCount(it->second->proto).fetch_sub(1, std::memory_order_relaxed);
+    if (RespSession* session = it->second->resp()) session->CancelBlocked();
+    parked.Untrack(fd);
     context->stats->curr_connections.fetch_sub(1, std::memory_order_relaxed);
     if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0) {
       LogChoreFailure(Chore::kEpollCtl, absl::StrCat("epoll_ctl(DEL) on fd ", fd, ": ",
@@ -487,7 +501,35 @@ struct Server::Loop {
   }
 
   // Runs the session over what is buffered.
-  void Serve(Connection& conn) { conn.in.erase(0, conn.Feed(&conn.out)); }
+  // Runs the session over what is buffered; a session parked by a blocking
+  // command is tracked until its reply or deadline.
+  void Serve(Connection& conn) {
+    conn.in.erase(0, conn.Feed(&conn.out));
+    RespSession* session = conn.resp();
+    if (session != nullptr && session->blocked()) {
+      if (!parked.Tracked(conn.fd)) parked.Track(conn.fd, session->block_deadline_ms());
+    }
+  }
+
+  // Ends the wait of parked connection `fd` (its reply came in, or its
+  // deadline passed), then goes on with what its client sent after.
+  void Unpark(int fd, bool timed_out) {
+    const auto it = connections.find(fd);
+    if (it == connections.end()) return;
+    Connection& conn = *it->second;
+    RespSession* session = conn.resp();
+    if (session == nullptr || !session->Unblock(&conn.out, timed_out)) return;
+    parked.Untrack(fd);
+    Serve(conn);
+    if (!Flush(conn)) Close(fd);
+  }
+
+  void ServeParked() {
+    for (int fd : parked.TakeWoken()) Unpark(fd, false);
+  }
+  void TimeOutParked() {
+    for (int fd : parked.Expired(context->now_boot_ms())) Unpark(fd, true);
+  }
 
   void OnConnection(int fd, uint32_t events) {
     Connection& conn = *connections[fd];
@@ -572,6 +614,7 @@ struct Server::Loop {
       const Clock::time_point now = Clock::now();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
+        if (fd == parked.wake_fd()) ServeParked();
         const auto it = connections.find(fd);
         if (it == connections.end()) continue;
         const auto before = state(*it->second);
@@ -617,6 +660,10 @@ struct Server::Loop {
           Drain();
           return;
         }
+        if (fd == parked.wake_fd()) {
+          ServeParked();
+          continue;
+        }
         bool handled = false;
         for (const Listener& listener : listeners) {
           if (listener.fd != fd) continue;
@@ -630,6 +677,7 @@ struct Server::Loop {
         }
         if (!handled && connections.count(fd)) OnConnection(fd, events[i].events);
       }
+      TimeOutParked();
     }
   }
 };
@@ -700,6 +748,8 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
       }
     }
     loop->Watch(loop->stop_fd, EPOLLIN);
+    if (loop->parked.wake_fd() < 0) return Errno("eventfd");
+    loop->Watch(loop->parked.wake_fd(), EPOLLIN);
     for (const Listener& l : loop->listeners) loop->Watch(l.fd, EPOLLIN);
     loops_.push_back(std::move(loop));
   }

@@ -276,6 +276,7 @@ void Move(Call& call) {
       return current && current->cas == source->cas ? Mutation::Delete() : Mutation::Keep();
     });
   }
+  if (moved) Written(call, static_cast<int>(*db), call.args[1]);
   call.Integer(moved ? 1 : 0);
 }
 
@@ -304,6 +305,7 @@ Store* DatabaseOrNull(Call& call, int64_t db) {
 // keys, as RENAME (docs/protocols.md).
 void Copy(Call& call) {
   Store* target = &call.store;
+  int target_db = call.client.db;
   bool replace = false;
   for (size_t j = 3; j < call.args.size(); ++j) {
     if (Is(call.args[j], "replace")) {
@@ -313,6 +315,7 @@ void Copy(Call& call) {
       if (!db) return;
       target = DatabaseOrNull(call, *db);
       if (target == nullptr) return call.Error("ERR DB index is out of range");
+      target_db = *db;
     } else {
       return call.Error(kSyntax);
     }
@@ -331,6 +334,7 @@ void Copy(Call& call) {
     return Mutation::Write(source->value, source->flags, source->expires_at_ms, source->type);
   });
   if (!result.ok()) return call.StoreError(result.status());
+  if (copied) Written(call, target_db, call.args[2]);
   call.Integer(copied ? 1 : 0);
 }
 
@@ -347,6 +351,10 @@ void SwapDb(Call& call) {
   if (*first != *second) {
     const absl::Status swapped = call.store.SwapDatabases(*first, *second);
     if (!swapped.ok()) return call.StoreError(swapped);
+    // Clients parked in either database look again, as Redis's
+    // scanDatabaseForReadyKeys.
+    Written(call, *first, "");
+    Written(call, *second, "");
   }
   call.Ok();
 }

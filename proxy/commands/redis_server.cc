@@ -86,6 +86,8 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
   } else if (section == "clients") {
     info->append("# Clients\r\n");
     line("connected_clients", ServerStats::Read(s.curr_connections));
+    // Clients parked by a blocking command (proxy/blocking.h).
+    line("blocked_clients", call.context.blocking ? call.context.blocking->parked() : 0);
   } else if (section == "memory") {
     // The store's memory as the kernel allocated it: its fixed tables,
     // items and values (docs/architecture.md, "Memory"); the server
