@@ -126,7 +126,9 @@ void ObjectHelp(Call& call) {
 
 void RegisterObjectFamily(Registry* registry) {
   using namespace resp::CO;  // NOLINT: the flags read as Redis's
+  // The container's handler never runs: every call names a subcommand.
   *registry << CI{"object", 0, -2}
+                   .Handle(ObjectHelp)
                    .Sub(CI{"encoding", kReadOnly, 3, 2, 2}.Handle(ObjectEncoding))
                    .Sub(CI{"freq", kReadOnly, 3, 2, 2}.Handle(ObjectFreq))
                    .Sub(CI{"help", kLoading | kStale, 2}.Handle(ObjectHelp))
