@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
   context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
   context.stats = &stats;
   context.transactions = &transactions;
+  static xdpkv::BlockingRoom blocking;  // outlives the server's loops
+  context.blocking = &blocking;
   context.tcp_port = ports.resp;
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;
