@@ -288,11 +288,14 @@ struct xdpkv_counters {
 	__u64 count[XDPKV_PROTO_COUNT][XDPKV_REASON_COUNT];
 };
 
-/* Ports, set through the skeleton's rodata before load. */
+/* Ports and memcached's CAS setting, set through the skeleton's rodata
+ * before load. */
 struct xdpkv_config {
 	__u16 memcache_udp_port; /* host byte order; 0 = disabled */
 	__u16 resp_udp_port;     /* host byte order; 0 = disabled */
-	__u32 reserved;
+	/* 0 with memcached's -C: CAS uniques read 0, so the kernel passes
+	 * what would show or compare one (gets, mg c, ms c/C) to userspace. */
+	__u32 cas_enabled;
 };
 
 /* memcached's exptime: up to this many seconds it is relative. */

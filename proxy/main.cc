@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   xdp.udp_allow = server_config.udp_allow;
   xdp.max_reply_bytes = server_config.udp_max_reply_bytes;
   xdp.other_service_ports = {ports.memcache_tcp};
+  xdp.cas_enabled = options.memcache.cas_enabled;  // -C
 
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
   // the program unattached. A new store is pinned only once the dump is

@@ -112,6 +112,19 @@ TEST_F(FastPath, MemcacheGetsShowsCasThatChangesOnEveryWrite) {
               Frame(4) + "VALUE k 0 1 " + std::to_string(*user_cas) + "\r\nc\r\nEND\r\n");
 }
 
+// memcached's -C: every CAS unique reads 0, which userspace shows; the
+// kernel shows the store's, so it passes gets on.
+TEST_F(FastPath, WithoutCasUniquesGetsIsPassedOn) {
+  XdpConfig config;
+  config.cas_enabled = false;
+  Load(config);
+  ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "get k\r\n", Frame(2) + "VALUE k 0 1\r\na\r\nEND\r\n");
+  const uint64_t before = Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED);
+  ExpectPass(Frame(3) + "gets k\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED), before + 1);
+}
+
 TEST_F(FastPath, MemcacheDelete) {
   ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
   ExpectReply(Frame(2) + "delete k\r\n", Frame(2) + "DELETED\r\n");

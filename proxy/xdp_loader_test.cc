@@ -356,7 +356,7 @@ std::vector<StructLayout> SharedLayouts() {
       {"xdpkv_config",
        sizeof(xdpkv_config),
        {XDPKV_MEMBER(xdpkv_config, memcache_udp_port),
-        XDPKV_MEMBER(xdpkv_config, resp_udp_port), XDPKV_MEMBER(xdpkv_config, reserved)}},
+        XDPKV_MEMBER(xdpkv_config, resp_udp_port), XDPKV_MEMBER(xdpkv_config, cas_enabled)}},
       {"xdpkv_iface",
        sizeof(xdpkv_iface),
        {XDPKV_MEMBER(xdpkv_iface, mac), XDPKV_MEMBER(xdpkv_iface, flags)}},

@@ -7,6 +7,7 @@
 #ifndef XDPKV_LIB_PARSE_MEMCACHE_H
 #define XDPKV_LIB_PARSE_MEMCACHE_H
 
+#include "lib/maps.h"
 #include "lib/parse_common.h"
 
 /* Bytes that end a memcached key or make it invalid: space and below
@@ -72,6 +73,9 @@ static __always_inline int parse_memcache(vreq *req, const __u8 *buf, __u32 len)
 		op = OP_GET;
 		pos += 4;
 	} else if (match(buf, len, pos, "gets ", 5)) {
+		/* -C: every CAS unique reads 0 (userspace's). */
+		if (!config.cas_enabled)
+			return XDPKV_PASS_UNSUPPORTED;
 		op = OP_GETS;
 		pos += 5;
 	} else if (match(buf, len, pos, "set ", 4)) {
