@@ -151,9 +151,11 @@ size_t MemcacheSession::FeedBinary(std::string_view input, std::string* out) {
     EndResponseObject(reply_start, *out, /*keep_empty=*/true);
     EndRequest(replied.flushes, *out);
   }
-  if (holding && response_objects_ == nullptr) {
-    held_.append(*out, flushed_end_);
-    out->resize(flushed_end_);
+  if (holding) {
+    // Over TCP what is held goes out once the value is done; a datagram
+    // has nothing more to come, and memcached never sends it.
+    if (response_objects_ == nullptr) held_.append(*out, flushed_end_);
+    DiscardUnsent(out);
   }
   return used;
 }
@@ -367,9 +369,10 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
       // reply it cannot hold, instead of any of it.
       reply = kUdpReplyTooBig;
       objects.clear();
-    } else if (used < body.size() && !session.closing()) {
+    } else if (used < body.size() && !session.closing() && !session.binary()) {
       // A datagram is all there is: an incomplete request will never finish.
-      // (Its ERROR, past the last object, is one more.)
+      // (Its ERROR, past the last object, is one more. memcached answers
+      // an incomplete binary request with nothing.)
       reply.append(memcache::reply::kError);
     }
   }

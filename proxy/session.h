@@ -61,6 +61,8 @@ class MemcacheSession {
   // The connection should close once `out` is sent (quit, or an error
   // memcached closes on).
   bool closing() const { return closing_; }
+  // The connection speaks the binary protocol (decided by -B or its first byte).
+  bool binary() const { return protocol_ == Protocol::kBinary; }
   // Stopped by the output limit with work left, or yielded (below).
   bool paused() const { return paused_; }
   // Stopped after memcached's -R requests of one read, with more to do:
