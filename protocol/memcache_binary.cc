@@ -47,21 +47,36 @@ ParseResult ProtocolError(const Header& h, size_t consumed) {
 // The quiet opcodes and the commands they are quiet forms of.
 std::optional<Opcode> LoudForm(Opcode quiet) {
   switch (quiet) {
-    case Opcode::kGetQ: return Opcode::kGet;
-    case Opcode::kGetKQ: return Opcode::kGetK;
-    case Opcode::kSetQ: return Opcode::kSet;
-    case Opcode::kAddQ: return Opcode::kAdd;
-    case Opcode::kReplaceQ: return Opcode::kReplace;
-    case Opcode::kDeleteQ: return Opcode::kDelete;
-    case Opcode::kIncrementQ: return Opcode::kIncrement;
-    case Opcode::kDecrementQ: return Opcode::kDecrement;
-    case Opcode::kQuitQ: return Opcode::kQuit;
-    case Opcode::kFlushQ: return Opcode::kFlush;
-    case Opcode::kAppendQ: return Opcode::kAppend;
-    case Opcode::kPrependQ: return Opcode::kPrepend;
-    case Opcode::kGatQ: return Opcode::kGat;
-    case Opcode::kGatKQ: return Opcode::kGatK;
-    default: return std::nullopt;
+    case Opcode::kGetQ:
+      return Opcode::kGet;
+    case Opcode::kGetKQ:
+      return Opcode::kGetK;
+    case Opcode::kSetQ:
+      return Opcode::kSet;
+    case Opcode::kAddQ:
+      return Opcode::kAdd;
+    case Opcode::kReplaceQ:
+      return Opcode::kReplace;
+    case Opcode::kDeleteQ:
+      return Opcode::kDelete;
+    case Opcode::kIncrementQ:
+      return Opcode::kIncrement;
+    case Opcode::kDecrementQ:
+      return Opcode::kDecrement;
+    case Opcode::kQuitQ:
+      return Opcode::kQuit;
+    case Opcode::kFlushQ:
+      return Opcode::kFlush;
+    case Opcode::kAppendQ:
+      return Opcode::kAppend;
+    case Opcode::kPrependQ:
+      return Opcode::kPrepend;
+    case Opcode::kGatQ:
+      return Opcode::kGat;
+    case Opcode::kGatKQ:
+      return Opcode::kGatK;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -83,17 +98,28 @@ bool AllowedBeforeAuth(uint8_t opcode) {
 
 std::string_view StatusText(Status status) {
   switch (status) {
-    case Status::kSuccess: return "";
-    case Status::kKeyNotFound: return "Not found";
-    case Status::kKeyExists: return "Data exists for key.";
-    case Status::kValueTooLarge: return "Too large.";
-    case Status::kInvalidArguments: return "Invalid arguments";
-    case Status::kNotStored: return "Not stored.";
-    case Status::kNonNumeric: return "Non-numeric server-side value for incr or decr";
-    case Status::kAuthError: return "Auth failure.";
-    case Status::kAuthContinue: return "";
-    case Status::kUnknownCommand: return "Unknown command";
-    case Status::kOutOfMemory: return "Out of memory";
+    case Status::kSuccess:
+      return "";
+    case Status::kKeyNotFound:
+      return "Not found";
+    case Status::kKeyExists:
+      return "Data exists for key.";
+    case Status::kValueTooLarge:
+      return "Too large.";
+    case Status::kInvalidArguments:
+      return "Invalid arguments";
+    case Status::kNotStored:
+      return "Not stored.";
+    case Status::kNonNumeric:
+      return "Non-numeric server-side value for incr or decr";
+    case Status::kAuthError:
+      return "Auth failure.";
+    case Status::kAuthContinue:
+      return "";
+    case Status::kUnknownCommand:
+      return "Unknown command";
+    case Status::kOutOfMemory:
+      return "Out of memory";
   }
   return "";
 }

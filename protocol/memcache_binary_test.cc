@@ -72,7 +72,7 @@ TEST(MemcacheBinaryParse, GetAndItsQuietForms) {
     EXPECT_EQ(r.request.header.opaque, 0xdeadbeefu);
     EXPECT_EQ(r.request.header.opcode, Code(op));
     EXPECT_EQ(r.request.quiet, op == Opcode::kGetQ || op == Opcode::kGetKQ);
-    EXPECT_EQ(r.request.command, op == Opcode::kGetQ ? Opcode::kGet
+    EXPECT_EQ(r.request.command, op == Opcode::kGetQ    ? Opcode::kGet
                                  : op == Opcode::kGetKQ ? Opcode::kGetK
                                                         : op);
   }
@@ -191,8 +191,9 @@ TEST(MemcacheBinaryParse, TooLargeValuesAreRefusedBeforeTheyArrive) {
   EXPECT_FALSE(r.close_after_reply);
   EXPECT_EQ(r.request.command, Opcode::kSet);  // for the unlink of the old value
   EXPECT_EQ(r.request.key, "k");
-  ExpectRequest(Encode({.opcode = Code(Opcode::kAppend), .key = "k", .value = std::string(10, 'v')}),
-                Opcode::kAppend, options);
+  ExpectRequest(
+      Encode({.opcode = Code(Opcode::kAppend), .key = "k", .value = std::string(10, 'v')}),
+      Opcode::kAppend, options);
   ExpectError(Encode({.opcode = Code(Opcode::kPrepend), .key = "k", .value = std::string(11, 'v')}),
               Status::kValueTooLarge, kHeaderSize + 1, 11, false, options);
 }
@@ -212,8 +213,8 @@ TEST(MemcacheBinaryParse, StatAndTouchLeaveABodyPastTheKeyForTheNextRequest) {
 TEST(MemcacheBinaryParse, SaslCommandsAreUnknownWithoutSasl) {
   const std::string list = Encode({.opcode = Code(Opcode::kSaslListMechs)});
   ExpectError(list, Status::kUnknownCommand, list.size(), 0, false);
-  const std::string auth =
-      Encode({.opcode = Code(Opcode::kSaslAuth), .key = "PLAIN", .value = std::string("\0u\0p", 4)});
+  const std::string auth = Encode(
+      {.opcode = Code(Opcode::kSaslAuth), .key = "PLAIN", .value = std::string("\0u\0p", 4)});
   ExpectError(auth, Status::kUnknownCommand, kHeaderSize + 5, 4, false);
 }
 
@@ -222,7 +223,8 @@ TEST(MemcacheBinaryParse, UnderSaslOnlyTheExchangeAndVersionComeFirst) {
   ExpectRequest(Encode({.opcode = Code(Opcode::kVersion)}), Opcode::kVersion, sasl);
   ExpectRequest(Encode({.opcode = Code(Opcode::kSaslListMechs)}), Opcode::kSaslListMechs, sasl);
   ParseResult r = ExpectRequest(
-      Encode({.opcode = Code(Opcode::kSaslAuth), .key = "PLAIN", .value = std::string("\0u\0p", 4)}),
+      Encode(
+          {.opcode = Code(Opcode::kSaslAuth), .key = "PLAIN", .value = std::string("\0u\0p", 4)}),
       Opcode::kSaslAuth, sasl);
   EXPECT_EQ(r.request.key, "PLAIN");
   EXPECT_EQ(r.request.value, std::string("\0u\0p", 4));
@@ -237,9 +239,8 @@ TEST(MemcacheBinaryParse, UnderSaslOnlyTheExchangeAndVersionComeFirst) {
       Encode({.opcode = Code(Opcode::kSaslAuth), .key = std::string(33, 'P'), .value = "abc"});
   ExpectError(long_mech, Status::kInvalidArguments, kHeaderSize + 33, 3, false, sasl);
   // Data memcached has no item for.
-  const std::string big = Encode({.opcode = Code(Opcode::kSaslAuth),
-                                  .key = "PLAIN",
-                                  .body_length = 5 + 600000});
+  const std::string big =
+      Encode({.opcode = Code(Opcode::kSaslAuth), .key = "PLAIN", .body_length = 5 + 600000});
   ExpectError(big, Status::kOutOfMemory, kHeaderSize + 5, 600000, false, sasl);
 }
 

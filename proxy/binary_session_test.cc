@@ -118,11 +118,11 @@ TEST_F(BinarySessions, CasGuardsSetDeleteAndIncrement) {
   const uint64_t cas = p[0].header.cas;
   p = Packets(Once(Request(Opcode::kSet, "k", SetExtras(0, 0), "2", 0, cas + 1) +
                    Request(Opcode::kDelete, "k", {}, {}, 0, cas + 1) +
-                   Request(Opcode::kIncrement, "k", BigEndian(5, 8) + BigEndian(0, 8) + BigEndian(0, 4),
-                           {}, 0, cas + 1) +
+                   Request(Opcode::kIncrement, "k",
+                           BigEndian(5, 8) + BigEndian(0, 8) + BigEndian(0, 4), {}, 0, cas + 1) +
                    Request(Opcode::kAdd, "nope", SetExtras(0, 0), "x", 0, 5) +
-                   Request(Opcode::kIncrement, "k", BigEndian(5, 8) + BigEndian(0, 8) + BigEndian(0, 4),
-                           {}, 0, cas)));
+                   Request(Opcode::kIncrement, "k",
+                           BigEndian(5, 8) + BigEndian(0, 8) + BigEndian(0, 4), {}, 0, cas)));
   ASSERT_EQ(p.size(), 5u);
   EXPECT_EQ(StatusOf(p[0]), Status::kKeyExists);
   EXPECT_EQ(StatusOf(p[1]), Status::kKeyExists);
@@ -155,9 +155,9 @@ TEST_F(BinarySessions, IncrementCreatesWithItsInitialValueUnlessTold) {
 TEST_F(BinarySessions, TouchAndGatSetTheExpiryAndCountAsTouches) {
   Once(Request(Opcode::kSet, "k", SetExtras(3, 0), "v"));
   const std::vector<Packet> p = Packets(Once(Request(Opcode::kTouch, "k", BigEndian(100, 4)) +
-                                              Request(Opcode::kGatK, "k", BigEndian(200, 4)) +
-                                              Request(Opcode::kGatQ, "zz", BigEndian(1, 4)) +
-                                              Request(Opcode::kTouch, "zz", BigEndian(1, 4))));
+                                             Request(Opcode::kGatK, "k", BigEndian(200, 4)) +
+                                             Request(Opcode::kGatQ, "zz", BigEndian(1, 4)) +
+                                             Request(Opcode::kTouch, "zz", BigEndian(1, 4))));
   ASSERT_EQ(p.size(), 3u);
   EXPECT_EQ(p[0].extras, BigEndian(3, 4));  // a touch shows the flags, no value
   EXPECT_EQ(p[0].value, "");
@@ -252,12 +252,11 @@ TEST_F(BinarySessions, SaslPlainBeforeAnythingElse) {
     return std::string("\0user\0", 6) + std::string(password);
   };
   MemcacheSession session(store_, context_);
-  std::vector<Packet> p = Packets(Feed(session, Request(Opcode::kSaslListMechs) +
-                                                    Request(Opcode::kVersion) +
-                                                    Request(Opcode::kSaslAuth, "PLAIN", {}, plain("no")) +
-                                                    Request(Opcode::kSaslAuth, "plain") +
-                                                    Request(Opcode::kSaslStep, "X", {}, plain("secret")) +
-                                                    Request(Opcode::kNoop)));
+  std::vector<Packet> p = Packets(Feed(
+      session, Request(Opcode::kSaslListMechs) + Request(Opcode::kVersion) +
+                   Request(Opcode::kSaslAuth, "PLAIN", {}, plain("no")) +
+                   Request(Opcode::kSaslAuth, "plain") +
+                   Request(Opcode::kSaslStep, "X", {}, plain("secret")) + Request(Opcode::kNoop)));
   ASSERT_EQ(p.size(), 6u);
   EXPECT_EQ(p[0].value, "PLAIN");
   EXPECT_EQ(StatusOf(p[2]), Status::kAuthError);

@@ -6,6 +6,7 @@
 // PLAIN is proxy/auth.h's. The request was checked by the parser
 // (protocol/memcache_binary.h).
 #include "protocol/memcache_binary.h"
+
 #include "proxy/expiry.h"
 #include "proxy/handlers.h"
 #include "proxy/memcache_family.h"
@@ -34,8 +35,7 @@ std::string BigEndian(uint64_t value, size_t width) {
 // A success response to `request`: its opcode as sent (a quiet one stays
 // quiet), its opaque.
 void Success(std::string* out, const bin::Request& request, uint64_t cas,
-             std::string_view extras = {}, std::string_view key = {},
-             std::string_view value = {}) {
+             std::string_view extras = {}, std::string_view key = {}, std::string_view value = {}) {
   bin::AppendResponse(out, {.opcode = request.header.opcode,
                             .opaque = request.header.opaque,
                             .cas = cas,
@@ -67,13 +67,15 @@ std::optional<uint64_t> ExpiresAt(int64_t exptime, const ServerContext& context)
 BinaryReplied Retrieve(const bin::Request& request, Store& store, const ServerContext& context,
                        std::string* out) {
   const Opcode command = request.command;
-  const bool touch = command == Opcode::kTouch || command == Opcode::kGat || command == Opcode::kGatK;
+  const bool touch =
+      command == Opcode::kTouch || command == Opcode::kGat || command == Opcode::kGatK;
   const bool with_key = command == Opcode::kGetK || command == Opcode::kGatK;
   Stats& stats = *context.stats;
   // As proto_bin.c: a touch counts as one, not as a get.
   Stats::Add(touch ? stats.cmd_touch : stats.cmd_get);
-  auto read = family::ReadItem(store, request.key, touch,
-                               touch ? ExpiresAt(request.expiration, context) : std::nullopt, context);
+  auto read =
+      family::ReadItem(store, request.key, touch,
+                       touch ? ExpiresAt(request.expiration, context) : std::nullopt, context);
   if (!read.ok()) return StoreFailure(out, request, read.status());
   const std::optional<StoredItem>& item = *read;
   if (touch) {
@@ -110,11 +112,20 @@ BinaryReplied Update(const bin::Request& request, Store& store, const ServerCont
                                      .flags = request.flags,
                                      .exptime = request.expiration};
   switch (request.command) {
-    case Opcode::kAdd: store_request.mode = family::StoreMode::kAdd; break;
-    case Opcode::kReplace: store_request.mode = family::StoreMode::kReplace; break;
-    case Opcode::kAppend: store_request.mode = family::StoreMode::kAppend; break;
-    case Opcode::kPrepend: store_request.mode = family::StoreMode::kPrepend; break;
-    default: break;
+    case Opcode::kAdd:
+      store_request.mode = family::StoreMode::kAdd;
+      break;
+    case Opcode::kReplace:
+      store_request.mode = family::StoreMode::kReplace;
+      break;
+    case Opcode::kAppend:
+      store_request.mode = family::StoreMode::kAppend;
+      break;
+    case Opcode::kPrepend:
+      store_request.mode = family::StoreMode::kPrepend;
+      break;
+    default:
+      break;
   }
   const uint64_t cas = request.header.cas;
   if (cas != 0 && context.memcache.cas_enabled) store_request.compare_cas = cas;
@@ -166,9 +177,8 @@ BinaryReplied Delete(const bin::Request& request, Store& store, const ServerCont
 BinaryReplied Arithmetic(const bin::Request& request, Store& store, const ServerContext& context,
                          std::string* out) {
   constexpr uint32_t kNoCreate = 0xffffffff;
-  family::DeltaRequest delta{.key = request.key,
-                             .incr = request.command == Opcode::kIncrement,
-                             .delta = request.delta};
+  family::DeltaRequest delta{
+      .key = request.key, .incr = request.command == Opcode::kIncrement, .delta = request.delta};
   if (request.header.cas != 0) delta.compare_cas = request.header.cas;
   if (request.expiration != kNoCreate) {
     delta.create = family::DeltaRequest::Create{request.initial, request.expiration};
@@ -281,9 +291,9 @@ BinaryReplied Sasl(const bin::Request& request, const ServerContext& context,
                    MemcacheSaslSession& sasl, std::string* out) {
   sasl.authenticated = false;
   const MemcacheAuthFile& users = *context.memcache_sasl;
-  const MemcacheSaslState::Result result = request.command == Opcode::kSaslAuth
-                                               ? sasl.exchange.Auth(request.key, request.value, users)
-                                               : sasl.exchange.Step(request.value, users);
+  const MemcacheSaslState::Result result =
+      request.command == Opcode::kSaslAuth ? sasl.exchange.Auth(request.key, request.value, users)
+                                           : sasl.exchange.Step(request.value, users);
   switch (result) {
     case MemcacheSaslState::Result::kOk:
       sasl.authenticated = true;
