@@ -303,6 +303,15 @@ TEST_F(BinarySessions, UdpDatagramsFrameEachResponse) {
   EXPECT_EQ(replies[0], std::string("\x00\x07\x00\x00\x00\x00\x00\x00", 8));
   EXPECT_EQ(replies[1].substr(0, 8), std::string("\x00\x07\x00\x00\x00\x01\x00\x00", 8));
   EXPECT_EQ(Packets(replies[1].substr(8)).size(), 1u);
+  // Each datagram negotiates anew; one that ends inside a value sends
+  // nothing memcached held, and no text ERROR for the request cut short.
+  std::string text("\x00\x08\x00\x00\x00\x01\x00\x00version\r\n", 17);
+  EXPECT_EQ(HandleMemcacheDatagram(text, store_, context_).at(0).substr(8),
+            "VERSION 1.6.18-xdpkv-0.1.0\r\n");
+  const std::string set = Request(Opcode::kSet, "k", SetExtras(0, 0), "value");
+  std::string cut("\x00\x09\x00\x00\x00\x01\x00\x00", 8);
+  cut += Request(Opcode::kGetK, "zz") + set.substr(0, set.size() - 2);
+  EXPECT_TRUE(HandleMemcacheDatagram(cut, store_, context_).empty());
 }
 
 }  // namespace
