@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Real clients against the real xdpkv binary: Debian's python3-pymemcache
-and python3-redis, redis-cli, libmemcached's memccapable -a, and the C
-libraries (libmemcached, also in UDP mode, and hiredis, via c_clients.cc).
+and python3-redis, redis-cli, libmemcached's memccapable (-a and -b), and
+the C libraries (libmemcached, also in its binary and UDP modes and with
+SASL against -S, and hiredis, via c_clients.cc).
 Runs every check twice, with the XDP program attached to lo (generic) and
 with --xdp-mode off (userspace only, same store), on loopback ports the
 kernel picks (read from the server's port file, compat-tests/loopback.py);
@@ -12,9 +13,11 @@ data. Exit code 77 (CTest's skip) without root, saying why.
 """
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -136,13 +139,14 @@ def more_memcache_checks(server):
         and mc.prepend("a", b"a") and mc.get("a") == b"abc")
     yield "pymemcache touch", lambda: mc.set("t", b"v") and mc.touch("t", 100) is True
 
-    def memccapable():
-        out = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(server.mc_port), "-a"],
+    def memccapable(mode):
+        out = subprocess.run(["memccapable", "-h", "127.0.0.1", "-p", str(server.mc_port), mode],
                              capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             print(out.stdout + out.stderr)
         return out.returncode == 0 and "All tests passed" in out.stdout
-    yield "memccapable -a: all tests passed", memccapable
+    yield "memccapable -a: all tests passed", lambda: memccapable("-a")
+    yield "memccapable -b (binary protocol): all tests passed", lambda: memccapable("-b")
 
 
 def more_redis_checks(server):
@@ -174,6 +178,33 @@ def external_checks(server):
     for line in lines:
         yield "C: " + line[5:], lambda line=line: line.startswith("ok  ")
     yield "C clients ran to the end", lambda: out.returncode in (0, 1) and len(lines) >= 15
+
+
+def sasl_checks():
+    """-S: libmemcached's binary mode authenticating with SASL PLAIN (Cyrus
+    SASL's client) as a user of the MEMCACHED_SASL_PWDB file."""
+    workdir = tempfile.mkdtemp(prefix="xdpkv-sasl-")
+    pwdb = os.path.join(workdir, "pwdb")
+    with open(pwdb, "w") as f:
+        f.write("alice:wonderland\n")
+    pin_dir = f"/sys/fs/bpf/xdpkv-compat-{os.getpid()}-sasl"
+    started = None
+    try:
+        started = loopback.start_with_port_file(
+            [BINARY, "--xdp-mode", "off", "-S", "-p", "-1", "-U", "0", "--redis-port", "0",
+             "--pin-dir", pin_dir, "--fresh"], env={"MEMCACHED_SASL_PWDB": pwdb})
+        out = subprocess.run([C_CLIENTS, "--sasl", str(started.ports["TCP INET"]), "alice",
+                              "wonderland"], capture_output=True, text=True, timeout=60)
+    finally:
+        if started:
+            loopback.stop(started)
+            started.cleanup()
+        subprocess.run(["rm", "-rf", pin_dir])
+        shutil.rmtree(workdir, ignore_errors=True)
+    lines = [l for l in out.stdout.splitlines() if l.startswith(("ok  ", "FAIL"))]
+    for line in lines:
+        yield "C: " + line[5:], lambda line=line: line.startswith("ok  ")
+    yield "C SASL clients ran to the end", lambda: out.returncode in (0, 1) and len(lines) >= 3
 
 
 def send_raw(port, data, close_early=False):
@@ -351,6 +382,7 @@ def main():
         finally:
             server.stop()
     run("restart", restart_checks())
+    run("-S", sasl_checks())
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

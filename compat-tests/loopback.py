@@ -46,16 +46,17 @@ def parse_port_file(text):
     return ports
 
 
-def start_with_port_file(cmd, prefix=(), wait_s=PORT_FILE_WAIT_S):
-    """Runs prefix + cmd with MEMCACHED_PORT_FILENAME set (stdout and stderr
-    to a log file) and waits, bounded, for the port file: the server writes
+def start_with_port_file(cmd, prefix=(), wait_s=PORT_FILE_WAIT_S, env=None):
+    """Runs prefix + cmd with MEMCACHED_PORT_FILENAME set (and `env`'s
+    variables; stdout and stderr to a log file) and waits, bounded, for the
+    port file: the server writes
     it under a temporary name and renames it, so once there it is whole.
     Returns a Started; raises RuntimeError (with the server's output) if the
     process exits first or the wait runs out."""
     workdir = tempfile.mkdtemp(prefix="xdpkv-ports-")
     port_file = os.path.join(workdir, "ports")
     log_path = os.path.join(workdir, "log")
-    env = dict(os.environ, MEMCACHED_PORT_FILENAME=port_file)
+    env = dict(os.environ, **(env or {}), MEMCACHED_PORT_FILENAME=port_file)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(list(prefix) + list(cmd), stdout=log, stderr=subprocess.STDOUT,
                                 env=env)

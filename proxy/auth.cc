@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -122,6 +124,36 @@ absl::StatusOr<MemcacheAuthFile> MemcacheAuthFile::Load(const std::string& path)
   return FromEntries(std::move(entries));
 }
 
+absl::StatusOr<MemcacheAuthFile> MemcacheAuthFile::LoadSaslPwdb(const std::string& path) {
+  FILE* file = path.empty() ? nullptr : std::fopen(path.c_str(), "r");
+  if (file == nullptr) {
+    return absl::NotFoundError(absl::StrCat("Could not open the SASL password file [", path,
+                                            "]: ", std::strerror(path.empty() ? ENOENT : errno)));
+  }
+  // As sasl_server_userdb_checkpass: fgets lines of at most 255 bytes; the
+  // password ends at ':', \r, \n or the line's end.
+  constexpr int kMaxEntryLen = 256;
+  std::vector<std::pair<std::string, std::string>> entries;
+  char line[kMaxEntryLen];
+  while (std::fgets(line, kMaxEntryLen, file) != nullptr) {
+    const std::string_view text(line, std::strlen(line));
+    const size_t colon = text.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view user = text.substr(0, colon);
+    std::string_view password = text.substr(colon + 1);
+    password = password.substr(0, password.find_first_of(":\r\n"));
+    const bool seen = std::any_of(entries.begin(), entries.end(),
+                                  [&](const auto& entry) { return entry.first == user; });
+    if (!seen) entries.emplace_back(std::string(user), std::string(password));
+  }
+  const bool read_error = std::ferror(file) != 0;
+  std::fclose(file);
+  if (read_error) {
+    return absl::InternalError(absl::StrCat("reading the SASL password file [", path, "] failed"));
+  }
+  return FromEntries(std::move(entries));
+}
+
 MemcacheAuthFile MemcacheAuthFile::FromEntries(
     std::vector<std::pair<std::string, std::string>> entries) {
   MemcacheAuthFile file;
@@ -175,6 +207,53 @@ MemcacheAuthStep MemcacheAuthState::Feed(std::string_view input, const MemcacheA
     return {MemcacheAuthStep::kReply, used, kMemcacheAuthFailure};
   }
   return {MemcacheAuthStep::kAuthenticated, used, "STORED\r\n"};
+}
+
+MemcacheSaslState::Result MemcacheSaslState::Check(std::string_view response,
+                                                   const MemcacheAuthFile& users) {
+  // Cyrus's PLAIN: authzid NUL authcid NUL password, nothing after; the
+  // authcid must be someone, and the authzid (if any) that same someone.
+  const size_t first = response.find('\0');
+  if (first == std::string_view::npos) return Result::kFailed;
+  const size_t second = response.find('\0', first + 1);
+  if (second == std::string_view::npos) return Result::kFailed;
+  const std::string_view authzid = response.substr(0, first);
+  const std::string_view authcid = response.substr(first + 1, second - first - 1);
+  const std::string_view password = response.substr(second + 1);
+  if (password.find('\0') != std::string_view::npos || authcid.empty()) return Result::kFailed;
+  if (!authzid.empty() && authzid != authcid) return Result::kFailed;
+  return users.Check(authcid, password) ? Result::kOk : Result::kFailed;
+}
+
+MemcacheSaslState::Result MemcacheSaslState::Auth(std::string_view mechanism,
+                                                  std::string_view response,
+                                                  const MemcacheAuthFile& users) {
+  // Cyrus matches mechanism names in any case.
+  const bool plain = mechanism.size() == kMemcacheSaslMechanisms.size() &&
+                     std::equal(mechanism.begin(), mechanism.end(),
+                                kMemcacheSaslMechanisms.begin(), [](char a, char b) {
+                                  return std::toupper(static_cast<unsigned char>(a)) == b;
+                                });
+  Result result = Result::kFailed;
+  if (plain && response.empty()) {
+    // PLAIN wants the client first: "continue", the doneflag untouched.
+    started_ = true;
+    return Result::kContinue;
+  }
+  if (plain && !done_) result = Check(response, users);
+  started_ = result == Result::kOk;
+  // A failed start clears the doneflag (Cyrus's sasl_server_start).
+  done_ = result == Result::kOk;
+  return result;
+}
+
+MemcacheSaslState::Result MemcacheSaslState::Step(std::string_view response,
+                                                  const MemcacheAuthFile& users) {
+  // A failed step leaves the exchange open: the next may still succeed.
+  if (!started_ || done_) return Result::kFailed;
+  const Result result = Check(response, users);
+  done_ = result == Result::kOk;
+  return result;
 }
 
 bool IsLoopbackPeer(const sockaddr_storage& peer) {

@@ -86,11 +86,39 @@ class MemcacheAuthFile {
  public:
   // The file's entries, or an error in memcached's words.
   static absl::StatusOr<MemcacheAuthFile> Load(const std::string& path);
+  // memcached's SASL password file (MEMCACHED_SASL_PWDB, for -S), as its
+  // sasl_defs.c reads it: lines `user:password[:more]` of up to 255 bytes,
+  // any number; the first line of a user is the one that counts; lines
+  // without ':' are skipped.
+  static absl::StatusOr<MemcacheAuthFile> LoadSaslPwdb(const std::string& path);
   static MemcacheAuthFile FromEntries(std::vector<std::pair<std::string, std::string>> entries);
   bool Check(std::string_view user, std::string_view password) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+// memcached's SASL (-S): the mechanisms it offers (SASL_LIST_MECHS). xdpkv
+// serves PLAIN alone, over a user:password file (docs/protocols.md).
+inline constexpr std::string_view kMemcacheSaslMechanisms = "PLAIN";
+
+// One connection's SASL exchange over the binary protocol, as memcached
+// 1.6.18 runs it through Cyrus SASL with the PLAIN mechanism: AUTH names
+// the mechanism (any case) and may carry the client's response at once;
+// without one the answer is "continue" and STEP carries it. The response is
+// `authzid NUL authcid NUL password`, the authzid empty or the authcid. As
+// Cyrus, an exchange that succeeded is done: every later step fails (AUTH
+// with data, STEP) until a failed AUTH starts afresh.
+class MemcacheSaslState {
+ public:
+  enum class Result { kOk, kContinue, kFailed };
+  Result Auth(std::string_view mechanism, std::string_view response, const MemcacheAuthFile& users);
+  Result Step(std::string_view response, const MemcacheAuthFile& users);
+
+ private:
+  Result Check(std::string_view response, const MemcacheAuthFile& users);
+  bool started_ = false;  // memcached's sasl_started: STEP may follow
+  bool done_ = false;     // Cyrus's doneflag: the exchange succeeded
 };
 
 // What one unauthenticated memcached connection does with its input, as

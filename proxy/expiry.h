@@ -21,7 +21,8 @@ inline std::optional<uint64_t> ExpiresAtMs(int64_t exptime, uint64_t now_boot_ms
                                            int64_t unix_minus_boot_ms) {
   if (exptime == 0) return 0u;
   if (exptime < 0) return std::nullopt;
-  // exptime < 2^31 (the parsers' bound), so neither product overflows.
+  // exptime < 2^32 (the text parser's int32, the binary protocol's
+  // uint32), so neither product overflows.
   const int64_t at = exptime <= XDPKV_REALTIME_MAXDELTA
                          ? static_cast<int64_t>(now_boot_ms) + exptime * 1000
                          : exptime * 1000 - unix_minus_boot_ms;

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "protocol/memcache_binary.h"
 #include "protocol/memcache_text.h"
 #include "proxy/auth.h"
 #include "proxy/blocking.h"
@@ -161,6 +162,19 @@ struct RuntimeConfig {
   std::atomic<int64_t> memcache_flushed_at{0};
 };
 
+// memcached's -B: the protocol its connections speak; under auto the first
+// byte decides (0x80: binary), per connection.
+enum class MemcacheBinding : uint8_t { kAuto, kAscii, kBinary };
+// As `stats settings` names it.
+inline std::string_view BindingName(MemcacheBinding binding) {
+  switch (binding) {
+    case MemcacheBinding::kAscii: return "ascii";
+    case MemcacheBinding::kBinary: return "binary";
+    case MemcacheBinding::kAuto: break;
+  }
+  return "auto-negotiate";
+}
+
 // memcached's command-line settings (proxy/options.h) that change what the
 // memcached commands do or report (`stats settings` lists them all).
 struct MemcacheSettings {
@@ -171,7 +185,9 @@ struct MemcacheSettings {
   bool shutdown_enabled = false;   // -A turns the shutdown command on
   uint32_t reqs_per_event = 20;    // -R: requests a connection runs before yielding
   int tcp_backlog = 1024;          // -b
-  std::string binding_protocol = "auto-negotiate";  // -B ascii|auto
+  MemcacheBinding binding = MemcacheBinding::kAuto;  // -B (-S: binary, -Y: ascii)
+  bool sasl = false;               // -S
+  std::string auth_file;           // -Y, as `stats settings` shows it
   uint32_t idle_timeout_s = 0;     // -o idle_timeout: close idle clients; 0: never
   char prefix_delimiter = ':';     // -D, for stats detail
   std::string unix_socket;         // -s (memcached TCP and UDP are then off)
@@ -211,6 +227,9 @@ struct ServerContext {
   // memcached's -Y: every memcached TCP connection must authenticate first
   // (proxy/auth.h). Null: no auth file.
   const MemcacheAuthFile* memcache_auth = nullptr;
+  // memcached's -S: binary connections authenticate with SASL PLAIN as one
+  // of these users (MEMCACHED_SASL_PWDB) before anything else. Null: no SASL.
+  const MemcacheAuthFile* memcache_sasl = nullptr;
   // The kernel path answers UDP without a session, so it must not answer
   // while any auth is on (AuthOn). Called with the new state when CONFIG
   // SET requirepass may change it; an error refuses the change (CONFIG
@@ -240,7 +259,7 @@ struct ServerContext {
 // -Y): UDP, which has no session, is then refused by userspace, and the
 // kernel path must not answer it either (docs/protocols.md).
 inline bool AuthOn(const ServerContext& context) {
-  return context.memcache_auth != nullptr ||
+  return context.memcache_auth != nullptr || context.memcache_sasl != nullptr ||
          (context.runtime != nullptr && context.runtime->requirepass.required());
 }
 
@@ -338,6 +357,27 @@ uint64_t CountOf(const NamedCounters& counters, std::string_view name);
 // noreply).
 AfterReply HandleMemcache(const memcache::Command& command, Store& store,
                           const ServerContext& context, std::string* out);
+
+// One memcached binary connection's SASL state (-S).
+struct MemcacheSaslSession {
+  MemcacheSaslState exchange;
+  bool authenticated = false;
+};
+
+// What a binary request's answer means for its connection: whether it
+// closes, and whether memcached sends what it holds after it (its NOOP,
+// QUIT, errors and "continue" do), which UDP framing and an abrupt close
+// follow.
+struct BinaryReplied {
+  AfterReply after = AfterReply::kContinue;
+  bool flushes = false;
+};
+
+// memcached binary requests (protocol/memcache_binary.h), parsed and let
+// in (SASL checked) by the caller. Appends the response packets, if any.
+BinaryReplied HandleMemcacheBinary(const memcache::binary::Request& request, Store& store,
+                                   const ServerContext& context, MemcacheSaslSession& sasl,
+                                   std::string* out);
 
 // RESP commands (args[0] is the name, any case). Appends the reply.
 // Continues a reply that stopped at client.output_limit (an MGET of many

@@ -71,6 +71,20 @@ int main(int argc, char** argv) {
     if (!loaded_auth.ok()) Fail(std::string(loaded_auth.status().message()));
     memcache_auth = std::move(*loaded_auth);
   }
+  // -S: xdpkv's SASL is PLAIN over memcached's SASL password file (what
+  // memcached built with --enable-sasl-pwdb reads); Cyrus's sasldb is not
+  // read (docs/protocols.md).
+  std::optional<xdpkv::MemcacheAuthFile> memcache_sasl;
+  if (options.memcache.sasl) {
+    const char* pwdb = std::getenv("MEMCACHED_SASL_PWDB");
+    if (pwdb == nullptr || *pwdb == '\0') {
+      Fail("-S needs MEMCACHED_SASL_PWDB set to a file of user:password lines (xdpkv's SASL "
+           "is PLAIN over that file; it does not read Cyrus SASL's sasldb)");
+    }
+    auto loaded = xdpkv::MemcacheAuthFile::LoadSaslPwdb(pwdb);
+    if (!loaded.ok()) Fail(std::string(loaded.status().message()));
+    memcache_sasl = std::move(*loaded);
+  }
   for (const std::string& note : options.notes) std::printf("xdpkv: %s\n", note.c_str());
   if (options.enable_coredumps) {
     // memcached's -r: the core file limit as high as allowed.
@@ -216,6 +230,7 @@ int main(int argc, char** argv) {
   // memcached's shutdown command (-A): the same stop as SIGTERM's.
   context.memcache_shutdown = [] { kill(getpid(), SIGTERM); };
   if (memcache_auth) context.memcache_auth = &*memcache_auth;
+  if (memcache_sasl) context.memcache_sasl = &*memcache_sasl;
   // The kernel path answers UDP without a session: with auth on it is not
   // attached, and CONFIG SET requirepass cannot turn auth on under it,
   // until the program can be told to stop answering (docs/protocols.md).

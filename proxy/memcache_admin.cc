@@ -321,9 +321,11 @@ void SettingsStats(Store& store, const ServerContext& context, std::string* out)
   Stat(out, "reqs_per_event", m.reqs_per_event);
   Stat(out, "cas_enabled", YesNo(m.cas_enabled));
   Stat(out, "tcp_backlog", m.tcp_backlog);
-  Stat(out, "binding_protocol", m.binding_protocol);
-  Stat(out, "auth_enabled_sasl", "no");
-  Stat(out, "auth_enabled_ascii", YesNo(context.memcache_auth != nullptr));
+  Stat(out, "binding_protocol", BindingName(m.binding));
+  Stat(out, "auth_enabled_sasl", YesNo(context.memcache_sasl != nullptr));
+  // memcached shows the -Y file, or "no".
+  Stat(out, "auth_enabled_ascii",
+       context.memcache_auth != nullptr ? std::string_view(m.auth_file) : std::string_view("no"));
   Stat(out, "item_size_max", context.max_item_size);
   Stat(out, "maxconns_fast", "yes");
   Stat(out, "hashpower_init", 0);

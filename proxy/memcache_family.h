@@ -1,7 +1,8 @@
 // What memcached's command families share (internal to proxy/memcache_*.cc):
 // the data commands are in memcache_handlers.cc, the admin commands (stats
 // and its subcommands, shutdown, cache_memlimit, watch, lru_crawler) in
-// memcache_admin.cc, the meta commands in memcache_meta.cc.
+// memcache_admin.cc, the meta commands in memcache_meta.cc, the binary
+// protocol's commands in memcache_binary.cc.
 #ifndef XDPKV_PROXY_MEMCACHE_FAMILY_H_
 #define XDPKV_PROXY_MEMCACHE_FAMILY_H_
 
@@ -11,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/memcache_text.h"
 #include "proxy/handlers.h"
 
@@ -95,6 +98,99 @@ void LruCrawler(const memcache::Command& command, const ServerContext& context,
 // `out_limit`; true when done (its END written).
 bool ContinueMetadump(Metadump& dump, Store& store, const ServerContext& context,
                       std::string* out, size_t out_limit);
+
+// --- data commands (memcache_handlers.cc) ---------------------------------------
+//
+// What the text and the binary protocol share: each outcome is an enum,
+// mapped to each protocol's words by its caller (text: memcache_handlers.cc,
+// binary: memcache_binary.cc). The counters memcached keeps for them are
+// kept here, where both protocols count alike.
+
+// One key read as memcached's get (the item marked fetched, then active)
+// or, with `touch`, as its touch and gat (the expiry set to `expires_at`;
+// nullopt: expired now), recorded for stats detail. nullopt: a miss, or an
+// item of another Redis type (memcached has no types). Counts nothing else.
+// `read`: the plain read's result when the caller has it already (a batch).
+absl::StatusOr<std::optional<StoredItem>> ReadItem(Store& store, std::string_view key, bool touch,
+                                                   std::optional<uint64_t> expires_at,
+                                                   const ServerContext& context,
+                                                   std::optional<ReadAhead::Item> read = std::nullopt);
+
+enum class StoreMode : uint8_t { kSet, kAdd, kReplace, kAppend, kPrepend };
+struct StoreRequest {
+  StoreMode mode = StoreMode::kSet;
+  std::string_view key;
+  std::string_view data;
+  uint32_t flags = 0;
+  int64_t exptime = 0;  // as sent: memcached's rules (proxy/expiry.h)
+  // Stored only over an item with this CAS unique: set, add and replace
+  // act as memcached's cas (NOT_FOUND on a miss; with -C nothing matches),
+  // append and prepend compare it first.
+  std::optional<uint64_t> compare_cas;
+};
+enum class StoreOutcome : uint8_t {
+  kStored,
+  kNotStored,  // add over an item, replace/append/prepend of none
+  kExists,     // the CAS did not match
+  kNotFound,   // a cas of no item
+  kTooLarge,   // an append/prepend past the item size limit
+  kNoMemory,   // the store is full (the old value of a set is unlinked)
+  kFailed,     // another store error: `status`
+};
+struct StoreResult {
+  StoreOutcome outcome = StoreOutcome::kNotStored;
+  uint64_t cas = 0;  // kStored: the new CAS unique
+  absl::Status status;
+};
+// set, add, replace, append, prepend, cas; counts cmd_set, cas_*,
+// total_items and the refusals.
+StoreResult StoreValue(const StoreRequest& request, Store& store, const ServerContext& context);
+
+struct DeltaRequest {
+  std::string_view key;
+  bool incr = true;
+  uint64_t delta = 0;
+  std::optional<uint64_t> compare_cas;  // binary: applied only over this CAS unique
+  // Binary: a missing item is created holding `initial`, with this exptime.
+  struct Create {
+    uint64_t initial = 0;
+    int64_t exptime = 0;
+  };
+  std::optional<Create> create;
+};
+enum class DeltaOutcome : uint8_t {
+  kDone,        // `value` is the result
+  kCreated,     // `value` is the initial value, now stored
+  kNotFound,
+  kExists,      // the CAS did not match
+  kNonNumeric,  // memcached's "cannot increment or decrement non-numeric value"
+  kNotStored,   // not created: the key holds another Redis type
+  kFailed,      // a store error: `status`
+};
+struct DeltaResult {
+  DeltaOutcome outcome = DeltaOutcome::kNotFound;
+  uint64_t value = 0;
+  uint64_t cas = 0;  // kDone, kCreated: the item's new CAS unique
+  absl::Status status;
+};
+// incr, decr: unsigned 64-bit, incr wraps, decr stops at 0; counts
+// incr_*/decr_* hits and misses and new items.
+DeltaResult ApplyDelta(const DeltaRequest& request, Store& store, const ServerContext& context);
+
+enum class DeleteOutcome : uint8_t { kDeleted, kNotFound, kExists, kFailed };
+// delete, with a CAS to compare (binary) or none; counts delete_hits and
+// delete_misses. kFailed: *status says why.
+DeleteOutcome DeleteItem(std::string_view key, std::optional<uint64_t> compare_cas, Store& store,
+                         const ServerContext& context, absl::Status* status);
+
+// flush_all's work, once allowed and counted: every item now, or with a
+// positive delay (an exptime) when it is up.
+absl::Status FlushItems(int64_t delay, Store& store, const ServerContext& context);
+
+// The CAS unique memcached shows for an item: 0 with -C.
+inline uint64_t ShownCas(uint64_t cas, const ServerContext& context) {
+  return context.memcache.cas_enabled ? cas : 0;
+}
 
 // --- meta commands (memcache_meta.cc) -------------------------------------------
 

@@ -58,10 +58,6 @@ std::string KeyToken(std::string_view key, bool binary) {
   return binary ? absl::StrCat(" k", Base64Encode(key), " b") : absl::StrCat(" k", std::string(key));
 }
 
-uint64_t ShownCas(uint64_t cas, const ServerContext& context) {
-  return context.memcache.cas_enabled ? cas : 0;
-}
-
 // Replaces the kNewCas mark with the CAS unique the write gave.
 void Fill(std::string* reply, uint64_t cas) {
   const size_t at = reply->find(kNewCas);

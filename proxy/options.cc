@@ -56,7 +56,6 @@ constexpr Refused kRefused[] = {
     {'f', "slab-growth-factor", "xdpkv has no slab allocator (the store is BPF hash maps)"},
     {'n', "slab-min-size", "xdpkv has no slab allocator (the store is BPF hash maps)"},
     {'L', "enable-largepages", "the store is kernel memory (BPF maps); there are no pages to map"},
-    {'S', "enable-sasl", "SASL needs memcached's binary protocol, which xdpkv does not serve yet"},
     {'e', "memory-file",
      "the store is pinned BPF maps, which survive a restart already (--pin-dir)"},
     {'Z', "enable-ssl", "TLS is not supported"},
@@ -224,6 +223,7 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
   std::vector<std::string> udp_allow = DefaultUdpAllow();
   std::string item_size_text;  // -I, checked once -m is known
   bool save_given = false;     // a first --save replaces the default schedule
+  bool protocol_given = false;  // -B: -S and -Y then check it, else choose
   int64_t number = 0;
   auto port = [&](const char* text, const char* flag) -> absl::StatusOr<int> {
     if (std::string_view(text) == "-1") return kAnyPort;
@@ -333,6 +333,10 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
         break;
       case 'Y':
         options.auth_file = optarg;
+        options.memcache.auth_file = optarg;
+        break;
+      case 'S':
+        options.memcache.sasl = true;
         break;
       case kUdpAllow:
         if (auto cidr = ParseCidr(optarg); !cidr.ok()) {
@@ -456,13 +460,13 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
         break;
       case 'B': {
         const std::string_view protocol = optarg;
+        protocol_given = true;
         if (protocol == "ascii") {
-          options.memcache.binding_protocol = "ascii";
+          options.memcache.binding = MemcacheBinding::kAscii;
         } else if (protocol == "auto") {
-          options.memcache.binding_protocol = "auto-negotiate";
+          options.memcache.binding = MemcacheBinding::kAuto;
         } else if (protocol == "binary") {
-          return Bad("-B binary is not supported: xdpkv serves memcached's text protocol only "
-                     "(the binary protocol is not built yet); use -B ascii or auto");
+          options.memcache.binding = MemcacheBinding::kBinary;
         } else {
           return Bad(absl::StrCat("Invalid value for binding protocol: ", optarg,
                                   " -- should be one of auto, binary, or ascii"));
@@ -505,6 +509,23 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
     }
   }
   if (optind < argc) return Bad(absl::StrCat("unexpected argument '", argv[optind], "'"));
+  // As memcached: SASL is binary only, -Y's tokens ascii only (checked in
+  // that order); without -B each picks its protocol, -Y last.
+  if (options.memcache.sasl) {
+    if (!protocol_given) {
+      options.memcache.binding = MemcacheBinding::kBinary;
+    } else if (options.memcache.binding != MemcacheBinding::kBinary) {
+      return Bad("ERROR: You cannot allow the ASCII protocol while using SASL.");
+    }
+  }
+  if (!options.auth_file.empty()) {
+    if (!protocol_given) {
+      options.memcache.binding = MemcacheBinding::kAscii;
+    } else if (options.memcache.binding != MemcacheBinding::kAscii) {
+      return Bad("ERROR: You cannot allow the BINARY protocol while using ascii authentication "
+                 "tokens.");
+    }
+  }
 
   if (!item_size_text.empty()) {
     auto bytes = ParseItemSizeMax(item_size_text, options.xdp.memory_limit_bytes);
@@ -575,7 +596,7 @@ void PrintUsage(FILE* out) {
       "  -X, --disable-dumping stats cachedump and lru_crawler metadump are refused\n"
       "  -W, --disable-watch   the watch command is refused\n"
       "  -A, --enable-shutdown the shutdown command stops the server\n"
-      "  -B, --protocol P      ascii or auto (the binary protocol is not served yet)\n"
+      "  -B, --protocol P      ascii, binary or auto (the first byte decides)\n"
       "  -D CHAR               key prefix delimiter for stats detail; turns it on\n"
       "  -o, --extended LIST   idle_timeout=N: close memcached clients idle N seconds\n"
       "  -v, -vv               verbosity, as stats settings reports it\n"
@@ -611,6 +632,9 @@ void PrintUsage(FILE* out) {
       "  -Y, --auth-file FILE  memcached clients must authenticate first with a\n"
       "                        user:password line of FILE (memcached's -Y); UDP is then\n"
       "                        refused, by the kernel path too\n"
+      "  -S, --enable-sasl     binary clients must authenticate with SASL PLAIN as a\n"
+      "                        user of the file MEMCACHED_SASL_PWDB names\n"
+      "                        (user:password lines); implies -B binary; UDP refused\n"
       "      --udp-allow CIDR  sources whose UDP requests are answered, by the kernel\n"
       "                        path and userspace alike (repeatable), besides this host\n"
       "                        (127.0.0.0/8 and ::1/128, always). XDP runs before netfilter:\n"

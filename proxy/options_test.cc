@@ -36,7 +36,7 @@ TEST(Options, DefaultsAreMemcachedsAndRedissPorts) {
   EXPECT_TRUE(o->memcache.cas_enabled);
   EXPECT_TRUE(o->memcache.flush_enabled);
   EXPECT_EQ(o->memcache.reqs_per_event, 20u);
-  EXPECT_EQ(o->memcache.binding_protocol, "auto-negotiate");
+  EXPECT_EQ(o->memcache.binding, MemcacheBinding::kAuto);
   EXPECT_EQ(o->xdp.memory_limit_bytes, uint64_t{64} << 20);
 }
 
@@ -51,7 +51,7 @@ TEST(Options, MemcachedsBehaviourFlags) {
   EXPECT_TRUE(o->memcache.shutdown_enabled);
   EXPECT_EQ(o->memcache.reqs_per_event, 5u);
   EXPECT_EQ(o->server.tcp_backlog, 64);
-  EXPECT_EQ(o->memcache.binding_protocol, "ascii");
+  EXPECT_EQ(o->memcache.binding, MemcacheBinding::kAscii);
   EXPECT_EQ(o->memcache.idle_timeout_s, 30u);
   EXPECT_EQ(o->memcache.prefix_delimiter, '/');
   EXPECT_TRUE(o->detail_enabled);
@@ -60,7 +60,26 @@ TEST(Options, MemcachedsBehaviourFlags) {
   EXPECT_TRUE(o->lock_memory);
   EXPECT_TRUE(o->enable_coredumps);
   EXPECT_EQ(o->pid_file, "/tmp/p");
-  EXPECT_EQ(Parse({"-B", "auto"})->memcache.binding_protocol, "auto-negotiate");
+  EXPECT_EQ(Parse({"-B", "auto"})->memcache.binding, MemcacheBinding::kAuto);
+  EXPECT_EQ(Parse({"-B", "binary"})->memcache.binding, MemcacheBinding::kBinary);
+}
+
+TEST(Options, SaslIsBinaryAndAuthTokensAscii) {
+  // As memcached: each picks its protocol unless -B is given, and refuses
+  // one that contradicts it (SASL checked first, -Y choosing last).
+  auto o = Parse({"-S"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->memcache.sasl);
+  EXPECT_EQ(o->memcache.binding, MemcacheBinding::kBinary);
+  EXPECT_EQ(Parse({"-S", "-B", "binary"})->memcache.binding, MemcacheBinding::kBinary);
+  EXPECT_EQ(Error({"-S", "-B", "ascii"}), "ERROR: You cannot allow the ASCII protocol while using SASL.");
+  EXPECT_EQ(Error({"-S", "-B", "auto", "-Y", "/f"}),
+            "ERROR: You cannot allow the ASCII protocol while using SASL.");
+  EXPECT_EQ(Parse({"-Y", "/f"})->memcache.binding, MemcacheBinding::kAscii);
+  EXPECT_EQ(Parse({"-Y", "/f"})->memcache.auth_file, "/f");
+  EXPECT_EQ(Parse({"-S", "-Y", "/f"})->memcache.binding, MemcacheBinding::kAscii);
+  EXPECT_EQ(Error({"-Y", "/f", "-B", "auto"}),
+            "ERROR: You cannot allow the BINARY protocol while using ascii authentication tokens.");
 }
 
 TEST(Options, UnixSocketsAndMemcachedsNetworkOff) {
@@ -122,8 +141,8 @@ TEST(Options, EveryMemcachedFlagIsServedOrRefusedInOneLine) {
       {"-p", "0"}, {"-U", "0"}, {"-s", "/tmp/x"}, {"-a", "700"}, {"-A"}, {"-l", "127.0.0.1"},
       {"-r"}, {"-m", "64"}, {"-M"}, {"-c", "10"}, {"-k"}, {"-v"}, {"-vv"}, {"-h"}, {"-V"},
       {"-P", "/tmp/p"}, {"-D", ":"}, {"-t", "2"}, {"-R", "5"}, {"-C"}, {"-b", "10"},
-      {"-B", "ascii"}, {"-I", "1m"}, {"-F"}, {"-X"}, {"-W"}, {"-Y", "/tmp/auth"},
-      {"-o", "idle_timeout=5"}};
+      {"-B", "ascii"}, {"-B", "binary"}, {"-I", "1m"}, {"-F"}, {"-X"}, {"-W"},
+      {"-Y", "/tmp/auth"}, {"-S"}, {"-o", "idle_timeout=5"}};
   for (const auto& args : served) {
     std::vector<std::string> storage = {"xdpkv"};
     for (const char* arg : args) storage.emplace_back(arg);
@@ -138,11 +157,9 @@ TEST(Options, EveryMemcachedFlagIsServedOrRefusedInOneLine) {
       {{"-f", "1.25"}, "-f (--slab-growth-factor) is not supported"},
       {{"-n", "48"}, "-n (--slab-min-size) is not supported"},
       {{"-L"}, "-L (--enable-largepages) is not supported"},
-      {{"-S"}, "-S (--enable-sasl) is not supported"},
       {{"-e", "/tmp/m"}, "-e (--memory-file) is not supported"},
       {{"-Z"}, "-Z (--enable-ssl) is not supported"},
       {{"-N", "1"}, "-N (--napi-ids) is not supported"},
-      {{"-B", "binary"}, "-B binary is not supported"},
       {{"-o", "hashpower=20"}, "-o hashpower: not supported"},
       {{"-o", "ext_path=/x:1G"}, "-o ext_path: not supported"},
       {{"-o", "ssl_key=/k"}, "-o ssl_key: not supported"},

@@ -33,10 +33,11 @@ bool MemcacheSession::ContinueGet(std::string* out) {
   return true;
 }
 
-void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& out, bool quit) {
+void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& out,
+                                        bool keep_empty) {
   // quit's object is empty, yet memcached sends it (a bare header) when it
   // heads a flush.
-  if (response_objects_ == nullptr || (out.size() == reply_start && !quit)) return;
+  if (response_objects_ == nullptr || (out.size() == reply_start && !keep_empty)) return;
   response_objects_->push_back({out.size()});
 }
 
@@ -108,6 +109,87 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
   }
   // memcached's watch: the connection only receives from now on.
   if (watching_) return input.size();
+  if (protocol_ == Protocol::kNegotiating && !input.empty()) {
+    protocol_ = static_cast<uint8_t>(input[0]) == memcache::binary::kRequestMagic ? Protocol::kBinary
+                                                                                  : Protocol::kText;
+  }
+  return protocol_ == Protocol::kBinary ? FeedBinary(input, out) : FeedText(input, out);
+}
+
+size_t MemcacheSession::FeedBinary(std::string_view input, std::string* out) {
+  namespace bin = memcache::binary;
+  const bin::ParseOptions options{.max_value_bytes = options_.max_value_bytes,
+                                  .sasl = context_.memcache_sasl != nullptr};
+  size_t used = 0;
+  bool holding = false;  // memcached is mid-value: it sends nothing yet
+  while (!closing_) {
+    std::string_view rest = input.substr(used);
+    if (swallow_ > 0) {
+      const size_t n = std::min(swallow_, rest.size());
+      swallow_ -= n;
+      used += n;
+      holding = swallow_ > 0;
+      if (holding) break;
+      continue;
+    }
+    if (!held_.empty()) {
+      out->append(held_);  // the value is done: what was held goes out
+      held_.clear();
+    }
+    if (rest.empty()) break;
+    if (yield_due_) {
+      yield_due_ = false;
+      paused_ = yielded_ = true;
+      break;
+    }
+    if (out->size() > output_limit_) {
+      paused_ = true;
+      break;
+    }
+    bin::ParseOptions now = options;
+    now.authenticated = sasl_.authenticated;
+    const bin::ParseResult r = bin::ParseRequest(rest, now);
+    if (r.status == bin::ParseStatus::kNeedMore) {
+      holding = r.reading_value;
+      break;
+    }
+    used += r.consumed;
+    const size_t reply_start = out->size();
+    BinaryReplied replied;
+    if (r.status == bin::ParseStatus::kError) {
+      if (r.close_now) {
+        // Not a request at all: memcached closes at once, dropping the
+        // replies it still holds.
+        DiscardUnsent(out);
+        closing_ = true;
+        break;
+      }
+      // As memcached: a SET refused as too large unlinks the old value.
+      if (r.error == bin::Status::kValueTooLarge && r.request.command == bin::Opcode::kSet) {
+        (void)store_.Delete(r.request.key);
+      }
+      bin::AppendError(out, r.request.header, r.error);
+      swallow_ = r.swallow;
+      if (r.close_after_reply) replied.after = AfterReply::kClose;
+      // An error sends what memcached holds, unless it goes on to swallow.
+      replied.flushes = r.swallow == 0;
+    } else {
+      replied = HandleMemcacheBinary(r.request, store_, context_, sasl_, out);
+    }
+    if (replied.after == AfterReply::kClose) closing_ = true;
+    EndResponseObject(reply_start, *out, /*keep_empty=*/true);
+    EndRequest(replied.flushes, *out);
+  }
+  if (holding) {
+    // Over TCP what is held goes out once the value is done; a datagram
+    // has nothing more to come, and memcached never sends it.
+    if (response_objects_ == nullptr) held_.append(*out, flushed_end_);
+    DiscardUnsent(out);
+  }
+  return used;
+}
+
+size_t MemcacheSession::FeedText(std::string_view input, std::string* out) {
   size_t used = 0;
   while (!closing_) {
     std::string_view rest = input.substr(used);
@@ -169,7 +251,7 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       out->append(r.error_reply);
       swallow_ = r.swallow;
       closing_ = r.close_connection;
-      EndResponseObject(reply_start, *out, /*quit=*/false);
+      EndResponseObject(reply_start, *out, /*keep_empty=*/false);
       EndRequest(/*memcached_flushes=*/false, *out);
       continue;
     }
@@ -390,7 +472,7 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
   if (!header) return {};  // not even a frame: nothing to answer to
   std::string reply;
   std::vector<memcache::UdpResponseObject> objects;  // none: the whole reply is one
-  if (context.memcache_auth != nullptr) {
+  if (context.memcache_auth != nullptr || context.memcache_sasl != nullptr) {
     reply = kMemcacheUnauthenticated;
   } else if (!memcache::IsSingleDatagramRequest(*header)) {
     reply = memcache::reply::kMultiPacket;
@@ -404,9 +486,10 @@ std::vector<std::string> HandleMemcacheDatagram(std::string_view datagram, Store
       // reply it cannot hold, instead of any of it.
       reply = kUdpReplyTooBig;
       objects.clear();
-    } else if (used < body.size() && !session.closing()) {
+    } else if (used < body.size() && !session.closing() && !session.binary()) {
       // A datagram is all there is: an incomplete request will never finish.
-      // (Its ERROR, past the last object, is one more.)
+      // (Its ERROR, past the last object, is one more. memcached answers
+      // an incomplete binary request with nothing.)
       reply.append(memcache::reply::kError);
     }
   }

@@ -37,7 +37,13 @@ class MemcacheSession {
  public:
   MemcacheSession(Store& store, const ServerContext& context,
                   memcache::ParseOptions options = {}, size_t output_limit = kNoOutputLimit)
-      : store_(store), context_(context), options_(options), output_limit_(output_limit) {}
+      : store_(store),
+        context_(context),
+        options_(options),
+        output_limit_(output_limit),
+        protocol_(context.memcache.binding == MemcacheBinding::kAscii    ? Protocol::kText
+                  : context.memcache.binding == MemcacheBinding::kBinary ? Protocol::kBinary
+                                                                         : Protocol::kNegotiating) {}
   ~MemcacheSession() {
     if (watching_) context_.stats->log_watchers.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -45,7 +51,9 @@ class MemcacheSession {
   MemcacheSession& operator=(const MemcacheSession&) = delete;
 
   // Handles the complete requests at the front of `input`, appending the
-  // replies to `out`; returns how many bytes it used. Pipelined requests
+  // replies to `out`; returns how many bytes it used. The text or the
+  // binary protocol, as -B says; under auto the first byte decides, once
+  // (0x80: binary), as memcached does. Pipelined requests
   // are answered in order. Once out->size() is above the output limit it
   // stops, between requests or between the keys of a multi-get (whose
   // remaining keys it keeps), and paused() says so: call Feed again with
@@ -54,6 +62,8 @@ class MemcacheSession {
   // The connection should close once `out` is sent (quit, or an error
   // memcached closes on).
   bool closing() const { return closing_; }
+  // The connection speaks the binary protocol (decided by -B or its first byte).
+  bool binary() const { return protocol_ == Protocol::kBinary; }
   // Stopped by the output limit with work left, or yielded (below).
   bool paused() const { return paused_; }
   // Stopped after memcached's -R requests of one read, with more to do:
@@ -76,6 +86,9 @@ class MemcacheSession {
     std::vector<std::string> keys;
     size_t next = 0;
   };
+  enum class Protocol : uint8_t { kNegotiating, kText, kBinary };
+  size_t FeedText(std::string_view input, std::string* out);
+  size_t FeedBinary(std::string_view input, std::string* out);
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
   // Reads the keys of the run of one-key gets that starts with this one
@@ -88,8 +101,10 @@ class MemcacheSession {
   bool ContinueDump(std::string* out);
   // Response objects (RecordResponseObjects; no-ops without it): the reply
   // a request appended from `reply_start` is one object, unless it is empty
-  // and not `quit`'s; then memcached's bookkeeping after the request.
-  void EndResponseObject(size_t reply_start, const std::string& out, bool quit);
+  // and not `keep_empty` (text: `quit`'s; binary: every request's, as
+  // memcached skips only a text noreply's); then memcached's bookkeeping
+  // after the request.
+  void EndResponseObject(size_t reply_start, const std::string& out, bool keep_empty);
   // After each request: counts it, and notes where memcached would have
   // sent what it held (after gets, `quit`, its -R yields).
   void EndRequest(bool memcached_flushes, const std::string& out);
@@ -108,6 +123,12 @@ class MemcacheSession {
   // memcached's -Y: until authenticated, input goes to the auth exchange.
   bool authenticated_ = context_.memcache_auth == nullptr;
   MemcacheAuthState auth_;
+  Protocol protocol_;
+  MemcacheSaslSession sasl_;  // -S, binary connections
+  // Binary: replies memcached would still hold, unsent, because it is
+  // reading a value or discarding one when the input runs out (it sends
+  // them once that is done; a close drops them).
+  std::string held_;
   bool closing_ = false;
   bool paused_ = false;
   std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
