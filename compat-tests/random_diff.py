@@ -254,7 +254,52 @@ def zset_command(r, state=None):
                      ["ZUNIONSTORE", "d", "0", k], ["TYPE", k], ["DEL", k], ["SADD", k, "1"]])
 
 
-GENERATORS = {"lists": list_command, "sets": set_command, "zsets": zset_command,
+# --- hashes --------------------------------------------------------------------
+
+def field(r):
+    return r.choice(["f1", "f2", "f3", "n", "x y", "007"]) if r.random() < 0.85 else str(r.randint(0, 9))
+
+
+def hash_value(r):
+    return r.choice(["1", "-2", "10", "v", "", "1.5", "9223372036854775807", "abc"])
+
+
+def hash_command(r, state=None):
+    k = key(r)
+    kind = r.choices(["set", "del", "read", "all", "incr", "bad"], [7, 3, 6, 3, 3, 1])[0]
+    if kind == "set":
+        c = r.choice(["HSET", "HSET", "HMSET", "HSETNX"])
+        n = 1 if c == "HSETNX" else r.randint(1, 3)
+        cmd = [c, k]
+        for _ in range(n):
+            cmd += [field(r), hash_value(r)]
+        return cmd
+    if kind == "del":
+        return ["HDEL", k] + [field(r) for _ in range(r.randint(1, 3))]
+    if kind == "read":
+        c = r.choice(["HGET", "HMGET", "HEXISTS", "HLEN", "HSTRLEN"])
+        if c == "HLEN":
+            return [c, k]
+        if c == "HMGET":
+            return [c, k] + [field(r) for _ in range(r.randint(1, 3))]
+        return [c, k, field(r)]
+    if kind == "all":
+        c = r.choice(["HGETALL", "HKEYS", "HVALS", "HSCAN", "HRANDFIELD"])
+        if c == "HSCAN":
+            return [c, k, "0", "COUNT", "1000"]
+        if c == "HRANDFIELD":
+            return [c, k] + ([] if r.random() < 0.3 else [r.choice(["1", "2", "-2", "100"])])
+        return [c, k]
+    if kind == "incr":
+        if r.random() < 0.6:
+            return ["HINCRBY", k, field(r), r.choice(["1", "-5", "100", "x", "9223372036854775807"])]
+        return ["HINCRBYFLOAT", k, field(r), r.choice(["1.5", "-0.25", "3", "x", "1e3"])]
+    return r.choice([["HSET", k], ["HSET", k, "f"], ["HGET", k], ["HINCRBY", k, "f"],
+                     ["TYPE", k], ["DEL", k], ["HRANDFIELD", k, "x"], ["HSCAN", k, "x"],
+                     ["HGET", "str", "f"], ["HSET", "str", "f", "v"]])
+
+
+GENERATORS = {"hashes": hash_command, "lists": list_command, "sets": set_command, "zsets": zset_command,
               "bits": bits_command, "keyspace": keyspace_command}
 # What each sequence starts with after FLUSHALL (the connection's SELECT
 # lasts from one sequence to the next).
@@ -266,7 +311,7 @@ UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "SPOP", "KEYS"}
 # (random_strings.Loose): any string encoding matches any other.
 STRING_ENCODINGS = {b"$3\r\nint\r\n", b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n"}
 # Replies that are random picks: compared by shape.
-RANDOM = {"SRANDMEMBER", "ZRANDMEMBER"}
+RANDOM = {"SRANDMEMBER", "ZRANDMEMBER", "HRANDFIELD"}
 
 
 def shape(reply):
