@@ -307,6 +307,9 @@ struct xdpkv_config {
 	/* 0 with memcached's -C: CAS uniques read 0, so the kernel passes
 	 * what would show or compare one (gets, mg c, ms c/C) to userspace. */
 	__u32 cas_enabled;
+	/* memcached's -I (Redis's proto-max-bulk-len here): a SET of a longer
+	 * value passes to userspace, which refuses it in the peer's words. */
+	__u32 max_value_len;
 };
 
 /* memcached's exptime: up to this many seconds it is relative. */

@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   xdp.max_reply_bytes = server_config.udp_max_reply_bytes;
   xdp.other_service_ports = {ports.memcache_tcp};
   xdp.cas_enabled = options.memcache.cas_enabled;  // -C
+  xdp.max_value_len = static_cast<uint32_t>(server_config.memcache_options.max_value_bytes);  // -I
 
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
   // the program unattached. A new store is pinned only once the dump is

@@ -35,7 +35,7 @@ static_assert(sizeof(xdpkv_key128) == 4 + 128);
 static_assert(sizeof(xdpkv_key256) == 4 + XDPKV_KEY_BYTES_MAX);
 static_assert(XDPKV_MAX_KEY_LEN <= XDPKV_KEY_BYTES_MAX);
 static_assert(sizeof(xdpkv_counters) == 8 * XDPKV_PROTO_COUNT * XDPKV_REASON_COUNT);
-static_assert(sizeof(xdpkv_config) == 8);
+static_assert(sizeof(xdpkv_config) == 12);
 static_assert(sizeof(xdpkv_iface) == 8);
 static_assert(sizeof(xdpkv_addr_key) == 20);
 static_assert(sizeof(xdpkv_allow_key) == 20);

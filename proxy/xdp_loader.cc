@@ -189,6 +189,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
   skeleton->rodata->config.memcache_udp_port = config.memcache_udp_port;
   skeleton->rodata->config.resp_udp_port = config.resp_udp_port;
   skeleton->rodata->config.cas_enabled = config.cas_enabled ? 1 : 0;
+  skeleton->rodata->config.max_value_len = config.max_value_len;
   // Admission: every port of ours (a datagram from one is never answered)
   // and the reply cap; the maps are filled once loaded.
   {

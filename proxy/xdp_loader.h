@@ -29,6 +29,8 @@ struct XdpConfig {
   uint16_t resp_udp_port = 6379;
   // memcached's -C off: the kernel passes what shows or compares a CAS.
   bool cas_enabled = true;
+  // -I: longer values are userspace's to refuse (the kernel passes them).
+  uint32_t max_value_len = XDPKV_MAX_VALUE_LEN;
   // bpffs directory for the store maps; a restart reuses what is pinned
   // there. Empty: unpinned maps that die with the loader (tests).
   std::string pin_dir;

@@ -313,5 +313,23 @@ TEST_F(KernelWrites, ValuesOverTheKernelsLimitAreUserspaces) {
   EXPECT_EQ(CountBlobs(), 0u);
 }
 
+TEST_F(KernelWrites, ValuesOverDashIAreUserspacesToRefuse) {
+  // memcached -I 1024: userspace refuses 1025 bytes in memcached's words,
+  // so the kernel must not store them (set, ms and RESP SET alike).
+  XdpConfig config;
+  config.max_value_len = 1024;
+  Load(config);
+  std::string reply;
+  EXPECT_EQ(Kernel(Frame(1) + McSet("big", EveryByteValue(1025, 1)), {}, &reply), kPass);
+  EXPECT_EQ(Kernel(Frame(2) + "ms big 1025\r\n" + EveryByteValue(1025, 1) + "\r\n", {}, &reply),
+            kPass);
+  EXPECT_EQ(Kernel(Frame(3) + RespCommand({"SET", "big", EveryByteValue(1025, 1)}), Resp(), &reply),
+            kPass);
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 2u);
+  EXPECT_EQ(Count(XDPKV_PROTO_RESP, XDPKV_PASS_BIG_VALUE), 1u);
+  EXPECT_EQ(Kernel(Frame(4) + McSet("fits", EveryByteValue(1024, 1)), {}, &reply), kTx);
+  EXPECT_EQ(reply.substr(8), "STORED\r\n");  // after the frame header
+}
+
 }  // namespace
 }  // namespace xdpkv

@@ -117,7 +117,7 @@ static __always_inline int parse_memcache(vreq *req, const __u8 *buf, __u32 len)
 		pos++;
 		if (parse_uint(req, buf, len, &pos, 0x7fffffffULL, &number))
 			return XDPKV_PASS_BAD_REQUEST;
-		if (number > XDPKV_WRITE_VALUE_MAX)
+		if (number > XDPKV_WRITE_VALUE_MAX || number > config.max_value_len)
 			return XDPKV_PASS_BIG_VALUE;
 		req->value_len = (__u32)number;
 	}

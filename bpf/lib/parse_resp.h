@@ -96,6 +96,8 @@ static __always_inline int parse_resp(vreq *req, const __u8 *buf, __u32 len)
 				 &req->value_len);
 		if (err)
 			return err;
+		if (req->value_len > config.max_value_len)
+			return XDPKV_PASS_BIG_VALUE;
 	}
 	if (pos != len)
 		return XDPKV_PASS_UNSUPPORTED;
