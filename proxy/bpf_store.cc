@@ -2,8 +2,8 @@
 
 #include <sched.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -78,8 +78,8 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
                     static_cast<ValueType>(item.type)};
 }
 
-std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
-    std::string_view key, const xdpkv_item& item) {
+std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(std::string_view key,
+                                                                          const xdpkv_item& item) {
   std::string value;
   if (!Expired(item.expires_at_ms)) {  // an expired value is not worth reading
     auto read = ReadValue(item, &value);
@@ -115,8 +115,8 @@ std::vector<absl::StatusOr<std::optional<StoredItem>>> BpfStore::GetMany(
     slot.count = static_cast<__u32>(n);
     xdpkv_read_request request{};
     request.slot = static_cast<__u32>(slot_index);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
-                .data_size_in = sizeof(request), .repeat = 1);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
+                .repeat = 1);
     const bool ran = bpf_prog_test_run_opts(loader_->read_program_fd(), &opts) == 0 &&
                      opts.retval == XDPKV_CAS_STORED;
     for (size_t i = 0; i < n; ++i) {
@@ -223,8 +223,8 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
   return absl::UnavailableError("too much contention on this key");
 }
 
-absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
-                                       uint32_t flags, uint64_t expires_at_ms) {
+absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value, uint32_t flags,
+                                       uint64_t expires_at_ms) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
@@ -235,7 +235,8 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
 }
 
 absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_view value,
-                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas) {
+                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
+                                           ValueType type) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   if (cas != XDPKV_CAS_ANY) {
@@ -251,6 +252,7 @@ absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_vie
   // The blob keeps the fresh id NewItem gave it (ids are never reused; the
   // restored CAS might be another blob's id in a store that was not empty).
   if (cas != XDPKV_CAS_ANY) item->cas = cas;
+  item->type = static_cast<__u32>(type);
   // Loads go into new stores: try a plain insert first (one syscall), and
   // only over an existing key take the replacing path.
   const uint64_t cost = ItemCost(key.size());
@@ -376,8 +378,7 @@ absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint6
   return opts.retval;
 }
 
-absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
-                                                    const xdpkv_item& seen) {
+absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key, const xdpkv_item& seen) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   xdpkv_item now{};
@@ -449,16 +450,16 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
   std::vector<std::pair<std::string, xdpkv_item>> expired;
   size_t looked = 0;
   while (cls < XDPKV_KEY_CLASS_COUNT && looked < count) {
-    auto done = ReadBatch(cls, &bucket, count - looked,
-                          [&](std::string_view key, const xdpkv_item& item) {
-                            ++looked;
-                            if (Deleting(item)) return;
-                            if (Expired(item.expires_at_ms)) {
-                              expired.emplace_back(std::string(key), item);
-                            } else {
-                              page.keys.emplace_back(key);
-                            }
-                          });
+    auto done =
+        ReadBatch(cls, &bucket, count - looked, [&](std::string_view key, const xdpkv_item& item) {
+          ++looked;
+          if (Deleting(item)) return;
+          if (Expired(item.expires_at_ms)) {
+            expired.emplace_back(std::string(key), item);
+          } else {
+            page.keys.emplace_back(key);
+          }
+        });
     if (!done.ok()) return done.status();
     if (*done) {
       ++cls;
@@ -538,8 +539,8 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
       done = *read;
       for (const auto& [key, item] : batch) {
         if (Expired(item.expires_at_ms)) continue;
-        StoredItem stored{{}, item.flags, item.cas, item.expires_at_ms,
-                          static_cast<ValueType>(item.type)};
+        StoredItem stored{
+            {}, item.flags, item.cas, item.expires_at_ms, static_cast<ValueType>(item.type)};
         bool have = false;
         if (item.blob_id == 0) {
           stored.value.assign(reinterpret_cast<const char*>(item.inline_value),
@@ -564,13 +565,31 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
           if (!raw->has_value() || Expired((*raw)->item.expires_at_ms)) continue;
           const xdpkv_item& now_item = (*raw)->item;
           stored = StoredItem{std::move((*raw)->value), now_item.flags, now_item.cas,
-                              now_item.expires_at_ms};
+                              now_item.expires_at_ms, static_cast<ValueType>(now_item.type)};
         }
         if (auto status = visit(key, stored); !status.ok()) return status;
       }
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::array<Store::DatabaseSize, kDatabases>> BpfStore::DatabaseSizes() {
+  std::array<DatabaseSize, kDatabases> sizes{};
+  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
+    uint32_t bucket = 0;
+    for (bool done = false; !done;) {
+      auto batch = ReadBatchAnyDatabase(cls, &bucket, 4096,
+                                        [&](uint32_t db, std::string_view, const xdpkv_item& item) {
+                                          if (Deleting(item) || db >= kDatabases) return;
+                                          ++sizes[db].keys;
+                                          if (item.expires_at_ms != 0) ++sizes[db].expires;
+                                        });
+      if (!batch.ok()) return batch.status();
+      done = *batch;
+    }
+  }
+  return sizes;
 }
 
 uint64_t BpfStore::ApproximateItems() {

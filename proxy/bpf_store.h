@@ -50,7 +50,9 @@ class BpfStore : public Store {
   absl::StatusOr<StoreUsage> Usage() override;
   absl::Status Snapshot(const SnapshotVisitor& visit) override;
   absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value, uint32_t flags,
-                                   uint64_t expires_at_ms, uint64_t cas) override;
+                                   uint64_t expires_at_ms, uint64_t cas, ValueType type) override;
+  // Every database in one walk of the maps.
+  absl::StatusOr<std::array<DatabaseSize, kDatabases>> DatabaseSizes() override;
   uint64_t Writes() const override { return shared_->writes.load(std::memory_order_relaxed); }
   uint64_t ApproximateItems() override;
   MemoryReport Memory() override;
@@ -75,9 +77,8 @@ class BpfStore : public Store {
   // A new item for `value` under a fresh CAS unique, carrying `key_tag`
   // (xdpkv_key_tag of the key), its blob written first when the value is
   // not inline.
-  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, uint64_t key_tag,
-                                     std::string_view value, uint32_t flags,
-                                     uint64_t expires_at_ms);
+  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, uint64_t key_tag, std::string_view value,
+                                     uint32_t flags, uint64_t expires_at_ms);
   // Stores `item` (blob written already) over whatever version is there,
   // or as a new entry. On failure the item's blob is freed.
   absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
@@ -94,8 +95,7 @@ class BpfStore : public Store {
   // What Get answers for `item`, read under its lock, and its `value`:
   // absent if expired (that version deleted), else the item, its recency
   // refreshed.
-  std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item,
-                                 std::string value);
+  std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item, std::string value);
   // Live for an item whose value is still to read (GetMany). nullopt: the
   // value changed under us; read the key again.
   std::optional<absl::StatusOr<std::optional<StoredItem>>> Answer(std::string_view key,

@@ -4,10 +4,11 @@
 #ifndef XDPKV_PROXY_STORE_H_
 #define XDPKV_PROXY_STORE_H_
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,8 +54,12 @@ struct Mutation {
   // incr and append.
   static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value,
                           ValueType type = ValueType::kString) {
-    return {kWrite, std::move(value), current ? current->flags : 0u,
-            current ? current->expires_at_ms : 0u, false, current ? current->type : type};
+    return {kWrite,
+            std::move(value),
+            current ? current->flags : 0u,
+            current ? current->expires_at_ms : 0u,
+            false,
+            current ? current->type : type};
   }
   static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
     return {kWrite, current.value, current.flags, expires_at_ms, true, current.type};
@@ -121,8 +126,8 @@ class Store {
   }
   // Creates or replaces; returns the item's new CAS unique.
   // ResourceExhausted when the store is full.
-  virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value,
-                                       uint32_t flags, uint64_t expires_at_ms) = 0;
+  virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
+                                       uint64_t expires_at_ms) = 0;
   // True when a live item was deleted.
   virtual absl::StatusOr<bool> Delete(std::string_view key) = 0;
   // Applies `decide` atomically with respect to every other writer, the
@@ -148,12 +153,32 @@ class Store {
   // during the walk may or may not be seen, each key in the version it
   // had when the walk reached it. Safe alongside every other method.
   virtual absl::Status Snapshot(const SnapshotVisitor& visit) = 0;
-  // Creates or replaces `key` as a snapshot had it, keeping its CAS
-  // unique (0: a fresh one, as Set) and raising the CAS counter above it,
-  // so no later write reuses it. Not counted in Writes().
+  // Creates or replaces `key` as a snapshot had it, of `type` (its value
+  // that type's encoding, proxy/typed_value.h, as the handlers write it),
+  // keeping its CAS unique (0: a fresh one, as Set) and raising the CAS
+  // counter above it, so no later write reuses it. Memory is reserved and
+  // evicted for as for any write. Not counted in Writes().
   virtual absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value,
-                                           uint32_t flags, uint64_t expires_at_ms,
-                                           uint64_t cas) = 0;
+                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
+                                           ValueType type) = 0;
+  // Keys in each database (index: the database), and how many of them
+  // have a TTL, as of one walk of the store (expired ones not yet swept
+  // included): RDB's RESIZEDB, and which databases a snapshot walks.
+  struct DatabaseSize {
+    uint64_t keys = 0;
+    uint64_t expires = 0;
+  };
+  virtual absl::StatusOr<std::array<DatabaseSize, kDatabases>> DatabaseSizes() {
+    std::array<DatabaseSize, kDatabases> sizes{};
+    for (int db = 0; db < kDatabases; ++db) {
+      Store* store = Database(db);
+      if (store == nullptr) continue;
+      auto usage = store->Usage();
+      if (!usage.ok()) return usage.status();
+      sizes[db] = {usage->items, usage->with_expiry};
+    }
+    return sizes;
+  }
   // Writes through this store since it was made: every Set, delete of a
   // live key, Mutate that wrote or deleted, and each item Clear removed
   // (Redis's dirty counter, for the save schedule; the XDP program's

@@ -108,6 +108,12 @@ std::string HashValue::Encode() const {
   return out;
 }
 
+HashValue HashValue::FromDistinct(std::vector<Field> fields) {
+  HashValue hash;
+  hash.fields_ = std::move(fields);
+  return hash;
+}
+
 const std::string* HashValue::Find(std::string_view field) const {
   for (const auto& [name, value] : fields_) {
     if (name == field) return &value;
@@ -177,6 +183,20 @@ std::string SetValue::Encode() const {
   return out;
 }
 
+SetValue SetValue::FromDistinct(std::vector<std::string> members) {
+  SetValue set;
+  set.intset_ = members.size() <= kMaxIntsetEntries &&
+                std::all_of(members.begin(), members.end(),
+                            [](const std::string& m) { return ParseRedisInteger(m).has_value(); });
+  set.members_ = std::move(members);
+  if (set.intset_) {
+    std::sort(set.members_.begin(), set.members_.end(), IntLess);
+  } else {
+    std::sort(set.members_.begin(), set.members_.end());
+  }
+  return set;
+}
+
 size_t SetValue::Find(std::string_view member, bool* found) const {
   auto it = members_.begin();
   if (intset_) {
@@ -185,8 +205,9 @@ size_t SetValue::Find(std::string_view member, bool* found) const {
       *found = false;
       return members_.size();
     }
-    it = std::lower_bound(members_.begin(), members_.end(), *n,
-                          [](const std::string& m, int64_t v) { return *ParseRedisInteger(m) < v; });
+    it =
+        std::lower_bound(members_.begin(), members_.end(), *n,
+                         [](const std::string& m, int64_t v) { return *ParseRedisInteger(m) < v; });
   } else {
     it = std::lower_bound(members_.begin(), members_.end(), member,
                           [](const std::string& m, std::string_view v) { return m < v; });
@@ -255,6 +276,17 @@ std::string ZSetValue::Encode() const {
     out.append(entry.member);
   }
   return out;
+}
+
+ZSetValue ZSetValue::FromDistinct(std::vector<Entry> entries) {
+  ZSetValue zset;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return EntryLess(a.score, a.member, b.score, b.member);
+  });
+  zset.scores_.reserve(entries.size());
+  for (const Entry& entry : entries) zset.scores_.emplace(entry.member, entry.score);
+  zset.entries_ = std::move(entries);
+  return zset;
 }
 
 std::optional<double> ZSetValue::Score(std::string_view member) const {

@@ -19,7 +19,7 @@
 #define XDPKV_PROXY_RDB_RDB_WRITER_H_
 
 #include <cstdint>
-#include <ranges>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -75,7 +75,7 @@ class Writer {
   template <typename Fields>
   absl::Status Hash(std::string_view key, const Fields& fields, int64_t expire_ms) {
     WriteKeyPrefix(expire_ms, kTypeHash, key);
-    PutLength(std::ranges::size(fields));
+    PutLength(std::size(fields));
     for (const auto& [field, value] : fields) {
       PutString(field);
       PutString(value);
@@ -96,7 +96,7 @@ class Writer {
   template <typename Entries>
   absl::Status Zset(std::string_view key, const Entries& entries, int64_t expire_ms) {
     WriteKeyPrefix(expire_ms, kTypeZset2, key);
-    PutLength(std::ranges::size(entries));
+    PutLength(std::size(entries));
     for (const auto& entry : entries) {
       PutString(entry.member);
       PutDouble(entry.score);
@@ -122,7 +122,7 @@ class Writer {
   absl::Status StringsEntry(Type type, std::string_view key, const Range& strings,
                             int64_t expire_ms) {
     WriteKeyPrefix(expire_ms, type, key);
-    PutLength(std::ranges::size(strings));
+    PutLength(std::size(strings));
     for (const auto& s : strings) PutString(s);
     return MaybeFlush();
   }
