@@ -524,7 +524,16 @@ absl::StatusOr<StoreUsage> BpfStore::Usage() {
   return usage;
 }
 
-absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
+absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) { return Walk(visit, nullptr); }
+
+absl::StatusOr<Store::DatabaseSizes> BpfStore::SnapshotCountingDatabases(
+    const SnapshotVisitor& visit) {
+  DatabaseSizes sizes{};
+  if (auto status = Walk(visit, &sizes); !status.ok()) return status;
+  return sizes;
+}
+
+absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) {
   // Hash bucket by hash bucket: an item never moves between buckets and
   // each bucket is read once, so each key comes at most once.
   std::vector<std::pair<std::string, xdpkv_item>> batch;
@@ -532,9 +541,15 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
     uint32_t bucket = 0;
     for (bool done = false; !done;) {
       batch.clear();
-      auto read = ReadBatch(cls, &bucket, 1024, [&](std::string_view key, const xdpkv_item& item) {
-        if (!Deleting(item)) batch.emplace_back(std::string(key), item);
-      });
+      auto read = ReadBatchAnyDatabase(
+          cls, &bucket, 1024, [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
+            if (Deleting(item)) return;
+            if (sizes != nullptr && db < kDatabases) {
+              ++(*sizes)[db].keys;
+              if (item.expires_at_ms != 0) ++(*sizes)[db].expires;
+            }
+            if (db == db_) batch.emplace_back(std::string(key), item);
+          });
       if (!read.ok()) return read.status();
       done = *read;
       for (const auto& [key, item] : batch) {
@@ -572,24 +587,6 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
     }
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::array<Store::DatabaseSize, kDatabases>> BpfStore::DatabaseSizes() {
-  std::array<DatabaseSize, kDatabases> sizes{};
-  for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
-    uint32_t bucket = 0;
-    for (bool done = false; !done;) {
-      auto batch = ReadBatchAnyDatabase(cls, &bucket, 4096,
-                                        [&](uint32_t db, std::string_view, const xdpkv_item& item) {
-                                          if (Deleting(item) || db >= kDatabases) return;
-                                          ++sizes[db].keys;
-                                          if (item.expires_at_ms != 0) ++sizes[db].expires;
-                                        });
-      if (!batch.ok()) return batch.status();
-      done = *batch;
-    }
-  }
-  return sizes;
 }
 
 uint64_t BpfStore::ApproximateItems() {

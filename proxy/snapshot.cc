@@ -163,15 +163,20 @@ absl::StatusOr<SaveResult> WriteRdb(Store& store, rdb::ByteSink* sink, const Sav
   for (const auto& [key, value] : aux) {
     if (auto s = writer.Aux(key, value); !s.ok()) return s;
   }
-  // Which databases have keys, and how many: one walk over all of them.
-  auto sizes = store.DatabaseSizes();
-  if (!sizes.ok()) return sizes.status();
-
+  // Each database's SELECTDB and RESIZEDB go before its first run.
+  int db = 0;
+  Store::DatabaseSize db_size;
+  bool db_started = false;
   std::vector<PendingItem> run;
   std::vector<rdb::ItemMeta> meta;
   size_t run_bytes = 0;
   auto write_run = [&]() -> absl::Status {
     if (run.empty()) return absl::OkStatus();
+    if (!db_started) {
+      if (auto s = writer.SelectDb(db); !s.ok()) return s;
+      if (auto s = writer.ResizeDb(db_size.keys, db_size.expires); !s.ok()) return s;
+      db_started = true;
+    }
     meta.clear();
     for (const PendingItem& p : run) meta.push_back({p.item.flags, p.item.cas});
     if (auto s = writer.ItemMeta(meta); !s.ok()) return s;
@@ -202,13 +207,20 @@ absl::StatusOr<SaveResult> WriteRdb(Store& store, rdb::ByteSink* sink, const Sav
     if (run.size() >= rdb::kItemMetaRun || run_bytes >= kRunBytes) return write_run();
     return absl::OkStatus();
   };
-  for (int db = 0; db < kDatabases; ++db) {
+  // Database 0 first, its RESIZEDB a hint from the store's item count;
+  // the same walk counts the other databases, and only those with keys
+  // are walked then, each with its exact sizes.
+  db_size = {store.ApproximateItems(), 0};
+  auto sizes = store.SnapshotCountingDatabases(visit);
+  if (!sizes.ok()) return sizes.status();
+  if (auto s = write_run(); !s.ok()) return s;  // a run stays in its database
+  for (db = 1; db < kDatabases; ++db) {
     Store* database = store.Database(db);
     if (database == nullptr || (*sizes)[db].keys == 0) continue;
-    if (auto s = writer.SelectDb(db); !s.ok()) return s;
-    if (auto s = writer.ResizeDb((*sizes)[db].keys, (*sizes)[db].expires); !s.ok()) return s;
+    db_size = (*sizes)[db];
+    db_started = false;
     if (auto walked = database->Snapshot(visit); !walked.ok()) return walked;
-    if (auto s = write_run(); !s.ok()) return s;  // a run stays in its database
+    if (auto s = write_run(); !s.ok()) return s;
   }
   if (auto s = writer.Finish(); !s.ok()) return s;
   result.bytes = writer.bytes();

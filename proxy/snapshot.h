@@ -7,7 +7,10 @@
 // (Store::Snapshot), so each key is saved in one version it had during the
 // save, and a key written while the save runs may be saved before or
 // after that write, or, if created or deleted meanwhile, be there or not.
-// Each key is saved once. Expired keys are not saved.
+// Each key is saved once. Expired keys are not saved. Databases are walked
+// one after another (database 0's walk says which others have keys): a
+// database that gets its first key while database 0 is walked may be left
+// out.
 //
 // Loading reads the file twice: first whole, checking everything (every
 // entry's encoding, the CRC-64 at the end), writing nothing; only a file

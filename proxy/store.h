@@ -162,14 +162,20 @@ class Store {
                                            uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
                                            ValueType type) = 0;
   // Keys in each database (index: the database), and how many of them
-  // have a TTL, as of one walk of the store (expired ones not yet swept
-  // included): RDB's RESIZEDB, and which databases a snapshot walks.
+  // have a TTL (expired ones not yet swept included).
   struct DatabaseSize {
     uint64_t keys = 0;
     uint64_t expires = 0;
+    bool operator==(const DatabaseSize&) const = default;
   };
-  virtual absl::StatusOr<std::array<DatabaseSize, kDatabases>> DatabaseSizes() {
-    std::array<DatabaseSize, kDatabases> sizes{};
+  using DatabaseSizes = std::array<DatabaseSize, kDatabases>;
+  // Snapshot, and every database's size (this one's included) as the walk
+  // found them, counted in the same walk where a store can (BpfStore: its
+  // databases share the maps it walks): a dump learns which other
+  // databases to walk at no extra cost for the common case of one.
+  virtual absl::StatusOr<DatabaseSizes> SnapshotCountingDatabases(const SnapshotVisitor& visit) {
+    if (auto status = Snapshot(visit); !status.ok()) return status;
+    DatabaseSizes sizes{};
     for (int db = 0; db < kDatabases; ++db) {
       Store* store = Database(db);
       if (store == nullptr) continue;
