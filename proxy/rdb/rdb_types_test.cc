@@ -4,6 +4,7 @@
 // compact encodings' refusals, what Redis refuses (repeats, NaN), and the
 // reader's bound on what it keeps.
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -151,6 +152,20 @@ TEST(Reader, EveryEncodingRedisHasWritten) {
             (Strings{"-2147483648", "0", "70000"}));
   EXPECT_EQ(std::get<SetValue>(keys["set-intset64"]->value).members,
             (Strings{Text(INT64_MIN), "1", Text(INT64_MAX)}));
+}
+
+// The fuzzer's seeds are whole, valid files: redis-server's dumps of
+// every encoding, xdpkv's of every type, the hand-built ones.
+TEST(Reader, EveryCorpusFileReads) {
+  size_t files = 0;
+  for (const auto& file : std::filesystem::directory_iterator(XDPKV_RDB_CORPUS_DIR)) {
+    const std::string name = file.path().filename().string();
+    const Read read = ReadAll(CorpusFile(name));
+    EXPECT_TRUE(read.status.ok()) << name << ": " << read.status;
+    EXPECT_FALSE(read.keys.empty()) << name;
+    ++files;
+  }
+  EXPECT_GE(files, 7u);
 }
 
 TEST(Reader, Redis72SetListpack) {
