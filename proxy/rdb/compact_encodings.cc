@@ -18,6 +18,12 @@ uint64_t LittleEndian(const char* p, int bytes) {
   return v;
 }
 
+uint64_t BigEndian32(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
 // The low `bits` bits of `v` as a two's complement number.
 int64_t SignExtend(uint64_t v, int bits) {
   const uint64_t sign = uint64_t{1} << (bits - 1);
@@ -84,8 +90,7 @@ absl::Status DecodeZiplist(std::string_view blob, ElementFn emit) {
       case 2:
         header = 5;
         if (end - pos < 5) return invalid(pos, "an entry past the end");
-        len = (LittleEndian(p + pos + 1, 1) << 24) | (LittleEndian(p + pos + 2, 1) << 16) |
-              (LittleEndian(p + pos + 3, 1) << 8) | LittleEndian(p + pos + 4, 1);  // big endian
+        len = BigEndian32(p + pos + 1);
         break;
       default:
         switch (enc) {
