@@ -9,9 +9,10 @@ crash safety (docs/protocols.md, "Persistence").
      hashes, lists, sets and sorted sets in four databases, small and big
      (so redis-server writes listpacks, intsets, quicklists with packed
      and plain nodes, hash tables and skiplists; compat-tests/rdb_values.py),
-     and a stream: xdpkv loads every key into its database, compared key
-     by key (GET, HGETALL, LRANGE, SMEMBERS, ZRANGE WITHSCORES, PTTL),
-     drops the expired ones and counts and names the stream it skipped.
+     a stream and a list past xdpkv's value limit: xdpkv loads every key
+     into its database, compared key by key (GET, HGETALL, LRANGE,
+     SMEMBERS, ZRANGE WITHSCORES, PTTL), drops the expired ones and
+     counts and names the two it skipped.
   2. xdpkv -> dump -> redis-server: the same kinds of keys written into
      xdpkv; redis-check-rdb says OK and redis-server loads every key,
      value and TTL in every database.
@@ -178,6 +179,8 @@ def check_redis_to_xdpkv(tmp, rng):
         if seen != rdb_values.WANT_ENCODINGS:
             problems.append(f"redis-server holds the keys as {seen}, want "
                             f"{rdb_values.WANT_ENCODINGS}")
+        # Past xdpkv's value limit (-I 1 MiB): skipped, counted.
+        client.rpush("too-big", *[b"x" * 1000 for _ in range(2000)])
         client.xadd("st", {"f": "v"})  # a stream with a group: skipped, counted
         client.xgroup_create("st", "g", id="0")
         client.xreadgroup("g", "c", {"st": ">"}, count=1)
@@ -202,9 +205,9 @@ def check_redis_to_xdpkv(tmp, rng):
         problems += rdb_values.check_dbsize(server.resp_port, typed, "redis -> xdpkv",
                                             extra={0: len(values)})
         info = server.client.info("persistence")
-        if info.get("xdpkv_rdb_last_load_keys_skipped") != 1:  # the stream
+        if info.get("xdpkv_rdb_last_load_keys_skipped") != 2:  # the stream, too-big
             problems.append(f"redis -> xdpkv: {info.get('xdpkv_rdb_last_load_keys_skipped')} "
-                            "keys reported skipped, want 1")
+                            "keys reported skipped, want 2")
         if info.get("rdb_last_load_keys_expired") != 20:
             problems.append(f"redis -> xdpkv: {info.get('rdb_last_load_keys_expired')} expired "
                             "keys dropped, want 20")
@@ -214,7 +217,8 @@ def check_redis_to_xdpkv(tmp, rng):
     finally:
         code, output = stop(server)
         shutil.rmtree(pin, ignore_errors=True)
-    for want in ("skipped 1 keys of type stream ", "skipped 1 function libraries"):
+    for want in ("skipped 1 keys of type stream ", "skipped 1 function libraries",
+                 "skipped 1 keys that are empty or over 250 bytes, or whose value is over"):
         if want not in output:
             problems.append(f"redis -> xdpkv: no warning '{want}' in: {output[-2000:]}")
     return problems

@@ -22,8 +22,8 @@ def _element(rng, width):
 
 
 def typed_values(rng, count, dbs=(0, 1, 3, 15)):
-    """`count` collections spread over `dbs`, and the issue's two hashes:
-    one of 1000 fields and one of 3."""
+    """`count` collections spread over `dbs`, the issue's two hashes (one
+    of 1000 fields and one of 3), and a list near xdpkv's value limit."""
     values = {}
     for i in range(count):
         db = dbs[i % len(dbs)]
@@ -48,6 +48,8 @@ def typed_values(rng, count, dbs=(0, 1, 3, 15)):
         values[(db, b"%s:%d" % (kind.encode(), i))] = (kind, value, ttl)
     values[(0, b"hash:1000")] = ("hash", {b"field:%d" % j: b"v%d" % j for j in range(1000)}, None)
     values[(0, b"hash:3")] = ("hash", {b"a": b"1", b"b": b"", b"c": b"x" * 10}, 3_600_000)
+    # Near xdpkv's 1 MiB value limit as xdpkv encodes it (9000 x (4 + 100)).
+    values[(3, b"list:900k")] = ("list", [rng.randbytes(100) for _ in range(9000)], None)
     return values
 
 
