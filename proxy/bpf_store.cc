@@ -2,8 +2,8 @@
 
 #include <sched.h>
 
-#include <algorithm>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -78,8 +78,8 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
                     static_cast<ValueType>(item.type)};
 }
 
-std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(std::string_view key,
-                                                                          const xdpkv_item& item) {
+std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
+    std::string_view key, const xdpkv_item& item) {
   std::string value;
   if (!Expired(item.expires_at_ms)) {  // an expired value is not worth reading
     auto read = ReadValue(item, &value);
@@ -115,8 +115,8 @@ std::vector<absl::StatusOr<std::optional<StoredItem>>> BpfStore::GetMany(
     slot.count = static_cast<__u32>(n);
     xdpkv_read_request request{};
     request.slot = static_cast<__u32>(slot_index);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
-                .repeat = 1);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
+                .data_size_in = sizeof(request), .repeat = 1);
     const bool ran = bpf_prog_test_run_opts(loader_->read_program_fd(), &opts) == 0 &&
                      opts.retval == XDPKV_CAS_STORED;
     for (size_t i = 0; i < n; ++i) {
@@ -223,8 +223,8 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
   return absl::UnavailableError("too much contention on this key");
 }
 
-absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value, uint32_t flags,
-                                       uint64_t expires_at_ms) {
+absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view value,
+                                       uint32_t flags, uint64_t expires_at_ms) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   auto item = NewItem(key, xdpkv_key_tag(&map_key->bytes), value, flags, expires_at_ms);
@@ -378,7 +378,8 @@ absl::StatusOr<uint32_t> BpfStore::CompareAndSwap(const xdpkv_key256& key, uint6
   return opts.retval;
 }
 
-absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key, const xdpkv_item& seen) {
+absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
+                                                    const xdpkv_item& seen) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   xdpkv_item now{};
@@ -450,16 +451,16 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
   std::vector<std::pair<std::string, xdpkv_item>> expired;
   size_t looked = 0;
   while (cls < XDPKV_KEY_CLASS_COUNT && looked < count) {
-    auto done =
-        ReadBatch(cls, &bucket, count - looked, [&](std::string_view key, const xdpkv_item& item) {
-          ++looked;
-          if (Deleting(item)) return;
-          if (Expired(item.expires_at_ms)) {
-            expired.emplace_back(std::string(key), item);
-          } else {
-            page.keys.emplace_back(key);
-          }
-        });
+    auto done = ReadBatch(cls, &bucket, count - looked,
+                          [&](std::string_view key, const xdpkv_item& item) {
+                            ++looked;
+                            if (Deleting(item)) return;
+                            if (Expired(item.expires_at_ms)) {
+                              expired.emplace_back(std::string(key), item);
+                            } else {
+                              page.keys.emplace_back(key);
+                            }
+                          });
     if (!done.ok()) return done.status();
     if (*done) {
       ++cls;
@@ -554,8 +555,8 @@ absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) 
       done = *read;
       for (const auto& [key, item] : batch) {
         if (Expired(item.expires_at_ms)) continue;
-        StoredItem stored{
-            {}, item.flags, item.cas, item.expires_at_ms, static_cast<ValueType>(item.type)};
+        StoredItem stored{{}, item.flags, item.cas, item.expires_at_ms,
+                          static_cast<ValueType>(item.type)};
         bool have = false;
         if (item.blob_id == 0) {
           stored.value.assign(reinterpret_cast<const char*>(item.inline_value),

@@ -76,8 +76,9 @@ class BpfStore : public Store {
   // A new item for `value` under a fresh CAS unique, carrying `key_tag`
   // (xdpkv_key_tag of the key), its blob written first when the value is
   // not inline.
-  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, uint64_t key_tag, std::string_view value,
-                                     uint32_t flags, uint64_t expires_at_ms);
+  absl::StatusOr<xdpkv_item> NewItem(std::string_view key, uint64_t key_tag,
+                                     std::string_view value, uint32_t flags,
+                                     uint64_t expires_at_ms);
   // Stores `item` (blob written already) over whatever version is there,
   // or as a new entry. On failure the item's blob is freed.
   absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
@@ -94,7 +95,8 @@ class BpfStore : public Store {
   // What Get answers for `item`, read under its lock, and its `value`:
   // absent if expired (that version deleted), else the item, its recency
   // refreshed.
-  std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item, std::string value);
+  std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item,
+                                 std::string value);
   // Live for an item whose value is still to read (GetMany). nullopt: the
   // value changed under us; read the key again.
   std::optional<absl::StatusOr<std::optional<StoredItem>>> Answer(std::string_view key,

@@ -5,10 +5,10 @@
 #define XDPKV_PROXY_STORE_H_
 
 #include <array>
-#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,12 +54,8 @@ struct Mutation {
   // incr and append.
   static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value,
                           ValueType type = ValueType::kString) {
-    return {kWrite,
-            std::move(value),
-            current ? current->flags : 0u,
-            current ? current->expires_at_ms : 0u,
-            false,
-            current ? current->type : type};
+    return {kWrite, std::move(value), current ? current->flags : 0u,
+            current ? current->expires_at_ms : 0u, false, current ? current->type : type};
   }
   static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
     return {kWrite, current.value, current.flags, expires_at_ms, true, current.type};
@@ -126,8 +122,8 @@ class Store {
   }
   // Creates or replaces; returns the item's new CAS unique.
   // ResourceExhausted when the store is full.
-  virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
-                                       uint64_t expires_at_ms) = 0;
+  virtual absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value,
+                                       uint32_t flags, uint64_t expires_at_ms) = 0;
   // True when a live item was deleted.
   virtual absl::StatusOr<bool> Delete(std::string_view key) = 0;
   // Applies `decide` atomically with respect to every other writer, the
@@ -156,8 +152,9 @@ class Store {
   // Creates or replaces `key` as a snapshot had it, of `type` (its value
   // that type's encoding, proxy/typed_value.h, as the handlers write it),
   // keeping its CAS unique (0: a fresh one, as Set) and raising the CAS
-  // counter above it, so no later write reuses it. Memory is reserved and
-  // evicted for as for any write. Not counted in Writes().
+  // counter above it, so no later write reuses it. Memory is reserved
+  // (evicting as the policy allows) as for any write. Not counted in
+  // Writes().
   virtual absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value,
                                            uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
                                            ValueType type) = 0;

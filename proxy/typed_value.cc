@@ -205,9 +205,8 @@ size_t SetValue::Find(std::string_view member, bool* found) const {
       *found = false;
       return members_.size();
     }
-    it =
-        std::lower_bound(members_.begin(), members_.end(), *n,
-                         [](const std::string& m, int64_t v) { return *ParseRedisInteger(m) < v; });
+    it = std::lower_bound(members_.begin(), members_.end(), *n,
+                          [](const std::string& m, int64_t v) { return *ParseRedisInteger(m) < v; });
   } else {
     it = std::lower_bound(members_.begin(), members_.end(), member,
                           [](const std::string& m, std::string_view v) { return m < v; });
