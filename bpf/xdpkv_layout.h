@@ -70,7 +70,8 @@ struct xdpkv_item {
 	 * Written outside the lock, and only when it changed, by hits (a hit
 	 * does not dirty the item's cache line more than once a second). */
 	__u32 atime_s;
-	__u32 type;          /* XDPKV_TYPE_*: what the value holds */
+	__u16 type;          /* XDPKV_TYPE_*: what the value holds */
+	__u16 mc_bits;       /* XDPKV_MC_* memcached item flags; 0 for a new item */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
 
@@ -83,6 +84,17 @@ struct xdpkv_item {
 #define XDPKV_TYPE_LIST 2u
 #define XDPKV_TYPE_SET 3u
 #define XDPKV_TYPE_ZSET 4u
+
+/* memcached's per-item flags the meta protocol reports (mg h/l and its
+ * W/X/Z flags, me and metadump's fetch=), kept by userspace. A write of a
+ * new value clears them (the kernel's SET writes 0), as memcached's new
+ * item starts without them. The kernel's GET does not set FETCHED/ACTIVE
+ * (docs/protocols.md, "Meta commands"). */
+#define XDPKV_MC_FETCHED 1u     /* fetched at least once (ITEM_FETCHED) */
+#define XDPKV_MC_ACTIVE 2u      /* fetched again (ITEM_ACTIVE): atime_s moved then */
+#define XDPKV_MC_STALE 4u       /* marked stale by md I (ITEM_STALE) */
+#define XDPKV_MC_TOKEN_SENT 8u  /* a recache win (W) was handed out (ITEM_TOKEN_SENT) */
+#define XDPKV_MC_KEY_BINARY 16u /* written through a base64 key (ITEM_KEY_BINARY) */
 
 /* A 64-bit fingerprint of a key (FNV-1a over the map key's 32-bit words:
  * its length, then its bytes), stored in its item. The maps hand a deleted
@@ -155,6 +167,9 @@ enum xdpkv_cas_op {
 	 * version: a userspace hit, for eviction (the kernel's hits write it
 	 * themselves). */
 	XDPKV_CAS_OP_RECENCY = 3,
+	/* Sets only the item's mc_bits and atime_s to item's (its value,
+	 * expiry and CAS stay): memcached's per-item flags change on reads. */
+	XDPKV_CAS_OP_SET_META = 4,
 };
 #define XDPKV_CAS_ANY 0ULL /* CAS uniques start above 0 */
 

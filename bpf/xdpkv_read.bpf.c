@@ -23,8 +23,9 @@ static long read_slot_step(__u64 index, void *slot_index)
 {
 	__u32 zero = 0, i = index & (XDPKV_READ_BATCH - 1);
 	struct xdpkv_read_slot *slot;
-	struct xdpkv_item *it;
+	struct xdpkv_item *it, *copy;
 	struct scratch *s;
+	__u32 now_s;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
 	slot = bpf_map_lookup_elem(&xdpkv_read_slots, slot_index);
@@ -43,6 +44,17 @@ static long read_slot_step(__u64 index, void *slot_index)
 		return 0;
 	}
 	copy_item_locked(s, it);
+	copy = (struct xdpkv_item *)s->item;
+	/* Recency for eviction, as a kernel hit's (read_key): a plain store,
+	 * once a second per item, and the copy says so, so userspace does not
+	 * refresh it again. */
+	if (!(copy->state & XDPKV_ITEM_DELETING)) {
+		now_s = now_boot_s();
+		if (copy->atime_s != now_s) {
+			it->atime_s = now_s;
+			copy->atime_s = now_s;
+		}
+	}
 	__builtin_memcpy(slot->items[i], s->item, sizeof(struct xdpkv_item));
 	slot->found[i] = 1;
 	return 0;

@@ -70,6 +70,23 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 				    sizeof(struct xdpkv_item));
 		return XDPKV_CAS_STORED;
 	}
+	if (cas_req->op == XDPKV_CAS_OP_SET_META) {
+		__u32 mc_bits = cas_req->item.mc_bits, atime_s = cas_req->item.atime_s;
+		__u64 key_tag = s->key_tag;
+
+		result = XDPKV_CAS_STORED;
+		bpf_spin_lock(&it->lock);
+		if (it->key_tag != key_tag || (it->state & XDPKV_ITEM_DELETING)) {
+			result = XDPKV_CAS_NOT_FOUND;
+		} else if (expected != XDPKV_CAS_ANY && it->cas != expected) {
+			result = XDPKV_CAS_EXISTS;
+		} else {
+			it->mc_bits = mc_bits;
+			it->atime_s = atime_s;
+		}
+		bpf_spin_unlock(&it->lock);
+		return result;
+	}
 	switch (replace_locked(it, &cas_req->item, s->key_tag, expected, old, 1)) {
 	case REPLACED:
 		break;

@@ -123,6 +123,7 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->blob_id = 0;
 		item->atime_s = now_boot_s();
 		item->type = XDPKV_TYPE_STRING;
+		item->mc_bits = 0;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;
 		/* Values over the inline bytes go out of line (inline: 0). */

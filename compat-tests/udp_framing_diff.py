@@ -139,6 +139,12 @@ def fixed_cases():
         ("gat of no keys", b"gat 0\r\n"),
         ("gat with a bad exptime", get(b"gat x", key(10))),
         ("stats detail dump", b"stats detail dump\r\n"),
+        # Meta commands: one object each (none when quiet); mn sends what
+        # is held.
+        ("meta commands", b"ms mm 2\r\nhi\r\nmg mm v s\r\nmg nope v k\r\nmd nope q\r\nmn\r\n"
+                          b"mg mm s q\r\nma nope q\r\n"),
+        ("quiet misses, then mn", b"mg no1 q\r\nmg no2 q\r\nmn\r\nmg no3 q\r\nmg mm v\r\n"),
+        ("meta errors", b"mg mm v v\r\nms mm 2 zz\r\nhi\r\nmd mm zz\r\nme nope\r\n"),
         # memcached yields after the 21st request and every 20 more, sending
         # what it holds: the get's miss heads a flush only then.
         *[(f"{n} commands, then a get starting with a miss",

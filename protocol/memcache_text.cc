@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "protocol/base64.h"
 #include "protocol/decimal.h"
 
 namespace xdpkv::memcache {
@@ -94,8 +95,15 @@ constexpr OpEntry kOps[] = {
     {"flush_all", Op::kFlushAll}, {"version", Op::kVersion},
     {"verbosity", Op::kVerbosity}, {"stats", Op::kStats},
     {"quit", Op::kQuit},
+    {"shutdown", Op::kShutdown},
+    {"cache_memlimit", Op::kCacheMemlimit},
+    {"watch", Op::kWatch},
+    {"lru_crawler", Op::kLruCrawler},
     // memcached's undocumented "binary get" of long ago, still a get.
     {"bget", Op::kGet},
+    // (Parsed apart: every two-letter m? is a meta command to memcached.)
+    {"mg", Op::kMetaGet}, {"ms", Op::kMetaSet}, {"md", Op::kMetaDelete},
+    {"ma", Op::kMetaArithmetic}, {"mn", Op::kMetaNoop}, {"me", Op::kMetaDebug},
 };
 
 std::optional<Op> LookupOp(std::string_view name) {
@@ -170,6 +178,225 @@ ParseResult ParseStorage(Op op, const Tokens& tokens, std::string_view input,
   return Ok(std::move(cmd), total);
 }
 
+// --- meta commands -------------------------------------------------------------
+
+namespace meta_reply {
+constexpr std::string_view kDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
+constexpr std::string_view kInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
+constexpr std::string_view kBadToken = "CLIENT_ERROR bad token in command line format\r\n";
+constexpr std::string_view kDecodingKey = "CLIENT_ERROR error decoding key\r\n";
+constexpr std::string_view kMLength = "CLIENT_ERROR incorrect length for M token\r\n";
+constexpr std::string_view kInitial = "CLIENT_ERROR invalid numeric initial value\r\n";
+constexpr std::string_view kDelta = "CLIENT_ERROR invalid numeric delta value\r\n";
+constexpr std::string_view kInvalidOrDuplicate = "CLIENT_ERROR invalid or duplicate flag\r\n";
+constexpr std::string_view kOpaqueTooLong = "CLIENT_ERROR opaque token too long\r\n";
+constexpr std::string_view kGetFlagsTooLong = "CLIENT_ERROR options flags are too long\r\n";
+constexpr std::string_view kFlagsTooLong = "CLIENT_ERROR options flags too long\r\n";
+constexpr std::string_view kSetMode = "CLIENT_ERROR invalid mode for ms M token\r\n";
+constexpr std::string_view kArithmeticMode = "CLIENT_ERROR invalid mode for ma M token\r\n";
+}  // namespace meta_reply
+
+// memcached's MFLAG_MAX_OPT_LENGTH: tokens of a meta line, its terminal
+// token included (so 17 flags at most after a key).
+constexpr size_t kMetaMaxTokens = 20;
+
+// memcached's _meta_flag_preparse over tokens[first...]: the flags, the
+// key decoded for `b`. Returns the error reply, or empty. A repeated or
+// unknown flag stops at once; a bad value is noted and the scan goes on,
+// the last such error being the one sent, as in memcached.
+std::string_view PreparseMeta(const Tokens& tokens, size_t first, Command* cmd) {
+  MetaFlags& meta = cmd->meta;
+  bool seen[127] = {};
+  std::string_view error;
+  auto number = [&](std::string_view digits, auto* out, std::string_view if_bad) {
+    if (!ParseDecimal(digits, out)) error = if_bad;
+  };
+  for (size_t i = first; i < tokens.size(); ++i) {
+    const std::string_view token = tokens[i];
+    const auto flag = static_cast<unsigned char>(token[0]);
+    if (flag >= 127 || seen[flag]) return meta_reply::kDuplicateFlag;
+    seen[flag] = true;
+    const std::string_view arg = token.substr(1);
+    int32_t ttl = 0;
+    switch (flag) {
+      case 'b':
+        if (auto decoded = Base64Decode(tokens[1]); decoded) {
+          cmd->key_binary = true;
+          cmd->binary_key = std::move(*decoded);
+        } else {
+          error = meta_reply::kDecodingKey;
+        }
+        break;
+      case 'N':
+      case 'T':
+      case 'R':
+        if (!ParseDecimal(arg, &ttl)) {
+          error = meta_reply::kBadToken;
+        } else {
+          (flag == 'N' ? meta.vivify_ttl : flag == 'T' ? meta.ttl : meta.recache_ttl) = ttl;
+        }
+        break;
+      case 'l':
+      case 'O':
+      case 'P':
+      case 'L':
+      case 'k':
+      case 's':
+      case 't':
+      case 'c':
+      case 'f':
+      case 'h':
+        break;  // echoed or answered by the handler, in token order
+      case 'v':
+        meta.value = true;
+        break;
+      case 'u':
+        meta.no_bump = true;
+        break;
+      case 'q':
+        meta.quiet = true;
+        break;
+      case 'F':
+        // memcached marks the error without a message of its own: the
+        // command's default is sent.
+        number(arg, &meta.client_flags, reply::kBadFormat);
+        break;
+      case 'C': {
+        uint64_t cas = 0;
+        if (ParseDecimal(arg, &cas)) {
+          meta.compare_cas = cas;
+        } else {
+          error = meta_reply::kBadToken;
+        }
+        break;
+      }
+      case 'M':
+        if (token.size() != 2) {
+          error = meta_reply::kMLength;
+        } else {
+          meta.mode = token[1];
+        }
+        break;
+      case 'J':
+        number(arg, &meta.initial, meta_reply::kInitial);
+        break;
+      case 'D':
+        number(arg, &meta.delta, meta_reply::kDelta);
+        break;
+      case 'I':
+        meta.invalidate = true;
+        break;
+      default:
+        return meta_reply::kInvalidFlag;
+    }
+    meta.tokens.push_back(token);
+  }
+  return error;
+}
+
+bool OpaqueTooLong(const MetaFlags& meta) {
+  for (std::string_view token : meta.tokens) {
+    if (token[0] == 'O' && token.size() > kMaxOpaqueToken) return true;
+  }
+  return false;
+}
+
+// mg ms md ma mn me, checked as memcached checks them before it touches the
+// item; the rest (opaque tokens of mg and ma, which memcached checks while
+// it answers) is the handler's.
+ParseResult ParseMeta(const Tokens& tokens, std::string_view input, size_t line_consumed,
+                      const ParseOptions& options) {
+  Command cmd;
+  switch (tokens[0][1]) {
+    case 'g': cmd.op = Op::kMetaGet; break;
+    case 's': cmd.op = Op::kMetaSet; break;
+    case 'd': cmd.op = Op::kMetaDelete; break;
+    case 'a': cmd.op = Op::kMetaArithmetic; break;
+    case 'n': cmd.op = Op::kMetaNoop; break;
+    case 'e': cmd.op = Op::kMetaDebug; break;
+    default: return Error(reply::kError, line_consumed);
+  }
+  if (cmd.op == Op::kMetaNoop) return Ok(std::move(cmd), line_consumed);
+  if (cmd.op == Op::kMetaDebug) {
+    // me <key> [b]: anything else after the key is not looked at.
+    if (tokens.size() < 2 || tokens[1].size() > kMaxKeyLength) {
+      return Error(reply::kBadFormat, line_consumed);
+    }
+    cmd.keys.push_back(tokens[1]);
+    if (!ValidKey(tokens[1])) return Error(reply::kBadFormat, line_consumed);
+    if (tokens.size() >= 3 && tokens[2] == "b") {
+      auto decoded = Base64Decode(tokens[1]);
+      if (!decoded) return Error(reply::kBadFormat, line_consumed);
+      cmd.key_binary = true;
+      cmd.binary_key = std::move(*decoded);
+    }
+    return Ok(std::move(cmd), line_consumed);
+  }
+  if (tokens.size() < 2) return Error(reply::kError, line_consumed);
+  if (tokens[1].size() > kMaxKeyLength) return Error(reply::kBadFormat, line_consumed);
+  const bool set = cmd.op == Op::kMetaSet;
+  if (set && tokens.size() == 2) return Error(reply::kBadFormat, line_consumed);
+  if (tokens.size() + 1 > kMetaMaxTokens) {
+    return Error(cmd.op == Op::kMetaGet ? meta_reply::kGetFlagsTooLong : meta_reply::kFlagsTooLong,
+                 line_consumed);
+  }
+  cmd.keys.push_back(tokens[1]);
+  int32_t bytes = 0;
+  if (set && (!ParseDecimal(tokens[2], &bytes) || bytes < 0 ||
+              bytes > std::numeric_limits<int32_t>::max() - 2)) {
+    return Error(reply::kBadFormat, line_consumed);
+  }
+  // From here on a refused ms swallows its data, as memcached does.
+  const size_t value_bytes = static_cast<size_t>(bytes);
+  auto refuse = [&](std::string_view error) {
+    ParseResult r = Error(error, line_consumed);
+    if (set) r.swallow = value_bytes + 2;
+    return r;
+  };
+  std::string_view error = PreparseMeta(tokens, set ? 3 : 2, &cmd);
+  if (!error.empty()) {
+    const bool generic = cmd.op == Op::kMetaDelete || cmd.op == Op::kMetaArithmetic;
+    return refuse(generic ? meta_reply::kInvalidOrDuplicate : error);
+  }
+  // xdpkv refuses control characters in keys as sent (docs/protocols.md).
+  if (!ValidKey(tokens[1])) return refuse(reply::kBadFormat);
+  cmd.noreply = cmd.meta.quiet;
+  const char mode = cmd.meta.mode;
+  switch (cmd.op) {
+    case Op::kMetaDelete:
+      if (OpaqueTooLong(cmd.meta)) return Error(meta_reply::kOpaqueTooLong, line_consumed);
+      return Ok(std::move(cmd), line_consumed);
+    case Op::kMetaArithmetic:
+      if (mode != 0 && std::string_view("I+D-").find(mode) == std::string_view::npos) {
+        return Error(meta_reply::kArithmeticMode, line_consumed);
+      }
+      return Ok(std::move(cmd), line_consumed);
+    case Op::kMetaGet:
+      return Ok(std::move(cmd), line_consumed);
+    default:
+      break;
+  }
+  // ms: its mode, its opaque tokens, its size, then its data.
+  if (mode != 0 && std::string_view("EAPRS").find(mode) == std::string_view::npos) {
+    return refuse(meta_reply::kSetMode);
+  }
+  if (OpaqueTooLong(cmd.meta)) return refuse(meta_reply::kOpaqueTooLong);
+  if (value_bytes > options.max_value_bytes) {
+    ParseResult r = refuse(reply::kObjectTooLarge);
+    // The refused command, for the handler's unlink (memcached removes the
+    // old value of a key whose write failed, whatever the mode).
+    r.command = std::move(cmd);
+    return r;
+  }
+  const size_t total = line_consumed + value_bytes + 2;
+  if (input.size() < total) return NeedMore(total);
+  if (input.substr(line_consumed + value_bytes, 2) != "\r\n") {
+    return Error(reply::kBadDataChunk, total);  // never quiet, as memcached
+  }
+  cmd.data = input.substr(line_consumed, value_bytes);
+  return Ok(std::move(cmd), total);
+}
+
 // memcached's cross-protocol guard (process_command_ascii): a line it does
 // not know as a command whose last token starts with "HTTP/" ("GET /
 // HTTP/1.1", "POST /x HTTP/1.0", a bare "HTTP/1.1") is taken for a browser
@@ -197,6 +424,10 @@ ParseResult ParseLine(std::string_view line, std::string_view input, size_t line
   const Tokens tokens = Tokenize(line);
   // No memcached command is shorter than two bytes.
   if (tokens.empty() || tokens[0].size() < 2) return Error(reply::kError, line_consumed);
+  // memcached dispatches every two-letter m? to its meta commands first.
+  if (tokens[0].size() == 2 && tokens[0][0] == 'm') {
+    return ParseMeta(tokens, input, line_consumed, options);
+  }
   const std::optional<Op> op = LookupOp(tokens[0]);
   if (!op) {
     if (IsHttpRequestLine(tokens)) {
@@ -261,10 +492,9 @@ ParseResult ParseLine(std::string_view line, std::string_view input, size_t line
       if (tokens.size() > 3) return Error(reply::kError, line_consumed);
       cmd.noreply = IsNoreply(tokens.back());
       // flush_all [delay] [noreply]
+      // A bad delay is the handler's to answer: memcached checks -F first.
       if (tokens.size() != (cmd.noreply ? 2u : 1u)) {
-        if (!ParseDecimal(tokens[1], &cmd.delay)) {
-          return Error(reply::kInvalidExptime, line_consumed, cmd.noreply);
-        }
+        cmd.delay_invalid = !ParseDecimal(tokens[1], &cmd.delay);
       }
       return Ok(std::move(cmd), line_consumed);
     }
@@ -279,12 +509,36 @@ ParseResult ParseLine(std::string_view line, std::string_view input, size_t line
     }
 
     case Op::kStats:
-      for (size_t i = 1; i < tokens.size(); ++i) cmd.stats_args.push_back(tokens[i]);
+    case Op::kShutdown:
+    case Op::kLruCrawler:
+      for (size_t i = 1; i < tokens.size(); ++i) cmd.args.push_back(tokens[i]);
+      return Ok(std::move(cmd), line_consumed);
+
+    case Op::kWatch:
+      cmd.noreply = IsNoreply(tokens.back());
+      for (size_t i = 1; i < tokens.size(); ++i) cmd.args.push_back(tokens[i]);
+      return Ok(std::move(cmd), line_consumed);
+
+    case Op::kCacheMemlimit:
+      // memcached: ERROR for the wrong count or a bad number, noreply honoured.
+      if (tokens.size() != 2 && tokens.size() != 3) return Error(reply::kError, line_consumed);
+      cmd.noreply = IsNoreply(tokens.back());
+      if (!ParseDecimal(tokens[1], &cmd.memlimit_mb)) {
+        return Error(reply::kError, line_consumed, cmd.noreply);
+      }
       return Ok(std::move(cmd), line_consumed);
 
     case Op::kVersion:
     case Op::kQuit:
       return Ok(std::move(cmd), line_consumed);
+
+    case Op::kMetaGet:
+    case Op::kMetaSet:
+    case Op::kMetaDelete:
+    case Op::kMetaArithmetic:
+    case Op::kMetaNoop:
+    case Op::kMetaDebug:
+      break;  // ParseMeta's, before the lookup
   }
   return Error(reply::kError, line_consumed);
 }

@@ -82,7 +82,47 @@ enum class Op : uint8_t {
   kVerbosity,
   kStats,
   kQuit,
+  // Admin commands (proxy/memcache_admin.cc).
+  kShutdown,       // shutdown [graceful]
+  kCacheMemlimit,  // cache_memlimit <megabytes> [noreply]
+  kWatch,          // watch [<log type>...]
+  kLruCrawler,     // lru_crawler <subcommand> <args>
+  // Meta commands (protocol.txt, "Meta Commands"; proxy/memcache_meta.cc).
+  kMetaGet,         // mg <key> <flag>*
+  kMetaSet,         // ms <key> <datalen> <flag>* + data
+  kMetaDelete,      // md <key> <flag>*
+  kMetaArithmetic,  // ma <key> <flag>*
+  kMetaNoop,        // mn
+  kMetaDebug,       // me <key> [b]
 };
+
+// A meta command's flags, checked as memcached 1.6.18 checks them before
+// it looks at the item (_meta_flag_preparse): each flag at most once, the
+// numbers valid, a `b` key decoded. Which flags a reply echoes, and in
+// what order, is the handler's: it walks `tokens`.
+struct MetaFlags {
+  absl::InlinedVector<std::string_view, 8> tokens;  // every flag token, in order
+  bool quiet = false;       // q: no reply for the nominal outcome
+  bool value = false;       // v
+  bool no_bump = false;     // u
+  bool invalidate = false;  // I
+  std::optional<int32_t> ttl;          // T
+  std::optional<int32_t> vivify_ttl;   // N
+  std::optional<int32_t> recache_ttl;  // R
+  uint32_t client_flags = 0;           // F
+  std::optional<uint64_t> compare_cas; // C
+  uint64_t delta = 1;                  // D
+  uint64_t initial = 0;                // J
+  char mode = 0;                       // M
+  bool Has(char flag) const {
+    for (std::string_view token : tokens) {
+      if (token[0] == flag) return true;
+    }
+    return false;
+  }
+};
+// memcached's longest opaque token (O and its value).
+inline constexpr size_t kMaxOpaqueToken = 32;
 
 // The command's name as a client types it ("get", "flush_all", ...).
 std::string_view OpName(Op op);
@@ -102,11 +142,25 @@ struct Command {
   uint64_t delta = 0;       // incr, decr
   std::string_view data;    // storage commands: exactly the declared bytes
   int32_t delay = 0;        // flush_all
+  // flush_all: the delay is not a number; the reply is then
+  // reply::kInvalidExptime, unless flush_all is disabled (-F), which
+  // memcached checks first.
+  bool delay_invalid = false;
   uint32_t verbosity = 0;   // verbosity
-  absl::InlinedVector<std::string_view, 2> stats_args;  // stats
+  // stats, shutdown, watch, lru_crawler: the tokens after the name.
+  absl::InlinedVector<std::string_view, 2> args;
+  uint32_t memlimit_mb = 0;  // cache_memlimit
   bool noreply = false;
+  // Meta commands: their flags, and the key decoded from base64 (`b`);
+  // keys[0] is then the key as sent.
+  MetaFlags meta;
+  bool key_binary = false;
+  std::string binary_key;
 
-  std::string_view key() const { return keys.empty() ? std::string_view() : keys[0]; }
+  std::string_view key() const {
+    if (key_binary) return binary_key;
+    return keys.empty() ? std::string_view() : keys[0];
+  }
 };
 
 enum class ParseStatus : uint8_t {
@@ -196,12 +250,13 @@ struct UdpResponseObject {
 };
 
 // memcached's -R default (reqs_per_event). It yields, sending what it
-// holds, after the 21st request of a datagram and then after every 20 more
-// (resuming costs it one count).
+// holds, after the 21st request read at once (of a datagram, or of one
+// read on TCP) and then after every 20 more (resuming costs it one count);
+// with -R n, after the (n+1)th and every n more.
 inline constexpr size_t kMemcachedRequestsPerEvent = 20;
-inline bool MemcachedFlushesAfterRequest(size_t requests_answered) {
-  return requests_answered > kMemcachedRequestsPerEvent &&
-         requests_answered % kMemcachedRequestsPerEvent == 1;
+inline bool MemcachedFlushesAfterRequest(size_t requests_answered,
+                                         size_t reqs_per_event = kMemcachedRequestsPerEvent) {
+  return requests_answered > reqs_per_event && (requests_answered - 1) % reqs_per_event == 0;
 }
 
 // One object's datagrams, appended to `datagrams`: ceil(size / 1392), each

@@ -1,5 +1,7 @@
 #include "protocol/memcache_text.h"
 
+#include "protocol/base64.h"
+
 #include <string>
 #include <vector>
 
@@ -240,7 +242,8 @@ TEST(MemcacheParse, FlushAll) {
   EXPECT_EQ(r.command.delay, 30);
   EXPECT_TRUE(r.command.noreply);
   EXPECT_TRUE(ExpectCommand("flush_all noreply\r\n", Op::kFlushAll).command.noreply);
-  ExpectError("flush_all soon\r\n", reply::kInvalidExptime);
+  EXPECT_TRUE(ExpectCommand("flush_all soon\r\n", Op::kFlushAll).command.delay_invalid);
+  EXPECT_FALSE(ExpectCommand("flush_all 5\r\n", Op::kFlushAll).command.delay_invalid);
   ExpectError("flush_all 1 2 3\r\n", reply::kError);
 }
 
@@ -251,10 +254,10 @@ TEST(MemcacheParse, VersionVerbosityStatsQuit) {
   EXPECT_TRUE(ExpectCommand("verbosity 0 noreply\r\n", Op::kVerbosity).command.noreply);
   ExpectError("verbosity\r\n", reply::kError);
   ExpectError("verbosity x\r\n", reply::kBadFormat);
-  EXPECT_TRUE(ExpectCommand("stats\r\n", Op::kStats).command.stats_args.empty());
+  EXPECT_TRUE(ExpectCommand("stats\r\n", Op::kStats).command.args.empty());
   ParseResult r = ExpectCommand("stats items extra\r\n", Op::kStats);
-  ASSERT_EQ(r.command.stats_args.size(), 2u);
-  EXPECT_EQ(r.command.stats_args[0], "items");
+  ASSERT_EQ(r.command.args.size(), 2u);
+  EXPECT_EQ(r.command.args[0], "items");
 }
 
 TEST(MemcacheParse, UnknownAndShortCommands) {
@@ -311,6 +314,96 @@ TEST(MemcacheParse, LineTooLongClosesConnection) {
   while (get.size() < 3 * kMaxCommandLine) get += " somekey";
   EXPECT_EQ(Parse(get).status, ParseStatus::kNeedMore);
   EXPECT_EQ(Parse(get + "\r\n").status, ParseStatus::kCommand);
+}
+
+// --- meta commands -------------------------------------------------------------
+
+TEST(MemcacheParse, MetaGetFlagsInOrder) {
+  ParseResult r = ExpectCommand("mg foo v c T30 Oab k q\r\n", Op::kMetaGet);
+  EXPECT_EQ(r.command.key(), "foo");
+  const MetaFlags& f = r.command.meta;
+  EXPECT_EQ(f.tokens, (absl::InlinedVector<std::string_view, 8>{"v", "c", "T30", "Oab", "k", "q"}));
+  EXPECT_TRUE(f.value);
+  EXPECT_TRUE(f.quiet);
+  EXPECT_TRUE(r.command.noreply);
+  EXPECT_EQ(f.ttl, 30);
+  EXPECT_FALSE(f.vivify_ttl.has_value());
+  EXPECT_TRUE(f.Has('k'));
+  EXPECT_FALSE(f.Has('s'));
+}
+
+TEST(MemcacheParse, MetaErrorsInMemcachedsWords) {
+  ExpectError("mg\r\n", reply::kError);
+  ExpectError("mx a\r\n", reply::kError);
+  ExpectError("mg a zz\r\n", "CLIENT_ERROR invalid flag\r\n");
+  ExpectError("mg a v v\r\n", "CLIENT_ERROR duplicate flag\r\n");
+  ExpectError("mg a Tx\r\n", "CLIENT_ERROR bad token in command line format\r\n");
+  ExpectError("mg a b\r\n", "CLIENT_ERROR error decoding key\r\n");
+  ExpectError("mg a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\r\n",
+              "CLIENT_ERROR options flags are too long\r\n");
+  ExpectError("md a 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18\r\n",
+              "CLIENT_ERROR options flags too long\r\n");
+  ExpectError("mg " + std::string(251, 'k') + "\r\n", reply::kBadFormat);
+  // md and ma answer every flag error alike.
+  ExpectError("md a zz\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
+  ExpectError("ma a Dx\r\n", "CLIENT_ERROR invalid or duplicate flag\r\n");
+  ExpectError("ma a MX\r\n", "CLIENT_ERROR invalid mode for ma M token\r\n");
+  ExpectError("md a O" + std::string(32, 'x') + "\r\n", "CLIENT_ERROR opaque token too long\r\n");
+  // mg's opaque tokens are checked while it answers (after T, N...).
+  EXPECT_EQ(Parse("mg a O" + std::string(32, 'x') + "\r\n").status, ParseStatus::kCommand);
+  ExpectError("me\r\n", reply::kBadFormat);
+  ExpectError("me a! b\r\n", reply::kBadFormat);
+  ExpectCommand("mn\r\n", Op::kMetaNoop);
+  ExpectCommand("me a x y\r\n", Op::kMetaDebug);
+}
+
+TEST(MemcacheParse, MetaSetDataAndWhatItSwallows) {
+  ParseResult r = ExpectCommand("ms k 2 T0 F5 MA\r\nhi\r\n", Op::kMetaSet);
+  EXPECT_EQ(r.command.data, "hi");
+  EXPECT_EQ(r.command.meta.client_flags, 5u);
+  EXPECT_EQ(r.command.meta.mode, 'A');
+  // Errors before the length is known swallow nothing; after, its data.
+  ExpectError("ms k\r\n", reply::kBadFormat);
+  ExpectError("ms k x\r\n", reply::kBadFormat);
+  r = Parse("ms k 2 MZ\r\nhi\r\n");
+  ASSERT_EQ(r.status, ParseStatus::kError);
+  EXPECT_EQ(r.error_reply, "CLIENT_ERROR invalid mode for ms M token\r\n");
+  EXPECT_EQ(r.swallow, 4u);
+  r = Parse("ms k 2 zz\r\nhi\r\n");
+  EXPECT_EQ(r.error_reply, "CLIENT_ERROR invalid flag\r\n");
+  EXPECT_EQ(r.swallow, 4u);
+  // A quiet ms still reports its errors.
+  ExpectError("ms k 1 q\r\nxyz\r\n", reply::kBadDataChunk, 13);  // the line and 1+2 bytes
+  ParseOptions small;
+  small.max_value_bytes = 1;
+  r = Parse("ms k 2 q\r\nhi\r\n", small);
+  EXPECT_EQ(r.error_reply, reply::kObjectTooLarge);
+  EXPECT_EQ(r.command.key(), "k");
+}
+
+TEST(MemcacheParse, MetaBase64Keys) {
+  ParseResult r = ExpectCommand("mg Zm9v b k\r\n", Op::kMetaGet);
+  EXPECT_TRUE(r.command.key_binary);
+  EXPECT_EQ(r.command.key(), "foo");
+  EXPECT_EQ(r.command.keys[0], "Zm9v");  // as sent
+  r = ExpectCommand("me AAEC b\r\n", Op::kMetaDebug);
+  EXPECT_EQ(r.command.key(), std::string("\x00\x01\x02", 3));
+}
+
+TEST(Base64, AsMemcachedDecodesAndEncodes) {
+  EXPECT_EQ(Base64Decode("Zm9v"), "foo");
+  EXPECT_EQ(Base64Decode("YQ=="), "a");
+  EXPECT_EQ(Base64Decode("YWI="), "ab");
+  EXPECT_EQ(Base64Decode("Y!Q=="), "a");  // outside the alphabet: skipped
+  EXPECT_EQ(Base64Decode("YQ"), std::nullopt);    // a partial block
+  EXPECT_EQ(Base64Decode("a"), std::nullopt);
+  EXPECT_EQ(Base64Decode("Y==="), std::nullopt);  // bad padding
+  EXPECT_EQ(Base64Decode("===="), std::nullopt);
+  EXPECT_EQ(Base64Decode(""), std::nullopt);
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("a"), "YQ==");
+  EXPECT_EQ(Base64Encode("ab"), "YWI=");
+  EXPECT_EQ(Base64Encode(std::string(100, 'x')).find('\n'), std::string::npos);
 }
 
 // --- incremental parsing -------------------------------------------------------
@@ -518,6 +611,11 @@ TEST(MemcacheUdp, MemcachedFlushesEveryTwentyRequestsAfterTheTwentyFirst) {
     if (MemcachedFlushesAfterRequest(n)) flushes.push_back(n);
   }
   EXPECT_EQ(flushes, (std::vector<size_t>{21, 41, 61, 81}));
+  flushes.clear();
+  for (size_t n = 1; n <= 12; ++n) {
+    if (MemcachedFlushesAfterRequest(n, 3)) flushes.push_back(n);
+  }
+  EXPECT_EQ(flushes, (std::vector<size_t>{4, 7, 10}));  // -R 3
 }
 
 }  // namespace

@@ -100,6 +100,10 @@ class Parser {
   // call starts a new command. (Input shorter than what was already seen
   // breaks that contract; the parser then starts over from the first byte.)
   ParseResult Parse(std::string_view input);
+  // Forgets a command still arriving: the next Parse starts a new command
+  // at the input's first byte (a caller that parsed ahead and stopped
+  // before the end rewinds with it).
+  void StartOver() { Reset(); }
 
   // Bytes the parser has looked at (line searches, headers); a bulk's data
   // is skipped, not scanned. For tests.

@@ -1,10 +1,13 @@
 #include "protocol/values.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
+#include <utility>
 
 namespace xdpkv {
 namespace {
@@ -79,6 +82,40 @@ std::optional<uint64_t> ParseMemcacheCounter(std::string_view value) {
   if (value.empty() || i == digits_start) return std::nullopt;
   if (i < value.size() && !IsSpace(value[i])) return std::nullopt;
   return n;
+}
+
+std::optional<uint64_t> ParseRedisMemory(std::string_view text) {
+  if (!text.empty() && text[0] == '-') return std::nullopt;
+  size_t digits = 0;
+  while (digits < text.size() && IsDigit(text[digits])) ++digits;
+  std::string unit;
+  for (char c : text.substr(digits)) unit.push_back(static_cast<char>(c | 0x20));
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},          {"b", 1},          {"k", 1000},       {"kb", 1024},
+      {"m", 1000000},   {"mb", 1 << 20},   {"g", 1000000000}, {"gb", uint64_t{1} << 30},
+  };
+  const auto* scale = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                   [&](const auto& u) { return unit == u.first; });
+  if (scale == std::end(kUnits)) return std::nullopt;  // (| 0x20 folds letters only)
+  if (digits >= 128) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text.substr(0, digits)) {
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return UINT64_MAX;
+    value = value * 10 + digit;
+  }
+  if (value > UINT64_MAX / scale->second) return UINT64_MAX;
+  return value * scale->second;
+}
+
+std::optional<uint64_t> ParseMemoryAmount(std::string_view text) {
+  if (text.empty() || !IsDigit(text[0]) || text.size() > 19 + 2) return std::nullopt;
+  size_t digits = 0;
+  while (digits < text.size() && IsDigit(text[digits])) ++digits;
+  if (digits > 19) return std::nullopt;
+  const auto bytes = ParseRedisMemory(text);
+  if (!bytes || *bytes == UINT64_MAX) return std::nullopt;
+  return bytes;
 }
 
 }  // namespace xdpkv

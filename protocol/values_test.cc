@@ -42,6 +42,31 @@ TEST(MemcacheCounter, ReadsAsMemcachedsSafeStrtoull) {
   }
 }
 
+TEST(MemoryAmount, RedisUnits) {
+  EXPECT_EQ(ParseMemoryAmount("0"), 0u);
+  EXPECT_EQ(ParseMemoryAmount("100"), 100u);
+  EXPECT_EQ(ParseMemoryAmount("1k"), 1000u);
+  EXPECT_EQ(ParseMemoryAmount("1KB"), 1024u);
+  EXPECT_EQ(ParseMemoryAmount("64mb"), uint64_t{64} << 20);
+  EXPECT_EQ(ParseMemoryAmount("2g"), 2000000000u);
+  EXPECT_EQ(ParseMemoryAmount("2gb"), uint64_t{2} << 30);
+  EXPECT_FALSE(ParseMemoryAmount("").has_value());
+  EXPECT_FALSE(ParseMemoryAmount("-1").has_value());
+  EXPECT_FALSE(ParseMemoryAmount("12tb").has_value());
+  EXPECT_FALSE(ParseMemoryAmount("99999999999999999999").has_value());
+}
+
+TEST(MemoryAmount, RedisMemtoullsQuirks) {
+  EXPECT_EQ(ParseRedisMemory(""), 0u);   // strtoull of no digits
+  EXPECT_EQ(ParseRedisMemory("mb"), 0u);
+  EXPECT_EQ(ParseRedisMemory("99999999999999999999"), UINT64_MAX);
+  EXPECT_EQ(ParseRedisMemory("20000000000gb"), UINT64_MAX);
+  EXPECT_EQ(ParseRedisMemory("1Gb"), uint64_t{1} << 30);
+  EXPECT_FALSE(ParseRedisMemory("-1").has_value());
+  EXPECT_FALSE(ParseRedisMemory("1 mb").has_value());
+  EXPECT_FALSE(ParseRedisMemory("1tb").has_value());
+}
+
 TEST(Glob, MatchesAsRedisStringmatch) {
   using resp::GlobMatch;
   EXPECT_TRUE(GlobMatch("*", ""));

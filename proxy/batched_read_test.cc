@@ -26,7 +26,10 @@ TEST(BatchedReads, GetManyAnswersAsGetDoes) {
     if (i % 5 == 0) continue;  // absent
     const std::string value = EveryByteValue(i % 3 == 0 ? 3000 : i, i);
     const uint64_t expiry = i % 7 == 0 ? NowBootMs() - 1 : 0;  // some expired
-    ASSERT_TRUE(store->Set(keys.back(), value, static_cast<uint32_t>(i), expiry).ok());
+    auto cas = store->Set(keys.back(), value, static_cast<uint32_t>(i), expiry);
+    ASSERT_TRUE(cas.ok());
+    // memcached's per-item flags, for some (the batch copies them too).
+    if (i % 2 == 0) ASSERT_TRUE(store->SetItemMeta(keys.back(), *cas, i % 32, 1).ok());
   }
   keys.push_back("");                     // cannot exist
   keys.push_back(std::string(251, 'x'));  // cannot exist
@@ -42,6 +45,8 @@ TEST(BatchedReads, GetManyAnswersAsGetDoes) {
     EXPECT_EQ((*many[i])->value, (*one)->value) << keys[i];
     EXPECT_EQ((*many[i])->flags, (*one)->flags);
     EXPECT_EQ((*many[i])->cas, (*one)->cas);
+    EXPECT_EQ((*many[i])->mc_bits, (*one)->mc_bits) << keys[i];
+    EXPECT_EQ((*many[i])->type, (*one)->type);
   }
   // Expired ones were removed by the batched read, as Get removes them.
   auto expired = store->Get("k14");

@@ -70,12 +70,13 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
                                          std::string value) {
   if (Expired(item.expires_at_ms)) {
     // Lazily, as memcached does, and only the version seen expired.
+    shared_->get_expired.fetch_add(1, std::memory_order_relaxed);
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
   RefreshRecency(key, item);
   return StoredItem{std::move(value), item.flags, item.cas, item.expires_at_ms,
-                    static_cast<ValueType>(item.type)};
+                    static_cast<ValueType>(item.type), item.mc_bits, item.atime_s};
 }
 
 std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
@@ -191,12 +192,16 @@ absl::Status BpfStore::WriteItem(const xdpkv_key256& key, int fd, const xdpkv_it
   for (int attempt = 0; attempt < kWriteAttempts; ++attempt) {
     // Over a live entry, in place under its lock (the program frees the
     // replaced version's blob)...
-    auto replaced = CompareAndSwap(key, XDPKV_CAS_ANY, XDPKV_CAS_OP_REPLACE, &item);
+    xdpkv_item old{};
+    auto replaced = CompareAndSwap(key, XDPKV_CAS_ANY, XDPKV_CAS_OP_REPLACE, &item, &old);
     if (!replaced.ok()) {
       DeleteBlob(item.blob_id, item.value_len);
       return replaced.status();
     }
-    if (*replaced == XDPKV_CAS_STORED) return absl::OkStatus();
+    if (*replaced == XDPKV_CAS_STORED) {
+      CountReplaced(old);
+      return absl::OkStatus();
+    }
     // ...else as a new entry. EEXIST: someone inserted first, or a deleter
     // has not removed its entry yet; go round again.
     const uint64_t cost = ItemCost(KeyLength(key.len));
@@ -287,13 +292,28 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     auto raw = ReadRaw(key);
     if (!raw.ok()) return raw.status();
     std::optional<StoredItem> current;
+    if (attempt == 0 && raw->has_value() && Expired((*raw)->item.expires_at_ms)) {
+      shared_->get_expired.fetch_add(1, std::memory_order_relaxed);
+    }
     if (raw->has_value() && !Expired((*raw)->item.expires_at_ms)) {
       const xdpkv_item& item = (*raw)->item;
-      current = StoredItem{(*raw)->value, item.flags, item.cas, item.expires_at_ms,
-                           static_cast<ValueType>(item.type)};
+      current = StoredItem{(*raw)->value,      item.flags,   item.cas,
+                           item.expires_at_ms, static_cast<ValueType>(item.type),
+                           item.mc_bits,       item.atime_s};
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kMeta) {
+      if (!current) return std::nullopt;
+      const uint32_t atime = m.keep_atime ? current->atime_s : static_cast<uint32_t>(NowBootMs() / 1000);
+      xdpkv_item meta{};
+      meta.mc_bits = m.mc_bits;
+      meta.atime_s = atime;
+      auto result = CompareAndSwap(map_key->bytes, current->cas, XDPKV_CAS_OP_SET_META, &meta);
+      if (!result.ok()) return result.status();
+      if (*result == XDPKV_CAS_STORED) return current->cas;
+      continue;  // changed in between: decide again
+    }
     if (m.kind == Mutation::kDelete) {
       if (!raw->has_value()) return std::nullopt;
       auto deleted = DeleteIfUnchanged(key, (*raw)->item);
@@ -309,6 +329,8 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     item->type = static_cast<__u32>(m.type);
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;
+    item->mc_bits = m.mc_bits;
+    if (m.keep_atime && current) item->atime_s = current->atime_s;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
       const uint64_t cost = ItemCost(key.size());
@@ -337,6 +359,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     auto result = CompareAndSwap(map_key->bytes, (*raw)->item.cas, XDPKV_CAS_OP_REPLACE, &*item);
     if (result.ok() && *result == XDPKV_CAS_STORED) {  // old blob freed
       shared_->writes.fetch_add(1, std::memory_order_relaxed);
+      CountReplaced((*raw)->item);
       return item->cas;
     }
     DeleteBlob(item->blob_id, item->value_len);
@@ -388,6 +411,18 @@ absl::StatusOr<bool> BpfStore::DeleteIfStillExpired(std::string_view key,
       CompareAndSwap(map_key->bytes, seen.cas, XDPKV_CAS_OP_DELETE_EXPIRED, &now, nullptr);
   if (!result.ok()) return result.status();
   return *result != XDPKV_CAS_EXISTS;
+}
+
+absl::StatusOr<bool> BpfStore::SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                           uint32_t atime_s) {
+  auto map_key = MakeKey(item_fds_, db_, key);
+  if (!map_key.ok()) return map_key.status();
+  xdpkv_item meta{};
+  meta.mc_bits = mc_bits;
+  meta.atime_s = atime_s;
+  auto result = CompareAndSwap(map_key->bytes, cas, XDPKV_CAS_OP_SET_META, &meta);
+  if (!result.ok()) return result.status();
+  return *result == XDPKV_CAS_STORED;
 }
 
 absl::StatusOr<bool> BpfStore::DeleteIfUnchanged(std::string_view key, const xdpkv_item& seen) {
@@ -459,6 +494,9 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
                               expired.emplace_back(std::string(key), item);
                             } else {
                               page.keys.emplace_back(key);
+                              page.metas.push_back({item.value_len, item.flags, item.cas,
+                                                    item.expires_at_ms, item.mc_bits,
+                                                    item.atime_s});
                             }
                           });
     if (!done.ok()) return done.status();

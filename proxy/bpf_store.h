@@ -46,6 +46,8 @@ class BpfStore : public Store {
   absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                  const MutateFn& decide) override;
   absl::StatusOr<ScanPage> Scan(uint64_t cursor, size_t count) override;
+  absl::StatusOr<bool> SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                   uint32_t atime_s) override;
   absl::StatusOr<size_t> Clear() override;
   absl::StatusOr<StoreUsage> Usage() override;
   absl::Status Snapshot(const SnapshotVisitor& visit) override;
@@ -55,6 +57,7 @@ class BpfStore : public Store {
   uint64_t Writes() const override { return shared_->writes.load(std::memory_order_relaxed); }
   uint64_t ApproximateItems() override;
   MemoryReport Memory() override;
+  StoreCounters Counters() override;
   absl::Status SetMemoryLimit(uint64_t bytes) override;
   void SetEvictionPolicy(EvictionPolicy policy) override;
   size_t EvictForHeadroom(size_t max) override;
@@ -82,6 +85,9 @@ class BpfStore : public Store {
   // Stores `item` (blob written already) over whatever version is there,
   // or as a new entry. On failure the item's blob is freed.
   absl::Status WriteItem(const xdpkv_key256& key, int fd, const xdpkv_item& item);
+  // Counts a write that replaced `old`, if it was an expired version
+  // (memcached's reclaimed).
+  void CountReplaced(const xdpkv_item& old);
   // The item as stored, its value read (nullopt: absent). Expired items
   // are returned too: Mutate must know their CAS to replace them.
   struct RawItem {
@@ -141,8 +147,9 @@ class BpfStore : public Store {
   uint64_t ItemCost(size_t key_len) const;
   uint64_t BlobCost(uint32_t value_len) const;
   // Samples items from a random place and deletes the one the policy
-  // prefers. False if it found none to evict.
-  bool EvictOne();
+  // prefers. False if it found none to evict. `direct`: for a write that
+  // found no room (memcached's direct_reclaims), not the chore.
+  bool EvictOne(bool direct = false);
   // A userspace hit's recency for eviction (the kernel's hits write their
   // own): written when the item's is kRecencyRefreshS old or more.
   static constexpr uint32_t kRecencyRefreshS = 10;
@@ -162,6 +169,12 @@ class BpfStore : public Store {
   struct Shared {
     std::atomic<EvictionPolicy> policy{EvictionPolicy::kNoEviction};
     std::atomic<uint64_t> evicted{0};
+    // memcached's stats (StoreCounters).
+    std::atomic<uint64_t> evicted_unfetched{0};
+    std::atomic<uint64_t> evicted_active{0};
+    std::atomic<uint64_t> direct_reclaims{0};
+    std::atomic<uint64_t> get_expired{0};
+    std::atomic<uint64_t> reclaimed{0};
     std::atomic<uint64_t> writes{0};  // Writes()
     std::atomic<uint64_t> sample_seed{0x9e3779b97f4a7c15ULL};
     std::mutex evict_mutex;  // one evictor at a time: they would pick the same victims

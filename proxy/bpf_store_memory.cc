@@ -48,14 +48,15 @@ absl::Status BpfStore::Reserve(uint64_t cost) {
   constexpr int kMaxEvictions = 512;
   for (int i = 0; i <= kMaxEvictions; ++i) {
     if (TryReserve(cost)) return absl::OkStatus();
-    if (shared_->policy.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction || !EvictOne()) {
+    if (shared_->policy.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction ||
+        !EvictOne(/*direct=*/true)) {
       break;
     }
   }
   return absl::ResourceExhaustedError("out of memory storing object");
 }
 
-bool BpfStore::EvictOne() {
+bool BpfStore::EvictOne(bool direct) {
   std::lock_guard lock(shared_->evict_mutex);
   const EvictionPolicy policy = shared_->policy.load(std::memory_order_relaxed);
   // A sample of about kSample items from random places, as Redis samples
@@ -114,7 +115,15 @@ bool BpfStore::EvictOne() {
   if (!result.ok()) return false;
   // Changed or gone since sampled: nothing freed by us, but the caller
   // tries again.
-  if (*result == XDPKV_CAS_STORED) shared_->evicted.fetch_add(1, std::memory_order_relaxed);
+  if (*result == XDPKV_CAS_STORED) {
+    shared_->evicted.fetch_add(1, std::memory_order_relaxed);
+    const uint32_t bits = sample[*victim].item.mc_bits;
+    if ((bits & XDPKV_MC_FETCHED) == 0) {
+      shared_->evicted_unfetched.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (bits & XDPKV_MC_ACTIVE) shared_->evicted_active.fetch_add(1, std::memory_order_relaxed);
+    if (direct) shared_->direct_reclaims.fetch_add(1, std::memory_order_relaxed);
+  }
   return true;
 }
 
@@ -181,6 +190,21 @@ BpfStore& BpfStore::InDatabase(uint32_t db) {
     store->shared_ = shared_;
   }
   return *store;
+}
+
+StoreCounters BpfStore::Counters() {
+  StoreCounters counters;
+  counters.get_expired = shared_->get_expired.load(std::memory_order_relaxed);
+  counters.reclaimed = shared_->reclaimed.load(std::memory_order_relaxed);
+  counters.evicted_unfetched = shared_->evicted_unfetched.load(std::memory_order_relaxed);
+  counters.evicted_active = shared_->evicted_active.load(std::memory_order_relaxed);
+  counters.direct_reclaims = shared_->direct_reclaims.load(std::memory_order_relaxed);
+  for (uint32_t buckets : item_buckets_) counters.hash_buckets += buckets;
+  return counters;
+}
+
+void BpfStore::CountReplaced(const xdpkv_item& old) {
+  if (Expired(old.expires_at_ms)) shared_->reclaimed.fetch_add(1, std::memory_order_relaxed);
 }
 
 void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {

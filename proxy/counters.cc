@@ -6,7 +6,7 @@
 
 namespace xdpkv {
 
-NamedCounters ResettableCounters(const ServerContext& context) {
+NamedCounters ResettableCounters(const ServerContext& context, Store& store) {
   const ServerStats& s = *context.stats;
   auto read = [](const ServerStats::Counter& c) { return ServerStats::Read(c); };
   NamedCounters counters = {
@@ -30,9 +30,31 @@ NamedCounters ResettableCounters(const ServerContext& context) {
       {"touch_hits", read(s.touch_hits)},
       {"touch_misses", read(s.touch_misses)},
       {"expired_keys", read(s.expired_keys)},
+      {"rejected_connections", read(s.rejected_connections)},
+      {"listen_disabled_num", read(s.listen_disabled_num)},
+      {"time_in_listen_disabled_us", read(s.time_in_listen_disabled_us)},
+      {"conn_yields", read(s.conn_yields)},
+      {"idle_kicks", read(s.idle_kicks)},
+      {"cmd_meta", read(s.cmd_meta)},
+      {"store_too_large", read(s.store_too_large)},
+      {"store_no_memory", read(s.store_no_memory)},
+      {"auth_cmds", read(s.auth_cmds)},
+      {"auth_errors", read(s.auth_errors)},
+      {"bytes_read", read(s.bytes_read)},
+      {"bytes_written", read(s.bytes_written)},
+      {"total_items", read(s.total_items)},
       {"keyspace_hits", read(s.keyspace_hits)},
       {"keyspace_misses", read(s.keyspace_misses)},
   };
+  const StoreCounters store_counters = store.Counters();
+  const MemoryReport memory = store.Memory();
+  counters.insert(counters.end(),
+                  {{"store_get_expired", store_counters.get_expired},
+                   {"store_reclaimed", store_counters.reclaimed},
+                   {"store_evictions", memory.evicted_keys},
+                   {"store_evicted_unfetched", store_counters.evicted_unfetched},
+                   {"store_evicted_active", store_counters.evicted_active},
+                   {"store_direct_reclaims", store_counters.direct_reclaims}});
   if (context.xdp_counters) {
     for (auto& named : context.xdp_counters()) counters.push_back(std::move(named));
   }

@@ -45,26 +45,6 @@ std::optional<EvictionPolicy> ParseEvictionPolicy(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<uint64_t> ParseMemoryAmount(std::string_view text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  if (digits == 0 || digits > 19) return std::nullopt;
-  uint64_t value = 0;
-  for (size_t i = 0; i < digits; ++i) value = value * 10 + static_cast<uint64_t>(text[i] - '0');
-  std::string unit;
-  for (char c : text.substr(digits)) unit.push_back(static_cast<char>(c | 0x20));
-  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
-      {"", 1},          {"b", 1},          {"k", 1000},       {"kb", 1024},
-      {"m", 1000000},   {"mb", 1 << 20},   {"g", 1000000000}, {"gb", uint64_t{1} << 30},
-  };
-  for (const auto& [name, scale] : kUnits) {
-    if (unit != name) continue;
-    if (value > UINT64_MAX / scale) return std::nullopt;
-    return value * scale;
-  }
-  return std::nullopt;
-}
-
 std::string_view EvictionPolicyName(EvictionPolicy policy) {
   for (const auto& [name, p] : kPolicies) {
     if (p == policy) return name;

@@ -24,9 +24,6 @@ enum class EvictionPolicy {
 std::optional<EvictionPolicy> ParseEvictionPolicy(std::string_view name);
 std::string_view EvictionPolicyName(EvictionPolicy policy);
 
-// Redis's memory amounts (maxmemory): a number of bytes with an optional
-// unit, k/m/g for 1000s and kb/mb/gb for 1024s, case-insensitive.
-std::optional<uint64_t> ParseMemoryAmount(std::string_view text);
 
 // What the choice looks at, per sampled item.
 struct EvictionCandidate {

@@ -43,20 +43,6 @@ TEST(ChooseVictim, VolatileTtlTakesTheNearestExpiry) {
   EXPECT_EQ(ChooseVictim(EvictionPolicy::kVolatileTtl, c), 1u);
 }
 
-TEST(MemoryAmount, RedisUnits) {
-  EXPECT_EQ(ParseMemoryAmount("0"), 0u);
-  EXPECT_EQ(ParseMemoryAmount("100"), 100u);
-  EXPECT_EQ(ParseMemoryAmount("1k"), 1000u);
-  EXPECT_EQ(ParseMemoryAmount("1KB"), 1024u);
-  EXPECT_EQ(ParseMemoryAmount("64mb"), uint64_t{64} << 20);
-  EXPECT_EQ(ParseMemoryAmount("2g"), 2000000000u);
-  EXPECT_EQ(ParseMemoryAmount("2gb"), uint64_t{2} << 30);
-  EXPECT_FALSE(ParseMemoryAmount("").has_value());
-  EXPECT_FALSE(ParseMemoryAmount("-1").has_value());
-  EXPECT_FALSE(ParseMemoryAmount("12tb").has_value());
-  EXPECT_FALSE(ParseMemoryAmount("99999999999999999999").has_value());
-}
-
 // SLUB's kmalloc sizes, then whole power-of-two page blocks.
 TEST(KmallocBytes, RoundsAsTheKernelAllocates) {
   EXPECT_EQ(KmallocBytes(1), 8u);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "protocol/memcache_text.h"
 #include "proxy/auth.h"
 #include "proxy/store.h"
@@ -58,6 +59,21 @@ class CounterBaseline {
   NamedCounters at_reset_;
 };
 
+// memcached's per-prefix counters (`stats detail`), kept as memcached keeps
+// them: 256 hash buckets (its murmur3 of the prefix), newest first in each,
+// which is the order `stats detail dump` lists them in.
+struct PrefixCounters {
+  std::string prefix;
+  uint64_t gets = 0, hits = 0, sets = 0, deletes = 0;
+};
+struct PrefixStats {
+  static constexpr size_t kBuckets = 256;
+  static constexpr size_t kMaxPrefixes = 100000;  // memory bound; more are not recorded
+  std::mutex mu;
+  std::vector<std::vector<PrefixCounters>> buckets{kBuckets};  // each newest first
+  size_t count = 0;
+};
+
 // Process-wide counters for memcached's stats and Redis's INFO. Relaxed
 // atomics: no lock on the request path. Each counts what userspace served
 // for one protocol (memcached's get_hits, Redis's keyspace_hits); the
@@ -85,9 +101,33 @@ struct ServerStats {
   Counter touch_hits{0};
   Counter touch_misses{0};
   Counter expired_keys{0};  // removed by the background sweep
+  // memcached connections: refused over -c, times accepting paused (out of
+  // descriptors), -R yields, closed by -o idle_timeout.
+  Counter rejected_connections{0};
+  Counter listen_disabled_num{0};
+  Counter time_in_listen_disabled_us{0};
+  Counter conn_yields{0};
+  Counter idle_kicks{0};
+  // memcached's: meta commands, refused stores, -Y exchanges, its
+  // connections' bytes, items stored (userspace; the kernel's SETs are
+  // added in the report).
+  Counter cmd_meta{0};
+  Counter store_too_large{0};
+  Counter store_no_memory{0};
+  Counter auth_cmds{0};
+  Counter auth_errors{0};
+  Counter bytes_read{0};
+  Counter bytes_written{0};
+  Counter total_items{0};
+  // Gauges: loops not accepting (out of descriptors), watch connections,
+  // active expiry's finished passes.
+  Counter accept_paused_loops{0};
+  Counter log_watchers{0};
+  Counter crawler_starts{0};
   Counter keyspace_hits{0};    // Redis: reads that found the key
   Counter keyspace_misses{0};  // Redis: reads that did not
 
+  PrefixStats prefix_stats;           // stats detail
   CounterBaseline memcache_baseline;  // at memcached's last `stats reset`
   CounterBaseline resp_baseline;      // at Redis's last CONFIG RESETSTAT
 
@@ -111,6 +151,33 @@ struct RuntimeConfig {
   // loopback are refused at accept (proxy/auth.h).
   RedisPassword requirepass;
   std::atomic<bool> protected_mode{true};
+  // memcached's `verbosity` / -v, and `stats detail on|off` / -D.
+  std::atomic<uint32_t> memcache_verbosity{0};
+  std::atomic<bool> memcache_detail{false};
+  // Unix time of the last flush_all (when it takes effect); 0: none. For
+  // stats settings' `oldest`.
+  std::atomic<int64_t> memcache_flushed_at{0};
+};
+
+// memcached's command-line settings (proxy/options.h) that change what the
+// memcached commands do or report (`stats settings` lists them all).
+struct MemcacheSettings {
+  bool cas_enabled = true;         // -C turns it off: every CAS unique reads 0
+  bool flush_enabled = true;       // -F turns flush_all off
+  bool dump_enabled = true;        // -X turns stats cachedump, lru_crawler metadump off
+  bool watch_enabled = true;       // -W turns watch off
+  bool shutdown_enabled = false;   // -A turns the shutdown command on
+  uint32_t reqs_per_event = 20;    // -R: requests a connection runs before yielding
+  int tcp_backlog = 1024;          // -b
+  std::string binding_protocol = "auto-negotiate";  // -B ascii|auto
+  uint32_t idle_timeout_s = 0;     // -o idle_timeout: close idle clients; 0: never
+  char prefix_delimiter = ':';     // -D, for stats detail
+  std::string unix_socket;         // -s (memcached TCP and UDP are then off)
+  uint32_t unix_mask = 0700;       // -a
+  int tcp_port = 11211;            // as configured (-1: the kernel's choice)
+  int udp_port = 11211;
+  std::string listen;              // -l as given ("NULL": none given)
+  uint32_t item_size_max = 1024 * 1024;  // -I
 };
 
 // Process-wide facts the handlers report (stats, INFO) or need (clocks).
@@ -127,11 +194,15 @@ struct ServerContext {
   int tcp_port = 0;   // for INFO
   int threads = 1;    // for stats
   size_t max_item_size = 1024 * 1024;
+  MemcacheSettings memcache;
   ServerStats* stats = nullptr;  // required
   // The XDP program's counters as (name, count), e.g. ("xdp_memcache_
   // get_hits", 3): memcached's stats and Redis's INFO xdp list them.
   using NamedCounters = xdpkv::NamedCounters;
   std::function<NamedCounters()> xdp_counters;
+  // memcached's shutdown command (enabled with -A): stop the server as
+  // SIGTERM does. Unset: nothing to stop (tests).
+  std::function<void()> memcache_shutdown;
   // flush_all with a delay: clear the store at this CLOCK_BOOTTIME ms.
   // Unset: the handler clears at once.
   std::function<void(uint64_t at_boot_ms)> schedule_flush;
@@ -176,6 +247,37 @@ struct RespTransaction {
 };
 
 // One RESP connection's own state (CLIENT SETNAME and friends).
+// Items read ahead of the commands that will ask for them, in order.
+class ReadAhead {
+ public:
+  using Item = absl::StatusOr<std::optional<StoredItem>>;
+  void Fill(std::vector<std::string> keys, std::vector<Item> items) {
+    keys_ = std::move(keys);
+    items_ = std::move(items);
+    next_ = 0;
+  }
+  // The front item if it is `key`'s (and it is taken); else nothing is
+  // left to take.
+  std::optional<Item> Take(std::string_view key) {
+    if (next_ >= items_.size() || keys_[next_] != key) {
+      Clear();
+      return std::nullopt;
+    }
+    return std::move(items_[next_++]);
+  }
+  bool empty() const { return next_ >= items_.size(); }
+  void Clear() {
+    keys_.clear();
+    items_.clear();
+    next_ = 0;
+  }
+
+ private:
+  std::vector<std::string> keys_;
+  std::vector<Item> items_;  // items_[i] is keys_[i]'s; fewer when a budget cut it
+  size_t next_ = 0;
+};
+
 struct RespClient {
   // Redis's c->authenticated: set when the session starts if no password
   // is required then, and by a good AUTH / HELLO AUTH. A client connected
@@ -198,18 +300,24 @@ struct RespClient {
   // (0, 0: absent). Every write, the kernel's included, gives an item a new
   // CAS unique, and a touch a new expiry, so EXEC sees any change since.
   std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> watched;
+  // A pipeline's run of GETs, read from the store in one call before the
+  // first of them runs (RespSession; docs/architecture.md, "Where a TCP
+  // request's time goes"). Each GET takes its item from the front; any
+  // other command drops what is left, so no read outlives the run.
+  ReadAhead read_ahead;
 };
 
 // kCloseDiscardingUnsent: close at once, without sending the replies not
 // yet sent to requests read with this one (the peers' answer to a
 // cross-protocol attack: docs/protocols.md).
-enum class AfterReply { kContinue, kClose, kCloseDiscardingUnsent };
+// kBecomeWatcher: memcached's watch; the connection reads no more requests.
+enum class AfterReply { kContinue, kClose, kCloseDiscardingUnsent, kBecomeWatcher };
 
 // Every counter a protocol's report shows that a reset zeroes: the
 // userspace counters by their field names (cmd_get, keyspace_hits, ...;
 // gauges such as curr_connections are left out) and the kernel's
 // xdp_<proto>_<outcome>. Raw counts, before any baseline.
-NamedCounters ResettableCounters(const ServerContext& context);
+NamedCounters ResettableCounters(const ServerContext& context, Store& store);
 
 // The count of `name` in `counters` (0 when absent).
 uint64_t CountOf(const NamedCounters& counters, std::string_view name);

@@ -2,9 +2,8 @@
 // store, attaches it (unless --xdp-mode off), serves memcached and RESP over
 // TCP and UDP from the same maps, and on SIGINT/SIGTERM stops, prints the
 // fast path's counters and detaches.
-#include <getopt.h>
 #include <signal.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <shared_mutex>
@@ -23,92 +23,13 @@
 #include "proxy/bpf_store.h"
 #include "proxy/chores.h"
 #include "proxy/persistence.h"
+#include "proxy/options.h"
 #include "proxy/server.h"
 #include "proxy/xdp_loader.h"
 
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
-
-void PrintUsage(FILE* out) {
-  std::fprintf(out,
-               "Usage: xdpkv [options]\n"
-               "  -p, --port N          memcached TCP port (default 11211; 0 = off; -1 = a free\n"
-               "                        port the kernel picks, as memcached's -p -1)\n"
-               "  -U, --udp-port N      memcached UDP port, also answered by XDP (default 11211;\n"
-               "                        0 = off; -1 = a free port)\n"
-               "      --redis-port N    RESP port, TCP and UDP (default 6379; 0 = off; -1 = a\n"
-               "                        free port)\n"
-               "  -l, --listen ADDR     address to listen on, IPv4 or IPv6 (repeatable;\n"
-               "                        default 127.0.0.1)\n"
-               "  -t, --threads N       event loops (default 2)\n"
-               "  -c, --max-connections N  memcached clients at once (default 1024); more are\n"
-               "                        told 'ERROR Too many open connections' and closed\n"
-               "      --maxclients N    RESP clients at once (default 10000), as Redis's maxclients\n"
-               "  -I, --max-item-size N largest value in bytes (default and maximum 1048576)\n"
-               "  -m, --memory MB       memory limit of the store, as the kernel allocates it\n"
-               "                        (its tables, items and values; default 64, as\n"
-               "                        memcached). When full it evicts (--maxmemory-policy)\n"
-               "      --maxmemory BYTES the same limit in Redis's terms (100mb, 2gb; 0 = none)\n"
-               "      --maxmemory-policy POLICY  what to evict when full: allkeys-lru (default,\n"
-               "                        as memcached), volatile-lru, allkeys-random,\n"
-               "                        volatile-random, volatile-ttl, or noeviction (writes\n"
-               "                        then get the peers' out-of-memory errors)\n"
-               "  -M, --disable-evictions  memcached's -M: noeviction\n"
-               "      --xdp-iface IFACE interface to attach XDP to (repeatable; default lo)\n"
-               "      --xdp-mode MODE   auto|native|generic|off (default auto: native where the\n"
-               "                        driver supports it, generic on lo; off = userspace only,\n"
-               "                        same store)\n"
-               "      --pin-dir DIR     bpffs directory of the store (default /sys/fs/bpf/xdpkv);\n"
-               "                        a restart serves what is pinned there\n"
-               "      --fresh           drop the pinned store before starting\n"
-               "      --dir DIR         where the RDB dump is written and read (default: the\n"
-               "                        current directory, as Redis)\n"
-               "      --dbfilename NAME the dump's file name (default dump.rdb)\n"
-               "      --save \"S C ...\"  save the dump after S seconds if C writes happened\n"
-               "                        (pairs; repeatable; default \"\": no scheduled saves, the\n"
-               "                        pinned store already survives restarts; Redis's schedule\n"
-               "                        is \"3600 1 300 100 60 10000\"). With a schedule, SIGTERM\n"
-               "                        and SHUTDOWN save as in Redis\n"
-               "      --rdbcompression yes|no  LZF-compress dump strings (default yes)\n"
-               "      --load-rdb FILE   start from FILE (an RDB dump, Redis's or ours) instead of\n"
-               "                        DIR/NAME; the store must be new (use --fresh). Without it,\n"
-               "                        a new store (after a reboot, or --fresh) loads DIR/NAME\n"
-               "                        if it exists. A corrupt dump stops the start\n"
-               "      --enable-protected-configs yes|no  allow CONFIG SET dir and dbfilename\n"
-               "                        (default no, as Redis 7)\n"
-               "      --requirepass PASS  RESP clients must AUTH first (Redis's requirepass);\n"
-               "                        UDP is then refused, by the kernel path too\n"
-               "      --protected-mode yes|no  with no password, refuse RESP clients from other\n"
-               "                        than loopback (default yes, as Redis)\n"
-               "  -Y, --auth-file FILE  memcached clients must authenticate first with a\n"
-               "                        user:password line of FILE (memcached's -Y); UDP is then\n"
-               "                        refused, by the kernel path too\n"
-               "      --udp-allow CIDR  sources whose UDP requests are answered, by the kernel\n"
-               "                        path and userspace alike (repeatable), besides this host\n"
-               "                        (127.0.0.0/8 and ::1/128, always). XDP runs before netfilter:\n"
-               "                        iptables rules do not see what it answers, this list is\n"
-               "                        the control. E.g. --udp-allow 10.0.0.0/8\n"
-               "      --udp-max-reply-bytes N  most UDP reply bytes (frame headers included) one\n"
-               "                        request datagram from a non-loopback source gets; more is\n"
-               "                        one error instead (default 400: a 15-byte `get k` gets at\n"
-               "                        most ~10x its size back)\n"
-               "Exposed by default: TCP and UDP on 127.0.0.1 only, UDP answered for this host\n"
-               "only. To serve other hosts: -l ADDR (or 0.0.0.0) and, for UDP, --udp-allow.\n"
-               "  -h, --help            this text\n"
-               "  -V, --version         print the version\n"
-               "With MEMCACHED_PORT_FILENAME set, the bound ports are written to that file once\n"
-               "serving, in memcached's format plus a RESP line (docs/protocols.md).\n");
-}
-
-bool ParseNumber(const char* text, long max, long* out) {
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || errno != 0 || value < 0 || value > max) return false;
-  *out = value;
-  return true;
-}
 
 [[noreturn]] void Fail(const std::string& message) {
   std::fprintf(stderr, "xdpkv: %s\n", message.c_str());
@@ -128,234 +49,40 @@ constexpr size_t kEvictionsPerTick = 20000;
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
-  enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
-  enum { kUdpAllow = 1200, kUdpMaxReplyBytes };  // UDP admission (docs/architecture.md)
-  enum { kMaxMemory = 1300, kMaxMemoryPolicy };  // memory limit (docs/protocols.md)
-  enum { kDir = 1400, kDbFilename, kSave, kRdbCompression, kLoadRdb, kProtectedConfigs };
-  const option long_options[] = {
-      {"port", required_argument, nullptr, 'p'},
-      {"udp-port", required_argument, nullptr, 'U'},
-      {"redis-port", required_argument, nullptr, kRedisPort},
-      {"listen", required_argument, nullptr, 'l'},
-      {"threads", required_argument, nullptr, 't'},
-      {"max-connections", required_argument, nullptr, 'c'},
-      {"maxclients", required_argument, nullptr, kMaxClients},
-      {"max-item-size", required_argument, nullptr, 'I'},
-      {"memory", required_argument, nullptr, 'm'},
-      {"maxmemory", required_argument, nullptr, kMaxMemory},
-      {"maxmemory-policy", required_argument, nullptr, kMaxMemoryPolicy},
-      {"disable-evictions", no_argument, nullptr, 'M'},
-      {"xdp-iface", required_argument, nullptr, kXdpIface},
-      {"xdp-mode", required_argument, nullptr, kXdpMode},
-      {"pin-dir", required_argument, nullptr, kPinDir},
-      {"fresh", no_argument, nullptr, kFresh},
-      {"requirepass", required_argument, nullptr, kRequirePass},
-      {"protected-mode", required_argument, nullptr, kProtectedMode},
-      {"auth-file", required_argument, nullptr, 'Y'},
-      {"udp-allow", required_argument, nullptr, kUdpAllow},
-      {"udp-max-reply-bytes", required_argument, nullptr, kUdpMaxReplyBytes},
-      {"dir", required_argument, nullptr, kDir},
-      {"dbfilename", required_argument, nullptr, kDbFilename},
-      {"save", required_argument, nullptr, kSave},
-      {"rdbcompression", required_argument, nullptr, kRdbCompression},
-      {"load-rdb", required_argument, nullptr, kLoadRdb},
-      {"enable-protected-configs", required_argument, nullptr, kProtectedConfigs},
-      {"help", no_argument, nullptr, 'h'},
-      {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0},
-  };
-  std::vector<std::string> interfaces;
-  std::string mode = "auto";
-  xdpkv::XdpConfig xdp;
-  xdp.pin_dir = "/sys/fs/bpf/xdpkv";
-  xdp.memory_limit_bytes = uint64_t{64} << 20;  // memcached's default -m
-  xdpkv::EvictionPolicy eviction_policy = xdpkv::EvictionPolicy::kAllKeysLru;
-  xdpkv::ServerConfig server_config;
-  std::vector<std::string> addresses;
-  // This host always; --udp-allow adds networks (a loopback source off lo
-  // is martian, never answered, so keeping it costs nothing).
-  std::vector<std::string> udp_allow = xdpkv::DefaultUdpAllow();
-  long number = 0;
-  long max_connections = -1, max_clients = -1;  // -1: RuntimeConfig's defaults
-  std::string requirepass, auth_file;
-  bool protected_mode = true;
-  // Persistence (docs/protocols.md, "Persistence").
-  xdpkv::PersistenceConfig persistence_config;
-  persistence_config.version = kVersion;
-  bool save_given = false;
-  std::string load_rdb;
-  bool protected_configs = false;
-  int opt;
-  auto port = [&](const char* text) -> int {
-    if (std::string(text) == "-1") return xdpkv::kAnyPort;
-    if (!ParseNumber(text, 65535, &number)) Fail(absl::StrCat("bad port '", text, "'"));
-    return static_cast<int>(number);
-  };
-  while ((opt = getopt_long(argc, argv, "p:U:l:t:c:I:m:MY:hV", long_options, nullptr)) != -1) {
-    switch (opt) {
-      case 'p':
-        server_config.memcache_tcp_port = port(optarg);
-        break;
-      case 'U':
-        server_config.memcache_udp_port = port(optarg);
-        break;
-      case kRedisPort:
-        server_config.resp_port = port(optarg);
-        break;
-      case 'l':
-        addresses.emplace_back(optarg);
-        break;
-      case 't':
-        if (!ParseNumber(optarg, 256, &number) || number < 1) {
-          Fail(absl::StrCat("--threads must be 1..256, not '", optarg, "'"));
-        }
-        server_config.threads = static_cast<int>(number);
-        break;
-      case 'c':
-        if (!ParseNumber(optarg, 1 << 24, &max_connections) || max_connections < 1) {
-          Fail(absl::StrCat("--max-connections must be 1..16777216, not '", optarg, "'"));
-        }
-        break;
-      case kMaxClients:
-        if (!ParseNumber(optarg, 1 << 24, &max_clients) || max_clients < 1) {
-          Fail(absl::StrCat("--maxclients must be 1..16777216, not '", optarg, "'"));
-        }
-        break;
-      case 'm':
-        if (!ParseNumber(optarg, 1 << 20, &number) || number < 1) {
-          Fail(absl::StrCat("--memory must be 1..1048576 megabytes, not '", optarg, "'"));
-        }
-        xdp.memory_limit_bytes = static_cast<uint64_t>(number) << 20;
-        break;
-      case kMaxMemory: {
-        const auto bytes = xdpkv::ParseMemoryAmount(optarg);
-        if (!bytes || *bytes > (uint64_t{1} << 40)) {
-          Fail(absl::StrCat("--maxmemory must be bytes (or 100mb, 2gb...) up to 1tb, not '",
-                            optarg, "'"));
-        }
-        xdp.memory_limit_bytes = *bytes;
-        break;
-      }
-      case kMaxMemoryPolicy: {
-        const auto policy = xdpkv::ParseEvictionPolicy(optarg);
-        if (!policy) {
-          Fail(absl::StrCat("--maxmemory-policy must be noeviction, allkeys-lru, volatile-lru, "
-                            "allkeys-random, volatile-random or volatile-ttl, not '",
-                            optarg, "'"));
-        }
-        eviction_policy = *policy;
-        break;
-      }
-      case 'M':
-        eviction_policy = xdpkv::EvictionPolicy::kNoEviction;
-        break;
-      case 'I':
-        if (!ParseNumber(optarg, XDPKV_MAX_VALUE_LEN, &number) || number < 1) {
-          Fail(absl::StrCat("--max-item-size must be 1..", XDPKV_MAX_VALUE_LEN, " bytes"));
-        }
-        server_config.memcache_options.max_value_bytes = static_cast<size_t>(number);
-        break;
-      case kXdpIface:
-        interfaces.emplace_back(optarg);
-        break;
-      case kXdpMode:
-        mode = optarg;
-        if (mode != "auto" && mode != "native" && mode != "generic" && mode != "off") {
-          Fail("--xdp-mode must be auto, native, generic or off");
-        }
-        break;
-      case kPinDir:
-        xdp.pin_dir = optarg;
-        break;
-      case kFresh:
-        xdp.fresh = true;
-        break;
-      case kRequirePass:
-        requirepass = optarg;
-        break;
-      case kProtectedMode:
-        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
-          Fail("--protected-mode must be yes or no");
-        }
-        protected_mode = std::string(optarg) == "yes";
-        break;
-      case 'Y':
-        auth_file = optarg;
-        break;
-      case kUdpAllow:
-        if (auto cidr = xdpkv::ParseCidr(optarg); !cidr.ok()) {
-          Fail(absl::StrCat("--udp-allow: ", cidr.status().message()));
-        }
-        udp_allow.emplace_back(optarg);
-        break;
-      case kUdpMaxReplyBytes:
-        if (!ParseNumber(optarg, 1 << 30, &number)) {
-          Fail(absl::StrCat("--udp-max-reply-bytes must be 0..1073741824, not '", optarg, "'"));
-        }
-        server_config.udp_max_reply_bytes = static_cast<uint32_t>(number);
-        break;
-      case kDir: {
-        struct stat st {};
-        if (stat(optarg, &st) != 0 || !S_ISDIR(st.st_mode)) {
-          Fail(absl::StrCat("--dir ", optarg, ": not a directory"));
-        }
-        persistence_config.dir = optarg;
-        break;
-      }
-      case kDbFilename:
-        if (std::string_view(optarg).find('/') != std::string_view::npos || *optarg == '\0') {
-          Fail("--dbfilename must be a file name, not a path");
-        }
-        persistence_config.dbfilename = optarg;
-        break;
-      case kSave: {
-        // As redis.conf's `save` lines: the first replaces the default,
-        // the next ones add; "" clears.
-        const auto points = xdpkv::ParseSavePoints(optarg);
-        if (!points) Fail(absl::StrCat("--save '", optarg, "': Invalid save parameters"));
-        if (!save_given) persistence_config.save.clear();
-        save_given = true;
-        if (points->empty()) persistence_config.save.clear();
-        persistence_config.save.insert(persistence_config.save.end(), points->begin(),
-                                       points->end());
-        break;
-      }
-      case kRdbCompression:
-        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
-          Fail("--rdbcompression must be yes or no");
-        }
-        persistence_config.compress = std::string(optarg) == "yes";
-        break;
-      case kLoadRdb:
-        load_rdb = optarg;
-        break;
-      case kProtectedConfigs:
-        if (std::string(optarg) != "yes" && std::string(optarg) != "no") {
-          Fail("--enable-protected-configs must be yes or no");
-        }
-        protected_configs = std::string(optarg) == "yes";
-        break;
-      case 'h':
-        PrintUsage(stdout);
-        return 0;
-      case 'V':
-        std::printf("xdpkv %s\n", kVersion);
-        return 0;
-      default:
-        PrintUsage(stderr);
-        return 2;
-    }
+  auto parsed = xdpkv::ParseCommandLine(argc, argv);
+  if (!parsed.ok()) Fail(std::string(parsed.status().message()));
+  xdpkv::Options& options = *parsed;
+  if (options.action == xdpkv::Options::Action::kHelp) {
+    xdpkv::PrintUsage(stdout);
+    return 0;
   }
-  if (optind < argc) Fail(absl::StrCat("unexpected argument '", argv[optind], "'"));
-  if (!addresses.empty()) server_config.addresses = addresses;
-  server_config.udp_allow = udp_allow;
+  if (options.action == xdpkv::Options::Action::kVersion) {
+    std::printf("xdpkv %s\n", kVersion);
+    return 0;
+  }
+  xdpkv::XdpConfig& xdp = options.xdp;
+  xdpkv::ServerConfig& server_config = options.server;
+  std::vector<std::string>& interfaces = options.interfaces;
+  const std::string& mode = options.xdp_mode;
   if (interfaces.empty()) interfaces.emplace_back("lo");
   std::optional<xdpkv::MemcacheAuthFile> memcache_auth;
-  if (!auth_file.empty()) {
-    auto loaded_auth = xdpkv::MemcacheAuthFile::Load(auth_file);
+  if (!options.auth_file.empty()) {
+    auto loaded_auth = xdpkv::MemcacheAuthFile::Load(options.auth_file);
     if (!loaded_auth.ok()) Fail(std::string(loaded_auth.status().message()));
     memcache_auth = std::move(*loaded_auth);
+  }
+  for (const std::string& note : options.notes) std::printf("xdpkv: %s\n", note.c_str());
+  if (options.enable_coredumps) {
+    // memcached's -r: the core file limit as high as allowed.
+    rlimit core{};
+    if (getrlimit(RLIMIT_CORE, &core) == 0) {
+      core.rlim_cur = core.rlim_max;
+      if (setrlimit(RLIMIT_CORE, &core) != 0) Fail("-r: failed to raise the core file limit");
+    }
+  }
+  if (options.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+    // As memcached: a warning, and on without it.
+    std::fprintf(stderr, "xdpkv: warning: -k invalid, mlockall() failed: %s\n", std::strerror(errno));
   }
 
   // As redis-server does: as many descriptors as allowed, for many clients.
@@ -397,7 +124,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<xdpkv::XdpLoader> loader = std::move(*loaded);
   counters_source = loader.get();
   auto store = xdpkv::BpfStore::ForLoader(*loader);
-  store->SetEvictionPolicy(eviction_policy);
+  store->SetEvictionPolicy(options.eviction_policy);
 
   // Redis's dirty counter: userspace's writes plus the kernel's stored
   // SETs and DELETEs (its counters only grow).
@@ -410,11 +137,12 @@ int main(int argc, char** argv) {
     }
     return n;
   };
-  xdpkv::Persistence persistence(*store, persistence_config, changes, xdpkv::UnixMinusBootMs);
+  options.persistence.version = kVersion;
+  xdpkv::Persistence persistence(*store, options.persistence, changes, xdpkv::UnixMinusBootMs);
   // The dump is loaded into a new store only: one pinned store is the
   // newer data (it survived a restart the dump was written before).
-  std::string load_path = load_rdb;
-  if (!load_rdb.empty() && !loader->store_created()) {
+  std::string load_path = options.load_rdb;
+  if (!options.load_rdb.empty() && !loader->store_created()) {
     Fail(absl::StrCat("--load-rdb: the store pinned in ", xdp.pin_dir,
                       " was kept, and a dump is loaded into a new store only: add --fresh to "
                       "drop it first"));
@@ -471,10 +199,17 @@ int main(int argc, char** argv) {
   context.max_item_size = server_config.memcache_options.max_value_bytes;
   context.schedule_flush = [](uint64_t at_ms) { flush_at.store(at_ms); };
   context.runtime = &runtime;
-  if (max_connections > 0) runtime.memcache_max_connections = static_cast<uint32_t>(max_connections);
-  if (max_clients > 0) runtime.maxclients = static_cast<uint32_t>(max_clients);
-  runtime.requirepass.Set(requirepass);
-  runtime.protected_mode = protected_mode;
+  if (options.max_connections > 0) {
+    runtime.memcache_max_connections = static_cast<uint32_t>(options.max_connections);
+  }
+  if (options.max_clients > 0) runtime.maxclients = static_cast<uint32_t>(options.max_clients);
+  runtime.requirepass.Set(options.requirepass);
+  runtime.protected_mode = options.protected_mode;
+  runtime.memcache_verbosity = std::min<uint32_t>(options.verbosity, 2);
+  runtime.memcache_detail = options.detail_enabled;
+  context.memcache = options.memcache;
+  // memcached's shutdown command (-A): the same stop as SIGTERM's.
+  context.memcache_shutdown = [] { kill(getpid(), SIGTERM); };
   if (memcache_auth) context.memcache_auth = &*memcache_auth;
   // The kernel path answers UDP without a session: with auth on it is not
   // attached, and CONFIG SET requirepass cannot turn auth on under it,
@@ -502,7 +237,7 @@ int main(int argc, char** argv) {
     return named;
   };
   context.persistence = &persistence;
-  context.protected_configs_enabled = protected_configs;
+  context.protected_configs_enabled = options.protected_configs;
   static std::atomic<bool> shutdown_requested{false};
   static std::atomic<xdpkv::ShutdownSave> shutdown_save{xdpkv::ShutdownSave::kNo};
   context.request_shutdown = [](xdpkv::ShutdownSave save) {
@@ -532,6 +267,16 @@ int main(int argc, char** argv) {
       }
       std::printf("xdpkv: XDP attached to %s (%s mode)\n", interface.c_str(),
                   xdpkv::XdpModeName(xdp_mode));
+    }
+  }
+  // memcached's -P (memcached writes it only when it daemonizes; xdpkv,
+  // which does not, always does), removed at exit.
+  if (!options.pid_file.empty()) {
+    FILE* pid_file = std::fopen(options.pid_file.c_str(), "w");
+    if (pid_file == nullptr || std::fprintf(pid_file, "%d\n", static_cast<int>(getpid())) < 0 ||
+        std::fclose(pid_file) != 0) {
+      Fail(absl::StrCat("Could not open the pid file ", options.pid_file, " for writing: ",
+                        std::strerror(errno)));
     }
   }
   // As memcached: the ports bound, for callers that asked for -1.
@@ -573,6 +318,7 @@ int main(int argc, char** argv) {
       }
     }
     xdpkv::ServerStats::Add(stats.expired_keys, active_expiry.Tick(now, NowBootMs));
+    stats.crawler_starts.store(active_expiry.passes(), std::memory_order_relaxed);
     // Room below the limit, so writes (the kernel's too) rarely find the
     // store full and wait for an eviction.
     store->EvictForHeadroom(kEvictionsPerTick);
@@ -600,6 +346,7 @@ int main(int argc, char** argv) {
   if (auto counters = loader->ReadCounters(); counters.ok()) {
     std::printf("xdpkv: counters:%s\n", counters->Format().c_str());
   }
+  if (!options.pid_file.empty()) std::remove(options.pid_file.c_str());
   std::printf("xdpkv: %s, stopped\n",
               shutdown_requested.load() ? "SHUTDOWN"
                                         : absl::StrCat("signal ", signal_number).c_str());

@@ -1,13 +1,16 @@
 // memcached's text commands over the Store, with memcached 1.6's replies.
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "protocol/values.h"
 #include "proxy/expiry.h"
 #include "proxy/handlers.h"
+#include "proxy/memcache_family.h"
 #include "proxy/memcache_retrieve.h"
 
 namespace xdpkv {
@@ -31,6 +34,15 @@ std::optional<uint64_t> ExpiresAtFor(int64_t exptime, const ServerContext& conte
   return ExpiresAtMs(exptime, context.now_boot_ms(), context.unix_minus_boot_ms);
 }
 
+// A touch, which memcached also counts as a fetch (its flags bumped).
+Mutation TouchAndBump(const StoredItem& current, uint64_t expires_at_ms) {
+  Mutation m = Mutation::Touch(current, expires_at_ms);
+  bool activates = false;
+  m.mc_bits = memcache_family::FetchedBits(current.mc_bits, &activates);
+  m.keep_atime = !activates;
+  return m;
+}
+
 // get, gets, gat, gats: the whole reply at once (for callers that bound
 // nothing; sessions stream through RetrieveKeys).
 void Retrieve(const mc::Command& command, Store& store, const ServerContext& context,
@@ -39,9 +51,22 @@ void Retrieve(const mc::Command& command, Store& store, const ServerContext& con
 }
 
 // set, add, replace, append, prepend, cas.
+std::string_view StoreCommandReply(const mc::Command& command, Store& store,
+                                   const ServerContext& context);
 std::string_view StoreCommand(const mc::Command& command, Store& store, const ServerContext& context) {
   Stats& stats = *context.stats;
   Stats::Add(stats.cmd_set);
+  memcache_family::RecordPrefix(context, command.key(), memcache_family::PrefixOp::kSet);
+  const std::string_view reply = StoreCommandReply(command, store, context);
+  if (reply == mc::reply::kStored) Stats::Add(stats.total_items);
+  if (reply == mc::reply::kOutOfMemory) Stats::Add(stats.store_no_memory);
+  if (reply == mc::reply::kObjectTooLarge) Stats::Add(stats.store_too_large);
+  return reply;
+}
+
+std::string_view StoreCommandReply(const mc::Command& command, Store& store,
+                                   const ServerContext& context) {
+  Stats& stats = *context.stats;
   const auto expires_at = ExpiresAtFor(command.exptime, context);
   const std::string_view key = command.key();
   if (command.op == mc::Op::kSet) {
@@ -80,7 +105,8 @@ std::string_view StoreCommand(const mc::Command& command, Store& store, const Se
           reply = mc::reply::kNotFound;
           return Mutation::Keep();
         }
-        if (current->cas != command.cas_unique) {
+        // -C: items have no CAS unique, so no cas can match (memcached).
+        if (!context.memcache.cas_enabled || current->cas != command.cas_unique) {
           reply = mc::reply::kExists;
           return Mutation::Keep();
         }
@@ -118,6 +144,7 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
   const bool incr = command.op == mc::Op::kIncr;
   std::optional<uint64_t> result;
   bool non_numeric = false;
+  bool in_place = true;
   auto mutated = store.Mutate(command.key(), [&](const std::optional<StoredItem>& current) {
     result.reset();
     non_numeric = false;
@@ -133,8 +160,13 @@ void Arithmetic(const mc::Command& command, Store& store, const ServerContext& c
     std::string text = std::to_string(*result);
     // memcached rewrites a shrinking number in place, padded with spaces.
     if (text.size() < current->value.size()) text.resize(current->value.size(), ' ');
-    return Mutation::Rewrite(current, std::move(text));
+    // A number that still fits is rewritten in place: the item keeps its
+    // memcached flags (fetched, ...), as memcached's do_add_delta does.
+    in_place = text.size() == current->value.size();
+    return Mutation::Rewrite(current, std::move(text), ValueType::kString, in_place);
   });
+  // A number grown out of its item is a new item to memcached.
+  if (mutated.ok() && result && !in_place) Stats::Add(stats.total_items);
   if (!mutated.ok()) {
     if (!command.noreply) out->append(WriteError(mutated.status()));
     return;
@@ -163,7 +195,7 @@ std::string_view Touch(const mc::Command& command, Store& store, const ServerCon
     found = current.has_value();
     if (!current) return Mutation::Keep();
     if (!expires_at) return Mutation::Delete();
-    return Mutation::Touch(*current, *expires_at);
+    return TouchAndBump(*current, *expires_at);
   });
   if (!result.ok()) return WriteError(result.status());
   Stats::Add(found ? stats.touch_hits : stats.touch_misses);
@@ -171,126 +203,29 @@ std::string_view Touch(const mc::Command& command, Store& store, const ServerCon
 }
 
 std::string_view FlushAll(const mc::Command& command, Store& store, const ServerContext& context) {
-  Stats::Add(context.stats->cmd_flush);
+  Stats::Add(context.stats->cmd_flush);  // counted even when refused, as memcached
+  if (!context.memcache.flush_enabled) return "CLIENT_ERROR flush_all not allowed\r\n";
+  if (command.delay_invalid) return mc::reply::kInvalidExptime;
   if (command.delay > 0 && context.schedule_flush) {
     const auto at = ExpiresAtFor(command.delay, context);
     if (at) {
       context.schedule_flush(*at);
+      context.runtime->memcache_flushed_at =
+          static_cast<int64_t>((*at + context.unix_minus_boot_ms) / 1000);
       return mc::reply::kOk;
     }
   }
+  context.runtime->memcache_flushed_at = time(nullptr);
   auto cleared = store.Clear();
   return cleared.ok() ? mc::reply::kOk : WriteError(cleared.status());
-}
-
-void Statistics(const mc::Command& command, Store& store, const ServerContext& context,
-                std::string* out) {
-  if (!command.stats_args.empty()) {
-    // memcached's subcommands; the store has no slabs, items classes or
-    // size histogram, so those answer empty (docs/protocols.md).
-    const std::string_view sub = command.stats_args[0];
-    if (sub == "reset") {
-      // As memcached: every counter but the gauges (connections open,
-      // items), the kernel's included.
-      context.stats->memcache_baseline.Reset(ResettableCounters(context));
-      out->append(mc::reply::kReset);
-    } else if (sub == "detail") {
-      const std::string_view arg = command.stats_args.size() > 1 ? command.stats_args[1] : "";
-      if (arg == "on" || arg == "off") {
-        out->append(mc::reply::kOk);
-      } else if (arg == "dump") {
-        out->append(mc::reply::kEnd);
-      } else {
-        out->append("CLIENT_ERROR usage: stats detail on|off|dump\r\n");
-      }
-    } else if (sub == "sizes") {
-      out->append("STAT sizes_status disabled\r\nEND\r\n");
-    } else if (sub == "settings") {
-      mc::AppendStat(out, "item_size_max", std::to_string(context.max_item_size));
-      mc::AppendStat(out, "num_threads", std::to_string(context.threads));
-      mc::AppendStat(out, "maxbytes", std::to_string(store.Memory().limit_bytes));
-      mc::AppendStat(out, "evictions",
-                     store.Memory().policy == EvictionPolicy::kNoEviction ? "off" : "on");
-      mc::AppendStat(out, "cas_enabled", "yes");
-      out->append(mc::reply::kEnd);
-    } else if (sub == "slabs" || sub == "items" || sub == "conns" || sub == "extstore") {
-      out->append(mc::reply::kEnd);
-    } else {
-      out->append(mc::reply::kError);  // as memcached, also for "stats noreply"
-    }
-    return;
-  }
-  const Stats& s = *context.stats;
-  auto stat = [out](std::string_view name, auto value) {
-    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
-      mc::AppendStat(out, name, value);
-    } else {
-      mc::AppendStat(out, name, std::to_string(value));
-    }
-  };
-  // Every count since the last `stats reset`; the memcached names add up
-  // both tiers, userspace's and the kernel's (xdp_memcache_*, listed at
-  // the end with userspace_cmd_get/_set beside them).
-  const NamedCounters raw = ResettableCounters(context);
-  auto since = [&](std::string_view name) {
-    return s.memcache_baseline.Since(name, CountOf(raw, name));
-  };
-  auto counter = [&](std::string_view name) { stat(name, since(name)); };
-  auto both_tiers = [&](std::string_view name, std::initializer_list<std::string_view> kernel) {
-    uint64_t total = since(name);
-    for (std::string_view xdp : kernel) total += since(absl::StrCat("xdp_memcache_", std::string(xdp)));
-    stat(name, total);
-  };
-  const int64_t now = time(nullptr);
-  stat("pid", static_cast<int64_t>(getpid()));
-  stat("uptime", now - context.started_unix);
-  stat("time", now);
-  stat("version", std::string_view(context.memcache_version));
-  stat("pointer_size", 64);
-  stat("curr_connections", Stats::Read(s.curr_connections));
-  counter("total_connections");
-  both_tiers("cmd_get", {"get_hits", "get_misses"});
-  both_tiers("cmd_set", {"sets", "store_full"});
-  counter("cmd_flush");
-  counter("cmd_touch");
-  both_tiers("get_hits", {"get_hits"});
-  both_tiers("get_misses", {"get_misses"});
-  both_tiers("delete_misses", {"delete_misses"});
-  both_tiers("delete_hits", {"delete_hits"});
-  counter("incr_misses");
-  counter("incr_hits");
-  counter("decr_misses");
-  counter("decr_hits");
-  counter("cas_misses");
-  counter("cas_hits");
-  counter("cas_badval");
-  counter("touch_hits");
-  counter("touch_misses");
-  stat("expired_unfetched", since("expired_keys"));
-  stat("threads", context.threads);
-  stat("item_size_max", context.max_item_size);
-  // bytes: the items and values as the kernel allocated them; the store's
-  // fixed tables are in limit_maxbytes too (docs/architecture.md, "Memory").
-  const MemoryReport memory = store.Memory();
-  if (auto usage = store.Usage(); usage.ok()) stat("curr_items", usage->items);
-  stat("bytes", memory.used_bytes - memory.fixed_bytes);
-  stat("limit_maxbytes", memory.limit_bytes);
-  stat("store_fixed_bytes", memory.fixed_bytes);
-  stat("xdp_kernel_memlock", memory.kernel_memlock);
-  stat("evictions", memory.evicted_keys);
-  stat("userspace_cmd_get", since("cmd_get"));
-  stat("userspace_cmd_set", since("cmd_set"));
-  for (const auto& [name, count] : raw) {
-    if (name.starts_with("xdp_")) stat(name, since(name));
-  }
-  out->append(mc::reply::kEnd);
 }
 
 }  // namespace
 
 RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::string_view> keys,
                               Store& store, const ServerContext& context, std::string* out,
-                              size_t out_limit, std::vector<mc::UdpResponseObject>* objects) {
+                              size_t out_limit, std::vector<mc::UdpResponseObject>* objects,
+                              ReadAhead* ahead) {
   const bool with_cas = op == mc::Op::kGets || op == mc::Op::kGats;
   const bool touch = op == mc::Op::kGat || op == mc::Op::kGats;
   const auto expires_at = ExpiresAtFor(exptime, context);
@@ -301,7 +236,13 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
     if (objects != nullptr) objects->push_back({out->size()});
   };
   RetrieveProgress progress;
-  for (std::string_view key : keys) {
+  // Plain reads come from the store kReadBatch keys at a time (one syscall
+  // for all of them on a BpfStore), at most about the output's room.
+  constexpr size_t kReadBatch = 32;
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> batch;
+  size_t batch_next = 0;
+  for (size_t index = 0; index < keys.size(); ++index) {
+    const std::string_view key = keys[index];
     if (progress.answered > 0 && out->size() > out_limit) return progress;
     ++progress.answered;
     Stats::Add(stats.cmd_get);
@@ -317,15 +258,26 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
           return Mutation::Keep();
         }
         if (!expires_at) return Mutation::Delete();
-        return Mutation::Touch(*current, *expires_at);
+        return TouchAndBump(*current, *expires_at);
       });
       status = touched.status();
     } else {
-      auto item = store.Get(key);
+      std::optional<ReadAhead::Item> early;
+      if (ahead != nullptr && batch_next == batch.size()) early = ahead->Take(key);
+      if (!early && batch_next == batch.size()) {
+        const size_t room = out_limit > out->size() ? out_limit - out->size() : 0;
+        batch = store.GetMany(keys.subspan(index, std::min(kReadBatch, keys.size() - index)), room);
+        batch_next = 0;
+      }
+      auto item = early ? std::move(*early) : std::move(batch[batch_next++]);
       status = item.status();
       // Another Redis type (a hash): not there for memcached.
       if (item.ok() && (!*item || (*item)->type == ValueType::kString)) found = std::move(*item);
+      if (found) memcache_family::MarkFetched(store, key, *found, context);
     }
+    memcache_family::RecordPrefix(context, key,
+                                  found ? memcache_family::PrefixOp::kGetHit
+                                        : memcache_family::PrefixOp::kGetMiss);
     if (!status.ok()) {
       // As memcached does when a multi-get fails part way: drop what it
       // still holds of the reply and send the error alone.
@@ -339,8 +291,9 @@ RetrieveProgress RetrieveKeys(mc::Op op, int32_t exptime, std::span<const std::s
     if (found) {
       Stats::Add(stats.get_hits);
       if (touch) Stats::Add(stats.touch_hits);
+      const uint64_t cas = context.memcache.cas_enabled ? found->cas : 0;  // -C: 0
       mc::AppendValue(out, key, found->flags, found->value,
-                      with_cas ? std::optional<uint64_t>(found->cas) : std::nullopt);
+                      with_cas ? std::optional<uint64_t>(cas) : std::nullopt);
     } else {
       Stats::Add(stats.get_misses);
       if (touch) Stats::Add(stats.touch_misses);
@@ -379,6 +332,7 @@ AfterReply HandleMemcache(const mc::Command& command, Store& store, const Server
     case mc::Op::kCas:
       return reply(StoreCommand(command, store, context));
     case mc::Op::kDelete: {
+      memcache_family::RecordPrefix(context, command.key(), memcache_family::PrefixOp::kDelete);
       auto deleted = store.Delete(command.key());
       if (!deleted.ok()) {
         if (!command.noreply) AppendServerError(out, deleted.status());
@@ -399,12 +353,34 @@ AfterReply HandleMemcache(const mc::Command& command, Store& store, const Server
       mc::AppendVersion(out, context.memcache_version);
       return AfterReply::kContinue;
     case mc::Op::kVerbosity:
+      context.runtime->memcache_verbosity = std::min<uint32_t>(command.verbosity, 2);  // memcached's max
       return reply(mc::reply::kOk);
     case mc::Op::kStats:
-      Statistics(command, store, context, out);
+      memcache_family::Statistics(command, store, context, out);
       return AfterReply::kContinue;
     case mc::Op::kQuit:
       return AfterReply::kClose;
+    case mc::Op::kShutdown:
+      return memcache_family::Shutdown(command, context, out);
+    case mc::Op::kMetaGet:
+    case mc::Op::kMetaSet:
+    case mc::Op::kMetaDelete:
+    case mc::Op::kMetaArithmetic:
+    case mc::Op::kMetaNoop:
+    case mc::Op::kMetaDebug:
+      return memcache_family::Meta(command, store, context, out);
+    case mc::Op::kCacheMemlimit:
+      memcache_family::CacheMemlimit(command, store, out);
+      return AfterReply::kContinue;
+    case mc::Op::kWatch:
+      return memcache_family::Watch(command, context, {}, out);
+    case mc::Op::kLruCrawler: {
+      // Sessions stream a metadump (proxy/session.cc); here it is written whole.
+      std::optional<memcache_family::Metadump> dump;
+      memcache_family::LruCrawler(command, context, {}, out, &dump);
+      if (dump) memcache_family::ContinueMetadump(*dump, store, context, out, SIZE_MAX);
+      return AfterReply::kContinue;
+    }
   }
   return AfterReply::kContinue;
 }

@@ -30,10 +30,13 @@ struct RetrieveProgress {
 // With `objects` (UDP), records where memcached's response object of each
 // key ends in `out` (END joins the last key's; a get of no keys, or the
 // error, is one object), for memcache::FrameUdpReply.
+// `ahead`: items read before this command's turn (a pipeline's gets, read
+// together by the session); a key found at its front is taken from there.
 RetrieveProgress RetrieveKeys(memcache::Op op, int32_t exptime,
                               std::span<const std::string_view> keys, Store& store,
                               const ServerContext& context, std::string* out, size_t out_limit,
-                              std::vector<memcache::UdpResponseObject>* objects = nullptr);
+                              std::vector<memcache::UdpResponseObject>* objects = nullptr,
+                              ReadAhead* ahead = nullptr);
 
 }  // namespace xdpkv
 

@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,7 +29,11 @@ namespace xdpkv {
 namespace {
 
 enum class Proto { kMemcache, kResp };
-enum class Transport { kTcp, kUdp };
+// kUnix: a unix stream socket (memcached's -s, Redis's --unixsocket),
+// served as TCP is.
+enum class Transport { kTcp, kUdp, kUnix };
+
+bool IsStream(Transport transport) { return transport != Transport::kUdp; }
 
 constexpr size_t kReadChunk = 64 * 1024;
 // A connection whose unsent replies are above this is not served further
@@ -58,6 +63,8 @@ constexpr auto kDrainStall = std::chrono::seconds(5);
 // socket got is taken for another of its sockets (another address family,
 // or UDP next to TCP).
 constexpr int kBindAttempts = 32;
+// -o idle_timeout: how often a loop looks for idle clients.
+constexpr int kIdleCheckMs = 1000;
 
 // Failures of the loop's chores (epoll_ctl, accept) go to stderr, at most
 // one line per second per kind, so a storm of them cannot flood the log.
@@ -158,7 +165,7 @@ absl::Status LockPort(const Address& address, Transport transport, int* bind_err
 }
 
 absl::StatusOr<int> OpenListener(const Address& address, Transport transport, int* bind_errno,
-                                 bool first_of_group, std::vector<int>* lock_fds) {
+                                 bool first_of_group, std::vector<int>* lock_fds, int backlog) {
   *bind_errno = 0;
   if (first_of_group) {
     if (auto locked = LockPort(address, transport, bind_errno, lock_fds); !locked.ok()) {
@@ -183,9 +190,57 @@ absl::StatusOr<int> OpenListener(const Address& address, Transport transport, in
     close(fd);
     return status;
   }
-  if (transport == Transport::kTcp && listen(fd, 1024) != 0) {
+  if (transport == Transport::kTcp && listen(fd, backlog) != 0) {
     const absl::Status status = Errno(absl::StrCat("listening on ", address.text));
     close(fd);
+    return status;
+  }
+  return fd;
+}
+
+// A listening unix stream socket at `path`. A stale socket file there (no
+// one accepting on it) is removed first, as memcached and Redis do; a live
+// one is an error, not taken over. `mode` as memcached's -a: the umask is
+// set around the bind so the file never has other permissions; 0: the
+// process's umask decides (Redis's default for --unixsocketperm).
+absl::StatusOr<int> OpenUnixListener(const std::string& path, uint32_t mode, int backlog) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(address.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("unix socket path '", path, "': longer than ",
+                                                   sizeof(address.sun_path) - 1, " bytes"));
+  }
+  std::memcpy(address.sun_path, path.data(), path.size());
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
+  struct stat existing {};
+  if (lstat(path.c_str(), &existing) == 0 && S_ISSOCK(existing.st_mode)) {
+    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live =
+        probe >= 0 && connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    if (probe >= 0) close(probe);
+    if (live) {
+      close(fd);
+      return absl::UnavailableError(
+          absl::StrCat("binding unix socket ", path, ": Address already in use (a server accepts "
+                       "on it)"));
+    }
+    unlink(path.c_str());
+  }
+  const mode_t old_umask = mode != 0 ? umask(~mode & 0777) : 0;
+  const int bound = bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+  const int bind_error = errno;
+  if (mode != 0) umask(old_umask);
+  if (bound != 0) {
+    errno = bind_error;
+    const absl::Status status = Errno(absl::StrCat("binding unix socket ", path));
+    close(fd);
+    return status;
+  }
+  if (listen(fd, backlog) != 0) {
+    const absl::Status status = Errno(absl::StrCat("listening on ", path));
+    close(fd);
+    unlink(path.c_str());
     return status;
   }
   return fd;
@@ -217,12 +272,19 @@ struct Connection {
   std::variant<MemcacheSession, RespSession> session;
   uint32_t events = 0;       // what epoll watches for it
   bool read_closed = false;  // the client shut down its side; answer, then close
+  // When it last sent a request (memcached's last_cmd_time), for -o
+  // idle_timeout.
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
 
   bool closing() const {
     return std::visit([](const auto& s) { return s.closing(); }, session);
   }
   bool paused() const {
     return std::visit([](const auto& s) { return s.paused(); }, session);
+  }
+  bool yielded() const {
+    const auto* memcache = std::get_if<MemcacheSession>(&session);
+    return memcache != nullptr && memcache->yielded();
   }
   size_t pending() const { return out.size() - out_sent; }
   size_t Feed(std::string* reply) {
@@ -247,6 +309,8 @@ struct Server::Loop {
   std::map<int, std::unique_ptr<Connection>> connections;
   // Listeners not watched until then (out of fds, no spare): zero if watched.
   std::chrono::steady_clock::time_point accept_paused_until{};
+  std::chrono::steady_clock::time_point next_idle_check{};
+  std::chrono::steady_clock::time_point accept_paused_since{};
 
   ~Loop() {
     for (auto& [fd, conn] : connections) close(fd);
@@ -281,17 +345,38 @@ struct Server::Loop {
   }
 
   // Tells a client it is over the limit, as the peer does, and closes it.
-  static void Refuse(int fd, Proto proto) {
+  void Refuse(int fd, Proto proto) {
     const std::string_view words =
         proto == Proto::kMemcache ? memcache::reply::kTooManyConnections : resp::reply::kMaxClients;
     (void)!send(fd, words.data(), words.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
+    if (proto == Proto::kMemcache) ServerStats::Add(context->stats->rejected_connections);
+  }
+
+  // A unix listener is shared by every loop (EPOLLEXCLUSIVE: one loop is
+  // woken per client), and such a watch cannot be modified, only removed
+  // and added again.
+  void WatchListener(const Listener& l, bool on) {
+    if (l.transport == Transport::kUnix) {
+      if (on) {
+        Watch(l.fd, EPOLLIN | EPOLLEXCLUSIVE);
+      } else {
+        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l.fd, nullptr);
+      }
+    } else {
+      Watch(l.fd, on ? EPOLLIN : 0, EPOLL_CTL_MOD);
+    }
   }
 
   void PauseAccepting() {
+    if (accept_paused_until == std::chrono::steady_clock::time_point{}) {
+      accept_paused_since = std::chrono::steady_clock::now();
+      ServerStats::Add(context->stats->accept_paused_loops);
+    }
     accept_paused_until = std::chrono::steady_clock::now() + kAcceptBackoff;
+    ServerStats::Add(context->stats->listen_disabled_num);
     for (const Listener& l : listeners) {
-      if (l.transport == Transport::kTcp) Watch(l.fd, 0, EPOLL_CTL_MOD);
+      if (IsStream(l.transport)) WatchListener(l, false);
     }
   }
 
@@ -301,18 +386,51 @@ struct Server::Loop {
       return;
     }
     accept_paused_until = {};
+    context->stats->accept_paused_loops.fetch_sub(1, std::memory_order_relaxed);
+    ServerStats::Add(context->stats->time_in_listen_disabled_us,
+                     static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                               std::chrono::steady_clock::now() - accept_paused_since)
+                                               .count()));
     OpenSpareFd();
     for (const Listener& l : listeners) {
-      if (l.transport == Transport::kTcp) Watch(l.fd, EPOLLIN, EPOLL_CTL_MOD);
+      if (IsStream(l.transport)) WatchListener(l, true);
     }
   }
 
-  // epoll_wait's timeout: -1, or until the listeners are watched again.
+  // epoll_wait's timeout: -1, or until the listeners are watched again,
+  // or (-o idle_timeout) the next look for idle clients.
   int WaitTimeoutMs() const {
-    if (accept_paused_until == std::chrono::steady_clock::time_point{}) return -1;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        accept_paused_until - std::chrono::steady_clock::now());
-    return static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+    int timeout = -1;
+    if (accept_paused_until != std::chrono::steady_clock::time_point{}) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          accept_paused_until - std::chrono::steady_clock::now());
+      timeout = static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+    }
+    if (context->memcache.idle_timeout_s > 0 && !connections.empty()) {
+      timeout = timeout < 0 ? kIdleCheckMs : std::min(timeout, kIdleCheckMs);
+    }
+    return timeout;
+  }
+
+  // memcached's -o idle_timeout: a memcached client that has sent no
+  // request for longer is closed (counted as idle_kicks), unless replies to
+  // it are still going out. Looked at about once a second, as memcached's
+  // timeout thread does.
+  void CloseIdleClients() {
+    const uint32_t limit_s = context->memcache.idle_timeout_s;
+    if (limit_s == 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_idle_check) return;
+    next_idle_check = now + std::chrono::milliseconds(kIdleCheckMs);
+    std::vector<int> idle;
+    for (const auto& [fd, conn] : connections) {
+      if (conn->proto != Proto::kMemcache || conn->pending() > 0 || conn->paused()) continue;
+      if (now - conn->last_active > std::chrono::seconds(limit_s)) idle.push_back(fd);
+    }
+    for (const int fd : idle) {
+      ServerStats::Add(context->stats->idle_kicks);
+      Close(fd);
+    }
   }
 
   void Accept(const Listener& listener) {
@@ -372,6 +490,7 @@ struct Server::Loop {
               : std::variant<MemcacheSession, RespSession>(std::in_place_type<RespSession>,
                                                            *store, *context, kMaxPendingOutput)});
       conn->events = EPOLLIN | EPOLLRDHUP;
+      conn->last_active = std::chrono::steady_clock::now();
       if (!Watch(fd, conn->events)) {
         count.fetch_sub(1, std::memory_order_relaxed);
         close(fd);
@@ -407,9 +526,14 @@ struct Server::Loop {
               ? HandleMemcacheDatagram(datagram, *store, *context, memcache_options)
               : HandleRespDatagram(datagram, *store, *context);
       if (!IsLoopback(source)) CapUdpReply(listener.proto, datagram, &replies);
+      const bool memcache = listener.proto == Proto::kMemcache;
+      if (memcache) ServerStats::Add(context->stats->bytes_read, datagram.size());
       for (const std::string& reply : replies) {
-        sendto(listener.fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from),
-               from_len);
+        const ssize_t sent = sendto(listener.fd, reply.data(), reply.size(), 0,
+                                    reinterpret_cast<sockaddr*>(&from), from_len);
+        if (memcache && sent > 0) {
+          ServerStats::Add(context->stats->bytes_written, static_cast<uint64_t>(sent));
+        }
       }
     }
   }
@@ -470,6 +594,9 @@ struct Server::Loop {
         return false;
       }
       conn.out_sent += static_cast<size_t>(n);
+      if (conn.proto == Proto::kMemcache) {
+        ServerStats::Add(context->stats->bytes_written, static_cast<uint64_t>(n));
+      }
     }
     // Drop what went out, so out.size() is what is pending (sessions bound
     // their work by it).
@@ -487,19 +614,27 @@ struct Server::Loop {
   }
 
   // Runs the session over what is buffered.
-  void Serve(Connection& conn) { conn.in.erase(0, conn.Feed(&conn.out)); }
+  void Serve(Connection& conn) {
+    const size_t used = conn.Feed(&conn.out);
+    if (used == 0) return;
+    conn.in.erase(0, used);
+    conn.last_active = std::chrono::steady_clock::now();
+  }
 
   void OnConnection(int fd, uint32_t events) {
     Connection& conn = *connections[fd];
     if (events & (EPOLLERR | EPOLLHUP)) conn.read_closed = true;
-    // A paused session goes on once its client has collected enough.
+    // A paused session goes on once its client has collected enough; one
+    // that yielded (-R) runs one more turn per wakeup.
     for (int i = 0; i < kResumesPerWakeup && conn.paused(); ++i) {
       if (!Flush(conn)) {
         Close(fd);
         return;
       }
       if (conn.pending() > kMaxPendingOutput) break;
+      const bool was_yield = conn.yielded();
       Serve(conn);
+      if (was_yield) break;
     }
     if ((events & (EPOLLIN | EPOLLRDHUP)) && Reading(conn)) {
       char chunk[kReadChunk];
@@ -514,6 +649,9 @@ struct Server::Loop {
           break;
         }
         conn.in.append(chunk, static_cast<size_t>(n));
+        if (conn.proto == Proto::kMemcache) {
+          ServerStats::Add(context->stats->bytes_read, static_cast<uint64_t>(n));
+        }
         if (conn.proto == Proto::kResp && QueryBufferTooBig(conn)) {
           Close(fd);  // Redis closes such a client without a reply
           return;
@@ -611,6 +749,7 @@ struct Server::Loop {
       const int n = epoll_wait(epoll_fd, events, 256, WaitTimeoutMs());
       if (n < 0 && errno != EINTR) return;
       ResumeAcceptingIfDue();
+      CloseIdleClients();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
         if (fd == stop_fd) {
@@ -620,7 +759,7 @@ struct Server::Loop {
         bool handled = false;
         for (const Listener& listener : listeners) {
           if (listener.fd != fd) continue;
-          if (listener.transport == Transport::kTcp) {
+          if (IsStream(listener.transport)) {
             Accept(listener);
           } else {
             ServeDatagrams(listener);
@@ -655,6 +794,21 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
       {config.resp_port, Proto::kResp, Transport::kTcp, "RESP TCP", "RESP", &ports_.resp},
       {config.resp_port, Proto::kResp, Transport::kUdp, "RESP UDP", nullptr, &ports_.resp},
   };
+  struct UnixWanted {
+    std::string path;
+    uint32_t mode;
+    Proto proto;
+    const char* name;
+  };
+  std::vector<UnixWanted> unix_wanted;
+  if (!config.memcache_unix_path.empty()) {
+    unix_wanted.push_back(
+        {config.memcache_unix_path, config.memcache_unix_mode, Proto::kMemcache, "memcached unix"});
+  }
+  if (!config.resp_unix_path.empty()) {
+    unix_wanted.push_back({config.resp_unix_path, config.resp_unix_mode, Proto::kResp, "RESP unix"});
+  }
+  std::vector<int> unix_first_fds;
   for (const Wanted& w : wanted) {
     if (w.port != kAnyPort && (w.port < 0 || w.port > 65535)) {
       return absl::InvalidArgumentError(absl::StrCat("bad port ", w.port));
@@ -679,7 +833,7 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
         // The first thread's socket starts each group (port 0 asks the
         // kernel for a free one: nothing to probe).
         auto fd = OpenListener(*address, w.transport, &bind_errno, t == 0 && port != 0,
-                               &port_lock_fds_);
+                               &port_lock_fds_, config.tcp_backlog);
         if (!fd.ok()) {
           *kernel_port_taken = w.port == kAnyPort && bind_errno == EADDRINUSE;
           return fd.status();
@@ -699,8 +853,28 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
         }
       }
     }
+    // Unix sockets: one per path, opened once and shared by every loop
+    // (each holds its own descriptor of it).
+    for (size_t u = 0; u < unix_wanted.size(); ++u) {
+      const UnixWanted& w = unix_wanted[u];
+      int fd = -1;
+      if (t == 0) {
+        auto opened = OpenUnixListener(w.path, w.mode, config.tcp_backlog);
+        if (!opened.ok()) return opened.status();
+        fd = *opened;
+        unix_paths_.push_back(w.path);
+        unix_first_fds.push_back(fd);
+        listeners_.push_back(absl::StrCat(w.name, " ", w.path));
+      } else {
+        fd = fcntl(unix_first_fds[u], F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) return Errno("dup of a unix socket");
+      }
+      loop->listeners.push_back({fd, w.proto, Transport::kUnix});
+    }
     loop->Watch(loop->stop_fd, EPOLLIN);
-    for (const Listener& l : loop->listeners) loop->Watch(l.fd, EPOLLIN);
+    for (const Listener& l : loop->listeners) {
+      loop->Watch(l.fd, l.transport == Transport::kUnix ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN);
+    }
     loops_.push_back(std::move(loop));
   }
   if (memcache_shared) ports_.memcache_udp = ports_.memcache_tcp;
@@ -786,6 +960,8 @@ void Server::Stop() {
 Server::~Server() {
   Stop();
   for (int fd : port_lock_fds_) close(fd);
+  // As Redis does at shutdown (memcached leaves its socket file).
+  for (const std::string& path : unix_paths_) unlink(path.c_str());
 }
 
 }  // namespace xdpkv

@@ -38,6 +38,14 @@ struct ServerConfig {
   // get. Datagrams from our own ports are never answered (no loops).
   std::vector<std::string> udp_allow = DefaultUdpAllow();
   uint32_t udp_max_reply_bytes = kDefaultUdpMaxReplyBytes;
+  int tcp_backlog = 1024;  // listen() backlog of TCP and unix sockets (-b)
+  // Unix stream sockets (memcached's -s/-a, Redis's --unixsocket/
+  // --unixsocketperm); empty path: none. A mode of 0 leaves the socket as
+  // the umask makes it (Redis's default).
+  std::string memcache_unix_path;
+  uint32_t memcache_unix_mode = 0700;
+  std::string resp_unix_path;
+  uint32_t resp_unix_mode = 0;
 };
 
 // The ports the sockets are bound to; 0: that listener is off.
@@ -96,6 +104,7 @@ class Server {
   std::vector<std::string> listeners_;
   std::vector<PortLine> port_lines_;
   std::vector<int> port_lock_fds_;  // flock'ed per address and port we bound
+  std::vector<std::string> unix_paths_;  // unix sockets we made, removed at the end
   BoundPorts ports_;
   ClientCounts clients_;
   UdpAdmission udp_admission_;  // read by every loop, written before Run

@@ -2,11 +2,23 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <shared_mutex>
 
 #include "protocol/resp.h"
+#include "proxy/memcache_family.h"
 #include "proxy/memcache_retrieve.h"
 
 namespace xdpkv {
+
+bool MemcacheSession::ContinueDump(std::string* out) {
+  if (!memcache_family::ContinueMetadump(*pending_dump_, store_, context_, out, output_limit_)) {
+    return false;
+  }
+  pending_dump_.reset();
+  EndRequest(/*memcached_flushes=*/true, *out);
+  return true;
+}
 
 bool MemcacheSession::ContinueGet(std::string* out) {
   PendingGet& get = *pending_get_;
@@ -30,11 +42,18 @@ void MemcacheSession::EndResponseObject(size_t reply_start, const std::string& o
 
 void MemcacheSession::EndRequest(bool memcached_flushes, const std::string& out) {
   ++requests_answered_;
-  const bool flushes =
-      memcached_flushes || memcache::MemcachedFlushesAfterRequest(requests_answered_);
-  if (flushes) flushed_end_ = out.size();
+  // memcached yields after its -R requests per event, sending what it holds.
+  const bool yields = memcache::MemcachedFlushesAfterRequest(
+      requests_answered_, context_.memcache.reqs_per_event);
+  if (yields) {
+    ServerStats::Add(context_.stats->conn_yields);
+    yield_due_ = response_objects_ == nullptr;  // TCP: others get a turn (UDP: one datagram)
+  }
+  if (memcached_flushes || yields) flushed_end_ = out.size();
   if (response_objects_ == nullptr) return;
-  if (flushes && !response_objects_->empty()) response_objects_->back().flush_after = true;
+  if ((memcached_flushes || yields) && !response_objects_->empty()) {
+    response_objects_->back().flush_after = true;
+  }
 }
 
 void MemcacheSession::DiscardUnsent(std::string* out) {
@@ -45,16 +64,50 @@ void MemcacheSession::DiscardUnsent(std::string* out) {
   }
 }
 
+namespace {
+
+bool IsOneKeyGet(const memcache::Command& command) {
+  return (command.op == memcache::Op::kGet || command.op == memcache::Op::kGets) &&
+         command.keys.size() == 1;
+}
+
+}  // namespace
+
+void MemcacheSession::ReadAheadGets(std::string_view first_key, std::string_view rest) {
+  std::vector<std::string_view> keys = {first_key};
+  // Not past memcached's next yield (-R), when other connections get a turn.
+  for (size_t n = requests_answered_ + 1;
+       keys.size() < kReadAheadCommands &&
+       !memcache::MemcachedFlushesAfterRequest(n, context_.memcache.reqs_per_event);
+       ++n) {
+    const memcache::ParseResult next = memcache::ParseCommand(rest, options_);
+    if (next.status != memcache::ParseStatus::kCommand || !IsOneKeyGet(next.command)) break;
+    keys.push_back(next.command.key());
+    rest.remove_prefix(next.consumed);
+  }
+  if (keys.size() < 2) return;  // one get gains nothing from a batch
+  const size_t room = output_limit_ == kNoOutputLimit ? SIZE_MAX : output_limit_;
+  auto items = store_.GetMany(keys, room);
+  read_ahead_.Fill(std::vector<std::string>(keys.begin(), keys.end()), std::move(items));
+}
+
 size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
-  paused_ = false;
+  // After a yield the count goes on (memcached resumes the same event's
+  // count); otherwise this is a new read, a new event.
+  if (!yielded_) {
+    requests_answered_ = 0;
+    yield_due_ = false;
+  }
+  paused_ = yielded_ = false;
   // memcached has sent everything before this read (it flushes whenever it
   // runs out of complete requests).
   flushed_end_ = out->size();
-  requests_answered_ = 0;  // memcached's count of requests per event
-  if (pending_get_ && !ContinueGet(out)) {
+  if ((pending_get_ && !ContinueGet(out)) || (pending_dump_ && !ContinueDump(out))) {
     paused_ = true;
     return 0;
   }
+  // memcached's watch: the connection only receives from now on.
+  if (watching_) return input.size();
   size_t used = 0;
   while (!closing_) {
     std::string_view rest = input.substr(used);
@@ -66,6 +119,12 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       continue;
     }
     if (rest.empty()) break;
+    if (yield_due_) {
+      // -R: requests remain, but other connections go first.
+      yield_due_ = false;
+      paused_ = yielded_ = true;
+      break;
+    }
     if (out->size() > output_limit_) {
       paused_ = true;  // the client has not collected enough yet
       break;
@@ -77,6 +136,12 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       if (step.kind == MemcacheAuthStep::kNeedMore) break;
       if (step.kind == MemcacheAuthStep::kClose) closing_ = true;
       if (step.kind == MemcacheAuthStep::kAuthenticated) authenticated_ = true;
+      // memcached counts the exchanges that checked a password.
+      const bool failed = step.reply == kMemcacheAuthFailure;
+      if (step.kind == MemcacheAuthStep::kAuthenticated || failed) {
+        ServerStats::Add(context_.stats->auth_cmds);
+      }
+      if (failed) ServerStats::Add(context_.stats->auth_errors);
       continue;
     }
     const memcache::ParseResult r = memcache::ParseCommand(rest, options_);
@@ -86,9 +151,14 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
     if (r.status == memcache::ParseStatus::kError) {
       // As memcached: a SET refused as too large unlinks the old value, so
       // the client cannot read back what it meant to replace.
-      if (r.swallow > 0 && r.command.op == memcache::Op::kSet && !r.command.keys.empty()) {
-        (void)store_.Delete(r.command.keys.front());
-      }
+      // (A classic set swallows only for that; an ms also for its bad flags.)
+      const bool too_large =
+          (r.command.op == memcache::Op::kSet && r.swallow > 0) ||
+          (r.command.op == memcache::Op::kMetaSet && r.error_reply == memcache::reply::kObjectTooLarge);
+      if (too_large && !r.command.keys.empty()) (void)store_.Delete(r.command.key());
+      if (too_large) ServerStats::Add(context_.stats->store_too_large);
+      // memcached counts a storage command once its data is read, bad or not.
+      if (r.error_reply == memcache::reply::kBadDataChunk) ServerStats::Add(context_.stats->cmd_set);
       if (r.discard_unsent) {
         // An HTTP request line: memcached closes without a word, dropping
         // the replies it still holds.
@@ -104,12 +174,17 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       continue;
     }
     const memcache::Command& command = r.command;
+    if (IsOneKeyGet(command)) {
+      if (read_ahead_.empty()) ReadAheadGets(command.key(), input.substr(used));
+    } else {
+      read_ahead_.Clear();
+    }
     if (memcache::IsRetrieval(command.op)) {
       // Key by key: a multi-get of big values must not build its whole
       // reply at once.
       const RetrieveProgress progress =
           RetrieveKeys(command.op, command.exptime, command.keys, store_, context_, out,
-                       output_limit_, response_objects_);
+                       output_limit_, response_objects_, &read_ahead_);
       if (!progress.done) {
         // The keys are views into `input`, which the caller drops: copy.
         pending_get_.emplace(PendingGet{command.op, command.exptime, {}, 0});
@@ -121,12 +196,41 @@ size_t MemcacheSession::Feed(std::string_view input, std::string* out) {
       EndRequest(/*memcached_flushes=*/true, *out);  // memcached sends what it holds after every get
       continue;
     }
-    if (HandleMemcache(command, store_, context_, out) != AfterReply::kContinue) closing_ = true;
-    // quit: memcached sends what it holds, quit's own empty object last.
+    AfterReply after = AfterReply::kContinue;
+    if (command.op == memcache::Op::kWatch || command.op == memcache::Op::kLruCrawler) {
+      // They refuse to follow replies memcached has not sent yet.
+      const memcache_family::Connection connection{out->size() > flushed_end_};
+      if (command.op == memcache::Op::kWatch) {
+        after = memcache_family::Watch(command, context_, connection, out);
+      } else {
+        memcache_family::LruCrawler(command, context_, connection, out, &pending_dump_);
+        if (pending_dump_ && !ContinueDump(out)) {
+          paused_ = true;
+          break;
+        }
+      }
+    } else {
+      after = HandleMemcache(command, store_, context_, out);
+    }
+    if (after == AfterReply::kCloseDiscardingUnsent) {
+      DiscardUnsent(out);  // memcached closes at once (shutdown)
+      closing_ = true;
+      break;
+    }
+    if (after == AfterReply::kBecomeWatcher) {
+      ServerStats::Add(context_.stats->log_watchers);
+      watching_ = true;
+      used = input.size();
+      break;
+    }
+    if (after == AfterReply::kClose) closing_ = true;
+    // quit: memcached sends what it holds, quit's own empty object last;
+    // mn: it sends what it holds.
     const bool quit = command.op == memcache::Op::kQuit;
     EndResponseObject(reply_start, *out, quit);
-    EndRequest(/*memcached_flushes=*/quit, *out);
+    EndRequest(/*memcached_flushes=*/quit || command.op == memcache::Op::kMetaNoop, *out);
   }
+  read_ahead_.Clear();  // other clients may write before the next read
   return used;
 }
 
@@ -150,6 +254,41 @@ void RespSession::EndResponseObject(size_t reply_start, const std::string& out) 
   }
 }
 
+namespace {
+
+bool IsGet(const resp::Command& command) {
+  if (command.args.size() != 2 || command.args[0].size() != 3) return false;
+  const std::string_view name = command.args[0];
+  return (name[0] | 0x20) == 'g' && (name[1] | 0x20) == 'e' && (name[2] | 0x20) == 't';
+}
+
+}  // namespace
+
+void RespSession::ReadAheadGets() {
+  // Not inside MULTI (queued, not run) nor before AUTH (refused).
+  if (client_.multi || !client_.authenticated) return;
+  std::vector<std::string_view> keys;
+  for (size_t i = ahead_next_; i < ahead_.size() && keys.size() < kReadAheadCommands; ++i) {
+    const resp::ParseResult& r = ahead_[i];
+    if (r.status != resp::ParseStatus::kCommand || !IsGet(r.command)) break;
+    keys.push_back(r.command.args[1]);
+  }
+  if (keys.size() < 2) return;  // one GET gains nothing from a batch
+  Store* db_store = store_.Database(client_.db);
+  Store& store = db_store != nullptr ? *db_store : store_;
+  std::vector<ReadAhead::Item> items;
+  {
+    // Isolated from a running EXEC, as each GET would be.
+    std::shared_lock<std::shared_mutex> isolated;
+    if (context_.transactions != nullptr) {
+      isolated = std::shared_lock<std::shared_mutex>(*context_.transactions);
+    }
+    // The output bound caps what is read ahead too (GetMany stops past it).
+    items = store.GetMany(keys, output_limit_ == kNoOutputLimit ? SIZE_MAX : output_limit_);
+  }
+  client_.read_ahead.Fill(std::vector<std::string>(keys.begin(), keys.end()), std::move(items));
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
   const size_t feed_start = out->size();  // replies to this read start here
@@ -160,15 +299,37 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     EndResponseObject(0, *out);  // the MGET's reply, begun in an earlier call, ends here
   }
-  size_t used = 0;
-  while (!closing_ && used < input.size()) {
+  size_t used = 0, parsed = 0;  // bytes answered; bytes parsed (ahead of used)
+  ahead_.clear();
+  ahead_next_ = 0;
+  while (!closing_) {
     if (out->size() > output_limit_) {
       paused_ = true;
       break;
     }
+    if (ahead_next_ == ahead_.size()) {
+      // Parse the complete commands at hand (a pipeline), up to a bound,
+      // so a run of GETs can be read from the store in one call.
+      ahead_.clear();
+      ahead_next_ = 0;
+      while (ahead_.size() < kReadAheadCommands && parsed < input.size()) {
+        resp::ParseResult r = parser_.Parse(input.substr(parsed));
+        if (r.status == resp::ParseStatus::kNeedMore) break;
+        parsed += r.consumed;
+        const bool error = r.status == resp::ParseStatus::kError;
+        ahead_.push_back(std::move(r));
+        if (error) break;
+      }
+      if (ahead_.empty()) break;
+    }
+    const resp::ParseResult& r = ahead_[ahead_next_];
+    if (r.status == resp::ParseStatus::kCommand && IsGet(r.command)) {
+      if (client_.read_ahead.empty()) ReadAheadGets();
+    } else {
+      client_.read_ahead.Clear();
+    }
+    ++ahead_next_;
     const size_t reply_start = out->size();
-    const resp::ParseResult r = parser_.Parse(input.substr(used));
-    if (r.status == resp::ParseStatus::kNeedMore) break;
     if (r.status == resp::ParseStatus::kError) {
       out->append(r.error_reply);  // Redis closes after a protocol error
       closing_ = true;
@@ -194,6 +355,11 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     }
     EndResponseObject(reply_start, *out);
   }
+  client_.read_ahead.Clear();
+  // Commands parsed but not answered are parsed again from `used` next
+  // time: the parser starts over there.
+  if (ahead_next_ < ahead_.size() || (used < parsed)) parser_.StartOver();
+  ahead_.clear();
   return used;
 }
 

@@ -14,6 +14,7 @@
 #include "protocol/memcache_text.h"
 #include "protocol/resp.h"
 #include "proxy/handlers.h"
+#include "proxy/memcache_family.h"
 
 namespace xdpkv {
 
@@ -36,6 +37,11 @@ class MemcacheSession {
   MemcacheSession(Store& store, const ServerContext& context,
                   memcache::ParseOptions options = {}, size_t output_limit = kNoOutputLimit)
       : store_(store), context_(context), options_(options), output_limit_(output_limit) {}
+  ~MemcacheSession() {
+    if (watching_) context_.stats->log_watchers.fetch_sub(1, std::memory_order_relaxed);
+  }
+  MemcacheSession(const MemcacheSession&) = delete;
+  MemcacheSession& operator=(const MemcacheSession&) = delete;
 
   // Handles the complete requests at the front of `input`, appending the
   // replies to `out`; returns how many bytes it used. Pipelined requests
@@ -47,8 +53,11 @@ class MemcacheSession {
   // The connection should close once `out` is sent (quit, or an error
   // memcached closes on).
   bool closing() const { return closing_; }
-  // Stopped by the output limit with work left.
+  // Stopped by the output limit with work left, or yielded (below).
   bool paused() const { return paused_; }
+  // Stopped after memcached's -R requests of one read, with more to do:
+  // call Feed again once other connections have had their turn.
+  bool yielded() const { return yielded_; }
 
   // UDP: from now on, records in `objects` where each of memcached's
   // response objects ends in `out`, and after which ones memcached sends
@@ -68,6 +77,14 @@ class MemcacheSession {
   };
   // Answers what is left of pending_get_; false while keys remain.
   bool ContinueGet(std::string* out);
+  // Reads the keys of the run of one-key gets that starts with this one
+  // (`first_key`; `rest`: the input after it) in one store call, into
+  // read_ahead_ (docs/architecture.md, "Where a TCP request's time goes").
+  void ReadAheadGets(std::string_view first_key, std::string_view rest);
+  static constexpr size_t kReadAheadCommands = 32;
+  ReadAhead read_ahead_;
+  // Writes what is left of pending_dump_; false while items remain.
+  bool ContinueDump(std::string* out);
   // Response objects (RecordResponseObjects; no-ops without it): the reply
   // a request appended from `reply_start` is one object, unless it is empty
   // and not `quit`'s; then memcached's bookkeeping after the request.
@@ -85,14 +102,18 @@ class MemcacheSession {
   size_t output_limit_;
   size_t swallow_ = 0;  // bytes of a refused value still to discard
   std::optional<PendingGet> pending_get_;
+  std::optional<memcache_family::Metadump> pending_dump_;  // lru_crawler metadump
+  bool watching_ = false;  // memcached's watch: no more requests are read
   // memcached's -Y: until authenticated, input goes to the auth exchange.
   bool authenticated_ = context_.memcache_auth == nullptr;
   MemcacheAuthState auth_;
   bool closing_ = false;
   bool paused_ = false;
   std::vector<memcache::UdpResponseObject>* response_objects_ = nullptr;
-  size_t requests_answered_ = 0;
+  size_t requests_answered_ = 0;  // since the read began (memcached's event)
   size_t flushed_end_ = 0;  // `out` up to here memcached would have sent
+  bool yield_due_ = false;  // -R requests done: yield before the next one
+  bool yielded_ = false;
 };
 
 class RespSession {
@@ -114,11 +135,20 @@ class RespSession {
 
  private:
   void EndResponseObject(size_t reply_start, const std::string& out);
+  // Reads the run of GETs at ahead_[ahead_next_...] in one store call,
+  // into client_.read_ahead (docs/architecture.md).
+  void ReadAheadGets();
+
+  // Commands parsed ahead of their turn, at most this many at once: a
+  // pipeline's GETs are read together.
+  static constexpr size_t kReadAheadCommands = 32;
 
   Store& store_;
   const ServerContext& context_;
   size_t output_limit_;
   resp::Parser parser_;
+  std::vector<resp::ParseResult> ahead_;  // parsed, not yet answered from ahead_next_
+  size_t ahead_next_ = 0;
   RespClient client_;
   bool closing_ = false;
   bool paused_ = false;

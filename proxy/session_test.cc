@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "protocol/redis_commands.h"
 #include "proxy/commands/redis_family.h"
+#include "proxy/store_layout.h"
 #include "proxy/testing/memory_store.h"
 
 namespace xdpkv {
@@ -48,6 +50,97 @@ class Sessions : public ::testing::Test {
   size_t last_used_ = 0;
   bool last_closing_ = false;
 };
+
+// RESP in a compact form for these tests: "GET a" -> *2\r\n$3\r\nGET\r\n$1\r\na\r\n.
+std::string Commands(std::initializer_list<std::string_view> lines) {
+  std::string out;
+  for (std::string_view line : lines) {
+    std::vector<std::string_view> words;
+    for (size_t start = 0; start <= line.size();) {
+      const size_t space = std::min(line.find(' ', start), line.size());
+      words.push_back(line.substr(start, space - start));
+      start = space + 1;
+    }
+    absl::StrAppend(&out, "*", words.size(), "\r\n");
+    for (std::string_view word : words) {
+      absl::StrAppend(&out, "$", word.size(), "\r\n", std::string(word), "\r\n");
+    }
+  }
+  return out;
+}
+
+TEST_F(Sessions, RespPipelinedGetsAreReadInOneStoreCall) {
+  Resp(Commands({"SET a 1", "SET b 22", "HSET h f v"}));
+  store_.store_calls = 0;
+  EXPECT_EQ(Resp(Commands({"GET a", "get b", "GET nope", "GET a", "GET h"})),
+            "$1\r\n1\r\n$2\r\n22\r\n$-1\r\n$1\r\n1\r\n-WRONGTYPE Operation against a key "
+            "holding the wrong kind of value\r\n");
+  EXPECT_EQ(store_.store_calls, 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_hits), 4u);  // the hash's too, as Redis
+  EXPECT_EQ(ServerStats::Read(stats_.keyspace_misses), 1u);
+}
+
+TEST_F(Sessions, RespReadAheadNeverAnswersAcrossAWrite) {
+  // Each GET sees every command before it: a run ends at the first non-GET.
+  EXPECT_EQ(Resp(Commands({"SET a 1", "GET a", "GET a", "SET a 2", "GET a", "DEL a", "GET a",
+                           "GET a"})),
+            "+OK\r\n$1\r\n1\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n:1\r\n$-1\r\n$-1\r\n");
+  // Queued in MULTI, run by EXEC after the SET inside it.
+  EXPECT_EQ(Resp(Commands({"SET b 1", "MULTI", "GET b", "SET b 2", "GET b", "EXEC", "GET b",
+                           "GET b"})),
+            "+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n"
+            "$1\r\n2\r\n$1\r\n2\r\n");
+}
+
+TEST_F(Sessions, RespReadAheadResumesAPipelineCutByTheOutputBound) {
+  for (int i = 0; i < 40; ++i) Resp(Commands({absl::StrCat("SET k", i, " ", std::string(100, 'v'))}));
+  std::string input;
+  for (int i = 0; i < 40; ++i) input += Commands({absl::StrCat("GET k", i)});
+  input += "*2\r\n$3\r\nGET\r\n$2\r\nk1";  // a GET still arriving
+  RespSession session(store_, context_, /*output_limit=*/500);
+  std::string all;
+  size_t used = 0;
+  for (int turn = 0; turn < 100; ++turn) {
+    std::string out;
+    used += session.Feed(std::string_view(input).substr(used), &out);
+    all += out;
+    if (!session.paused()) break;
+  }
+  std::string expected;  // every GET once, in order
+  for (int i = 0; i < 40; ++i) expected += "$100\r\n" + std::string(100, 'v') + "\r\n";
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(used, input.size() - 19);  // the partial GET stays unconsumed
+  std::string out;
+  EXPECT_EQ(session.Feed(std::string_view(input).substr(used) , &out), 0u);
+  std::string rest = std::string(input.substr(used)) + "\r\n";
+  EXPECT_EQ(session.Feed(rest, &out), rest.size());
+  EXPECT_EQ(out, "$100\r\n" + std::string(100, 'v') + "\r\n");
+}
+
+TEST_F(Sessions, MemcacheMultiGetReadsItsKeysInOneStoreCall) {
+  Memcache("set a 1 0 1\r\nx\r\nset c 3 0 2\r\nzz\r\n");
+  store_.store_calls = 0;
+  EXPECT_EQ(Memcache("get a b c a\r\n"),
+            "VALUE a 1 1\r\nx\r\nVALUE c 3 2\r\nzz\r\nVALUE a 1 1\r\nx\r\nEND\r\n");
+  // One read for the four keys; the first hits also mark the items fetched
+  // (memcached's ITEM_FETCHED: one write each, once per item).
+  EXPECT_EQ(store_.store_calls, 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.get_hits), 3u);
+  EXPECT_EQ(ServerStats::Read(stats_.get_misses), 1u);
+}
+
+TEST_F(Sessions, MemcachePipelinedGetsAreReadInOneStoreCall) {
+  Memcache("set a 1 0 1\r\nx\r\nset c 3 0 2\r\nzz\r\n");
+  store_.store_calls = 0;
+  EXPECT_EQ(Memcache("get a\r\ngets nope\r\nget c\r\n"),
+            "VALUE a 1 1\r\nx\r\nEND\r\nEND\r\nVALUE c 3 2\r\nzz\r\nEND\r\n");
+  EXPECT_EQ(store_.store_calls, 1u);
+  // A write ends the run: the get after it reads the new value.
+  EXPECT_EQ(Memcache("get a\r\nget a\r\nset a 0 0 1\r\ny\r\nget a\r\nget a\r\ndelete a\r\n"
+                     "get a\r\n"),
+            "VALUE a 1 1\r\nx\r\nEND\r\nVALUE a 1 1\r\nx\r\nEND\r\nSTORED\r\n"
+            "VALUE a 0 1\r\ny\r\nEND\r\nVALUE a 0 1\r\ny\r\nEND\r\nDELETED\r\nEND\r\n");
+}
 
 TEST_F(Sessions, MemcachePipelineAnsweredInOrder) {
   EXPECT_EQ(Memcache("set a 5 0 3\r\nabc\r\nset b 0 0 2 noreply\r\nhi\r\nget a b c\r\n"
@@ -265,6 +358,163 @@ TEST_F(Sessions, RespPostAndHostCloseAndDropTheRepliesOfTheSameRead) {
   EXPECT_EQ(Resp("PING\r\nPOST /\r\n"), "");
   EXPECT_TRUE(last_closing_);
   runtime_.requirepass.Set("");
+}
+
+TEST_F(Sessions, MemcacheWithoutCasAsMemcachedDashC) {
+  context_.memcache.cas_enabled = false;
+  EXPECT_EQ(Memcache("set a 0 0 1\r\nx\r\ngets a\r\ncas a 0 0 1 0\r\ny\r\ncas zz 0 0 1 0\r\n"
+                     "y\r\ngats 0 a\r\n"),
+            "STORED\r\nVALUE a 0 1 0\r\nx\r\nEND\r\nEXISTS\r\nNOT_FOUND\r\n"
+            "VALUE a 0 1 0\r\nx\r\nEND\r\n");
+  EXPECT_EQ(ServerStats::Read(stats_.cas_badval), 1u);
+  EXPECT_EQ(ServerStats::Read(stats_.cas_misses), 1u);
+  EXPECT_NE(Memcache("stats settings\r\n").find("STAT cas_enabled no\r\n"), std::string::npos);
+}
+
+TEST_F(Sessions, MemcacheFlushAllDisabledAsMemcachedDashF) {
+  context_.memcache.flush_enabled = false;
+  Memcache("set a 0 0 1\r\nx\r\n");
+  // Refused before its delay is read, noreply honoured, and counted.
+  EXPECT_EQ(Memcache("flush_all\r\nflush_all noreply\r\nflush_all x\r\nget a\r\n"),
+            "CLIENT_ERROR flush_all not allowed\r\nCLIENT_ERROR flush_all not allowed\r\n"
+            "VALUE a 0 1\r\nx\r\nEND\r\n");
+  EXPECT_EQ(ServerStats::Read(stats_.cmd_flush), 3u);
+  context_.memcache.flush_enabled = true;
+  EXPECT_EQ(Memcache("flush_all x\r\n"), "CLIENT_ERROR invalid exptime argument\r\n");
+}
+
+TEST_F(Sessions, MemcacheYieldsAfterItsRequestsPerEvent) {
+  context_.memcache.reqs_per_event = 3;
+  MemcacheSession session(store_, context_);
+  std::string input;
+  for (int i = 0; i < 10; ++i) input += "verbosity 1\r\n";  // OK\r\n each
+  std::string out;
+  size_t used = 0;
+  // memcached -R 3: 4 requests at first, then 3 per turn (resuming costs a
+  // count), and a yield after each turn; each turn is one Feed.
+  std::vector<size_t> turns;
+  for (int turn = 0; turn < 10 && used < input.size(); ++turn) {
+    const size_t before = out.size();
+    used += session.Feed(std::string_view(input).substr(used), &out);
+    turns.push_back((out.size() - before) / 4);
+    if (used < input.size()) EXPECT_TRUE(session.yielded());
+  }
+  EXPECT_EQ(turns, (std::vector<size_t>{4, 3, 3}));
+  EXPECT_EQ(ServerStats::Read(stats_.conn_yields), 3u);
+  // A new read starts a new count.
+  out.clear();
+  EXPECT_EQ(session.Feed("verbosity 1\r\nverbosity 1\r\n", &out), 26u);
+  EXPECT_FALSE(session.yielded());
+}
+
+TEST_F(Sessions, MemcacheStatsSettingsHasEveryFieldOfMemcached) {
+  const std::string settings = Memcache("stats settings\r\n");
+  for (std::string_view name :
+       {"maxbytes", "maxconns", "tcpport", "udpport", "inter", "verbosity", "oldest", "evictions",
+        "domain_socket", "umask", "shutdown_command", "growth_factor", "chunk_size", "num_threads",
+        "num_threads_per_udp", "stat_key_prefix", "detail_enabled", "reqs_per_event", "cas_enabled",
+        "tcp_backlog", "binding_protocol", "auth_enabled_sasl", "auth_enabled_ascii",
+        "item_size_max", "maxconns_fast", "hashpower_init", "slab_reassign", "slab_automove",
+        "slab_automove_ratio", "slab_automove_window", "slab_chunk_max", "lru_crawler",
+        "lru_crawler_sleep", "lru_crawler_tocrawl", "tail_repair_time", "flush_enabled",
+        "dump_enabled", "hash_algorithm", "lru_maintainer_thread", "lru_segmented", "hot_lru_pct",
+        "warm_lru_pct", "hot_max_factor", "warm_max_factor", "temp_lru", "temporary_ttl",
+        "idle_timeout", "watcher_logbuf_size", "worker_logbuf_size", "read_buf_mem_limit",
+        "track_sizes", "inline_ascii_response", "num_napi_ids", "memory_file"}) {
+    EXPECT_NE(settings.find(absl::StrCat("STAT ", std::string(name), " ")), std::string::npos)
+        << name;
+  }
+  EXPECT_EQ(Memcache("verbosity 9\r\n"), "OK\r\n");
+  EXPECT_NE(Memcache("stats settings\r\n").find("STAT verbosity 2\r\n"), std::string::npos);
+}
+
+TEST_F(Sessions, MemcacheReadsMarkItemsFetchedThenActiveAsMemcached) {
+  store_.now_ms = 995'000;  // written at 995 s; the server's clock says 1000 s
+  Memcache("set a 0 0 1\r\nx\r\n");
+  EXPECT_EQ(store_.Get("a")->value().mc_bits, 0u);
+  Memcache("get a\r\n");  // the access time moves on the second hit only
+  EXPECT_EQ(store_.Get("a")->value().mc_bits, XDPKV_MC_FETCHED);
+  EXPECT_EQ(store_.Get("a")->value().atime_s, 995u);
+  Memcache("gets a\r\n");
+  EXPECT_EQ(store_.Get("a")->value().mc_bits, XDPKV_MC_FETCHED | XDPKV_MC_ACTIVE);
+  EXPECT_EQ(store_.Get("a")->value().atime_s, 1000u);
+  store_.now_ms = 1'000'000;
+  Memcache("incr a 1\r\n");  // not a number: nothing changes
+  Memcache("set a 0 0 1\r\n1\r\nincr a 1\r\n");  // a new value: none
+  EXPECT_EQ(store_.Get("a")->value().mc_bits, 0u);
+}
+
+TEST_F(Sessions, MemcacheShutdownOnlyWithDashA) {
+  int stops = 0;
+  context_.memcache_shutdown = [&] { ++stops; };
+  EXPECT_EQ(Memcache("shutdown\r\nshutdown graceful\r\n"),
+            "ERROR: shutdown not enabled\r\nERROR: shutdown not enabled\r\n");
+  context_.memcache.shutdown_enabled = true;
+  EXPECT_EQ(Memcache("shutdown x\r\n"), "CLIENT_ERROR invalid shutdown mode\r\n");
+  EXPECT_EQ(stops, 0);
+  // Closes at once: what memcached still held is dropped; a get flushed.
+  EXPECT_EQ(Memcache("get a\r\nversion\r\nshutdown\r\nversion\r\n"), "END\r\n");
+  EXPECT_TRUE(last_closing_);
+  EXPECT_EQ(stops, 1);
+}
+
+TEST_F(Sessions, MemcacheWatchReadsNoMoreRequests) {
+  MemcacheSession session(store_, context_);
+  std::string out;
+  EXPECT_EQ(session.Feed("watch fetchers\r\nversion\r\n", &out), 25u);
+  EXPECT_EQ(out, "OK\r\n");
+  EXPECT_EQ(ServerStats::Read(stats_.log_watchers), 1u);
+  EXPECT_EQ(session.Feed("get a\r\n", &out), 7u);  // read and dropped
+  EXPECT_EQ(out, "OK\r\n");
+  context_.memcache.watch_enabled = false;
+  EXPECT_EQ(Memcache("watch\r\n"), "CLIENT_ERROR watch commands not allowed\r\n");
+}
+
+TEST_F(Sessions, MemcacheMetadumpStreamsUnderBackPressure) {
+  for (int i = 0; i < 200; ++i) Memcache(absl::StrCat("set key", i, " 0 0 1\r\nx\r\n"));
+  MemcacheSession session(store_, context_, {}, /*output_limit=*/200);
+  std::string out, collected;
+  session.Feed("lru_crawler metadump all\r\n", &collected);
+  ASSERT_TRUE(session.paused());
+  for (int turn = 0; turn < 100 && session.paused(); ++turn) {
+    out.clear();  // the client collected what was sent
+    session.Feed("", &out);
+    EXPECT_LT(out.size(), 200u + 64 * 80);  // one step over the limit at most
+    collected += out;
+  }
+  EXPECT_FALSE(session.paused());
+  out = collected;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 201);
+  EXPECT_TRUE(out.ends_with("END\r\n"));
+  EXPECT_NE(out.find("key=key7 exp=-1 la="), std::string::npos);
+  EXPECT_NE(out.find(" fetch=no cls=1 size=64\n"), std::string::npos);  // 48+4+1+1+2+8
+}
+
+TEST_F(Sessions, MetaCommandsSeeAnotherRedisTypeAsAbsent) {
+  // memcached has no types: a hash is a miss to mg/ma/me, and ms replaces it.
+  EXPECT_EQ(Resp("*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\nv\r\n"), ":1\r\n");
+  EXPECT_EQ(Memcache("mg h v\r\nma h\r\nme h\r\nms h 2 MA\r\nxx\r\n"),
+            "EN\r\nNF\r\nEN\r\nNS\r\n");
+  EXPECT_EQ(Resp("*2\r\n$4\r\nTYPE\r\n$1\r\nh\r\n"), "+hash\r\n");
+  EXPECT_EQ(Memcache("ms h 2\r\nxx\r\nmg h v\r\n"), "HD\r\nVA 2\r\nxx\r\n");
+  EXPECT_EQ(Resp("*2\r\n$4\r\nTYPE\r\n$1\r\nh\r\n"), "+string\r\n");
+}
+
+TEST_F(Sessions, MemcacheMetaCommands) {
+  EXPECT_EQ(Memcache("ms a 2 T0 F5 k Oab\r\nhi\r\nmg a v f t s k Ox\r\nmg zz q\r\nmn\r\n"),
+            "HD ka Oab\r\nVA 2 f5 t-1 s2 ka Ox\r\nhi\r\nMN\r\n");
+  // Vivify: the first client wins (W), the next sees Z; md I makes it stale.
+  EXPECT_EQ(Memcache("mg v N30 s\r\nmg v s\r\n"), "HD s0 W\r\nHD s0 Z\r\n");
+  EXPECT_EQ(Memcache("ms w 1\r\nx\r\nmd w I q\r\nmg w v\r\nmg w v\r\n"),
+            "HD\r\nVA 1 X W\r\nx\r\nVA 1 Z X\r\nx\r\n");
+  EXPECT_EQ(Memcache("ma n N0 J13 v\r\nma n MD D20 v\r\nma n q\r\nma zz\r\nmn\r\n"),
+            "VA 2\r\n13\r\nVA 1\r\n0\r\nNF\r\nMN\r\n");
+  EXPECT_EQ(Memcache("ms Zm9v 1 b k\r\nx\r\nmg foo k\r\nme foo\r\n").substr(0, 39),
+            "HD kZm9v b\r\nHD kZm9v b\r\nME Zm9v exp=-1 ");
+  EXPECT_EQ(ServerStats::Read(stats_.cmd_meta), 1u);
+  // mn: memcached sends what it holds, so an HTTP line after it drops
+  // only what follows.
+  EXPECT_EQ(Memcache("mg a s\r\nmn\r\nmg a s\r\nGET / HTTP/1.1\r\n"), "HD s2\r\nMN\r\n");
 }
 
 TEST_F(Sessions, MemcacheLineTooLongCloses) {

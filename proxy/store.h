@@ -30,11 +30,28 @@ struct StoredItem {
   uint64_t cas = 0;
   uint64_t expires_at_ms = 0;  // CLOCK_BOOTTIME milliseconds; 0 = never
   ValueType type = ValueType::kString;
+  // memcached's per-item flags (XDPKV_MC_* in bpf/xdpkv_layout.h) and the
+  // boot second of the item's last write, kernel hit or activation: what
+  // the meta protocol reports as h, l, W/X/Z (proxy/memcache_meta.cc).
+  uint32_t mc_bits = 0;
+  uint32_t atime_s = 0;
+};
+
+// An item without its value: what a walk of the store reports.
+struct ItemMeta {
+  uint32_t value_len = 0;
+  uint32_t flags = 0;
+  uint64_t cas = 0;
+  uint64_t expires_at_ms = 0;
+  uint32_t mc_bits = 0;
+  uint32_t atime_s = 0;
 };
 
 // What a read-modify-write decides, given the current item.
 struct Mutation {
-  enum Kind { kKeep, kWrite, kDelete };
+  // kMeta: only the item's memcached flags (mc_bits) and access time
+  // change (keep_atime: it stays; else now); value, expiry and CAS stay.
+  enum Kind { kKeep, kWrite, kDelete, kMeta };
   Kind kind = kKeep;
   std::string value;
   uint32_t flags = 0;
@@ -43,24 +60,41 @@ struct Mutation {
   // expiry; every other write gets a new one).
   bool keep_cas = false;
   ValueType type = ValueType::kString;
+  // The written item's memcached flags (XDPKV_MC_*): none for a new value.
+  uint32_t mc_bits = 0;
+  // Keep the current item's atime_s (an update in place, as memcached's
+  // touch or incr); else the write's time.
+  bool keep_atime = false;
 
   static Mutation Keep() { return {}; }
   static Mutation Write(std::string value, uint32_t flags, uint64_t expires_at_ms,
-                        ValueType type = ValueType::kString) {
-    return {kWrite, std::move(value), flags, expires_at_ms, false, type};
+                        ValueType type = ValueType::kString, uint32_t mc_bits = 0) {
+    return {kWrite, std::move(value), flags, expires_at_ms, false, type, mc_bits, false};
   }
   // A new value; the item keeps its flags, expiry and type (a new item:
   // flags 0, no expiry, `type`). APPEND, INCR, SETRANGE, HSET, memcached's
-  // incr and append.
+  // incr and append. `in_place`: also its memcached flags and access time
+  // (memcached's incr rewrites a number that still fits in place; append
+  // makes a new item).
   static Mutation Rewrite(const std::optional<StoredItem>& current, std::string value,
-                          ValueType type = ValueType::kString) {
-    return {kWrite, std::move(value), current ? current->flags : 0u,
-            current ? current->expires_at_ms : 0u, false, current ? current->type : type};
+                          ValueType type = ValueType::kString, bool in_place = false) {
+    return {kWrite,
+            std::move(value),
+            current ? current->flags : 0u,
+            current ? current->expires_at_ms : 0u,
+            false,
+            current ? current->type : type,
+            in_place && current ? current->mc_bits : 0u,
+            in_place};
   }
   static Mutation Touch(const StoredItem& current, uint64_t expires_at_ms) {
-    return {kWrite, current.value, current.flags, expires_at_ms, true, current.type};
+    return {kWrite, current.value, current.flags, expires_at_ms,
+            true,   current.type,  current.mc_bits, true};
   }
-  static Mutation Delete() { return {kDelete, {}, 0, 0, false, ValueType::kString}; }
+  static Mutation Delete() { return {kDelete, {}, 0, 0, false, ValueType::kString, 0, false}; }
+  static Mutation Meta(uint32_t mc_bits, bool keep_atime) {
+    return {kMeta, {}, 0, 0, true, ValueType::kString, mc_bits, keep_atime};
+  }
 };
 
 // Decides from the current item (nullopt: absent or expired). May be called
@@ -70,6 +104,7 @@ using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current
 // One step of a scan over the whole keyspace.
 struct ScanPage {
   std::vector<std::string> keys;  // live keys (expired ones are dropped, and removed)
+  std::vector<ItemMeta> metas;    // each key's item, without its value (same order)
   uint64_t next_cursor = 0;       // 0: the scan is complete
   size_t expired = 0;             // expired items this step removed
 };
@@ -98,6 +133,18 @@ inline constexpr int kDatabases = 16;
 // Called with each item of a snapshot walk; an error stops the walk and is
 // returned by it.
 using SnapshotVisitor = std::function<absl::Status(std::string_view key, const StoredItem& item)>;
+
+// What the store counts as it goes, for memcached's stats (cumulative;
+// a `stats reset` takes a baseline). Userspace's work only: the kernel's
+// own counters are the XDP program's.
+struct StoreCounters {
+  uint64_t get_expired = 0;        // reads that found their item expired
+  uint64_t reclaimed = 0;          // writes that replaced an expired item
+  uint64_t evicted_unfetched = 0;  // evictions of items never fetched
+  uint64_t evicted_active = 0;     // evictions of items fetched twice or more
+  uint64_t direct_reclaims = 0;    // evictions a write made to find room itself
+  uint64_t hash_buckets = 0;       // buckets of the item maps (fixed)
+};
 
 class Store {
  public:
@@ -129,8 +176,8 @@ class Store {
   // Applies `decide` atomically with respect to every other writer, the
   // XDP program's included: if the item changes between the read and the
   // write, it reads again and decides again. Returns the new CAS unique
-  // when it wrote, nullopt when it kept or deleted. (A kDelete is not
-  // atomic: it removes whatever is there.)
+  // when it wrote (a kMeta: the item's, unchanged), nullopt when it kept or
+  // deleted. (A kDelete is not atomic: it removes whatever is there.)
   virtual absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
                                                          const MutateFn& decide) = 0;
   // Looks at about `count` stored items from `cursor` (0: the start). As
@@ -191,9 +238,17 @@ class Store {
   // RESIZEDB); 0 when unknown.
   virtual uint64_t ApproximateItems() { return 0; }
 
+  // Sets only the item's memcached flags and access time (XDPKV_MC_*,
+  // atime_s), if it is still the version `cas`: value, expiry and CAS
+  // stay. False when the item changed or went meanwhile. Reads use it
+  // (memcached marks an item fetched on its first hit).
+  virtual absl::StatusOr<bool> SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                           uint32_t atime_s) = 0;
+
   // Memory and eviction. A store without a limit (the default here) reports
   // nothing and refuses a limit.
   virtual MemoryReport Memory() { return {}; }
+  virtual StoreCounters Counters() { return {}; }
   virtual absl::Status SetMemoryLimit(uint64_t /*bytes*/) {
     return absl::UnimplementedError("this store has no memory limit");
   }

@@ -237,7 +237,9 @@ const std::map<std::string, uint32_t>& VerifierBudgets() {
       // measured 3,436 (2026-11-26: + memory accounting; the key's database
       // bits in key.len leave the fingerprint's loop bounded by its words)
       {"xdpkv_store_cas", 4000},
-      {"xdpkv_store_read", 2000},   // measured 1,383 (2026-11-26: batched reads)
+      // measured 1,876 (2026-11-26: batched reads, + recency on hits and
+      // the item's memcached flags copied)
+      {"xdpkv_store_read", 2500},
       // The send loop (TC_MAX_DATAGRAMS iterations) is about 120k of it.
       {"xdpkv_tc", 250000},        // measured 221,174 (2026-11-26: the TC tier)
   };
@@ -325,6 +327,7 @@ std::vector<StructLayout> SharedLayouts() {
         XDPKV_MEMBER(xdpkv_item, flags), XDPKV_MEMBER(xdpkv_item, state),
         XDPKV_MEMBER(xdpkv_item, blob_id), XDPKV_MEMBER(xdpkv_item, key_tag),
         XDPKV_MEMBER(xdpkv_item, atime_s), XDPKV_MEMBER(xdpkv_item, type),
+        XDPKV_MEMBER(xdpkv_item, mc_bits),
         XDPKV_MEMBER(xdpkv_item, inline_value)}},
       {"xdpkv_blob_header",
        sizeof(xdpkv_blob_header),

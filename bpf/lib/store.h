@@ -217,6 +217,7 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->key_tag = it->key_tag;
 	copy->atime_s = it->atime_s;
 	copy->type = it->type;
+	copy->mc_bits = it->mc_bits;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 		dst[i] = src[i];
 	bpf_spin_unlock(&it->lock);
@@ -386,6 +387,7 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 		it->blob_id = item->blob_id;
 		it->atime_s = item->atime_s;
 		it->type = item->type;
+		it->mc_bits = item->mc_bits;
 		if (save_inline)
 			for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
 				saved[i] = dst[i];

@@ -29,7 +29,8 @@ void CountLookup(Call& call, bool hit) {
 // on a store error (replied, and *failed set). `count`: false for lookups
 // Redis makes for writing.
 std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count) {
-  auto item = call.store.Get(key);
+  std::optional<ReadAhead::Item> ahead = call.client.read_ahead.Take(key);
+  auto item = ahead ? std::move(*ahead) : call.store.Get(key);
   *failed = false;
   if (!item.ok()) {
     if (KeyOutOfRange(item.status())) {

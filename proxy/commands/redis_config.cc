@@ -25,45 +25,6 @@
 namespace xdpkv::redis {
 namespace {
 
-// Redis's memtoull: digits with an optional unit (b, k, kb, m, mb, g, gb,
-// any case); nullopt where Redis reports the value is no memory value. As
-// its strtoull, no digits read as 0 and too many as 2^64-1; a product
-// above 2^64-1 reads as 2^64-1, out of range (Redis 7.0 wraps it modulo
-// 2^64, so it accepts 20000000000gb as 3028092406290448384 bytes).
-std::optional<uint64_t> ParseMemory(std::string_view text) {
-  if (!text.empty() && text[0] == '-') return std::nullopt;
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  const std::string_view unit = text.substr(digits);
-  uint64_t mul;
-  if (unit.empty() || Is(unit, "b")) {
-    mul = 1;
-  } else if (Is(unit, "k")) {
-    mul = 1000;
-  } else if (Is(unit, "kb")) {
-    mul = 1024;
-  } else if (Is(unit, "m")) {
-    mul = 1000 * 1000;
-  } else if (Is(unit, "mb")) {
-    mul = 1024 * 1024;
-  } else if (Is(unit, "g")) {
-    mul = 1000 * 1000 * 1000;
-  } else if (Is(unit, "gb")) {
-    mul = uint64_t{1024} * 1024 * 1024;
-  } else {
-    return std::nullopt;
-  }
-  if (digits >= 128) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text.substr(0, digits)) {
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) return UINT64_MAX;
-    value = value * 10 + digit;
-  }
-  if (value > UINT64_MAX / mul) return UINT64_MAX;
-  return value * mul;
-}
-
 // A value CONFIG SET parsed: a number or, for requirepass, text.
 struct Parsed {
   uint64_t number = 0;
@@ -132,7 +93,7 @@ bool ParseMaxClients(std::string_view value, const Call& call, Parsed* value_out
 bool ParseQueryBufferLimit(std::string_view value, const Call&, Parsed* value_out,
                            std::string* error) {
   uint64_t* parsed = &value_out->number;
-  const auto bytes = ParseMemory(value);
+  const auto bytes = ParseRedisMemory(value);
   if (!bytes) {
     *error = "argument must be a memory value";
     return false;
@@ -185,7 +146,7 @@ void ApplyRequirePass(const Parsed& parsed, const Call& call) {
 // part of any limit, so one at or below them is refused (Redis accepts any
 // value and then evicts everything).
 bool ParseMaxMemory(std::string_view value, const Call& call, Parsed* parsed, std::string* error) {
-  const auto bytes = ParseMemory(value);
+  const auto bytes = ParseRedisMemory(value);
   if (!bytes || *bytes == UINT64_MAX) {
     *error = "argument must be a memory value";
     return false;
@@ -403,7 +364,7 @@ void Config(Call& call) {
   if (Is(sub, "RESETSTAT")) {
     // As Redis's resetServerStats: the counters INFO stats shows, the
     // kernel's included (a baseline: memcached's view is not reset).
-    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context));
+    call.context.stats->resp_baseline.Reset(ResettableCounters(call.context, call.store));
     return call.Ok();
   }
   call.Error(absl::StrCat("ERR unknown subcommand '", Str(sub), "'. Try CONFIG HELP."));

@@ -144,7 +144,7 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
     // served plus what the kernel answered itself (xdp_resp_*; every GET,
     // SET and DEL it answers is a command; its GETs are hits or misses).
     info->append("# Stats\r\n");
-    const NamedCounters raw = ResettableCounters(call.context);
+    const NamedCounters raw = ResettableCounters(call.context, call.store);
     auto since = [&](std::string_view name) {
       return s.resp_baseline.Since(name, CountOf(raw, name));
     };
@@ -160,7 +160,7 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
          since("commands") + kernel({"get_hits", "get_misses", "sets", "delete_hits",
                                      "delete_misses", "store_full"}));
     line("expired_keys", since("expired_keys"));
-    line("evicted_keys", call.store.Memory().evicted_keys);
+    line("evicted_keys", since("store_evictions"));
     line("keyspace_hits", since("keyspace_hits") + kernel({"get_hits"}));
     line("keyspace_misses", since("keyspace_misses") + kernel({"get_misses"}));
   } else if (section == "keyspace") {
@@ -169,7 +169,7 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
   } else if (section == "xdp") {
     // The kernel's own counts, since the last CONFIG RESETSTAT.
     info->append("# Xdp\r\n");
-    for (const auto& [name, count] : ResettableCounters(call.context)) {
+    for (const auto& [name, count] : ResettableCounters(call.context, call.store)) {
       if (name.starts_with("xdp_")) line(name, s.resp_baseline.Since(name, count));
     }
   }

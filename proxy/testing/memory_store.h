@@ -27,6 +27,29 @@ class MemoryStore : public Store {
   bool has_databases = false;
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override {
+    ++store_calls;
+    return GetOne(key);
+  }
+
+  // One store call for many keys, as BpfStore's batched read.
+  std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
+      std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) override {
+    ++store_calls;
+    std::vector<absl::StatusOr<std::optional<StoredItem>>> items;
+    size_t bytes = 0;
+    for (std::string_view key : keys) {
+      if (!items.empty() && bytes > max_value_bytes) break;
+      items.push_back(GetOne(key));
+      if (items.back().ok() && *items.back()) bytes += (*items.back())->value.size();
+    }
+    return items;
+  }
+
+  // Reads made through Get and GetMany, one each: what a BpfStore pays a
+  // syscall for.
+  std::atomic<uint64_t> store_calls{0};
+
+  absl::StatusOr<std::optional<StoredItem>> GetOne(std::string_view key) {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
@@ -47,9 +70,20 @@ class MemoryStore : public Store {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
     StoredItem& item = items_[std::string(key)];
-    item = StoredItem{std::string(value), flags, ++root_->next_cas_, expires_at_ms};
+    item = StoredItem{std::string(value), flags, ++root_->next_cas_, expires_at_ms,
+                      ValueType::kString, 0, NowS()};
     ++root_->writes_;
     return item.cas;
+  }
+
+  absl::StatusOr<bool> SetItemMeta(std::string_view key, uint64_t cas, uint32_t mc_bits,
+                                   uint32_t atime_s) override {
+    std::lock_guard lock(mu_);
+    auto it = items_.find(std::string(key));
+    if (it == items_.end() || it->second.cas != cas) return false;
+    it->second.mc_bits = mc_bits;
+    it->second.atime_s = atime_s;
+    return true;
   }
 
   absl::StatusOr<std::optional<uint64_t>> Mutate(std::string_view key,
@@ -64,6 +98,12 @@ class MemoryStore : public Store {
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
+    if (m.kind == Mutation::kMeta) {
+      if (!current) return std::nullopt;
+      it->second.mc_bits = m.mc_bits;
+      if (!m.keep_atime) it->second.atime_s = NowS();
+      return it->second.cas;
+    }
     if (m.kind == Mutation::kDelete) {
       if (it != items_.end()) {
         items_.erase(it);
@@ -77,7 +117,8 @@ class MemoryStore : public Store {
     }
     StoredItem& item = items_[std::string(key)];
     const uint64_t cas = m.keep_cas && current ? current->cas : ++root_->next_cas_;
-    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms, m.type};
+    const uint32_t atime = m.keep_atime && current ? current->atime_s : NowS();
+    item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms, m.type, m.mc_bits, atime};
     ++root_->writes_;
     return item.cas;
   }
@@ -108,6 +149,9 @@ class MemoryStore : public Store {
         continue;
       }
       page.keys.push_back(it->first);
+      const StoredItem& item = it->second;
+      page.metas.push_back({static_cast<uint32_t>(item.value.size()), item.flags, item.cas,
+                            item.expires_at_ms, item.mc_bits, item.atime_s});
       ++it;
     }
     page.next_cursor =
@@ -200,6 +244,7 @@ class MemoryStore : public Store {
   }
 
  private:
+  uint32_t NowS() const { return static_cast<uint32_t>(root_->now_ms / 1000); }
   static absl::Status CheckKey(std::string_view key) {
     if (key.empty() || key.size() > 250) return absl::InvalidArgumentError("key length");
     return absl::OkStatus();
