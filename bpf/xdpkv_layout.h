@@ -87,9 +87,10 @@ struct xdpkv_item {
 
 /* memcached's per-item flags the meta protocol reports (mg h/l and its
  * W/X/Z flags, me and metadump's fetch=), kept by userspace. A write of a
- * new value clears them (the kernel's SET writes 0), as memcached's new
- * item starts without them. The kernel's GET does not set FETCHED/ACTIVE
- * (docs/protocols.md, "Meta commands"). */
+ * new value clears them (the kernel's SET and ms write 0), as memcached's
+ * new item starts without them. The kernel's mg sets FETCHED/ACTIVE as
+ * memcached's does; its classic GET does not (docs/protocols.md, "Meta
+ * commands"). */
 #define XDPKV_MC_FETCHED 1u     /* fetched at least once (ITEM_FETCHED) */
 #define XDPKV_MC_ACTIVE 2u      /* fetched again (ITEM_ACTIVE): atime_s moved then */
 #define XDPKV_MC_STALE 4u       /* marked stale by md I (ITEM_STALE) */
@@ -280,6 +281,16 @@ enum xdpkv_reason {
 	XDPKV_TC_SEND_FAILED = 31,     /* TC could not send every datagram of a reply */
 	XDPKV_PASS_NO_MEMORY = 32,     /* a write past the memory limit: userspace evicts */
 	XDPKV_PASS_WRONGTYPE = 33,     /* a RESP GET of a key that is not a string */
+	/* memcached's meta commands mg and ms in the kernel (docs/protocols.md,
+	 * "Meta commands"). */
+	XDPKV_META_GET_HIT = 34,       /* mg answered from the map */
+	XDPKV_META_GET_MISS = 35,      /* mg answered: EN (nothing in quiet mode) */
+	XDPKV_META_SET = 36,           /* ms without C stored and answered */
+	XDPKV_META_CAS_HIT = 37,       /* ms with C: the CAS matched, stored */
+	XDPKV_META_CAS_EXISTS = 38,    /* ms with C: answered EX (another version) */
+	XDPKV_META_CAS_MISS = 39,      /* ms with C: answered NF (no such item) */
+	XDPKV_PASS_META_FLAG = 40,     /* mg/ms with a flag, or a form of one, not served here */
+	XDPKV_PASS_META_ITEM = 41,     /* mg of an item whose state (stale, won) is not shown here */
 	XDPKV_REASON_COUNT,
 };
 
@@ -288,11 +299,14 @@ struct xdpkv_counters {
 	__u64 count[XDPKV_PROTO_COUNT][XDPKV_REASON_COUNT];
 };
 
-/* Ports, set through the skeleton's rodata before load. */
+/* Ports and memcached's CAS setting, set through the skeleton's rodata
+ * before load. */
 struct xdpkv_config {
 	__u16 memcache_udp_port; /* host byte order; 0 = disabled */
 	__u16 resp_udp_port;     /* host byte order; 0 = disabled */
-	__u32 reserved;
+	/* 0 with memcached's -C: CAS uniques read 0, so the kernel passes
+	 * what would show or compare one (gets, mg c, ms c/C) to userspace. */
+	__u32 cas_enabled;
 };
 
 /* memcached's exptime: up to this many seconds it is relative. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The XDP fast path, xdpkv_xdp: one memcached get/gets (one key or many),
- * set or delete, or RESP GET/MGET/SET/DEL per datagram, answered from the
- * store maps with XDP_TX;
+ * set or delete, meta mg or ms, or RESP GET/MGET/SET/DEL per datagram,
+ * answered from the store maps with XDP_TX;
  * everything else XDP_PASSes to the userspace server, which serves the same
  * maps (docs/architecture.md). Compiled as part of xdpkv.bpf.c (one object,
  * one skeleton: see there); the contract is stated there too.
@@ -14,9 +14,11 @@
 #include "lib/parse_l2l4.h"
 #include "lib/admission.h"
 #include "lib/parse_memcache.h"
+#include "lib/parse_meta.h"
 #include "lib/parse_resp.h"
 #include "lib/store.h"
 #include "lib/reply.h"
+#include "lib/reply_meta.h"
 #include "lib/tc_handoff.h"
 
 /* ---- commands --------------------------------------------------------------- */
@@ -102,62 +104,16 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 
 static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
 {
-	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
-	__s64 expiry = expiry_from_exptime(req->exptime, now_boot_ms());
-	int result = WRITE_STORED;
+	int result = store_request_value(s, req, 0);
 	__u32 n;
 
-	if (expiry < 0) {
-		/* Stored and already expired, as memcached does with a
-		 * negative exptime: nothing may be read back. */
-		struct xdpkv_item *it = store_lookup(s);
-		struct deleted gone = {};
-
-		if (it && delete_version(s, it, XDPKV_CAS_ANY, &gone) < 0)
-			result = WRITE_DELETING;
-	} else {
-		item->value_len = req->value_len;
-		item->flags = req->flags;
-		item->expires_at_ms = (__u64)expiry;
-		item->state = 0;
-		item->blob_id = 0;
-		item->atime_s = now_boot_s();
-		item->type = XDPKV_TYPE_STRING;
-		item->mc_bits = 0;
-		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
-		__u32 len = req->value_len, off = req->value_off;
-		/* Values over the inline bytes go out of line (inline: 0). */
-		__u32 inline_len = len <= XDPKV_INLINE_VALUE_MAX ? len : 0;
-		__u64 *words = (__u64 *)item->inline_value;
-
-		/* Whole words from the request, then zero what follows the
-		 * value so stored items hold nothing but what was sent. */
-		for (__u32 i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
-			words[i] = i * 8 < inline_len ? *(__u64 *)(s->req + ((off + i * 8) & BUF_MASK))
-						      : 0;
-		for (__u32 i = 0; i < 7; i++) {
-			__u32 tail = inline_len + i;
-
-			if (tail >= XDPKV_INLINE_VALUE_MAX || (tail & 7) == 0)
-				break;
-			item->inline_value[tail & (XDPKV_INLINE_VALUE_MAX - 1)] = 0;
-		}
-		result = inline_len == len ? write_item(s) : store_blob_value(s);
-	}
 	/* Past the memory limit: userspace evicts and writes, where the
 	 * policy allows eviction; else the peers' out-of-memory error. */
 	if (result == WRITE_NO_ROOM && xdpkv_memory.evicts)
 		return finish(req->proto, XDPKV_PASS_NO_MEMORY, XDP_PASS);
 	if (result == WRITE_FULL || result == WRITE_NO_ROOM) {
-		/* As userspace, as memcached: a SET that cannot be stored
-		 * unlinks the key's old value (none if the key was new). */
-		if (req->proto == XDPKV_PROTO_MEMCACHE) {
-			struct xdpkv_item *it = store_lookup(s);
-			struct deleted gone = {};
-
-			if (it)
-				delete_version(s, it, XDPKV_CAS_ANY, &gone);
-		}
+		if (req->proto == XDPKV_PROTO_MEMCACHE)
+			unlink_key(s);
 		if (req->proto == XDPKV_PROTO_RESP)
 			n = REPLY_TEXT(s, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 		else
@@ -203,6 +159,144 @@ static __always_inline int do_delete(struct xdp_md *ctx, struct scratch *s, int 
 		n = reason == XDPKV_DELETE_HIT ? REPLY_TEXT(s, "DELETED\r\n")
 					       : REPLY_TEXT(s, "NOT_FOUND\r\n");
 	return send_reply(ctx, s, ipv6, n, req->proto, reason, 0);
+}
+
+/* ---- meta commands ---------------------------------------------------------- */
+
+/* mg and ms are parsed, run and answered up to the sending in one bpf_loop
+ * step (meta_step): a callback, whose paths the verifier checks once per
+ * state that reaches it instead of multiplying with the main program's
+ * (measured: mg and ms cost 67k verified instructions this way). They are
+ * the classic commands' read and write (read_key, store_request_value)
+ * and value copy (put_value_bytes), with meta's syntax (lib/parse_meta.h)
+ * and reply lines (lib/reply_meta.h). */
+
+/* How an mg/ms ends: request.status the verdict (XDP_TX: the reply's
+ * length in request.rpos), request.reason its counter. */
+static __always_inline long meta_done(vreq *req, __u32 verdict, __u32 reason, __u32 reply_len)
+{
+	req->status = verdict;
+	req->reason = reason;
+	req->rpos = reply_len;
+	return 1;
+}
+
+/* ...or with a meta line still to build (meta_step builds every one):
+ * its code, what its flags show (a c showing `cas`), its counter. */
+#define META_LINE 0
+static __always_inline long meta_line(vreq *req, __u32 code, __u32 shows, __u64 cas,
+				      __u32 reason)
+{
+	req->meta_code = code;
+	req->meta_shows = shows;
+	req->reply_cas = cas;
+	req->reason = reason;
+	return META_LINE;
+}
+
+/* An mg hit the kernel answers: 0, or the reason to pass it. What
+ * memcached shows of an item's stale state and recache win (X W Z), and
+ * the base64 form of a key written through one (k), are userspace's. */
+static __always_inline __u32 meta_hit_check(struct scratch *s, vreq *req)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u32 bits = copy->mc_bits;
+
+	if (bits & (XDPKV_MC_STALE | XDPKV_MC_TOKEN_SENT))
+		return XDPKV_PASS_META_ITEM;
+	if ((bits & XDPKV_MC_KEY_BINARY) && (req->meta_flags & MF_KEY))
+		return XDPKV_PASS_META_ITEM;
+	return 0;
+}
+
+/* mg: a get (read_key; another type is not there to memcached) answered
+ * EN, or HD/VA with the flags asked for (the value after VA's line). A hit
+ * is marked fetched as memcached's mg marks it. */
+static __always_inline long meta_get(struct scratch *s, vreq *req)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u32 reason;
+
+	if (!read_key(s) || copy->type != XDPKV_TYPE_STRING) {
+		if (req->noreply)
+			return meta_done(req, XDP_DROP, XDPKV_META_GET_MISS, 0); /* q: no EN */
+		return meta_line(req, META_CODE('E', 'N'), SHOW_ECHO, 0, XDPKV_META_GET_MISS);
+	}
+	reason = meta_hit_check(s, req);
+	if (reason)
+		return meta_done(req, XDP_PASS, reason, 0);
+	mark_fetched(s);
+	return meta_line(req, req->meta_flags & MF_VALUE ? META_CODE('V', 'A') : META_CODE('H', 'D'),
+			 SHOW_ITEM, copy->cas, XDPKV_META_GET_HIT);
+}
+
+/* ms: a set (store_request_value), with C a compare-and-swap; answered HD
+ * (nothing with q), EX or NF, or as set answers a full store. */
+static __always_inline long meta_set(struct scratch *s, vreq *req)
+{
+	int result = store_request_value(s, req, req->compare_cas != XDPKV_CAS_ANY);
+	__u32 reason;
+
+	if (result == WRITE_NO_ROOM && xdpkv_memory.evicts)
+		return meta_done(req, XDP_PASS, XDPKV_PASS_NO_MEMORY, 0);
+	if (result == WRITE_FULL || result == WRITE_NO_ROOM) {
+		unlink_key(s);
+		return meta_done(req, XDP_TX, XDPKV_STORE_FULL,
+				 REPLY_TEXT(s, "SERVER_ERROR out of memory storing object\r\n"));
+	}
+	if (result == WRITE_DELETING)
+		return meta_done(req, XDP_PASS, XDPKV_PASS_DELETING, 0);
+	if (result == WRITE_EXISTS)
+		return meta_line(req, META_CODE('E', 'X'), SHOW_CAS, 0, XDPKV_META_CAS_EXISTS);
+	if (result == WRITE_NOT_FOUND)
+		return meta_line(req, META_CODE('N', 'F'), SHOW_CAS, 0, XDPKV_META_CAS_MISS);
+	if (result != WRITE_STORED)
+		return meta_done(req, XDP_PASS, XDPKV_PASS_BUSY, 0);
+	reason = req->compare_cas != XDPKV_CAS_ANY ? XDPKV_META_CAS_HIT : XDPKV_META_SET;
+	if (req->noreply)
+		return meta_done(req, XDP_DROP, reason, 0); /* q: no HD */
+	return meta_line(req, META_CODE('H', 'D'), SHOW_CAS, req->reply_cas, reason);
+}
+
+/* bpf_loop's body, run once: the whole mg/ms but its sending. */
+static long meta_step(__u64 index, void *unused)
+{
+	struct scratch *s;
+	__u32 zero = 0;
+	vreq *req;
+	int reason, pos;
+
+	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
+	if (!s)
+		return 1;
+	req = &s->request;
+	reason = parse_meta(req, s->req, req->len);
+	if (reason)
+		return meta_done(req, XDP_PASS, reason, 0);
+	load_key(s, req);
+	if ((req->op == OP_MG ? meta_get(s, req) : meta_set(s, req)) != META_LINE)
+		return 1;
+	pos = put_meta_line(s, req);
+	if (req->meta_code == META_CODE('V', 'A')) {
+		pos = put_value_bytes(s, req, pos);
+		if (pos < 0)
+			return meta_done(req, XDP_PASS, -pos, 0);
+	}
+	return meta_done(req, XDP_TX, req->reason, pos);
+}
+
+static __always_inline int do_meta(struct xdp_md *ctx, struct scratch *s)
+{
+	vreq *req = &s->request;
+	__u32 verdict, reason;
+
+	meta_done(req, XDP_PASS, XDPKV_PASS_BUSY, 0);
+	bpf_loop(1, meta_step, NULL, 0);
+	verdict = req->status;
+	reason = req->reason;
+	if (verdict == XDP_TX)
+		return send_reply(ctx, s, req->ipv6, req->rpos, XDPKV_PROTO_MEMCACHE, reason, 0);
+	return finish(XDPKV_PROTO_MEMCACHE, reason, verdict == XDP_DROP ? XDP_DROP : XDP_PASS);
 }
 
 /* ---- entry ------------------------------------------------------------------ */
@@ -258,6 +352,8 @@ int xdpkv_xdp(struct xdp_md *ctx)
 	s->reply[6] = 0;
 	s->reply[7] = 0;
 
+	if (proto == XDPKV_PROTO_MEMCACHE && is_meta_request(s->req, payload_len))
+		return do_meta(ctx, s);
 	if (proto == XDPKV_PROTO_MEMCACHE)
 		reason = parse_memcache(req, s->req, payload_len);
 	else

@@ -20,6 +20,7 @@ import time
 
 import loopback  # compat-tests/loopback.py
 from collection_cases import LIST_CASES, SET_CASES, ZSET_CASES, Unordered
+from command_cases import BIT_CASES, BLOCKING_CASES, KEYSPACE_CASES
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
 SHOW = "--show" in sys.argv
@@ -270,7 +271,7 @@ REDIS_CASES = [
                               b"SETNX h v\r\nTYPE h\r\nMSET h v\r\nTYPE h\r\n"),
     ("keyspace commands on a hash", b"HSET h a 1\r\nEXISTS h\r\nEXPIRE h 100\r\nTTL h\r\n"
                                     b"RENAME h g\r\nHGET g a\r\nTYPE g\r\nDEL g\r\nEXISTS g\r\n"),
-    *LIST_CASES, *SET_CASES, *ZSET_CASES,
+    *LIST_CASES, *SET_CASES, *ZSET_CASES, *BIT_CASES, *KEYSPACE_CASES, *BLOCKING_CASES,
     # Transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH), as Redis 7.0's multi.c.
     ("multi/exec", b"MULTI\r\nSET a 1\r\nINCR a\r\nGET a\r\nEXEC\r\nGET a\r\n"),
     ("exec/discard without multi", b"EXEC\r\nDISCARD\r\nUNWATCH\r\n"),
@@ -456,9 +457,6 @@ REDIS_CASES = [
      b"CONFIG SET maxclients 0 foo 1\r\n"
      b"CONFIG SET maxclients 10000 client-query-buffer-limit 1gb\r\n"),
     ("arity and unknown", b"GET\r\nSET k\r\nFOO a b\r\nGETRANGE k 1\r\nINCRBYFLOAT k\r\n"),
-    ("blocking list commands", b"BLPOP k 0\r\n",
-     Deviation("no blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH)",
-               b"-ERR unknown command 'BLPOP', with args beginning with: 'k' '0' \r\n")),
     ("protocol error", b"*1\r\n$4\r\nPING\r\n*1\r\n:5\r\n"),
     ("quit", b"SET k v\r\nQUIT\r\nGET k\r\n"),
     # Cross-protocol scripting: POST and Host: close the connection, the

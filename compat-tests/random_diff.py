@@ -5,7 +5,10 @@ one by one.
 
   random_diff.py FAMILY BINARY [--seed N] [--sequences N] [--length N]
 
-FAMILY is lists, sets or zsets. Each sequence starts on an empty store and
+FAMILY is lists, sets, zsets, bits (random_strings.py) or keyspace (strings,
+COPY, RENAME, MOVE, SELECT, SWAPDB, OBJECT ENCODING, LCS; random_strings.py,
+which says where OBJECT ENCODING is compared loosely). Each sequence starts
+on an empty store and
 runs --length commands over a few keys (one holding a string, for
 WRONGTYPE) and a small pool of members, so commands meet each other's
 results: pushes and pops, intsets turning into hash tables, ties of
@@ -27,6 +30,7 @@ import time
 
 import loopback  # compat-tests/loopback.py
 from collection_cases import encode_sorted, parse_reply
+from random_strings import Loose, bits_command, keyspace_command
 
 
 def arg(name, default):
@@ -58,7 +62,7 @@ def element(r):
     return r.choice(["a", "b", "c", "1", "2", "", "a b"])
 
 
-def list_command(r):
+def list_command(r, state=None):
     k = key(r)
     kind = r.choices(["push", "pop", "read", "edit", "move", "bad"],
                      [6, 3, 4, 3, 2, 1])[0]
@@ -109,7 +113,7 @@ def member(r):
     return r.choice(["a", "b", "c", "007", "-0", "9223372036854775807", "x y"])
 
 
-def set_command(r):
+def set_command(r, state=None):
     k = key(r)
     keys = [key(r) for _ in range(r.randint(1, 3))]
     kind = r.choices(["add", "rem", "read", "combine", "store", "move", "random", "bad"],
@@ -170,7 +174,7 @@ def zmember(r):
     return r.choice(["a", "b", "c", "d", "e", "1", "10"])
 
 
-def zset_command(r):
+def zset_command(r, state=None):
     k = key(r)
     keys = [key(r) for _ in range(r.randint(1, 3))]
     kind = r.choices(["add", "rem", "read", "range", "pop", "combine", "random", "bad"],
@@ -250,9 +254,17 @@ def zset_command(r):
                      ["ZUNIONSTORE", "d", "0", k], ["TYPE", k], ["DEL", k], ["SADD", k, "1"]])
 
 
-GENERATORS = {"lists": list_command, "sets": set_command, "zsets": zset_command}
-# Replies in Redis's hash-table order (for sets kept as one).
-UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "SPOP"}
+GENERATORS = {"lists": list_command, "sets": set_command, "zsets": zset_command,
+              "bits": bits_command, "keyspace": keyspace_command}
+# What each sequence starts with after FLUSHALL (the connection's SELECT
+# lasts from one sequence to the next).
+PRELUDE = {"bits": [["SET", "str", "v"], ["RPUSH", "lst", "x"]],
+           "keyspace": [["SELECT", "0"], ["SET", "str", "v"]]}
+# Replies in Redis's hash-table order (for sets kept as one, and KEYS).
+UNORDERED = {"SMEMBERS", "SINTER", "SUNION", "SDIFF", "SSCAN", "SPOP", "KEYS"}
+# OBJECT ENCODING of a string whose encoding Redis keeps from its history
+# (random_strings.Loose): any string encoding matches any other.
+STRING_ENCODINGS = {b"$3\r\nint\r\n", b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n"}
 # Replies that are random picks: compared by shape.
 RANDOM = {"SRANDMEMBER", "ZRANDMEMBER"}
 
@@ -265,6 +277,8 @@ def shape(reply):
 
 def normalize(command, reply):
     name = command[0].upper()
+    if isinstance(command, Loose) and reply in STRING_ENCODINGS:
+        return b"<a string encoding>"
     if name in RANDOM:
         whole = len(command) > 2 and command[2] == "100"  # at least the whole set
         if not whole:
@@ -312,7 +326,7 @@ def exchange(sock, commands):
 
 def main():
     if FAMILY not in GENERATORS:
-        print(f"unknown family {FAMILY!r}: lists, sets or zsets")
+        print(f"unknown family {FAMILY!r}: {', '.join(GENERATORS)}")
         return 2
     if os.geteuid() != 0:
         print("skipped: xdpkv's store is BPF maps, which need root (CAP_BPF) here")
@@ -336,8 +350,9 @@ def main():
         r = random.Random(SEED)
         generate = GENERATORS[FAMILY]
         for sequence in range(SEQUENCES):
-            commands = [["FLUSHALL"], ["SET", "str", "v"]]
-            commands += [generate(r) for _ in range(LENGTH)]
+            commands = [["FLUSHALL"]] + PRELUDE.get(FAMILY, [["SET", "str", "v"]])
+            state = {}
+            commands += [generate(r, state) for _ in range(LENGTH)]
             commands_sent += len(commands)
             peer, ours = (exchange(s, commands) for s in socks)
             for command, a, b in zip(commands, peer, ours):

@@ -32,6 +32,10 @@ inline constexpr uint32_t kLoading = 1u << 5;
 inline constexpr uint32_t kStale = 1u << 6;
 inline constexpr uint32_t kNoScript = 1u << 7;
 inline constexpr uint32_t kNoAuth = 1u << 8;  // runs before AUTH (AUTH, HELLO, QUIT)
+// Not Redis's: runs alone, no other client's command alongside (SWAPDB,
+// which changes what every client's database number names).
+inline constexpr uint32_t kIsolated = 1u << 9;
+inline constexpr uint32_t kBlocking = 1u << 10;  // may park its client (BLPOP, ...)
 }  // namespace CO
 
 // ASCII case-insensitive equality, as Redis compares command and option

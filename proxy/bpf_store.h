@@ -65,6 +65,10 @@ class BpfStore : public Store {
   // the database's number (docs/architecture.md, "Databases"). This store
   // is database 0, the one the kernel path serves.
   Store* Database(int index) override;
+  // Two databases other than 0 swap the numbers that name them: O(1).
+  // With database 0, whose map keys the kernel path reads, every item of
+  // both moves, one at a time (docs/architecture.md, "Databases").
+  absl::Status SwapDatabases(int a, int b) override;
 
   // Deletes blobs that no item points to and that are older than
   // XDPKV_BLOB_ORPHAN_AGE_MS: left by a writer that died between writing
@@ -135,8 +139,12 @@ class BpfStore : public Store {
   // Visits every item of every key class of this store's database (Clear,
   // Usage).
   absl::Status ForEachItem(const BatchVisitor& visit);
-  // The store of database `db` (this one's maps and shared state).
-  BpfStore& InDatabase(uint32_t db);
+  // The store whose map keys carry `physical` (this one's maps and shared
+  // state); what a database number names is Shared::physical's.
+  BpfStore& InPhysical(uint32_t physical);
+  // Moves every item of this store into `to` (another physical database),
+  // each written there before it is deleted here.
+  absl::Status MoveItemsTo(BpfStore& to);
 
   // ---- memory (struct xdpkv_memory, shared with the kernel) ----
   // Takes `cost` bytes of the limit for an element about to be inserted,
@@ -163,7 +171,7 @@ class BpfStore : public Store {
   xdpkv_memory* memory_ = nullptr;     // null: no accounting (no loader)
   uint64_t fixed_bytes_ = 0;
   std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};
-  uint32_t db_ = 0;  // Redis's database number this store's keys carry
+  uint32_t db_ = 0;  // the database number this store's map keys carry (physical)
 
   // What every database's store shares.
   struct Shared {
@@ -187,11 +195,20 @@ class BpfStore : public Store {
     // Writers outside (the XDP program, plain Sets) are still caught by the
     // kernel-side CAS.
     std::array<std::mutex, 64> mutate_stripes;
-    // Databases 1.. (database 0 is `root`, the store ForLoader made); made
-    // once, on first use.
+    // Stores by the database number their map keys carry (0 is `root`,
+    // the store ForLoader made; the others made on first use). A Redis
+    // database number names physical[n] (SWAPDB swaps them); database 0 is
+    // always 0, the kernel path's, and `spare` is the one number no
+    // database names, for moving database 0's items through.
     BpfStore* root = nullptr;
     std::mutex databases_mutex;
-    std::array<std::unique_ptr<BpfStore>, kDatabases> databases;
+    std::array<std::unique_ptr<BpfStore>, kDatabases + 1> databases;
+    std::array<uint32_t, kDatabases> physical = [] {
+      std::array<uint32_t, kDatabases> identity{};
+      for (uint32_t i = 0; i < kDatabases; ++i) identity[i] = i;
+      return identity;
+    }();
+    uint32_t spare = kDatabases;
   };
   std::shared_ptr<Shared> shared_;
 };

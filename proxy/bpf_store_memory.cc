@@ -172,10 +172,16 @@ absl::Status BpfStore::SetMemoryLimit(uint64_t bytes) {
 
 Store* BpfStore::Database(int index) {
   if (index < 0 || index >= kDatabases) return nullptr;
-  return &InDatabase(static_cast<uint32_t>(index));
+  if (index == 0) return shared_->root;
+  uint32_t physical;
+  {
+    std::lock_guard lock(shared_->databases_mutex);
+    physical = shared_->physical[index];
+  }
+  return &InPhysical(physical);
 }
 
-BpfStore& BpfStore::InDatabase(uint32_t db) {
+BpfStore& BpfStore::InPhysical(uint32_t db) {
   if (db == db_) return *this;
   if (db == 0) return *shared_->root;
   std::lock_guard lock(shared_->databases_mutex);
@@ -205,6 +211,64 @@ StoreCounters BpfStore::Counters() {
 
 void BpfStore::CountReplaced(const xdpkv_item& old) {
   if (Expired(old.expires_at_ms)) shared_->reclaimed.fetch_add(1, std::memory_order_relaxed);
+}
+
+absl::Status BpfStore::SwapDatabases(int a, int b) {
+  if (a < 0 || a >= kDatabases || b < 0 || b >= kDatabases) {
+    return absl::InvalidArgumentError("DB index is out of range");
+  }
+  if (a == b) return absl::OkStatus();
+  Shared& shared = *shared_;
+  if (a != 0 && b != 0) {
+    std::lock_guard lock(shared.databases_mutex);
+    std::swap(shared.physical[a], shared.physical[b]);
+    return absl::OkStatus();
+  }
+  // Database 0's map keys must carry 0 (the kernel path reads them): its
+  // items go to the spare number, the other database's come into 0, and
+  // the spare becomes that database's number.
+  const int other = a == 0 ? b : a;
+  uint32_t other_physical, spare;
+  {
+    std::lock_guard lock(shared.databases_mutex);
+    other_physical = shared.physical[other];
+    spare = shared.spare;
+  }
+  BpfStore& zero = *shared.root;
+  if (auto moved = zero.MoveItemsTo(InPhysical(spare)); !moved.ok()) return moved;
+  if (auto moved = InPhysical(other_physical).MoveItemsTo(zero); !moved.ok()) return moved;
+  std::lock_guard lock(shared.databases_mutex);
+  shared.physical[other] = spare;
+  shared.spare = other_physical;
+  return absl::OkStatus();
+}
+
+absl::Status BpfStore::MoveItemsTo(BpfStore& to) {
+  // In scan pages: one pass visits every key present all along (Scan's
+  // guarantee), and only one item more than before is stored at a time.
+  constexpr size_t kMovePage = 1024;
+  uint64_t cursor = 0;
+  do {
+    auto page = Scan(cursor, kMovePage);
+    if (!page.ok()) return page.status();
+    for (const std::string& key : page->keys) {
+      auto item = Get(key);
+      if (!item.ok()) return item.status();
+      if (!*item) continue;
+      const StoredItem& source = **item;
+      auto written = to.Mutate(key, [&](const std::optional<StoredItem>&) {
+        return Mutation::Write(source.value, source.flags, source.expires_at_ms, source.type);
+      });
+      if (!written.ok()) return written.status();
+      // Only the version moved (as RENAME): one the kernel wrote since stays.
+      auto deleted = Mutate(key, [&](const std::optional<StoredItem>& current) {
+        return current && current->cas == source.cas ? Mutation::Delete() : Mutation::Keep();
+      });
+      if (!deleted.ok()) return deleted.status();
+    }
+    cursor = page->next_cursor;
+  } while (cursor != 0);
+  return absl::OkStatus();
 }
 
 void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "protocol/memcache_text.h"
 #include "proxy/auth.h"
+#include "proxy/blocking.h"
 #include "proxy/store.h"
 
 namespace xdpkv {
@@ -229,6 +231,9 @@ struct ServerContext {
   // SHUTDOWN: stops the server as SIGTERM does (its own save decided by
   // the argument). Unset: SHUTDOWN answers an error.
   std::function<void(ShutdownSave)> request_shutdown;
+  // Where blocking commands park their clients (proxy/blocking.h). Null:
+  // a blocking command that finds nothing answers at once, as a timeout.
+  BlockingRoom* blocking = nullptr;
 };
 
 // Whether any authentication is on (Redis's requirepass or memcached's
@@ -305,6 +310,13 @@ struct RespClient {
   // request's time goes"). Each GET takes its item from the front; any
   // other command drops what is left, so no read outlives the run.
   ReadAhead read_ahead;
+  // Blocking commands (proxy/blocking.h): how this connection's loop is
+  // told that a parked command's reply is in (unset: this client never
+  // parks, as a datagram's), the command while parked, and the keys the
+  // commands it ran wrote, which may serve parked clients.
+  std::function<void()> wake;
+  std::shared_ptr<ParkedClient> parked;
+  std::vector<DatabaseKey> written;
 };
 
 // kCloseDiscardingUnsent: close at once, without sending the replies not

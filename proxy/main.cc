@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
   xdp.udp_allow = server_config.udp_allow;
   xdp.max_reply_bytes = server_config.udp_max_reply_bytes;
   xdp.other_service_ports = {ports.memcache_tcp};
+  xdp.cas_enabled = options.memcache.cas_enabled;  // -C
 
   // The store is the BPF maps whatever the mode: --xdp-mode off only leaves
   // the program unattached. A new store is pinned only once the dump is
@@ -127,13 +128,15 @@ int main(int argc, char** argv) {
   store->SetEvictionPolicy(options.eviction_policy);
 
   // Redis's dirty counter: userspace's writes plus the kernel's stored
-  // SETs and DELETEs (its counters only grow).
+  // SETs, ms writes and DELETEs (its counters only grow).
   auto changes = [store = store.get(), loader = loader.get()] {
     uint64_t n = store->Writes();
     if (auto counters = loader->ReadCounters(); counters.ok()) {
       for (xdpkv_proto proto : {XDPKV_PROTO_MEMCACHE, XDPKV_PROTO_RESP}) {
         n += counters->Get(proto, XDPKV_SET) + counters->Get(proto, XDPKV_DELETE_HIT);
       }
+      n += counters->Get(XDPKV_PROTO_MEMCACHE, XDPKV_META_SET) +
+           counters->Get(XDPKV_PROTO_MEMCACHE, XDPKV_META_CAS_HIT);
     }
     return n;
   };
@@ -194,6 +197,8 @@ int main(int argc, char** argv) {
   context.memcache_version = absl::StrCat("1.6.18-xdpkv-", kVersion);
   context.stats = &stats;
   context.transactions = &transactions;
+  static xdpkv::BlockingRoom blocking;  // outlives the server's loops
+  context.blocking = &blocking;
   context.tcp_port = ports.resp;
   context.threads = server_config.threads;
   context.max_item_size = server_config.memcache_options.max_value_bytes;

@@ -162,6 +162,14 @@ void GeneralStats(Store& store, const ServerContext& context, std::string* out) 
     return since(absl::StrCat("xdp_memcache_", std::string(outcome)));
   };
   auto counter = [&](std::string_view name) { Stat(out, name, since(name)); };
+  // The kernel's mg and ms count as memcached counts them: a get (hit or
+  // miss), a set (a cas with C).
+  const uint64_t kernel_mg_hits = kernel("meta_get_hits");
+  const uint64_t kernel_mg_misses = kernel("meta_get_misses");
+  const uint64_t kernel_cas_hits = kernel("meta_cas_hits");
+  const uint64_t kernel_cas_badval = kernel("meta_cas_exists");
+  const uint64_t kernel_cas_misses = kernel("meta_cas_misses");
+  const uint64_t kernel_ms_stored = kernel("meta_sets") + kernel_cas_hits;
   const int64_t now = time(nullptr);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -191,13 +199,17 @@ void GeneralStats(Store& store, const ServerContext& context, std::string* out) 
   Stat(out, "read_buf_bytes_free", 0);
   Stat(out, "read_buf_oom", 0);
   Stat(out, "reserved_fds", context.threads);  // one spare per loop, for EMFILE
-  Stat(out, "cmd_get", since("cmd_get") + kernel("get_hits") + kernel("get_misses"));
-  Stat(out, "cmd_set", since("cmd_set") + kernel("sets") + kernel("store_full"));
+  Stat(out, "cmd_get",
+       since("cmd_get") + kernel("get_hits") + kernel("get_misses") + kernel_mg_hits +
+           kernel_mg_misses);
+  Stat(out, "cmd_set",
+       since("cmd_set") + kernel("sets") + kernel("store_full") + kernel_ms_stored +
+           kernel_cas_badval + kernel_cas_misses);
   counter("cmd_flush");
   counter("cmd_touch");
   counter("cmd_meta");
-  Stat(out, "get_hits", since("get_hits") + kernel("get_hits"));
-  Stat(out, "get_misses", since("get_misses") + kernel("get_misses"));
+  Stat(out, "get_hits", since("get_hits") + kernel("get_hits") + kernel_mg_hits);
+  Stat(out, "get_misses", since("get_misses") + kernel("get_misses") + kernel_mg_misses);
   Stat(out, "get_expired", since("store_get_expired"));
   Stat(out, "get_flushed", 0);  // flush_all removes items at once
   Stat(out, "delete_misses", since("delete_misses") + kernel("delete_misses"));
@@ -206,9 +218,9 @@ void GeneralStats(Store& store, const ServerContext& context, std::string* out) 
   counter("incr_hits");
   counter("decr_misses");
   counter("decr_hits");
-  counter("cas_misses");
-  counter("cas_hits");
-  counter("cas_badval");
+  Stat(out, "cas_misses", since("cas_misses") + kernel_cas_misses);
+  Stat(out, "cas_hits", since("cas_hits") + kernel_cas_hits);
+  Stat(out, "cas_badval", since("cas_badval") + kernel_cas_badval);
   counter("touch_hits");
   counter("touch_misses");
   counter("store_too_large");
@@ -251,7 +263,7 @@ void GeneralStats(Store& store, const ServerContext& context, std::string* out) 
   // fixed tables are in limit_maxbytes too (docs/architecture.md, "Memory").
   Stat(out, "bytes", memory.used_bytes - memory.fixed_bytes);
   if (auto walked = store.Usage(); walked.ok()) Stat(out, "curr_items", walked->items);
-  Stat(out, "total_items", since("total_items") + kernel("sets"));
+  Stat(out, "total_items", since("total_items") + kernel("sets") + kernel_ms_stored);
   Stat(out, "slab_global_page_pool", 0);
   Stat(out, "expired_unfetched", since("expired_keys"));
   Stat(out, "evicted_unfetched", since("store_evicted_unfetched"));

@@ -287,6 +287,8 @@ struct Connection {
     return memcache != nullptr && memcache->yielded();
   }
   size_t pending() const { return out.size() - out_sent; }
+  // The RESP session, or nullptr for memcached's.
+  RespSession* resp() { return std::get_if<RespSession>(&session); }
   size_t Feed(std::string* reply) {
     return std::visit([&](auto& s) { return s.Feed(in, reply); }, session);
   }
@@ -311,9 +313,15 @@ struct Server::Loop {
   std::chrono::steady_clock::time_point accept_paused_until{};
   std::chrono::steady_clock::time_point next_idle_check{};
   std::chrono::steady_clock::time_point accept_paused_since{};
+  // RESP connections parked by a blocking command (proxy/blocking.h).
+  ParkedConnections parked;
 
   ~Loop() {
-    for (auto& [fd, conn] : connections) close(fd);
+    for (auto& [fd, conn] : connections) {
+      // No wake may reach this loop once it is gone.
+      if (RespSession* session = conn->resp()) session->CancelBlocked();
+      close(fd);
+    }
     for (const Listener& l : listeners) close(l.fd);
     if (spare_fd >= 0) close(spare_fd);
     if (stop_fd >= 0) close(stop_fd);
@@ -398,13 +406,15 @@ struct Server::Loop {
   }
 
   // epoll_wait's timeout: -1, or until the listeners are watched again,
-  // or (-o idle_timeout) the next look for idle clients.
+  // (-o idle_timeout) the next look for idle clients, or a parked client's
+  // deadline.
   int WaitTimeoutMs() const {
-    int timeout = -1;
+    int timeout = parked.TimeoutMs(context->now_boot_ms());
     if (accept_paused_until != std::chrono::steady_clock::time_point{}) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           accept_paused_until - std::chrono::steady_clock::now());
-      timeout = static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+      const int accept_ms = static_cast<int>(std::max<int64_t>(1, left.count() + 1));
+      timeout = timeout < 0 ? accept_ms : std::min(timeout, accept_ms);
     }
     if (context->memcache.idle_timeout_s > 0 && !connections.empty()) {
       timeout = timeout < 0 ? kIdleCheckMs : std::min(timeout, kIdleCheckMs);
@@ -491,6 +501,7 @@ struct Server::Loop {
                                                            *store, *context, kMaxPendingOutput)});
       conn->events = EPOLLIN | EPOLLRDHUP;
       conn->last_active = std::chrono::steady_clock::now();
+      if (RespSession* session = conn->resp()) session->SetWake(parked.WakeFor(fd));
       if (!Watch(fd, conn->events)) {
         count.fetch_sub(1, std::memory_order_relaxed);
         close(fd);
@@ -556,6 +567,8 @@ struct Server::Loop {
     const auto it = connections.find(fd);
     if (it == connections.end()) return;
     ClientCount(it->second->proto).fetch_sub(1, std::memory_order_relaxed);
+    if (RespSession* session = it->second->resp()) session->CancelBlocked();
+    parked.Untrack(fd);
     context->stats->curr_connections.fetch_sub(1, std::memory_order_relaxed);
     if (epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr) != 0) {
       LogChoreFailure(Chore::kEpollCtl, absl::StrCat("epoll_ctl(DEL) on fd ", fd, ": ",
@@ -614,11 +627,38 @@ struct Server::Loop {
   }
 
   // Runs the session over what is buffered.
+  // Runs the session over what is buffered; a session parked by a blocking
+  // command is tracked until its reply or deadline.
   void Serve(Connection& conn) {
     const size_t used = conn.Feed(&conn.out);
-    if (used == 0) return;
-    conn.in.erase(0, used);
-    conn.last_active = std::chrono::steady_clock::now();
+    if (used != 0) {
+      conn.in.erase(0, used);
+      conn.last_active = std::chrono::steady_clock::now();
+    }
+    RespSession* session = conn.resp();
+    if (session != nullptr && session->blocked()) {
+      if (!parked.Tracked(conn.fd)) parked.Track(conn.fd, session->block_deadline_ms());
+    }
+  }
+
+  // Ends the wait of parked connection `fd` (its reply came in, or its
+  // deadline passed), then goes on with what its client sent after.
+  void Unpark(int fd, bool timed_out) {
+    const auto it = connections.find(fd);
+    if (it == connections.end()) return;
+    Connection& conn = *it->second;
+    RespSession* session = conn.resp();
+    if (session == nullptr || !session->Unblock(&conn.out, timed_out)) return;
+    parked.Untrack(fd);
+    Serve(conn);
+    if (!Flush(conn)) Close(fd);
+  }
+
+  void ServeParked() {
+    for (int fd : parked.TakeWoken()) Unpark(fd, false);
+  }
+  void TimeOutParked() {
+    for (int fd : parked.Expired(context->now_boot_ms())) Unpark(fd, true);
   }
 
   void OnConnection(int fd, uint32_t events) {
@@ -710,6 +750,7 @@ struct Server::Loop {
       const Clock::time_point now = Clock::now();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
+        if (fd == parked.wake_fd()) ServeParked();
         const auto it = connections.find(fd);
         if (it == connections.end()) continue;
         const auto before = state(*it->second);
@@ -756,6 +797,10 @@ struct Server::Loop {
           Drain();
           return;
         }
+        if (fd == parked.wake_fd()) {
+          ServeParked();
+          continue;
+        }
         bool handled = false;
         for (const Listener& listener : listeners) {
           if (listener.fd != fd) continue;
@@ -769,6 +814,7 @@ struct Server::Loop {
         }
         if (!handled && connections.count(fd)) OnConnection(fd, events[i].events);
       }
+      TimeOutParked();
     }
   }
 };
@@ -872,6 +918,8 @@ absl::Status Server::BindOnce(const ServerConfig& config, bool* kernel_port_take
       loop->listeners.push_back({fd, w.proto, Transport::kUnix});
     }
     loop->Watch(loop->stop_fd, EPOLLIN);
+    if (loop->parked.wake_fd() < 0) return Errno("eventfd");
+    loop->Watch(loop->parked.wake_fd(), EPOLLIN);
     for (const Listener& l : loop->listeners) {
       loop->Watch(l.fd, l.transport == Transport::kUnix ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN);
     }

@@ -289,8 +289,27 @@ void RespSession::ReadAheadGets() {
   client_.read_ahead.Fill(std::vector<std::string>(keys.begin(), keys.end()), std::move(items));
 }
 
+bool RespSession::Unblock(std::string* out, bool timed_out) {
+  if (!blocked()) return false;
+  BlockingRoom& room = *context_.blocking;
+  std::optional<std::string> reply =
+      timed_out ? room.Cancel(*client_.parked) : room.Served(*client_.parked);
+  if (!reply && !timed_out) return false;
+  // Timed out first: the reply Redis's replyToBlockedClientTimedOut gives.
+  out->append(reply ? *reply : resp::reply::kNullArray);
+  client_.parked.reset();
+  return true;
+}
+
+void RespSession::CancelBlocked() {
+  if (!blocked()) return;
+  (void)context_.blocking->Cancel(*client_.parked);
+  client_.parked.reset();
+}
+
 size_t RespSession::Feed(std::string_view input, std::string* out) {
   paused_ = false;
+  if (blocked()) return 0;  // the rest waits for the parked command's reply
   const size_t feed_start = out->size();  // replies to this read start here
   if (!client_.pending_mget.empty()) {
     if (!ContinueRespReply(store_, context_, client_, out)) {
@@ -349,6 +368,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       break;
     }
     if (after == AfterReply::kClose) closing_ = true;
+    if (blocked()) break;  // parked: no reply yet, and nothing after it runs
     if (!client_.pending_mget.empty()) {
       paused_ = true;  // the rest of this reply first
       break;

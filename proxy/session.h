@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -125,6 +126,19 @@ class RespSession {
   size_t Feed(std::string_view input, std::string* out);
   bool closing() const { return closing_; }
   bool paused() const { return paused_; }
+
+  // Blocking commands (proxy/blocking.h). `wake` is how another thread
+  // tells this session's owner that its parked command has a reply; without
+  // one, blocking commands never park. While blocked(), Feed handles
+  // nothing; Unblock ends the wait: the reply once served (false while
+  // there is none yet), or, `timed_out`, Redis's nil array. Then Feed
+  // goes on with what followed the command.
+  void SetWake(std::function<void()> wake) { client_.wake = std::move(wake); }
+  bool blocked() const { return client_.parked != nullptr; }
+  uint64_t block_deadline_ms() const { return blocked() ? client_.parked->deadline_ms : 0; }
+  bool Unblock(std::string* out, bool timed_out);
+  // The connection is going away: a parked command is taken back.
+  void CancelBlocked();
 
   // UDP: from now on, records in `objects` where each command's reply ends
   // in `out` (never empty: a command with no reply has no object), so

@@ -642,8 +642,15 @@ TEST_F(Sessions, RespCommands) {
   EXPECT_EQ(Resp("PING\r\nPING hi\r\nECHO \"a b\"\r\nSELECT 0\r\nSELECT 1\r\nSELECT x\r\n"),
             "+PONG\r\n$2\r\nhi\r\n$3\r\na b\r\n+OK\r\n-ERR DB index is out of range\r\n"
             "-ERR value is not an integer or out of range\r\n");
-  EXPECT_EQ(Resp("COMMAND\r\nCOMMAND COUNT\r\n"),
-            "*0\r\n:" + std::to_string(redis::Commands().All().size()) + "\r\n");
+  const std::string count = std::to_string(redis::Commands().All().size());
+  EXPECT_TRUE(Resp("COMMAND\r\n").starts_with("*" + count + "\r\n*10\r\n"));
+  EXPECT_EQ(Resp("COMMAND COUNT\r\n"), ":" + count + "\r\n");
+  // Name, arity, flags, first key, last key, step, then empty ACL
+  // categories, tips, key specs, and no subcommands.
+  EXPECT_EQ(Resp("COMMAND INFO blpop nosuch object|encoding\r\n"),
+            "*3\r\n*10\r\n$5\r\nblpop\r\n:-3\r\n*2\r\n+write\r\n+blocking\r\n:1\r\n:-2\r\n"
+            ":1\r\n*0\r\n*0\r\n*0\r\n*0\r\n*-1\r\n*10\r\n$15\r\nobject|encoding\r\n:3\r\n"
+            "*1\r\n+readonly\r\n:2\r\n:2\r\n:1\r\n*0\r\n*0\r\n*0\r\n*0\r\n");
 }
 
 TEST(RespTable, EveryServedCommandHasOneRowWithAHandler) {

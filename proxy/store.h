@@ -260,6 +260,12 @@ class Store {
   // Redis's numbered databases (0..kDatabases-1), each a keyspace of its
   // own in the same store: this store for 0, nullptr where there are none.
   virtual Store* Database(int index) { return index == 0 ? this : nullptr; }
+  // Redis's SWAPDB: from now on database `a` is what `b` was and the
+  // reverse, for every store of this family (both valid, a != b). The
+  // caller keeps every other user of the two databases out meanwhile.
+  virtual absl::Status SwapDatabases(int /*a*/, int /*b*/) {
+    return absl::UnimplementedError("this store has one database");
+  }
 };
 
 }  // namespace xdpkv

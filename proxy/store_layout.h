@@ -89,7 +89,9 @@ inline constexpr std::string_view kReasonNames[XDPKV_REASON_COUNT] = {
     "pass_not_allowed",  "pass_reply_cap",    "multi_gets",
     "pass_reply_too_big", "pass_to_tc",        "tc_replies",
     "tc_datagrams",      "tc_send_failed",    "pass_no_memory",
-    "pass_wrongtype",
+    "pass_wrongtype",    "meta_get_hits",     "meta_get_misses",
+    "meta_sets",         "meta_cas_hits",     "meta_cas_exists",
+    "meta_cas_misses",   "pass_meta_flag",    "pass_meta_item",
 };
 static_assert(!kReasonNames[XDPKV_REASON_COUNT - 1].empty(), "a reason has no name");
 

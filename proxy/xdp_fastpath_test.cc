@@ -112,6 +112,19 @@ TEST_F(FastPath, MemcacheGetsShowsCasThatChangesOnEveryWrite) {
               Frame(4) + "VALUE k 0 1 " + std::to_string(*user_cas) + "\r\nc\r\nEND\r\n");
 }
 
+// memcached's -C: every CAS unique reads 0, which userspace shows; the
+// kernel shows the store's, so it passes gets on.
+TEST_F(FastPath, WithoutCasUniquesGetsIsPassedOn) {
+  XdpConfig config;
+  config.cas_enabled = false;
+  Load(config);
+  ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
+  ExpectReply(Frame(2) + "get k\r\n", Frame(2) + "VALUE k 0 1\r\na\r\nEND\r\n");
+  const uint64_t before = Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED);
+  ExpectPass(Frame(3) + "gets k\r\n");
+  EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_UNSUPPORTED), before + 1);
+}
+
 TEST_F(FastPath, MemcacheDelete) {
   ExpectReply(Frame(1) + "set k 0 0 1\r\na\r\n", Frame(1) + "STORED\r\n");
   ExpectReply(Frame(2) + "delete k\r\n", Frame(2) + "DELETED\r\n");
@@ -161,6 +174,52 @@ TEST_F(FastPath, EveryKeyClassRoundTrips) {
   auto a = store_->Get(std::string(15, 'q'));  // 'q' x 16 exists
   ASSERT_TRUE(a.ok());
   EXPECT_FALSE(a->has_value());
+}
+
+// Keys are scanned a word at a time, then byte by byte in the word where
+// they end (bpf/lib/parse_memcache.h): every length around a word's edges
+// and the longest, with a byte that makes the key invalid (a control
+// character, DEL) or that is fine (printable, high bytes) at every place a
+// word can hold it.
+TEST_F(FastPath, KeysAreCheckedByteByByteAtEveryLengthAndPlace) {
+  std::vector<size_t> lengths;
+  for (size_t len = 1; len <= 26; ++len) lengths.push_back(len);
+  for (size_t len : {31, 32, 33, 240, 247, 248, 249, 250}) lengths.push_back(len);
+  uint16_t id = 1;
+  for (size_t len : lengths) {
+    std::vector<size_t> places;
+    for (size_t p = 0; p < len; ++p) {
+      if (p < 10 || p + 10 > len || p % 8 == 0 || p % 8 == 7) places.push_back(p);
+    }
+    for (size_t p : places) {
+      for (unsigned char bad : {0x00, 0x01, 0x09, 0x0b, 0x1f, 0x7f}) {
+        std::string key(len, 'k');
+        key[p] = static_cast<char>(bad);
+        SCOPED_TRACE(testing::Printable(key));
+        ExpectPass(Frame(id++) + "get " + key + "\r\n");
+      }
+      for (unsigned char fine : {0x21, 0x7e, 0x80, 0xa0, 0xff}) {
+        std::string key(len, 'k');
+        key[p] = static_cast<char>(fine);
+        SCOPED_TRACE(testing::Printable(key));
+        ExpectReply(Frame(id) + "get " + key + "\r\n", Frame(id) + "END\r\n");
+        ++id;
+      }
+    }
+    // The whole key, set and read back by the kernel.
+    std::string key(len, 'k');
+    key[len - 1] = static_cast<char>(0xff);
+    ExpectReply(Frame(id) + "set " + key + " 0 0 1\r\nv\r\n", Frame(id) + "STORED\r\n");
+    ExpectReply(Frame(id) + "get " + key + "\r\n",
+                Frame(id) + "VALUE " + key + " 0 1\r\nv\r\nEND\r\n");
+    ++id;
+  }
+  // Longer than memcached's 250 bytes, whatever comes after.
+  for (size_t len : {251, 255, 256, 257, 264, 300}) {
+    ExpectPass(Frame(id++) + "get " + std::string(len, 'k') + "\r\n");
+  }
+  // A key that runs to the end of the datagram is not a request.
+  for (size_t len : {1, 7, 8, 9, 16}) ExpectPass(Frame(id++) + "get " + std::string(len, 'k'));
 }
 
 // --- expiry ---------------------------------------------------------------------

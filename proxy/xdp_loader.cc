@@ -188,6 +188,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
 
   skeleton->rodata->config.memcache_udp_port = config.memcache_udp_port;
   skeleton->rodata->config.resp_udp_port = config.resp_udp_port;
+  skeleton->rodata->config.cas_enabled = config.cas_enabled ? 1 : 0;
   // Admission: every port of ours (a datagram from one is never answered)
   // and the reply cap; the maps are filled once loaded.
   {

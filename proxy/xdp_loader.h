@@ -27,6 +27,8 @@ const char* XdpModeName(XdpMode mode);
 struct XdpConfig {
   uint16_t memcache_udp_port = 11211;
   uint16_t resp_udp_port = 6379;
+  // memcached's -C off: the kernel passes what shows or compares a CAS.
+  bool cas_enabled = true;
   // bpffs directory for the store maps; a restart reuses what is pinned
   // there. Empty: unpinned maps that die with the loader (tests).
   std::string pin_dir;

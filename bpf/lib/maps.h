@@ -12,6 +12,7 @@
 const volatile struct xdpkv_config config = {
 	.memcache_udp_port = 11211,
 	.resp_udp_port = 6379,
+	.cas_enabled = 1,
 };
 
 /* Next CAS unique. Userspace seeds it above anything already stored and

@@ -7,16 +7,41 @@
 #ifndef XDPKV_LIB_PARSE_MEMCACHE_H
 #define XDPKV_LIB_PARSE_MEMCACHE_H
 
+#include "lib/maps.h"
 #include "lib/parse_common.h"
 
-/* A memcached key at *pos: bytes up to a space or CR, 1..250 printable. */
+/* Bytes that end a memcached key or make it invalid: space and below
+ * (CR, LF and the control characters) and DEL. key_stops() is non-zero iff
+ * one of a word's eight bytes is one (the bit tricks are exact about
+ * whether there is one, not about which). */
+#define REPEAT_BYTE(b) (0x0101010101010101ULL * (b))
+static __always_inline __u64 key_stops(__u64 word)
+{
+	__u64 del = word ^ REPEAT_BYTE(0x7f);
+
+	return ((word - REPEAT_BYTE(0x21)) & ~word & REPEAT_BYTE(0x80)) |
+	       ((del - REPEAT_BYTE(0x01)) & ~del & REPEAT_BYTE(0x80));
+}
+
+/* A memcached key at *pos: bytes up to a space or CR, 1..250 printable.
+ * Whole words first, then the bytes of the word where it ends: the
+ * verifier walks 32 + 8 steps, not 251. */
+#define KEY_WORDS (XDPKV_KEY_BYTES_MAX / 8)
 static __always_inline int scan_text_key(vreq *req, const __u8 *buf, __u32 len, __u32 *pos)
 {
 	__u32 start = *pos;
 	__u32 n = 0;
 
-	for (__u32 i = 0; i <= XDPKV_MAX_KEY_LEN; i++) {
-		__u32 p = start + i;
+	for (__u32 i = 0; i < KEY_WORDS; i++) {
+		__u32 p = start + i * 8;
+
+		if (p + 8 > len || key_stops(*(const __u64 *)(buf + (p & BUF_MASK))))
+			break;
+		n += 8;
+	}
+	n = opaque(req, n);
+	for (__u32 i = 0; i < 8; i++) {
+		__u32 p = start + n;
 		__u8 c;
 
 		if (p >= len)
@@ -48,6 +73,9 @@ static __always_inline int parse_memcache(vreq *req, const __u8 *buf, __u32 len)
 		op = OP_GET;
 		pos += 4;
 	} else if (match(buf, len, pos, "gets ", 5)) {
+		/* -C: every CAS unique reads 0 (userspace's). */
+		if (!config.cas_enabled)
+			return XDPKV_PASS_UNSUPPORTED;
 		op = OP_GETS;
 		pos += 5;
 	} else if (match(buf, len, pos, "set ", 4)) {

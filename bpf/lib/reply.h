@@ -275,14 +275,13 @@ enum multi_get_status {
 	MGET_DONE = 1,
 };
 
-/* One hit's reply element at pos: the value line, the value (inline or
- * out of line), CRLF. Returns the position after it, or -reason. */
-static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos)
+/* A hit's value (inline or out of line) and CRLF at pos, after its line
+ * (a get's or an mg's). Returns the position after it, or -reason. */
+static __always_inline int put_value_bytes(struct scratch *s, vreq *req, __u32 pos)
 {
 	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
 	__u32 len = copy->value_len;
 
-	pos = put_value_line(s, req, pos);
 	if (len > XDPKV_REPLY_MAX || pos + len + 2 > XDPKV_REPLY_MAX)
 		return -XDPKV_PASS_REPLY_TOO_BIG;
 	if (copy->blob_id != 0) {
@@ -296,6 +295,13 @@ static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos)
 	}
 	pos = opaque(req, pos + len);
 	return put(s->reply, pos, "\r\n", 2);
+}
+
+/* One hit's reply element at pos: the value line, the value, CRLF.
+ * Returns the position after it, or -reason. */
+static __always_inline int put_hit(struct scratch *s, vreq *req, __u32 pos)
+{
+	return put_value_bytes(s, req, put_value_line(s, req, pos));
 }
 
 /* The key at request.cursor into request.key_off/key_len, the cursor

@@ -9,7 +9,26 @@
 
 #include "lib/common.h"
 
-enum op { OP_GET, OP_GETS, OP_SET, OP_DELETE };
+/* OP_MG is a get with meta's flags and replies, OP_MS a set with them
+ * (lib/parse_meta.h). */
+enum op { OP_GET, OP_GETS, OP_SET, OP_DELETE, OP_MG, OP_MS };
+
+/* Flags of an mg/ms (lib/parse_meta.h), one bit each. */
+enum meta_flag {
+	MF_VALUE = 1 << 0,       /* v */
+	MF_CLIENT_FLAGS = 1 << 1, /* f */
+	MF_CAS = 1 << 2,         /* c */
+	MF_TTL_LEFT = 1 << 3,    /* t */
+	MF_KEY = 1 << 4,         /* k */
+	MF_OPAQUE = 1 << 5,      /* O */
+	MF_QUIET = 1 << 6,       /* q */
+	MF_SIZE = 1 << 7,        /* s */
+	MF_SET_TTL = 1 << 8,     /* T */
+	MF_SET_FLAGS = 1 << 9,   /* F */
+	MF_COMPARE_CAS = 1 << 10, /* C */
+};
+/* Flag tokens one mg/ms may carry in the kernel: each flag once. */
+#define META_MAX_FLAGS 16
 
 /* What a parsed request asks for. Offsets index scratch->req. */
 struct request {
@@ -34,6 +53,19 @@ struct request {
 	__u32 rpos;    /* reply bytes assembled so far */
 	__u32 obj_start; /* TC tier: where the reply's current object starts */
 	__u32 status;  /* MGET_RUNNING, MGET_DONE, or the xdpkv_reason to pass with */
+	/* mg/ms (lib/parse_meta.h): the flags seen (enum meta_flag), their
+	 * letters in request order (a reply echoes them in that order), the
+	 * opaque token's place, what the reply's flags show. */
+	__u32 meta_flags;
+	__u32 meta_count;
+	__u8 meta_order[META_MAX_FLAGS];
+	__u32 opaque_off; /* the O token, its 'O' included */
+	__u32 opaque_len;
+	__u32 meta_code;  /* the reply's code: META_CODE() */
+	__u32 meta_shows; /* enum meta_shows: which flags the reply answers */
+	__u64 compare_cas; /* ms C; XDPKV_CAS_ANY without it */
+	__u64 reply_cas;   /* what a c flag shows */
+	__u32 reason;      /* the xdpkv_reason an mg/ms ended with */
 };
 
 /* Per-CPU working memory: the stack is too small for these. Values that

@@ -331,6 +331,29 @@ static __always_inline int read_key(struct scratch *s)
 	return 1;
 }
 
+/* memcached's bump of an item an mg hit (do_item_bump): its first hit
+ * marks it fetched, its second active, as userspace's FetchedBits; the
+ * access time moved with read_key. Only the version scratch->item holds,
+ * and only on those two hits: later ones find nothing to change and take
+ * no lock. */
+static __always_inline void mark_fetched(struct scratch *s)
+{
+	struct xdpkv_item *copy = (struct xdpkv_item *)s->item;
+	__u16 bits = copy->mc_bits;
+	struct xdpkv_item *it;
+
+	if ((bits & XDPKV_MC_ACTIVE) && (bits & XDPKV_MC_FETCHED))
+		return;
+	it = store_lookup(s);
+	if (!it)
+		return;
+	bpf_spin_lock(&it->lock);
+	if (it->key_tag == s->key_tag && it->cas == copy->cas && it->mc_bits == bits &&
+	    !(it->state & XDPKV_ITEM_DELETING))
+		it->mc_bits = bits | (bits & XDPKV_MC_FETCHED ? XDPKV_MC_ACTIVE : XDPKV_MC_FETCHED);
+	bpf_spin_unlock(&it->lock);
+}
+
 /* Outcome of write_item. */
 enum write_result {
 	WRITE_STORED = 0,
@@ -338,6 +361,8 @@ enum write_result {
 	WRITE_DELETING = 2, /* the entry is being deleted: try again later */
 	WRITE_FAILED = 3,   /* another map error, or lost races twice */
 	WRITE_NO_ROOM = 4,  /* past the memory limit */
+	WRITE_EXISTS = 5,   /* a compare-and-swap met another version */
+	WRITE_NOT_FOUND = 6, /* a compare-and-swap found no item */
 };
 
 /* Outcome of replace_locked. */
@@ -400,10 +425,12 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 
 /* Stores scratch->item under scratch->key: in place under the entry's
  * lock when there is a live entry, else as a new entry. The version it
- * replaced loses its blob. */
+ * replaced loses its blob. With request.compare_cas (ms C), only over
+ * that version: WRITE_EXISTS if another is there, WRITE_NOT_FOUND if none. */
 static __always_inline int write_item(struct scratch *s)
 {
 	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
+	__u64 expected_cas = s->request.compare_cas;
 
 	item->key_tag = s->key_tag;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -412,15 +439,19 @@ static __always_inline int write_item(struct scratch *s)
 		long err;
 
 		if (it) {
-			int replaced = replace_locked(it, item, s->key_tag, XDPKV_CAS_ANY, &old, 0);
+			int replaced = replace_locked(it, item, s->key_tag, expected_cas, &old, 0);
 
 			if (replaced == REPLACE_REUSED)
 				continue; /* another key's now: look ours up again */
 			if (replaced == REPLACE_DELETING)
-				return WRITE_DELETING;
+				return expected_cas == XDPKV_CAS_ANY ? WRITE_DELETING : WRITE_NOT_FOUND;
+			if (replaced == REPLACE_CHANGED)
+				return WRITE_EXISTS;
 			blob_free(old.blob_id, old.value_len);
 			return WRITE_STORED;
 		}
+		if (expected_cas != XDPKV_CAS_ANY)
+			return WRITE_NOT_FOUND;
 		item->state = 0;
 		err = store_insert(s);
 		if (err == 0)
@@ -544,6 +575,86 @@ static __always_inline __s64 expiry_from_exptime(__s32 exptime, __u64 now_ms)
 	if (at <= (__s64)now_ms)
 		return -1;
 	return at;
+}
+
+/* The write of a set, RESP SET or ms: the request's value (at value_off,
+ * value_len bytes), flags and exptime as a new version of scratch->key,
+ * inline or out of line, under a fresh CAS (request.reply_cas once
+ * written; 0 otherwise). An exptime already past stores nothing readable,
+ * as memcached does: the old version is deleted. `with_cas` (a constant:
+ * ms's C): only over the version request.compare_cas, as mg reads it
+ * (expired, or of another type: WRITE_NOT_FOUND; another version:
+ * WRITE_EXISTS); the write checks it again under the item's lock.
+ * Returns an enum write_result. */
+static __always_inline int store_request_value(struct scratch *s, vreq *req, int with_cas)
+{
+	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
+	__s64 expiry = expiry_from_exptime(req->exptime, now_boot_ms());
+	__u64 cas = with_cas ? req->compare_cas : XDPKV_CAS_ANY;
+
+	req->reply_cas = 0;
+	if (with_cas) {
+		if (!read_key(s) || item->type != XDPKV_TYPE_STRING)
+			return WRITE_NOT_FOUND;
+		if (item->cas != cas)
+			return WRITE_EXISTS;
+	}
+	if (expiry < 0) {
+		struct xdpkv_item *it = store_lookup(s);
+		struct deleted gone = {};
+		int deleted = 1;
+
+		if (it)
+			deleted = delete_version(s, it, cas, &gone);
+		else if (with_cas)
+			deleted = -1; /* gone since it was compared */
+		if (deleted == 0)
+			return WRITE_EXISTS;
+		if (deleted == -1 && with_cas)
+			return WRITE_NOT_FOUND;
+		return deleted < 0 ? WRITE_DELETING : WRITE_STORED;
+	}
+	item->value_len = req->value_len;
+	item->flags = req->flags;
+	item->expires_at_ms = (__u64)expiry;
+	item->state = 0;
+	item->blob_id = 0;
+	item->atime_s = now_boot_s();
+	item->type = XDPKV_TYPE_STRING;
+	item->mc_bits = 0;
+	item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
+	__u32 len = req->value_len, off = req->value_off;
+	/* Values over the inline bytes go out of line (inline: 0). */
+	__u32 inline_len = len <= XDPKV_INLINE_VALUE_MAX ? len : 0;
+	__u64 *words = (__u64 *)item->inline_value;
+	int result;
+
+	/* Whole words from the request, then zero what follows the value so
+	 * stored items hold nothing but what was sent. */
+	for (__u32 i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
+		words[i] = i * 8 < inline_len ? *(__u64 *)(s->req + ((off + i * 8) & BUF_MASK)) : 0;
+	for (__u32 i = 0; i < 7; i++) {
+		__u32 tail = inline_len + i;
+
+		if (tail >= XDPKV_INLINE_VALUE_MAX || (tail & 7) == 0)
+			break;
+		item->inline_value[tail & (XDPKV_INLINE_VALUE_MAX - 1)] = 0;
+	}
+	result = inline_len == len ? write_item(s) : store_blob_value(s);
+	if (result == WRITE_STORED)
+		req->reply_cas = item->cas;
+	return result;
+}
+
+/* As userspace, as memcached: a write that cannot be stored unlinks the
+ * key's old value (none if the key was new). */
+static __always_inline void unlink_key(struct scratch *s)
+{
+	struct xdpkv_item *it = store_lookup(s);
+	struct deleted gone = {};
+
+	if (it)
+		delete_version(s, it, XDPKV_CAS_ANY, &gone);
 }
 
 #endif /* XDPKV_LIB_STORE_H */

@@ -38,6 +38,14 @@ inline bool Is(std::string_view arg, std::string_view name) {
   return resp::EqualsIgnoreCase(arg, name);
 }
 
+// What a blocking command that finds nothing does (Redis's blockForKeys,
+// and CLIENT_DENY_BLOCKING).
+enum class Blocking {
+  kDeny,   // answers at once as a timeout would: inside EXEC, a datagram
+  kPark,   // parks the client (BlockOn)
+  kRetry,  // a parked client's command run again: answers nothing, stays parked
+};
+
 // One command being answered.
 struct Call {
   Args args;
@@ -47,6 +55,7 @@ struct Call {
   std::string* out;
   bool close = false;
   bool discard_unsent = false;  // with close: AfterReply::kCloseDiscardingUnsent
+  Blocking blocking = Blocking::kDeny;
 
   uint64_t now_ms() const { return context.now_boot_ms(); }
   void Ok() { out->append(resp::reply::kOk); }
@@ -80,6 +89,8 @@ void RegisterHashFamily(Registry* registry);
 void RegisterListFamily(Registry* registry);
 void RegisterSetFamily(Registry* registry);
 void RegisterZSetFamily(Registry* registry);
+void RegisterBitFamily(Registry* registry);
+void RegisterObjectFamily(Registry* registry);
 
 // An EXEC refused before it ran (arity, authentication), with `refusal`
 // the error reply it would have got: as Redis's execCommandAbort, the
@@ -106,6 +117,23 @@ void Config(Call& call);
 
 // The whole table (resp_handlers.cc).
 const Registry& Commands();
+
+// --- blocking commands (redis_blocking.cc) -------------------------------------
+
+// Redis's getTimeoutFromObjectOrReply in seconds: milliseconds (0: no
+// deadline), or nullopt after Redis's error reply.
+std::optional<uint64_t> TimeoutArg(Call& call, std::string_view arg);
+// A blocking command found nothing on `keys`: parks the client until
+// `timeout_ms` has passed (0: forever), or, as call.blocking says, answers
+// `deny_reply` at once, or nothing.
+void BlockOn(Call& call, Args keys, uint64_t timeout_ms, std::string_view deny_reply);
+// `key` of database `db` (empty: every key of it) may now serve parked
+// clients: for writes outside the command's own key arguments (MOVE and
+// COPY into another database, SWAPDB).
+void Written(Call& call, int db, std::string_view key);
+// LMOVE's work, for BLMOVE and BRPOPLPUSH (redis_lists.cc).
+void ListMove(Call& call, bool from_left, bool to_left);
+void RegisterBlockingFamily(Registry* registry);
 
 // A key xdpkv cannot hold (empty, or above 250 bytes) cannot exist: reads
 // of it see nothing rather than an error.

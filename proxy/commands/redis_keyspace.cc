@@ -1,6 +1,7 @@
 // Redis's keyspace family: DEL UNLINK EXISTS TYPE TTL PTTL EXPIRETIME
 // PEXPIRETIME EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST RENAME RENAMENX KEYS
-// SCAN RANDOMKEY DBSIZE FLUSHDB FLUSHALL, with Redis 7's replies and errors.
+// SCAN RANDOMKEY DBSIZE FLUSHDB FLUSHALL MOVE COPY SWAPDB, with Redis 7's
+// replies and errors.
 #include <algorithm>
 #include <optional>
 #include <random>
@@ -275,7 +276,87 @@ void Move(Call& call) {
       return current && current->cas == source->cas ? Mutation::Delete() : Mutation::Keep();
     });
   }
+  if (moved) Written(call, static_cast<int>(*db), call.args[1]);
   call.Integer(moved ? 1 : 0);
+}
+
+// Redis's getIntFromObjectOrReply: an int; `message` (or Redis's own
+// words) for anything else.
+std::optional<int> IntArg(Call& call, std::string_view arg, std::string_view message = {}) {
+  const auto n = ParseRedisInteger(arg);
+  if (n && *n >= INT32_MIN && *n <= INT32_MAX) return static_cast<int>(*n);
+  if (!message.empty()) {
+    call.Error(message);
+  } else {
+    call.Error(n ? "ERR value is out of range, value must between -2147483648 and 2147483647"
+                 : kNotInteger);
+  }
+  return std::nullopt;
+}
+
+// The store of database `db`, or nullptr when there is none.
+Store* DatabaseOrNull(Call& call, int64_t db) {
+  return db < 0 || db >= kDatabases ? nullptr : call.store.Database(static_cast<int>(db));
+}
+
+// COPY source destination [DB destination-db] [REPLACE], as Redis's
+// copyCommand: the value, its type and TTL, into a key that does not
+// exist (or, with REPLACE, whatever it holds). Not atomic across the two
+// keys, as RENAME (docs/protocols.md).
+void Copy(Call& call) {
+  Store* target = &call.store;
+  int target_db = call.client.db;
+  bool replace = false;
+  for (size_t j = 3; j < call.args.size(); ++j) {
+    if (Is(call.args[j], "replace")) {
+      replace = true;
+    } else if (Is(call.args[j], "db") && j + 1 < call.args.size()) {
+      const auto db = IntArg(call, call.args[++j]);
+      if (!db) return;
+      target = DatabaseOrNull(call, *db);
+      if (target == nullptr) return call.Error("ERR DB index is out of range");
+      target_db = *db;
+    } else {
+      return call.Error(kSyntax);
+    }
+  }
+  if (target == &call.store && call.args[1] == call.args[2]) {
+    return call.Error("ERR source and destination objects are the same");
+  }
+  bool failed;
+  auto source = Read(call, call.args[1], &failed);
+  if (failed) return;
+  if (!source) return call.Integer(0);
+  bool copied = false;
+  auto result = target->Mutate(call.args[2], [&](const std::optional<StoredItem>& current) {
+    copied = !current || replace;
+    if (!copied) return Mutation::Keep();
+    return Mutation::Write(source->value, source->flags, source->expires_at_ms, source->type);
+  });
+  if (!result.ok()) return call.StoreError(result.status());
+  if (copied) Written(call, target_db, call.args[2]);
+  call.Integer(copied ? 1 : 0);
+}
+
+// SWAPDB index1 index2: what the two numbers name is swapped for every
+// client (Store::SwapDatabases; the dispatch runs it alone, as EXEC).
+void SwapDb(Call& call) {
+  const auto first = IntArg(call, call.args[1], "ERR invalid first DB index");
+  if (!first) return;
+  const auto second = IntArg(call, call.args[2], "ERR invalid second DB index");
+  if (!second) return;
+  if (DatabaseOrNull(call, *first) == nullptr || DatabaseOrNull(call, *second) == nullptr) {
+    return call.Error("ERR DB index is out of range");
+  }
+  if (*first != *second) {
+    const absl::Status swapped = call.store.SwapDatabases(*first, *second);
+    if (!swapped.ok()) return call.StoreError(swapped);
+    // Clients parked in either database look again, as Redis's
+    // scanDatabaseForReadyKeys.
+    Written(call, *first, "");
+    Written(call, *second, "");
+  }
+  call.Ok();
 }
 
 // The table's rows for commands that share an implementation.
@@ -316,7 +397,9 @@ void RegisterKeyspaceFamily(Registry* registry) {
       << CI{"dbsize", kReadOnly | kFast, 1, 0, 0}.Handle(DbSize)
       << CI{"flushdb", kWrite, -1, 0, 0}.Handle(Flush)
       << CI{"flushall", kWrite, -1, 0, 0}.Handle(Flush)
-      << CI{"move", kWrite | kFast, 3, 1, 1}.Handle(Move);
+      << CI{"move", kWrite | kFast, 3, 1, 1}.Handle(Move)
+      << CI{"copy", kWrite | kDenyOom, -3, 1, 2}.Handle(Copy)
+      << CI{"swapdb", kWrite | kFast | kIsolated, 3, 0, 0}.Handle(SwapDb);
 }
 
 }  // namespace xdpkv::redis

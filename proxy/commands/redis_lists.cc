@@ -3,7 +3,7 @@
 // replies and errors (t_list.c). A list is one item of type list whose
 // value is its encoding (proxy/typed_value.h), read and changed through
 // redis_typed.h: one Store::Mutate per key written. The blocking commands
-// (BLPOP BRPOP BLMOVE BRPOPLPUSH) are not here (docs/protocols.md).
+// (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP) and LMPOP are redis_blocking.cc's.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -374,6 +374,10 @@ void RPop(Call& c) { Pop(c, End::kRight); }
 void RPopLPush(Call& c) { Move(c, End::kRight, End::kLeft); }
 
 }  // namespace
+
+void ListMove(Call& call, bool from_left, bool to_left) {
+  Move(call, from_left ? End::kLeft : End::kRight, to_left ? End::kLeft : End::kRight);
+}
 
 void RegisterListFamily(Registry* registry) {
   using namespace resp::CO;  // NOLINT: the flags read as Redis's

@@ -86,6 +86,8 @@ void AppendInfoSection(Call& call, std::string_view section, std::string* info) 
   } else if (section == "clients") {
     info->append("# Clients\r\n");
     line("connected_clients", ServerStats::Read(s.curr_connections));
+    // Clients parked by a blocking command (proxy/blocking.h).
+    line("blocked_clients", call.context.blocking ? call.context.blocking->parked() : 0);
   } else if (section == "memory") {
     // The store's memory as the kernel allocated it: its fixed tables,
     // items and values (docs/architecture.md, "Memory"); the server
@@ -197,22 +199,83 @@ void Info(Call& call) {
   call.Bulk(info);
 }
 
+// COMMAND [INFO]'s entry for one row of the table, in Redis 7.0's shape:
+// name, arity, flags, first key, last key, step, then ACL categories,
+// tips and key specs (xdpkv has none: empty), and the subcommands'.
+void AppendCommandInfo(Call& call, const CI& row, std::string_view container = {}) {
+  resp::AppendArrayHeader(call.out, 10);
+  call.Bulk(container.empty() ? Str(row.name) : absl::StrCat(Str(container), "|", Str(row.name)));
+  call.Integer(row.arity);
+  static constexpr std::pair<uint32_t, std::string_view> kFlagNames[] = {
+      {resp::CO::kWrite, "write"},       {resp::CO::kReadOnly, "readonly"},
+      {resp::CO::kDenyOom, "denyoom"},   {resp::CO::kAdmin, "admin"},
+      {resp::CO::kNoScript, "noscript"}, {resp::CO::kBlocking, "blocking"},
+      {resp::CO::kLoading, "loading"},   {resp::CO::kStale, "stale"},
+      {resp::CO::kNoAuth, "no_auth"},    {resp::CO::kFast, "fast"}};
+  std::vector<std::string_view> flags;
+  for (const auto& [flag, name] : kFlagNames) {
+    if (row.flags & flag) flags.push_back(name);
+  }
+  resp::AppendArrayHeader(call.out, flags.size());
+  for (std::string_view flag : flags) resp::AppendSimpleString(call.out, flag);
+  call.Integer(row.first_key);
+  call.Integer(row.last_key);
+  call.Integer(row.first_key == 0 ? 0 : 1);
+  for (int empty = 0; empty < 3; ++empty) call.out->append(resp::reply::kEmptyArray);
+  resp::AppendArrayHeader(call.out, row.subcommands.size());
+  for (const CI& sub : row.subcommands) AppendCommandInfo(call, sub, row.name);
+}
+
+// COMMAND, COMMAND INFO, COUNT, LIST from the table; COMMAND DOCS answers
+// an empty array (xdpkv keeps no documentation).
 void Command(Call& call) {
   const auto commands = Commands().All();
   if (call.args.size() >= 2 && Is(call.args[1], "COUNT")) {
     return call.Integer(static_cast<int64_t>(commands.size()));
   }
   if (call.args.size() >= 2 && Is(call.args[1], "LIST")) {
-    std::vector<std::string_view> names;
-    for (const auto& command : commands) names.push_back(command.name);
+    // Containers' subcommands too, as "container|sub", as Redis lists them.
+    std::vector<std::string> names;
+    for (const auto& command : commands) {
+      names.emplace_back(command.name);
+      for (const auto& sub : command.subcommands) {
+        names.push_back(absl::StrCat(Str(command.name), "|", Str(sub.name)));
+      }
+    }
     std::sort(names.begin(), names.end());
     resp::AppendArrayHeader(call.out, names.size());
-    for (std::string_view name : names) call.Bulk(name);
+    for (const std::string& name : names) call.Bulk(name);
     return;
   }
-  // COMMAND, COMMAND DOCS, COMMAND INFO: redis-cli only needs a valid
-  // reply; clients fall back to their own tables.
-  call.out->append(resp::reply::kEmptyArray);
+  if (call.args.size() == 1) {
+    resp::AppendArrayHeader(call.out, commands.size());
+    for (const auto& command : commands) AppendCommandInfo(call, command);
+    return;
+  }
+  if (Is(call.args[1], "INFO")) {
+    if (call.args.size() == 2) {
+      resp::AppendArrayHeader(call.out, commands.size());
+      for (const auto& command : commands) AppendCommandInfo(call, command);
+      return;
+    }
+    // Each name: its entry ("container|sub" for a subcommand), or nil.
+    resp::AppendArrayHeader(call.out, call.args.size() - 2);
+    for (size_t i = 2; i < call.args.size(); ++i) {
+      const std::string_view name = call.args[i];
+      const size_t bar = name.find('|');
+      const CI* row = Commands().Find(name.substr(0, bar));
+      const CI* sub = row != nullptr && bar != std::string_view::npos
+                          ? resp::FindRow<CI>(row->subcommands, name.substr(bar + 1))
+                          : nullptr;
+      if (row == nullptr || (bar != std::string_view::npos && sub == nullptr)) {
+        resp::AppendNullArray(call.out);
+      } else {
+        sub != nullptr ? AppendCommandInfo(call, *sub, row->name) : AppendCommandInfo(call, *row);
+      }
+    }
+    return;
+  }
+  call.out->append(resp::reply::kEmptyArray);  // DOCS
 }
 
 bool ValidClientName(std::string_view name) {

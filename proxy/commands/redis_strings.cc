@@ -1,6 +1,6 @@
 // Redis's string family: GET SET (and its options) SETNX SETEX PSETEX
 // GETSET GETDEL GETEX MGET MSET MSETNX INCR DECR INCRBY DECRBY INCRBYFLOAT
-// APPEND STRLEN GETRANGE SETRANGE, with Redis 7's replies and errors.
+// APPEND STRLEN GETRANGE SETRANGE LCS, with Redis 7's replies and errors.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -386,6 +386,112 @@ void SetRange(Call& call) {
   call.Integer(static_cast<int64_t>(length));
 }
 
+// --- LCS ---------------------------------------------------------------------------
+
+// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN], as Redis
+// 7.0's lcsCommand: the dynamic-programming table of both strings, its
+// size bounded by proto-max-bulk-len (here the largest value, -I), then
+// one walk back from its end for the string or the matching ranges.
+void Lcs(Call& call) {
+  bool failed;
+  auto a_item = Read(call, call.args[1], &failed);
+  if (failed) return;
+  auto b_item = Read(call, call.args[2], &failed);
+  if (failed) return;
+  if (IsOtherType(a_item) || IsOtherType(b_item)) {
+    return call.Error("ERR The specified keys must contain string values");
+  }
+  const std::string a = a_item ? std::move(a_item->value) : "";
+  const std::string b = b_item ? std::move(b_item->value) : "";
+  bool get_len = false, get_idx = false, with_match_len = false;
+  int64_t min_match_len = 0;
+  for (size_t j = 3; j < call.args.size(); ++j) {
+    const std::string_view opt = call.args[j];
+    if (Is(opt, "IDX")) {
+      get_idx = true;
+    } else if (Is(opt, "LEN")) {
+      get_len = true;
+    } else if (Is(opt, "WITHMATCHLEN")) {
+      with_match_len = true;
+    } else if (Is(opt, "MINMATCHLEN") && j + 1 < call.args.size()) {
+      const auto n = ParseRedisInteger(call.args[++j]);
+      if (!n) return call.Error(kNotInteger);
+      min_match_len = std::max<int64_t>(*n, 0);
+    } else {
+      return call.Error(kSyntax);
+    }
+  }
+  if (get_idx && get_len) {
+    return call.Error("ERR If you want both the length and indexes, please just use IDX.");
+  }
+  const size_t rows = a.size() + 1, columns = b.size() + 1;
+  if (rows * columns * sizeof(uint32_t) > call.context.max_item_size) {
+    return call.Error(
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  // lcs[i * columns + j]: the LCS length of a[0, i) and b[0, j).
+  std::vector<uint32_t> lcs(rows * columns, 0);
+  const auto at = [&](size_t i, size_t j) -> uint32_t& { return lcs[i * columns + j]; };
+  for (size_t i = 1; i < rows; ++i) {
+    for (size_t j = 1; j < columns; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1 : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  const uint32_t length = at(a.size(), b.size());
+  if (get_len) return call.Integer(length);
+  // Walking back: the string from its end, and the ranges of a and b that
+  // match, each emitted when it cannot grow further back.
+  std::string result(length, '\0');
+  std::string matches;
+  size_t match_count = 0;
+  const size_t unset = a.size();
+  size_t a_start = unset, a_end = 0, b_start = 0, b_end = 0;
+  size_t idx = length;
+  for (size_t i = a.size(), j = b.size(); i > 0 && j > 0;) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      result[--idx] = a[i - 1];
+      if (a_start == unset) {
+        a_start = a_end = i - 1;
+        b_start = b_end = j - 1;
+      } else if (a_start == i && b_start == j) {
+        --a_start;
+        --b_start;
+      } else {
+        emit = true;
+      }
+      if (a_start == 0 || b_start == 0) emit = true;
+      --i;
+      --j;
+    } else {
+      at(i - 1, j) > at(i, j - 1) ? --i : --j;
+      if (a_start != unset) emit = true;
+    }
+    if (!emit) continue;
+    const size_t match_len = a_end - a_start + 1;
+    if (get_idx && (min_match_len == 0 || static_cast<int64_t>(match_len) >= min_match_len)) {
+      resp::AppendArrayHeader(&matches, with_match_len ? 3 : 2);
+      resp::AppendArrayHeader(&matches, 2);
+      resp::AppendInteger(&matches, static_cast<int64_t>(a_start));
+      resp::AppendInteger(&matches, static_cast<int64_t>(a_end));
+      resp::AppendArrayHeader(&matches, 2);
+      resp::AppendInteger(&matches, static_cast<int64_t>(b_start));
+      resp::AppendInteger(&matches, static_cast<int64_t>(b_end));
+      if (with_match_len) resp::AppendInteger(&matches, static_cast<int64_t>(match_len));
+      ++match_count;
+    }
+    a_start = unset;
+  }
+  if (!get_idx) return call.Bulk(result);
+  // RESP2's form of Redis's map: matches, then len.
+  resp::AppendArrayHeader(call.out, 4);
+  call.Bulk("matches");
+  resp::AppendArrayHeader(call.out, match_count);
+  call.out->append(matches);
+  call.Bulk("len");
+  call.Integer(length);
+}
+
 // The table's rows for commands that share an implementation.
 void SetEx(Call& c) { SetWithTtl(c, 1000, "setex"); }
 void PSetEx(Call& c) { SetWithTtl(c, 1, "psetex"); }
@@ -422,7 +528,8 @@ void RegisterStringFamily(Registry* registry) {
       << CI{"decrby", kWrite | kDenyOom | kFast, 3, 1, 1}.Handle(DecrByCommand)
       << CI{"incrbyfloat", kWrite | kDenyOom | kFast, 3, 1, 1}.Handle(IncrByFloat)
       << CI{"append", kWrite | kDenyOom | kFast, 3, 1, 1}.Handle(Append)
-      << CI{"setrange", kWrite | kDenyOom, 4, 1, 1}.Handle(SetRange);
+      << CI{"setrange", kWrite | kDenyOom, 4, 1, 1}.Handle(SetRange)
+      << CI{"lcs", kReadOnly, -3, 1, 2}.Handle(Lcs);
 }
 
 }  // namespace xdpkv::redis

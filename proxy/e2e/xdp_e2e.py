@@ -13,9 +13,10 @@ Each request must get the right datagrams (memcached -U's framing: one
 reply object per key of a get, each cut into datagrams of at most 1400
 bytes; docs/protocols.md), and the counters xdpkv prints on SIGTERM must
 show the kernel answered. The study's workload (1000-byte values, a
-100-key get and MGET of 128-byte values) must be answered by the kernel
-alone, XDP or its TC tier: userspace's own counters (`stats`
-userspace_cmd_get/_set) do not move while it runs. The servers bind ports the kernel
+100-key get and MGET of 128-byte values) and memcached's meta commands mg
+and ms must be answered by the kernel alone, XDP or its TC tier:
+userspace's own counters (`stats` userspace_cmd_get/_set, which its mg and
+ms count in too) do not move while they run. The servers bind ports the kernel
 picks (-1) and report them in their port file (MEMCACHED_PORT_FILENAME;
 compat-tests/loopback.py), so no other process can take a port between a
 test's choice and the server's bind. Traffic only goes to loopback or to
@@ -127,6 +128,24 @@ def kernel_only_exchanges():
     return out
 
 
+# memcached's meta commands, which the kernel answers too (quiet ones with
+# nothing; C1 is never an item's CAS unique, so it is EX).
+def meta_exchanges():
+    return [
+        ("mc", b"ms e2emeta 5 F7 O42 k\r\nhello\r\n", b"HD O42 ke2emeta\r\n"),
+        ("mc", b"mg e2emeta v f s t k O9\r\n", b"VA 5 f7 s5 t-1 ke2emeta O9\r\nhello\r\n"),
+        ("mc", b"mg e2emeta\r\n", b"HD\r\n"),
+        ("mc", b"mg nometa k\r\n", b"EN knometa\r\n"),
+        ("mc", b"mg nometa q\r\n", None),
+        ("mc", b"ms e2emeta 2 T100 q\r\nhi\r\n", None),
+        ("mc", b"mg e2emeta v\r\n", b"VA 2\r\nhi\r\n"),
+        ("mc", b"ms e2emeta 1 C1\r\nx\r\n", b"EX\r\n"),
+        ("mc", b"ms nometa 1 C1 k\r\nx\r\n", b"NF knometa\r\n"),
+        ("mc", b"ms e2emeta 1000 F1\r\n" + BIG_VALUE + b"\r\n", b"HD\r\n"),
+        ("mc", b"mg e2emeta s f\r\n", b"HD s1000 f1\r\n"),
+    ]
+
+
 def receive_all(sock):
     """Every datagram of one reply: until none came for QUIET_S (the first
     may take REPLY_TIMEOUT_S), at most MAX_DATAGRAMS."""
@@ -177,7 +196,8 @@ def client(host, mc_port, resp_port, family):
     sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
     run_exchanges(sock, host, mc_port, resp_port, exchanges(b"k" * 200), failures)
     before = userspace_counts(sock, host, mc_port)
-    run_exchanges(sock, host, mc_port, resp_port, kernel_only_exchanges(), failures)
+    run_exchanges(sock, host, mc_port, resp_port, kernel_only_exchanges() + meta_exchanges(),
+                  failures)
     after = userspace_counts(sock, host, mc_port)
     if not before or before != after:
         failures.append(f"userspace served part of the kernel's workload: {before} -> {after}")
@@ -230,6 +250,8 @@ def check_counters(name, counters, errors):
         "resp.get_hits": 1, "resp.sets": 2, "resp.delete_misses": 1,
         "resp.pass_unsupported": 1, "resp.multi_gets": 1,
         "memcache.tc_replies": 2, "resp.tc_replies": 1, "memcache.tc_datagrams": 90,
+        "memcache.meta_get_hits": 4, "memcache.meta_get_misses": 2, "memcache.meta_sets": 3,
+        "memcache.meta_cas_exists": 1, "memcache.meta_cas_misses": 1,
     }
     for counter, minimum in expected_at_least.items():
         if counters.get(counter, 0) < minimum:

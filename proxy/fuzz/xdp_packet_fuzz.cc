@@ -5,10 +5,10 @@
 //    packet untouched;
 //  - every TX is a well-formed reply: Ethernet/IP/UDP lengths, the IPv4
 //    header checksum, the IPv6 UDP checksum, ports swapped, the frame header
-//    echoed, and a well-formed memcached or RESP reply;
-//  - every write the kernel accepted is a SET that protocol/'s parser also
-//    accepts, with the same key, value and flags, and the store then holds
-//    exactly that (the maps never hold what no valid request wrote);
+//    echoed, and a well-formed memcached (classic or meta) or RESP reply;
+//  - every write the kernel accepted is a SET or ms that protocol/'s parser
+//    also accepts, with the same key, value and flags, and the store then
+//    holds exactly that (the maps never hold what no valid request wrote);
 //  - every packet is counted exactly once, under a reason that fits its
 //    verdict (TX: an answer; DROP: a noreply write; PASS: not ours or a
 //    pass reason): no exit of the program escapes the counters.
@@ -119,12 +119,32 @@ bool TakeValue(std::string_view* r) {
   return true;
 }
 
+// A meta reply: "EN", "HD", "EX", "NF" or "VA <bytes>", flag tokens, CRLF
+// (no CR or LF in between), and VA's data.
+bool WellFormedMetaReply(std::string_view r) {
+  const size_t line_end = r.find("\r\n");
+  if (r.size() < 4 || line_end == std::string_view::npos) return false;
+  const std::string_view line = r.substr(0, line_end);
+  if (line.find('\n') != std::string_view::npos || line.find('\r') != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view code = line.substr(0, 2);
+  if (line.size() > 2 && line[2] != ' ') return false;
+  if (code == "EN" || code == "HD" || code == "EX" || code == "NF") {
+    return line_end + 2 == r.size();
+  }
+  if (code != "VA" || line.size() < 4) return false;
+  const auto declared = std::strtoull(std::string(line.substr(3)).c_str(), nullptr, 10);
+  return r.size() == line_end + 2 + declared + 2 && r.substr(r.size() - 2) == "\r\n";
+}
+
 bool WellFormedMemcacheReply(std::string_view r) {
   for (std::string_view fixed :
        {"STORED\r\n", "DELETED\r\n", "NOT_FOUND\r\n", "END\r\n",
         "SERVER_ERROR out of memory storing object\r\n"}) {
     if (r == fixed) return true;
   }
+  if (WellFormedMetaReply(r)) return true;
   // One or more values (a multi-key get's hits), then END.
   if (!TakeValue(&r)) return false;
   while (TakeValue(&r)) {
@@ -210,12 +230,23 @@ void CheckAcceptedWrite(bool resp_port, std::string_view request_payload) {
         parsed.consumed != command.size()) {
       return Check(false, "kernel accepted a memcached write the parser rejects");
     }
-    if (parsed.command.op == xdpkv::memcache::Op::kDelete) return;
-    Check(parsed.command.op == xdpkv::memcache::Op::kSet, "kernel write that is not set/delete");
+    const xdpkv::memcache::Op op = parsed.command.op;
+    // A delete, or a quiet mg's miss (dropped): nothing to compare.
+    if (op == xdpkv::memcache::Op::kDelete || op == xdpkv::memcache::Op::kMetaGet) return;
+    Check(op == xdpkv::memcache::Op::kSet || op == xdpkv::memcache::Op::kMetaSet,
+          "kernel write that is not set/ms/delete");
     key = std::string(parsed.command.key());
     value = std::string(parsed.command.data);
-    flags = parsed.command.flags;
-    expires_now = parsed.command.exptime < 0;
+    if (op == xdpkv::memcache::Op::kMetaSet) {
+      Check(parsed.command.meta.mode == 0 && !parsed.command.meta.invalidate &&
+                !parsed.command.key_binary,
+            "kernel wrote an ms of a mode, I or b");
+      flags = parsed.command.meta.client_flags;
+      expires_now = parsed.command.meta.ttl.value_or(0) < 0;
+    } else {
+      flags = parsed.command.flags;
+      expires_now = parsed.command.exptime < 0;
+    }
   }
   auto item = store->Get(key);
   Check(item.ok(), "store read after a kernel write");
@@ -233,10 +264,16 @@ bool VerdictFitsReason(uint32_t verdict, int reason) {
     case XDPKV_GET_MISS:
     case XDPKV_STORE_FULL:
     case XDPKV_MULTI_GET:
+    case XDPKV_META_GET_HIT:
+    case XDPKV_META_CAS_EXISTS:
+    case XDPKV_META_CAS_MISS:
       return verdict == 3;
     case XDPKV_SET:
     case XDPKV_DELETE_HIT:
     case XDPKV_DELETE_MISS:
+    case XDPKV_META_GET_MISS:  // q: no EN
+    case XDPKV_META_SET:
+    case XDPKV_META_CAS_HIT:
       return verdict == 3 || verdict == 1;
     default:  // not ours, and every pass reason
       return verdict == 2;
@@ -398,7 +435,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(resp_port ? WellFormedRespReply(reply) : WellFormedMemcacheReply(reply),
           "malformed protocol reply");
     const bool wrote = reply == "STORED\r\n" || reply == "+OK\r\n" || reply == "DELETED\r\n" ||
-                       reply == ":1\r\n";
+                       reply == ":1\r\n" ||
+                       (reply.starts_with("HD") && request_payload.substr(8).starts_with("ms "));
     if (wrote) CheckAcceptedWrite(resp_port, request_payload);
   } else {
     CheckAcceptedWrite(resp_port, request_payload);  // DROP: a noreply write
