@@ -573,6 +573,14 @@ absl::StatusOr<Store::DatabaseSizes> BpfStore::SnapshotCountingDatabases(
 }
 
 absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) {
+  // Map keys carry a physical number; sizes go by the database number that
+  // names it (SWAPDB changes which). -1: the spare, no database's.
+  std::array<int, kDatabases + 1> database_of;
+  database_of.fill(-1);
+  if (sizes != nullptr) {
+    std::lock_guard lock(shared_->databases_mutex);
+    for (int db = 0; db < kDatabases; ++db) database_of[shared_->physical[db]] = db;
+  }
   // Hash bucket by hash bucket: an item never moves between buckets and
   // each bucket is read once, so each key comes at most once.
   std::vector<std::pair<std::string, xdpkv_item>> batch;
@@ -583,9 +591,10 @@ absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) 
       auto read = ReadBatchAnyDatabase(
           cls, &bucket, 1024, [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
             if (Deleting(item)) return;
-            if (sizes != nullptr && db < kDatabases) {
-              ++(*sizes)[db].keys;
-              if (item.expires_at_ms != 0) ++(*sizes)[db].expires;
+            if (sizes != nullptr && db < database_of.size() && database_of[db] >= 0) {
+              DatabaseSize& size = (*sizes)[database_of[db]];
+              ++size.keys;
+              if (item.expires_at_ms != 0) ++size.expires;
             }
             if (db == db_) batch.emplace_back(std::string(key), item);
           });
