@@ -7,9 +7,14 @@ xdpkv (--xdp-mode off; the store is the same BPF maps either way): SAVE and
 BGSAVE as the client sees them, then the load at start of a fresh store
 (the server's own "loaded N keys ... in S s" line). redis-server: SAVE, DEBUG
 RELOAD (save + flush + load), and the load at start ("DB loaded from disk").
-Both with rdbcompression yes (the default). Writes bench/results/rdb-speed.json.
+Both with rdbcompression yes (the default). Writes bench/results/rdb-speed.json
+(or --out).
 
-  bench/rdb-speed.py XDPKV_BINARY [--items N]
+--kind hash|list|set|zset makes each item a collection of 8 elements of 16
+bytes (hash: 8 fields of 8 bytes with 16-byte values; zset: integer scores)
+instead of a string: the collections' save and load.
+
+  bench/rdb-speed.py XDPKV_BINARY [--items N] [--kind KIND] [--out PATH]
 """
 import json
 import os
@@ -29,14 +34,33 @@ import redis  # noqa: E402
 WAIT_S = 600
 
 
-def protocol_file(path, items):
+def command(*args):
+    out = b"*%d\r\n" % len(args)
+    for arg in args:
+        out += b"$%d\r\n%s\r\n" % (len(arg), arg)
+    return out
+
+
+def protocol_file(path, items, kind):
     rng = random.Random(1)
     letters = (string.ascii_letters + string.digits).encode()
     with open(path, "wb") as f:
         for i in range(items):
             key = b"key:%012d" % i  # 16 bytes
-            value = bytes(rng.choices(letters, k=128))
-            f.write(b"*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$128\r\n%s\r\n" % (key, value))
+            if kind == "string":
+                f.write(command(b"SET", key, bytes(rng.choices(letters, k=128))))
+                continue
+            elements = [bytes(rng.choices(letters, k=16)) for _ in range(8)]
+            if kind == "hash":
+                args = [b"HSET", key] + [x for e in elements for x in (e[:8], e)]
+            elif kind == "list":
+                args = [b"RPUSH", key] + elements
+            elif kind == "set":
+                args = [b"SADD", key] + elements
+            else:
+                args = [b"ZADD", key] + [x for n, e in enumerate(elements)
+                                         for x in (str(n).encode(), e)]
+            f.write(command(*args))
 
 
 def fill(port, path):
@@ -65,12 +89,16 @@ def rates(items, size, seconds):
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
     items = int(sys.argv[sys.argv.index("--items") + 1]) if "--items" in sys.argv else 1_000_000
+    kind = sys.argv[sys.argv.index("--kind") + 1] if "--kind" in sys.argv else "string"
+    out = (sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv
+           else os.path.join(os.path.dirname(__file__), "results", "rdb-speed.json"))
     tmp = tempfile.mkdtemp(prefix="xdpkv-rdb-speed-")
     pin = f"/sys/fs/bpf/xdpkv-rdb-speed-{os.getpid()}"
-    results = {"items": items, "key_bytes": 16, "value_bytes": 128}
+    results = {"items": items, "kind": kind, "key_bytes": 16,
+               "value_bytes": 128 if kind == "string" else "8 elements of 16"}
     try:
         proto = os.path.join(tmp, "proto")
-        protocol_file(proto, items)
+        protocol_file(proto, items, kind)
         # xdpkv
         args = ["--xdp-mode", "off", "--pin-dir", pin, "--fresh", "-m", "1024", "--dir", tmp]
         server = loopback.start_xdpkv(binary, args)
@@ -116,7 +144,6 @@ def main():
         shutil.rmtree(pin, ignore_errors=True)
     results["measured"] = time.strftime("%Y-%m-%d")
     print(json.dumps(results, indent=2))
-    out = os.path.join(os.path.dirname(__file__), "results", "rdb-speed.json")
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")

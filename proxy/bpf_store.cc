@@ -240,7 +240,8 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
 }
 
 absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_view value,
-                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas) {
+                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
+                                           ValueType type) {
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return map_key.status();
   if (cas != XDPKV_CAS_ANY) {
@@ -256,6 +257,7 @@ absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_vie
   // The blob keeps the fresh id NewItem gave it (ids are never reused; the
   // restored CAS might be another blob's id in a store that was not empty).
   if (cas != XDPKV_CAS_ANY) item->cas = cas;
+  item->type = static_cast<__u32>(type);
   // Loads go into new stores: try a plain insert first (one syscall), and
   // only over an existing key take the replacing path.
   const uint64_t cost = ItemCost(key.size());
@@ -561,7 +563,24 @@ absl::StatusOr<StoreUsage> BpfStore::Usage() {
   return usage;
 }
 
-absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
+absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) { return Walk(visit, nullptr); }
+
+absl::StatusOr<Store::DatabaseSizes> BpfStore::SnapshotCountingDatabases(
+    const SnapshotVisitor& visit) {
+  DatabaseSizes sizes{};
+  if (auto status = Walk(visit, &sizes); !status.ok()) return status;
+  return sizes;
+}
+
+absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) {
+  // Map keys carry a physical number; sizes go by the database number that
+  // names it (SWAPDB changes which). -1: the spare, no database's.
+  std::array<int, kDatabases + 1> database_of;
+  database_of.fill(-1);
+  if (sizes != nullptr) {
+    std::lock_guard lock(shared_->databases_mutex);
+    for (int db = 0; db < kDatabases; ++db) database_of[shared_->physical[db]] = db;
+  }
   // Hash bucket by hash bucket: an item never moves between buckets and
   // each bucket is read once, so each key comes at most once.
   std::vector<std::pair<std::string, xdpkv_item>> batch;
@@ -569,9 +588,16 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
     uint32_t bucket = 0;
     for (bool done = false; !done;) {
       batch.clear();
-      auto read = ReadBatch(cls, &bucket, 1024, [&](std::string_view key, const xdpkv_item& item) {
-        if (!Deleting(item)) batch.emplace_back(std::string(key), item);
-      });
+      auto read = ReadBatchAnyDatabase(
+          cls, &bucket, 1024, [&](uint32_t db, std::string_view key, const xdpkv_item& item) {
+            if (Deleting(item)) return;
+            if (sizes != nullptr && db < database_of.size() && database_of[db] >= 0) {
+              DatabaseSize& size = (*sizes)[database_of[db]];
+              ++size.keys;
+              if (item.expires_at_ms != 0) ++size.expires;
+            }
+            if (db == db_) batch.emplace_back(std::string(key), item);
+          });
       if (!read.ok()) return read.status();
       done = *read;
       for (const auto& [key, item] : batch) {
@@ -602,7 +628,7 @@ absl::Status BpfStore::Snapshot(const SnapshotVisitor& visit) {
           if (!raw->has_value() || Expired((*raw)->item.expires_at_ms)) continue;
           const xdpkv_item& now_item = (*raw)->item;
           stored = StoredItem{std::move((*raw)->value), now_item.flags, now_item.cas,
-                              now_item.expires_at_ms};
+                              now_item.expires_at_ms, static_cast<ValueType>(now_item.type)};
         }
         if (auto status = visit(key, stored); !status.ok()) return status;
       }

@@ -52,7 +52,8 @@ class BpfStore : public Store {
   absl::StatusOr<StoreUsage> Usage() override;
   absl::Status Snapshot(const SnapshotVisitor& visit) override;
   absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value, uint32_t flags,
-                                   uint64_t expires_at_ms, uint64_t cas) override;
+                                   uint64_t expires_at_ms, uint64_t cas, ValueType type) override;
+  absl::StatusOr<DatabaseSizes> SnapshotCountingDatabases(const SnapshotVisitor& visit) override;
   uint64_t Writes() const override { return shared_->writes.load(std::memory_order_relaxed); }
   uint64_t ApproximateItems() override;
   MemoryReport Memory() override;
@@ -133,6 +134,8 @@ class BpfStore : public Store {
                                  const BatchVisitor& visit);
   absl::StatusOr<bool> ReadBatchAnyDatabase(size_t cls, uint32_t* bucket, size_t count,
                                             const AnyDatabaseVisitor& visit);
+  // Snapshot's walk; counts every database's items into *sizes if given.
+  absl::Status Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes);
   // Visits every item of every key class of this store's database (Clear,
   // Usage).
   absl::Status ForEachItem(const BatchVisitor& visit);

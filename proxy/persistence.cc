@@ -170,11 +170,11 @@ absl::Status Persistence::RunSave(bool background, const std::atomic<bool>* canc
               background ? " (background)" : "", target.c_str(),
               static_cast<unsigned long long>(saved->keys),
               static_cast<unsigned long long>(saved->bytes), took);
-  if (saved->skipped_other_types != 0) {
+  if (saved->corrupt != 0) {
     std::fprintf(stderr,
-                 "xdpkv: the dump left out %llu keys of types it does not save yet (hashes, "
-                 "lists, sets, sorted sets; docs/protocols.md)\n",
-                 static_cast<unsigned long long>(saved->skipped_other_types));
+                 "xdpkv: the dump left out %llu keys whose stored value is not its type's "
+                 "encoding (corrupt; Redis's commands on them answer an error too)\n",
+                 static_cast<unsigned long long>(saved->corrupt));
   }
   std::fflush(stdout);
   return absl::OkStatus();
@@ -260,7 +260,7 @@ void Persistence::NoteLoad(const LoadResult& result) {
   std::lock_guard lock(mu_);
   load_loaded_ = result.loaded;
   load_expired_ = result.expired;
-  load_skipped_ = result.other_db + result.unfit;
+  load_skipped_ = result.no_database + result.unfit + result.empty;
   for (const auto& [type, count] : result.stats.skipped) load_skipped_ += count;
   changes_at_last_save_ = changes;
 }

@@ -102,7 +102,7 @@ class Persistence {
     uint64_t last_save_bytes = 0;
     uint64_t last_load_keys_loaded = 0;
     uint64_t last_load_keys_expired = 0;
-    uint64_t last_load_keys_skipped = 0;  // other types, databases, sizes
+    uint64_t last_load_keys_skipped = 0;  // other types, databases, sizes, empty collections
     std::string last_error;               // the last failed save's reason
   };
   Info GetInfo() const;

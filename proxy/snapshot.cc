@@ -8,9 +8,13 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <optional>
+#include <type_traits>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "proxy/rdb/item_meta.h"
+#include "proxy/typed_value.h"
 
 namespace xdpkv {
 namespace {
@@ -78,10 +82,68 @@ class FdSource : public rdb::ByteSource {
   uint64_t left_;
 };
 
+// An item of a run, its collection decoded (monostate: a string).
 struct PendingItem {
   std::string key;
   StoredItem item;
+  std::variant<std::monostate, HashValue, ListValue, SetValue, ZSetValue> collection;
 };
+
+// The collection `item` holds, decoded into `pending` (false: its value
+// is not its type's encoding).
+bool DecodeCollection(const StoredItem& item, PendingItem* pending) {
+  auto decode = [&](auto decoded) {
+    if (!decoded) return false;
+    pending->collection = std::move(*decoded);
+    return true;
+  };
+  switch (item.type) {
+    case ValueType::kString:
+      return true;
+    case ValueType::kHash:
+      return decode(HashValue::Decode(item.value));
+    case ValueType::kList:
+      return decode(ListValue::Decode(item.value));
+    case ValueType::kSet:
+      return decode(SetValue::Decode(item.value));
+    case ValueType::kZSet:
+      return decode(ZSetValue::Decode(item.value));
+  }
+  return false;
+}
+
+// A vector's elements last first, for the writer (std::views::reverse
+// does not build with clang over libstdc++ 12).
+template <typename T>
+struct Reversed {
+  const std::vector<T>& v;
+  auto begin() const { return v.rbegin(); }
+  auto end() const { return v.rend(); }
+  size_t size() const { return v.size(); }
+};
+template <typename T>
+Reversed(const std::vector<T>&) -> Reversed<T>;
+
+absl::Status WriteItem(rdb::Writer& writer, const PendingItem& p, int64_t expire) {
+  return std::visit(
+      [&](const auto& c) -> absl::Status {
+        using C = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<C, std::monostate>) {
+          return writer.String(p.key, p.item.value, expire);
+        } else if constexpr (std::is_same_v<C, HashValue>) {
+          return writer.Hash(p.key, c.fields(), expire);
+        } else if constexpr (std::is_same_v<C, ListValue>) {
+          return writer.List(p.key, c.elements(), expire);
+        } else if constexpr (std::is_same_v<C, SetValue>) {
+          return writer.Set(p.key, c.members(), expire);
+        } else {
+          // Greatest first, as Redis writes them (its load then inserts at
+          // the head of its skiplist).
+          return writer.Zset(p.key, Reversed{c.entries()}, expire);
+        }
+      },
+      p.collection);
+}
 
 }  // namespace
 
@@ -101,14 +163,20 @@ absl::StatusOr<SaveResult> WriteRdb(Store& store, rdb::ByteSink* sink, const Sav
   for (const auto& [key, value] : aux) {
     if (auto s = writer.Aux(key, value); !s.ok()) return s;
   }
-  if (auto s = writer.SelectDb(0); !s.ok()) return s;
-  if (auto s = writer.ResizeDb(store.ApproximateItems(), 0); !s.ok()) return s;
-
+  // Each database's SELECTDB and RESIZEDB go before its first run.
+  int db = 0;
+  Store::DatabaseSize db_size;
+  bool db_started = false;
   std::vector<PendingItem> run;
   std::vector<rdb::ItemMeta> meta;
   size_t run_bytes = 0;
   auto write_run = [&]() -> absl::Status {
     if (run.empty()) return absl::OkStatus();
+    if (!db_started) {
+      if (auto s = writer.SelectDb(db); !s.ok()) return s;
+      if (auto s = writer.ResizeDb(db_size.keys, db_size.expires); !s.ok()) return s;
+      db_started = true;
+    }
     meta.clear();
     for (const PendingItem& p : run) meta.push_back({p.item.flags, p.item.cas});
     if (auto s = writer.ItemMeta(meta); !s.ok()) return s;
@@ -117,28 +185,43 @@ absl::StatusOr<SaveResult> WriteRdb(Store& store, rdb::ByteSink* sink, const Sav
           p.item.expires_at_ms == 0
               ? -1
               : static_cast<int64_t>(p.item.expires_at_ms) + options.unix_minus_boot_ms;
-      if (auto s = writer.String(p.key, p.item.value, expire); !s.ok()) return s;
+      if (auto s = WriteItem(writer, p, expire); !s.ok()) return s;
     }
     result.keys += run.size();
     run.clear();
     run_bytes = 0;
     return absl::OkStatus();
   };
-  auto walked = store.Snapshot([&](std::string_view key, const StoredItem& item) -> absl::Status {
+  auto visit = [&](std::string_view key, const StoredItem& item) -> absl::Status {
     if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
       return absl::CancelledError("the save was cancelled");
     }
-    if (item.type != ValueType::kString) {
-      ++result.skipped_other_types;
+    PendingItem pending{std::string(key), item, {}};
+    if (!DecodeCollection(item, &pending)) {
+      ++result.corrupt;
       return absl::OkStatus();
     }
-    run.push_back({std::string(key), item});
+    if (pending.collection.index() != 0) pending.item.value.clear();  // decoded: not needed
+    run.push_back(std::move(pending));
     run_bytes += key.size() + item.value.size();
     if (run.size() >= rdb::kItemMetaRun || run_bytes >= kRunBytes) return write_run();
     return absl::OkStatus();
-  });
-  if (!walked.ok()) return walked;
-  if (auto s = write_run(); !s.ok()) return s;
+  };
+  // Database 0 first, its RESIZEDB a hint from the store's item count;
+  // the same walk counts the other databases, and only those with keys
+  // are walked then, each with its exact sizes.
+  db_size = {store.ApproximateItems(), 0};
+  auto sizes = store.SnapshotCountingDatabases(visit);
+  if (!sizes.ok()) return sizes.status();
+  if (auto s = write_run(); !s.ok()) return s;  // a run stays in its database
+  for (db = 1; db < kDatabases; ++db) {
+    Store* database = store.Database(db);
+    if (database == nullptr || (*sizes)[db].keys == 0) continue;
+    db_size = (*sizes)[db];
+    db_started = false;
+    if (auto walked = database->Snapshot(visit); !walked.ok()) return walked;
+    if (auto s = write_run(); !s.ok()) return s;
+  }
   if (auto s = writer.Finish(); !s.ok()) return s;
   result.bytes = writer.bytes();
   return result;
@@ -183,10 +266,48 @@ absl::StatusOr<SaveResult> SaveRdbFile(Store& store, const std::string& path,
 
 namespace {
 
-// One pass over the file; writes into the store only when `apply`.
+// What an entry's value is stored as: its type and encoding (nullopt: a
+// type xdpkv does not hold, or an Oversized collection).
+struct Stored {
+  ValueType type;
+  std::string value;
+  size_t elements;  // 0: an empty collection, which is not stored
+};
+
+std::optional<Stored> ToStored(rdb::Value& value) {
+  return std::visit(
+      [](auto& v) -> std::optional<Stored> {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, rdb::StringValue>) {
+          return Stored{ValueType::kString, std::move(v.value), 1};
+        } else if constexpr (std::is_same_v<V, rdb::HashValue>) {
+          const size_t n = v.fields.size();
+          return Stored{ValueType::kHash, HashValue::FromDistinct(std::move(v.fields)).Encode(), n};
+        } else if constexpr (std::is_same_v<V, rdb::ListValue>) {
+          ListValue list;
+          for (std::string& e : v.elements) list.elements().push_back(std::move(e));
+          return Stored{ValueType::kList, list.Encode(), list.size()};
+        } else if constexpr (std::is_same_v<V, rdb::SetValue>) {
+          const size_t n = v.members.size();
+          return Stored{ValueType::kSet, SetValue::FromDistinct(std::move(v.members)).Encode(), n};
+        } else if constexpr (std::is_same_v<V, rdb::ZsetValue>) {
+          std::vector<ZSetValue::Entry> entries;
+          entries.reserve(v.entries.size());
+          for (rdb::ZsetEntry& e : v.entries) entries.push_back({e.score, std::move(e.member)});
+          const size_t n = entries.size();
+          return Stored{ValueType::kZSet, ZSetValue::FromDistinct(std::move(entries)).Encode(), n};
+        } else {
+          return std::nullopt;  // Skipped (counted by the reader), Oversized
+        }
+      },
+      value);
+}
+
+// One pass over the file; reads only (the first pass: every check is the
+// reader's), or stores each key (`apply`).
 absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& options, bool apply,
                       LoadResult* result) {
-  rdb::Reader reader(source);
+  rdb::Reader reader(source, {.max_collection_bytes = options.max_value_bytes});
   std::deque<rdb::ItemMeta> meta;  // for the next entries, in order
   uint64_t meta_mismatches = 0;
   for (;;) {
@@ -202,40 +323,43 @@ absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& 
       meta.assign(decoded->begin(), decoded->end());
       continue;
     }
-    const rdb::Entry& entry = event.entry;
+    rdb::Entry& entry = event.entry;
     std::optional<rdb::ItemMeta> item_meta;
     if (!meta.empty()) {
       item_meta = meta.front();
       meta.pop_front();
     }
-    const auto* string = std::get_if<rdb::StringValue>(&entry.value);
-    if (string == nullptr) continue;  // counted by the reader, by type
-    if (entry.db != 0) {
-      ++result->other_db;
+    if (!apply || std::holds_alternative<rdb::Skipped>(entry.value)) continue;
+    Store* database = entry.db < kDatabases ? store.Database(static_cast<int>(entry.db)) : nullptr;
+    if (database == nullptr) {
+      ++result->no_database;
       continue;
     }
     if (entry.expire_ms != -1 && entry.expire_ms <= options.now_unix_ms) {
       ++result->expired;
       continue;
     }
-    if (entry.key.empty() || entry.key.size() > kMaxKeyBytes ||
-        string->value.size() > options.max_value_bytes) {
+    std::optional<Stored> stored = ToStored(entry.value);
+    if (stored && stored->elements == 0) {
+      ++result->empty;
+      continue;
+    }
+    if (!stored || entry.key.empty() || entry.key.size() > kMaxKeyBytes ||
+        stored->value.size() > options.max_value_bytes) {
       ++result->unfit;
       continue;
     }
-    if (apply) {
-      uint64_t expires_at_ms = 0;
-      if (entry.expire_ms != -1) {
-        expires_at_ms = static_cast<uint64_t>(
-            std::max<int64_t>(entry.expire_ms - options.unix_minus_boot_ms, 1));
-      }
-      auto restored = store.Restore(entry.key, string->value, item_meta ? item_meta->flags : 0,
-                                    expires_at_ms, item_meta ? item_meta->cas : 0);
-      if (!restored.ok()) {
-        return absl::Status(restored.status().code(),
-                            absl::StrCat("storing key ", result->loaded + 1, " of the file: ",
-                                         std::string(restored.status().message())));
-      }
+    uint64_t expires_at_ms = 0;
+    if (entry.expire_ms != -1) {
+      expires_at_ms =
+          static_cast<uint64_t>(std::max<int64_t>(entry.expire_ms - options.unix_minus_boot_ms, 1));
+    }
+    auto restored = database->Restore(entry.key, stored->value, item_meta ? item_meta->flags : 0,
+                                      expires_at_ms, item_meta ? item_meta->cas : 0, stored->type);
+    if (!restored.ok()) {
+      return absl::Status(restored.status().code(),
+                          absl::StrCat("storing key ", result->loaded + 1,
+                                       " of the file: ", std::string(restored.status().message())));
     }
     ++result->loaded;
     if (item_meta) ++result->with_meta;
@@ -244,17 +368,23 @@ absl::Status LoadPass(Store& store, rdb::ByteSource* source, const LoadOptions& 
   result->stats = reader.stats();
   auto& w = result->warnings;
   for (const auto& [type, count] : result->stats.skipped) {
-    w.push_back(
-        absl::StrCat("skipped ", count, " keys of type ", type, " (xdpkv holds strings only)"));
+    w.push_back(absl::StrCat("skipped ", count, " keys of type ", type,
+                             " (xdpkv holds strings, hashes, lists, sets and sorted sets)"));
   }
-  if (result->other_db != 0) {
-    w.push_back(absl::StrCat("skipped ", result->other_db,
-                             " keys of databases other than 0 (xdpkv has one)"));
+  if (result->no_database != 0) {
+    w.push_back(absl::StrCat("skipped ", result->no_database,
+                             " keys of databases the store does not have (xdpkv's: 0 to ",
+                             kDatabases - 1, ")"));
   }
   if (result->unfit != 0) {
     w.push_back(absl::StrCat("skipped ", result->unfit, " keys that are empty or over ",
                              kMaxKeyBytes, " bytes, or whose value is over ",
-                             options.max_value_bytes, " bytes"));
+                             options.max_value_bytes,
+                             " bytes (a collection: as xdpkv encodes it; -I)"));
+  }
+  if (result->empty != 0) {
+    w.push_back(absl::StrCat("skipped ", result->empty,
+                             " empty collections (Redis skips them on load too)"));
   }
   if (result->stats.functions_skipped != 0) {
     w.push_back(absl::StrCat("skipped ", result->stats.functions_skipped, " function libraries"));

@@ -18,6 +18,7 @@
 #include "proxy/bpf_store.h"
 #include "proxy/snapshot.h"
 #include "proxy/testing/packets.h"
+#include "proxy/typed_value.h"
 #include "proxy/xdp_loader.h"
 
 namespace xdpkv {
@@ -194,8 +195,10 @@ TEST(BpfSnapshot, WritesCountsWhatRedisCountsAsDirty) {
           .ok());
   ASSERT_TRUE(
       a.store->Mutate("b", [](const std::optional<StoredItem>&) { return Mutation::Keep(); }).ok());
-  ASSERT_TRUE(a.store->Restore("r", "1", 0, 0, 77).ok());                     // a load: not a write
-  ASSERT_TRUE(a.store->Restore("r", std::string(5000, 'r'), 5, 0, 78).ok());  // over a key
+  ASSERT_TRUE(
+      a.store->Restore("r", "1", 0, 0, 77, ValueType::kString).ok());  // a load: not a write
+  ASSERT_TRUE(a.store->Restore("r", std::string(5000, 'r'), 5, 0, 78, ValueType::kString)
+                  .ok());  // over a key
   auto r = a.store->Get("r");
   ASSERT_TRUE(r.ok() && r->has_value());
   EXPECT_EQ((*r)->value, std::string(5000, 'r'));
@@ -204,6 +207,130 @@ TEST(BpfSnapshot, WritesCountsWhatRedisCountsAsDirty) {
   EXPECT_EQ(a.store->Writes(), 4u);
   EXPECT_EQ(*a.store->Clear(), 2u);
   EXPECT_EQ(a.store->Writes(), 6u);
+}
+
+// Collections (inline and in blobs) in several databases, through a dump
+// into another store: each in its database, its type, its TTL; the
+// kernel then treats a loaded hash as a hash (userspace's WRONGTYPE), and
+// the loaded store's memory is accounted as the first one's.
+TEST(BpfSnapshot, EveryTypeInEveryDatabaseSurvivesARoundTrip) {
+  LOAD_OR_SKIP(a);
+  const uint64_t now = NowBootMs();
+  for (int db : {0, 5, 15}) {
+    Store& store = *a.store->Database(db);
+    for (int i = 0; i < 50; ++i) {
+      const std::string n = absl::StrCat(db, ":", i);
+      const size_t size = 1 + static_cast<size_t>(i * i % 400);  // inline to blobs
+      HashValue hash;
+      ListValue list;
+      SetValue set;
+      ZSetValue zset;
+      for (size_t e = 0; e < size; ++e) {
+        hash.Set(absl::StrCat("f", e), std::string(e % 30, 'v'));
+        list.elements().push_back(std::to_string(e));
+        set.Add(i % 2 ? std::to_string(e) : absl::StrCat("m", e));
+        zset.Set(absl::StrCat("z", e), static_cast<double>(e % 9) / 4);
+      }
+      const uint64_t expiry = i % 2 ? now + 3'600'000 : 0;
+      const std::pair<std::string, ValueType> values[] = {{hash.Encode(), ValueType::kHash},
+                                                          {list.Encode(), ValueType::kList},
+                                                          {set.Encode(), ValueType::kSet},
+                                                          {zset.Encode(), ValueType::kZSet}};
+      for (const auto& value : values) {
+        const std::string& encoded = value.first;
+        const ValueType type = value.second;
+        const std::string key = absl::StrCat(static_cast<int>(type), ":", n);
+        ASSERT_TRUE(store
+                        .Mutate(key,
+                                [&](const std::optional<StoredItem>&) {
+                                  return Mutation::Write(encoded, 0, expiry, type);
+                                })
+                        .ok());
+      }
+    }
+  }
+  ASSERT_EQ(KernelSet(*a.loader, "k", 7, "kernel", 1), kTx);
+  size_t db0_keys = 0;
+  auto sizes = a.store->SnapshotCountingDatabases([&](std::string_view, const StoredItem&) {
+    ++db0_keys;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(sizes.ok()) << sizes.status();
+  EXPECT_EQ(db0_keys, 201u);
+  EXPECT_EQ((*sizes)[0].keys, 201u);
+  EXPECT_EQ((*sizes)[5].keys, 200u);
+  EXPECT_EQ((*sizes)[5].expires, 100u);
+  EXPECT_EQ((*sizes)[1].keys, 0u);
+
+  rdb::StringSink sink;
+  SaveOptions save;
+  save.unix_minus_boot_ms = UnixMinusBootMs();
+  auto saved = WriteRdb(*a.store, &sink, save);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->keys, 601u);
+
+  LOAD_OR_SKIP(b);
+  const uint64_t empty_store_bytes = b.store->Memory().used_bytes;
+  LoadOptions load;
+  load.unix_minus_boot_ms = save.unix_minus_boot_ms;
+  load.now_unix_ms = static_cast<int64_t>(NowBootMs()) + load.unix_minus_boot_ms;
+  auto loaded = LoadRdb(*b.store, Bytes(sink.data), load);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->loaded, 601u);
+  for (int db : {0, 5, 15}) {
+    const auto want = Items(*a.store->Database(db));
+    const auto got = Items(*b.store->Database(db));
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto& [key, item] : want) {
+      const StoredItem& other = got.at(key);
+      EXPECT_EQ(other.type, item.type) << key;
+      EXPECT_EQ(other.value, item.value) << key;
+      EXPECT_EQ(other.cas, item.cas) << key;
+      EXPECT_EQ(other.expires_at_ms, item.expires_at_ms) << key;
+    }
+  }
+  EXPECT_EQ(b.store->Memory().used_bytes - empty_store_bytes,
+            a.store->Memory().used_bytes - empty_store_bytes);
+  const std::string get =
+      BuildPacket(Frame(2) + testing::RespCommand({"GET", "1:0:3"}), testing::Resp());
+  EXPECT_EQ(RunXdp(b.loader->program_fd(), get).verdict, testing::kPass);  // a hash: WRONGTYPE
+}
+
+// After SWAPDB the map keys carry other numbers than the databases'
+// (database 0's items moved through the spare): a dump still holds each
+// key under the database number that names it.
+TEST(BpfSnapshot, SwappedDatabasesAreSavedUnderTheirNumbers) {
+  LOAD_OR_SKIP(a);
+  for (int db : {0, 1, 2, 3}) {
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(a.store->Database(db)->Set(absl::StrCat("k", db, ":", i), "v", 0, 0).ok());
+    }
+  }
+  ASSERT_TRUE(a.store->SwapDatabases(1, 5).ok());  // 1 empty now, 5 holds k1:*
+  ASSERT_TRUE(a.store->SwapDatabases(0, 2).ok());  // moves items through the spare
+  ASSERT_TRUE(a.store->SwapDatabases(2, 3).ok());
+  rdb::StringSink sink;
+  SaveOptions save;
+  save.unix_minus_boot_ms = UnixMinusBootMs();
+  auto saved = WriteRdb(*a.store, &sink, save);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->keys, 80u);
+  LOAD_OR_SKIP(b);
+  LoadOptions load;
+  load.unix_minus_boot_ms = save.unix_minus_boot_ms;
+  load.now_unix_ms = static_cast<int64_t>(NowBootMs()) + load.unix_minus_boot_ms;
+  ASSERT_TRUE(LoadRdb(*b.store, Bytes(sink.data), load).ok());
+  for (int db = 0; db < kDatabases; ++db) {
+    const auto want = Items(*a.store->Database(db));
+    const auto got = Items(*b.store->Database(db));
+    EXPECT_EQ(got.size(), want.size()) << db;
+    for (const auto& [key, item] : want) EXPECT_TRUE(got.contains(key)) << db << " " << key;
+  }
+  EXPECT_EQ(Items(*b.store->Database(5)).size(), 20u);
+  EXPECT_TRUE(Items(*b.store->Database(5)).contains("k1:0"));
+  EXPECT_TRUE(Items(*b.store).contains("k2:0"));
+  EXPECT_TRUE(Items(*b.store->Database(2)).contains("k3:0"));
+  EXPECT_TRUE(Items(*b.store->Database(3)).contains("k0:0"));
 }
 
 TEST(BpfSnapshot, ANewStoreIsPinnedOnlyByPinStore) {

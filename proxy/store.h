@@ -4,6 +4,7 @@
 #ifndef XDPKV_PROXY_STORE_H_
 #define XDPKV_PROXY_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -195,12 +196,39 @@ class Store {
   // during the walk may or may not be seen, each key in the version it
   // had when the walk reached it. Safe alongside every other method.
   virtual absl::Status Snapshot(const SnapshotVisitor& visit) = 0;
-  // Creates or replaces `key` as a snapshot had it, keeping its CAS
-  // unique (0: a fresh one, as Set) and raising the CAS counter above it,
-  // so no later write reuses it. Not counted in Writes().
+  // Creates or replaces `key` as a snapshot had it, of `type` (its value
+  // that type's encoding, proxy/typed_value.h, as the handlers write it),
+  // keeping its CAS unique (0: a fresh one, as Set) and raising the CAS
+  // counter above it, so no later write reuses it. Memory is reserved
+  // (evicting as the policy allows) as for any write. Not counted in
+  // Writes().
   virtual absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value,
-                                           uint32_t flags, uint64_t expires_at_ms,
-                                           uint64_t cas) = 0;
+                                           uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
+                                           ValueType type) = 0;
+  // Keys in each database (index: the database), and how many of them
+  // have a TTL (expired ones not yet swept included).
+  struct DatabaseSize {
+    uint64_t keys = 0;
+    uint64_t expires = 0;
+    bool operator==(const DatabaseSize&) const = default;
+  };
+  using DatabaseSizes = std::array<DatabaseSize, kDatabases>;
+  // Snapshot, and every database's size (this one's included) as the walk
+  // found them, counted in the same walk where a store can (BpfStore: its
+  // databases share the maps it walks): a dump learns which other
+  // databases to walk at no extra cost for the common case of one.
+  virtual absl::StatusOr<DatabaseSizes> SnapshotCountingDatabases(const SnapshotVisitor& visit) {
+    if (auto status = Snapshot(visit); !status.ok()) return status;
+    DatabaseSizes sizes{};
+    for (int db = 0; db < kDatabases; ++db) {
+      Store* store = Database(db);
+      if (store == nullptr) continue;
+      auto usage = store->Usage();
+      if (!usage.ok()) return usage.status();
+      sizes[db] = {usage->items, usage->with_expiry};
+    }
+    return sizes;
+  }
   // Writes through this store since it was made: every Set, delete of a
   // live key, Mutate that wrote or deleted, and each item Clear removed
   // (Redis's dirty counter, for the save schedule; the XDP program's

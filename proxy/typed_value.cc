@@ -108,6 +108,12 @@ std::string HashValue::Encode() const {
   return out;
 }
 
+HashValue HashValue::FromDistinct(std::vector<Field> fields) {
+  HashValue hash;
+  hash.fields_ = std::move(fields);
+  return hash;
+}
+
 const std::string* HashValue::Find(std::string_view field) const {
   for (const auto& [name, value] : fields_) {
     if (name == field) return &value;
@@ -175,6 +181,20 @@ std::string SetValue::Encode() const {
   std::string out(1, intset_ ? '\0' : '\1');
   PutStrings(&out, members_);
   return out;
+}
+
+SetValue SetValue::FromDistinct(std::vector<std::string> members) {
+  SetValue set;
+  set.intset_ = members.size() <= kMaxIntsetEntries &&
+                std::all_of(members.begin(), members.end(),
+                            [](const std::string& m) { return ParseRedisInteger(m).has_value(); });
+  set.members_ = std::move(members);
+  if (set.intset_) {
+    std::sort(set.members_.begin(), set.members_.end(), IntLess);
+  } else {
+    std::sort(set.members_.begin(), set.members_.end());
+  }
+  return set;
 }
 
 size_t SetValue::Find(std::string_view member, bool* found) const {
@@ -255,6 +275,17 @@ std::string ZSetValue::Encode() const {
     out.append(entry.member);
   }
   return out;
+}
+
+ZSetValue ZSetValue::FromDistinct(std::vector<Entry> entries) {
+  ZSetValue zset;
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return EntryLess(a.score, a.member, b.score, b.member);
+  });
+  zset.scores_.reserve(entries.size());
+  for (const Entry& entry : entries) zset.scores_.emplace(entry.member, entry.score);
+  zset.entries_ = std::move(entries);
+  return zset;
 }
 
 std::optional<double> ZSetValue::Score(std::string_view member) const {

@@ -32,6 +32,9 @@ class HashValue {
   // nullopt if `bytes` is not a hash's encoding.
   static std::optional<HashValue> Decode(std::string_view bytes);
   std::string Encode() const;
+  // The hash of `fields`, whose names are distinct, in their order (a
+  // snapshot's load: one pass, where Set would search each time).
+  static HashValue FromDistinct(std::vector<Field> fields);
 
   size_t size() const { return fields_.size(); }
   bool empty() const { return fields_.empty(); }
@@ -80,6 +83,10 @@ class SetValue {
   // nullopt if `bytes` is not a set's encoding.
   static std::optional<SetValue> Decode(std::string_view bytes);
   std::string Encode() const;
+  // The set of `members`, which are distinct, in the encoding Redis 7.0
+  // loads it in from a dump (an intset if they fit one, as its
+  // rdbLoadObject decides): one sort, where Add would insert each.
+  static SetValue FromDistinct(std::vector<std::string> members);
 
   bool intset() const { return intset_; }
   size_t size() const { return members_.size(); }
@@ -115,6 +122,9 @@ class ZSetValue {
   // nullopt if `bytes` is not a sorted set's encoding.
   static std::optional<ZSetValue> Decode(std::string_view bytes);
   std::string Encode() const;
+  // The sorted set of `entries`, whose members are distinct and scores
+  // not NaN, in any order: one sort, where Set would insert each.
+  static ZSetValue FromDistinct(std::vector<Entry> entries);
 
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }

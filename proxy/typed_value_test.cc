@@ -175,5 +175,37 @@ TEST(ZSetValue, RefusesWhatIsNotAnEncoding) {
   EXPECT_FALSE(ZSetValue::Decode(bytes).has_value());
 }
 
+// A snapshot's load builds each collection in one go: the same value as
+// adding its elements one at a time.
+TEST(FromDistinct, EqualsAddingOneByOne) {
+  const std::vector<HashValue::Field> fields = {{"b", "2"}, {"a", "1"}, {"c", ""}};
+  HashValue hash;
+  for (const auto& [field, value] : fields) hash.Set(field, value);
+  EXPECT_EQ(HashValue::FromDistinct(fields).Encode(), hash.Encode());
+
+  for (const std::vector<std::string>& members :
+       {std::vector<std::string>{"10", "-2", "3"}, std::vector<std::string>{"10", "x", "-2"}}) {
+    SetValue set;
+    for (const std::string& m : members) set.Add(m);
+    const SetValue built = SetValue::FromDistinct(members);
+    EXPECT_EQ(built.intset(), set.intset());
+    EXPECT_EQ(built.Encode(), set.Encode());
+  }
+  std::vector<std::string> many;
+  for (int i = 513; i >= 1; --i) many.push_back(std::to_string(i));
+  EXPECT_FALSE(SetValue::FromDistinct(many).intset());  // past 512 integers, as Redis loads it
+  many.pop_back();
+  EXPECT_TRUE(SetValue::FromDistinct(many).intset());
+
+  const std::vector<ZSetValue::Entry> entries = {
+      {2, "b"}, {1, "z"}, {1, "a"}, {-std::numeric_limits<double>::infinity(), "c"}};
+  ZSetValue zset;
+  for (const auto& e : entries) zset.Set(e.member, e.score);
+  const ZSetValue built = ZSetValue::FromDistinct(entries);
+  EXPECT_EQ(built.Encode(), zset.Encode());
+  EXPECT_EQ(built.Score("z"), 1.0);
+  EXPECT_EQ(built.Rank("b"), 3u);
+}
+
 }  // namespace
 }  // namespace xdpkv

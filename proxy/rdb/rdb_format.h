@@ -1,5 +1,6 @@
 // The RDB file format's constants, as Redis 7.0 defines them (src/rdb.h),
-// with the 7.2 additions the reader knows how to skip.
+// with Redis 7.2's additions, which the reader reads (set listpack) or
+// reads past (stream v3).
 //
 // A file: "REDIS" + 4-digit version, then opcodes and key entries, then
 // EOF (0xff) and, from version 5, the CRC-64 of everything before it
@@ -15,9 +16,9 @@ namespace xdpkv::rdb {
 
 // What the writer writes: Redis 7.0's version, so redis-server 7.0 loads it.
 inline constexpr int kWriteVersion = 10;
-// The newest version the reader accepts: Redis 7.2's (its additions, the
-// set listpack and stream v3 types, are skipped like every type xdpkv
-// does not hold). Redis 7.4 (12) adds hash field expiry, not read yet.
+// The newest version the reader accepts: Redis 7.2's (its set listpack is
+// read as a set; stream v3, like every stream, is read past). Redis 7.4
+// (12) adds hash field expiry, not read yet.
 inline constexpr int kMaxReadVersion = 11;
 // Redis has written the CRC since version 5.
 inline constexpr int kFirstChecksumVersion = 5;

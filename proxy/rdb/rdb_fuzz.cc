@@ -1,15 +1,18 @@
 // libFuzzer target for the RDB reader (proxy/rdb/). Checks, on every input:
 //  - the reader never crashes, never allocates past its string limit, and
 //    ends (every event consumes bytes);
-//  - a file it reads whole, written again with the writer (its strings,
-//    expiries and auxiliary fields), reads back to the same entries: the
-//    writer and the reader agree on everything the reader produces;
+//  - a file it reads whole, written again with the writer (its strings and
+//    collections of every encoding, in the writer's plain ones, expiries
+//    and auxiliary fields), reads back to the same entries: the writer and
+//    the reader agree on everything the reader produces;
 //  - DecodeItemMeta on an auxiliary value either refuses it or gives
 //    entries that, encoded again, decode to the same entries.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "proxy/rdb/item_meta.h"
@@ -32,7 +35,7 @@ struct Parsed {
 
 Parsed ReadAll(std::string_view data) {
   rdb::MemorySource source(data);
-  rdb::Reader reader(&source, {.max_string_bytes = 1 << 20});
+  rdb::Reader reader(&source, {.max_string_bytes = 1 << 20, .max_collection_bytes = 1 << 20});
   Parsed parsed;
   for (size_t events = 0; events <= data.size() + 1; ++events) {
     rdb::Event event;
@@ -69,25 +72,43 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(writer.Header().ok());
   for (const auto& [key, value] : first.aux) Check(writer.Aux(key, value).ok());
   uint64_t db = UINT64_MAX;
-  std::vector<const rdb::Entry*> strings;
+  std::vector<const rdb::Entry*> written;
   for (const rdb::Entry& entry : first.keys) {
-    const auto* s = std::get_if<rdb::StringValue>(&entry.value);
-    if (s == nullptr) continue;
+    if (std::holds_alternative<rdb::Skipped>(entry.value) ||
+        std::holds_alternative<rdb::Oversized>(entry.value)) {
+      continue;
+    }
     if (entry.db != db) Check(writer.SelectDb(db = entry.db).ok());
-    Check(writer.String(entry.key, s->value, entry.expire_ms).ok());
-    strings.push_back(&entry);
+    const std::string_view key = entry.key;
+    const int64_t expire = entry.expire_ms;
+    const absl::Status status = std::visit(
+        [&](const auto& v) -> absl::Status {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, rdb::StringValue>)
+            return writer.String(key, v.value, expire);
+          if constexpr (std::is_same_v<V, rdb::HashValue>)
+            return writer.Hash(key, v.fields, expire);
+          if constexpr (std::is_same_v<V, rdb::ListValue>)
+            return writer.List(key, v.elements, expire);
+          if constexpr (std::is_same_v<V, rdb::SetValue>) return writer.Set(key, v.members, expire);
+          if constexpr (std::is_same_v<V, rdb::ZsetValue>)
+            return writer.Zset(key, v.entries, expire);
+          return absl::InternalError("not written");
+        },
+        entry.value);
+    Check(status.ok());
+    written.push_back(&entry);
   }
   Check(writer.Finish().ok());
   const Parsed second = ReadAll(sink.data);
   Check(second.ok);
   Check(second.aux == first.aux);
-  Check(second.keys.size() == strings.size());
-  for (size_t i = 0; i < strings.size(); ++i) {
-    Check(second.keys[i].db == strings[i]->db);
-    Check(second.keys[i].key == strings[i]->key);
-    Check(second.keys[i].expire_ms == strings[i]->expire_ms);
-    Check(std::get<rdb::StringValue>(second.keys[i].value).value ==
-          std::get<rdb::StringValue>(strings[i]->value).value);
+  Check(second.keys.size() == written.size());
+  for (size_t i = 0; i < written.size(); ++i) {
+    Check(second.keys[i].db == written[i]->db);
+    Check(second.keys[i].key == written[i]->key);
+    Check(second.keys[i].expire_ms == written[i]->expire_ms);
+    Check(second.keys[i].value == written[i]->value);
   }
   return 0;
 }

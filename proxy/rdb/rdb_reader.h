@@ -4,19 +4,24 @@
 // Everything redis-server 7.0 writes is understood: every length and
 // string encoding (integers, LZF), SELECTDB, RESIZEDB, both expiry
 // opcodes, IDLE/FREQ, functions, module auxiliary data, and every value
-// type. Each type has a row in one table (rdb_reader.cc, kTypes): a type
-// xdpkv holds is decoded into its Value alternative (strings today); any
-// other is read past, whatever its encoding (listpack, intset, ziplist,
-// zipmap, quicklist, streams, module values), and comes back as Skipped
-// so the caller counts it: nothing is dropped silently. What cannot be
-// read past safely (pre-GA module values, 7.0-rc functions, unknown
-// types) is an error.
+// type. Each type has a row in one table (rdb_types.cc, kTypes): strings,
+// hashes, lists, sets and sorted sets are decoded into their Value
+// alternative from every encoding Redis has written them in (plain,
+// ziplist, listpack, intset, zipmap, quicklist v1 and v2; Redis 7.2's set
+// listpack; proxy/rdb/compact_encodings.h); streams and module values are
+// read past and come back as Skipped so the caller counts them: nothing
+// is dropped silently. What cannot be read past safely (pre-GA module
+// values, 7.0-rc functions, unknown types) is an error, and so is what
+// Redis refuses to load: a repeated hash field, set member or sorted set
+// member, a NaN score.
 //
 // Errors name the byte offset. Nothing an input says is trusted: lengths
 // are checked against what is left and against max_string_bytes before
 // anything is allocated, counts are bounded by the bytes that must follow,
-// and the CRC-64 is checked at the end (files written with rdbchecksum no
-// carry 0 and are not checked, as in Redis).
+// a collection is kept only up to max_collection_bytes (past that it is
+// read to its end, checked, and comes back as Oversized), and the CRC-64
+// is checked at the end (files written with rdbchecksum no carry 0 and
+// are not checked, as in Redis).
 #ifndef XDPKV_PROXY_RDB_RDB_READER_H_
 #define XDPKV_PROXY_RDB_RDB_READER_H_
 
@@ -24,7 +29,9 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,10 +63,41 @@ class MemorySource : public ByteSource {
 // ---- values, one alternative per type xdpkv holds ----
 struct StringValue {
   std::string value;
+  bool operator==(const StringValue&) const = default;
+};
+// Fields in the file's order (a listpack's: Redis's insertion order).
+struct HashValue {
+  std::vector<std::pair<std::string, std::string>> fields;
+  bool operator==(const HashValue&) const = default;
+};
+struct ListValue {
+  std::vector<std::string> elements;  // head first
+  bool operator==(const ListValue&) const = default;
+};
+struct SetValue {
+  std::vector<std::string> members;  // in the file's order
+  bool operator==(const SetValue&) const = default;
+};
+struct ZsetEntry {
+  std::string member;
+  double score;  // never NaN
+  bool operator==(const ZsetEntry&) const = default;
+};
+struct ZsetValue {
+  std::vector<ZsetEntry> entries;  // in the file's order
+  bool operator==(const ZsetValue&) const = default;
 };
 // A type xdpkv does not hold, read past.
-struct Skipped {};
-using Value = std::variant<Skipped, StringValue>;
+struct Skipped {
+  bool operator==(const Skipped&) const = default;
+};
+// A collection over ReaderOptions::max_collection_bytes: read past whole
+// (and checked), not kept.
+struct Oversized {
+  bool operator==(const Oversized&) const = default;
+};
+using Value =
+    std::variant<Skipped, StringValue, HashValue, ListValue, SetValue, ZsetValue, Oversized>;
 
 struct Entry {
   uint64_t db = 0;
@@ -79,7 +117,14 @@ struct Event {
 struct ReaderOptions {
   // The longest string the reader allocates (Redis's proto-max-bulk-len).
   uint64_t max_string_bytes = uint64_t{512} << 20;
+  // The largest collection the reader keeps, its elements counted as
+  // their bytes plus kElementOverhead each (8 more per score): the least
+  // any xdpkv encoding of them takes (proxy/typed_value.h), so a caller
+  // whose store holds values up to N bytes passes N and loses nothing it
+  // could have stored. Bounds memory against a file of countless elements.
+  uint64_t max_collection_bytes = uint64_t{512} << 20;
 };
+inline constexpr uint64_t kElementOverhead = 4;
 
 struct ReadStats {
   uint64_t keys = 0;                        // key entries of every type
@@ -99,6 +144,7 @@ class Reader {
   absl::StatusOr<Event::Kind> Next(Event* event);
 
   int version() const { return version_; }
+  const ReaderOptions& options() const { return options_; }
   uint64_t offset() const { return offset_; }
   const ReadStats& stats() const { return stats_; }
 

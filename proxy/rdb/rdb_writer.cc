@@ -2,6 +2,7 @@
 
 #include <lzf.h>
 
+#include <bit>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -83,6 +84,8 @@ void Writer::PutString(std::string_view s) {
   PutLength(s.size());
   buffer_.append(s);
 }
+
+void Writer::PutDouble(double v) { PutLittleEndian(&buffer_, std::bit_cast<uint64_t>(v), 8); }
 
 absl::Status Writer::MaybeFlush(bool force) {
   if (!error_.ok()) return error_;

@@ -3,6 +3,12 @@
 // learns to hold gets its own writer next to String(); every entry starts
 // with WriteKeyPrefix (expiry, type, key), shared by all types.
 //
+// Collections are written in Redis's plain encodings (RDB_TYPE_HASH,
+// _LIST, _SET, _ZSET_2), the simplest ones redis-server 7.0 loads: it
+// converts each to its compact encoding on load when small enough, as it
+// does for its own hash-table-encoded values (measured: redis-server and
+// redis-check-rdb 7.0.15 load all four; compat-tests/rdb_interop.py).
+//
 // A file is: Header(), Aux()..., SelectDb(), ResizeDb(), entries (with
 // ItemMeta() before runs of them, for memcached's flags and CAS), then
 // Finish() (EOF and the CRC-64). Strings are encoded as Redis's
@@ -13,6 +19,7 @@
 #define XDPKV_PROXY_RDB_RDB_WRITER_H_
 
 #include <cstdint>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -63,6 +70,39 @@ class Writer {
 
   // ---- one writer per value type; expire_ms: unix ms, -1 for none ----
   absl::Status String(std::string_view key, std::string_view value, int64_t expire_ms);
+  // `fields`: pairs (.first the field, .second its value), in the order
+  // given (Redis keeps it in a small hash: HGETALL shows it).
+  template <typename Fields>
+  absl::Status Hash(std::string_view key, const Fields& fields, int64_t expire_ms) {
+    WriteKeyPrefix(expire_ms, kTypeHash, key);
+    PutLength(std::size(fields));
+    for (const auto& [field, value] : fields) {
+      PutString(field);
+      PutString(value);
+    }
+    return MaybeFlush();
+  }
+  // Elements head first (RDB_TYPE_LIST: Redis 7.0 loads it into a quicklist).
+  template <typename Elements>
+  absl::Status List(std::string_view key, const Elements& elements, int64_t expire_ms) {
+    return StringsEntry(kTypeList, key, elements, expire_ms);
+  }
+  template <typename Members>
+  absl::Status Set(std::string_view key, const Members& members, int64_t expire_ms) {
+    return StringsEntry(kTypeSet, key, members, expire_ms);
+  }
+  // `entries`: each with .member and .score (not NaN), in the order given
+  // (Redis writes the greatest first, which makes its load's inserts O(1)).
+  template <typename Entries>
+  absl::Status Zset(std::string_view key, const Entries& entries, int64_t expire_ms) {
+    WriteKeyPrefix(expire_ms, kTypeZset2, key);
+    PutLength(std::size(entries));
+    for (const auto& entry : entries) {
+      PutString(entry.member);
+      PutDouble(entry.score);
+    }
+    return MaybeFlush();
+  }
 
   // EOF, the checksum, and everything still buffered to the sink.
   absl::Status Finish();
@@ -76,6 +116,16 @@ class Writer {
   void PutByte(uint8_t byte) { buffer_.push_back(static_cast<char>(byte)); }
   void PutLength(uint64_t length);
   void PutString(std::string_view s);
+  void PutDouble(double v);  // 8 bytes, IEEE 754 little endian (rdbSaveBinaryDoubleValue)
+  // A list's or set's entry: the count, then each string.
+  template <typename Range>
+  absl::Status StringsEntry(Type type, std::string_view key, const Range& strings,
+                            int64_t expire_ms) {
+    WriteKeyPrefix(expire_ms, type, key);
+    PutLength(std::size(strings));
+    for (const auto& s : strings) PutString(s);
+    return MaybeFlush();
+  }
   // Sends the buffer to the sink once it is large (always when `force`).
   absl::Status MaybeFlush(bool force = false);
 

@@ -4,9 +4,11 @@
 #define XDPKV_PROXY_TESTING_MEMORY_STORE_H_
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -16,9 +18,13 @@ namespace xdpkv::testing {
 
 class MemoryStore : public Store {
  public:
-  // Expiry is judged against this clock (CLOCK_BOOTTIME ms in BpfStore).
+  // Expiry is judged against this clock (CLOCK_BOOTTIME ms in BpfStore);
+  // database 0's serve all.
   uint64_t now_ms = 1'000'000;
-  size_t max_items = 1000;
+  size_t max_items = 1000;  // per database
+  // Redis's 16 databases, as BpfStore has them; off: database 0 only, as
+  // a store without them.
+  bool has_databases = false;
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override {
     ++store_calls;
@@ -48,7 +54,7 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     if (it == items_.end()) return std::nullopt;
-    if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= now_ms) {
+    if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= root_->now_ms) {
       items_.erase(it);
       return std::nullopt;
     }
@@ -60,13 +66,13 @@ class MemoryStore : public Store {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
     if (value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
-    if (!items_.count(std::string(key)) && items_.size() >= max_items) {
+    if (!items_.count(std::string(key)) && items_.size() >= root_->max_items) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
     StoredItem& item = items_[std::string(key)];
-    item = StoredItem{std::string(value), flags, ++next_cas_, expires_at_ms,
+    item = StoredItem{std::string(value), flags, ++root_->next_cas_, expires_at_ms,
                       ValueType::kString, 0, NowS()};
-    ++writes_;
+    ++root_->writes_;
     return item.cas;
   }
 
@@ -86,7 +92,8 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     std::optional<StoredItem> current;
-    if (it != items_.end() && (it->second.expires_at_ms == 0 || it->second.expires_at_ms > now_ms)) {
+    if (it != items_.end() &&
+        (it->second.expires_at_ms == 0 || it->second.expires_at_ms > root_->now_ms)) {
       current = it->second;
     }
     Mutation m = decide(current);
@@ -100,19 +107,19 @@ class MemoryStore : public Store {
     if (m.kind == Mutation::kDelete) {
       if (it != items_.end()) {
         items_.erase(it);
-        ++writes_;
+        ++root_->writes_;
       }
       return std::nullopt;
     }
     if (m.value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
-    if (it == items_.end() && items_.size() >= max_items) {
+    if (it == items_.end() && items_.size() >= root_->max_items) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
     StoredItem& item = items_[std::string(key)];
-    const uint64_t cas = m.keep_cas && current ? current->cas : ++next_cas_;
+    const uint64_t cas = m.keep_cas && current ? current->cas : ++root_->next_cas_;
     const uint32_t atime = m.keep_atime && current ? current->atime_s : NowS();
     item = StoredItem{std::move(m.value), m.flags, cas, m.expires_at_ms, m.type, m.mc_bits, atime};
-    ++writes_;
+    ++root_->writes_;
     return item.cas;
   }
 
@@ -121,9 +128,9 @@ class MemoryStore : public Store {
     if (auto status = CheckKey(key); !status.ok()) return status;
     auto it = items_.find(std::string(key));
     if (it == items_.end()) return false;
-    const bool live = it->second.expires_at_ms == 0 || it->second.expires_at_ms > now_ms;
+    const bool live = it->second.expires_at_ms == 0 || it->second.expires_at_ms > root_->now_ms;
     items_.erase(it);
-    if (live) ++writes_;
+    if (live) ++root_->writes_;
     return live;
   }
 
@@ -136,7 +143,7 @@ class MemoryStore : public Store {
     std::advance(it, std::min<size_t>(cursor, items_.size()));
     size_t looked = 0;
     for (; it != items_.end() && looked < count; ++looked) {
-      if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= now_ms) {
+      if (it->second.expires_at_ms != 0 && it->second.expires_at_ms <= root_->now_ms) {
         it = items_.erase(it);
         ++page.expired;
         continue;
@@ -156,7 +163,7 @@ class MemoryStore : public Store {
     std::lock_guard lock(mu_);
     const size_t n = items_.size();
     items_.clear();
-    writes_ += n;
+    root_->writes_ += n;
     return n;
   }
 
@@ -168,7 +175,8 @@ class MemoryStore : public Store {
       usage.bytes += key.size() + item.value.size();
       if (item.expires_at_ms != 0) {
         ++usage.with_expiry;
-        if (item.expires_at_ms > now_ms) usage.ttl_sum_ms += item.expires_at_ms - now_ms;
+        if (item.expires_at_ms > root_->now_ms)
+          usage.ttl_sum_ms += item.expires_at_ms - root_->now_ms;
       }
     }
     return usage;
@@ -181,42 +189,73 @@ class MemoryStore : public Store {
       items = items_;
     }
     for (const auto& [key, item] : items) {
-      if (item.expires_at_ms != 0 && item.expires_at_ms <= now_ms) continue;
+      if (item.expires_at_ms != 0 && item.expires_at_ms <= root_->now_ms) continue;
       if (auto status = visit(key, item); !status.ok()) return status;
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<uint64_t> Restore(std::string_view key, std::string_view value, uint32_t flags,
-                                   uint64_t expires_at_ms, uint64_t cas) override {
+                                   uint64_t expires_at_ms, uint64_t cas, ValueType type) override {
     std::lock_guard lock(mu_);
     if (auto status = CheckKey(key); !status.ok()) return status;
     if (value.size() > (1 << 20)) return absl::InvalidArgumentError("object too large for cache");
-    if (!items_.count(std::string(key)) && items_.size() >= max_items) {
+    if (!items_.count(std::string(key)) && items_.size() >= root_->max_items) {
       return absl::ResourceExhaustedError("out of memory storing object");
     }
-    if (cas == 0) cas = ++next_cas_;
-    next_cas_ = std::max(next_cas_, cas);
-    items_[std::string(key)] = StoredItem{std::string(value), flags, cas, expires_at_ms};
+    if (cas == 0) cas = ++root_->next_cas_;
+    uint64_t next = root_->next_cas_.load();
+    while (next < cas && !root_->next_cas_.compare_exchange_weak(next, cas)) {
+    }
+    items_[std::string(key)] = StoredItem{std::string(value), flags, cas, expires_at_ms, type};
     return cas;
   }
 
-  uint64_t Writes() const override { return writes_; }
+  uint64_t Writes() const override { return root_->writes_; }
+  // Every database's items.
   uint64_t ApproximateItems() override {
-    std::lock_guard lock(mu_);
-    return items_.size();
+    uint64_t items = 0;
+    {
+      std::lock_guard lock(mu_);
+      items = items_.size();
+    }
+    if (root_ != this) return items;
+    std::lock_guard lock(databases_mu_);
+    for (const auto& db : databases_) {
+      if (db != nullptr) items += db->ApproximateItems();
+    }
+    return items;
+  }
+
+  // Databases 1.. are stores of their own sharing this one's clock,
+  // item limit (per database), CAS counter and write count.
+  Store* Database(int index) override {
+    if (index < 0 || index >= kDatabases) return nullptr;
+    if (index == 0) return root_;
+    if (root_ != this) return root_->Database(index);
+    if (!has_databases) return nullptr;
+    std::lock_guard lock(databases_mu_);
+    auto& db = databases_[index];
+    if (db == nullptr) {
+      db = std::make_unique<MemoryStore>();
+      db->root_ = this;
+    }
+    return db.get();
   }
 
  private:
-  uint32_t NowS() const { return static_cast<uint32_t>(now_ms / 1000); }
+  uint32_t NowS() const { return static_cast<uint32_t>(root_->now_ms / 1000); }
   static absl::Status CheckKey(std::string_view key) {
     if (key.empty() || key.size() > 250) return absl::InvalidArgumentError("key length");
     return absl::OkStatus();
   }
   std::mutex mu_;
   std::map<std::string, StoredItem> items_;
-  uint64_t next_cas_ = 0;
+  MemoryStore* root_ = this;  // database 0
+  std::atomic<uint64_t> next_cas_{0};
   std::atomic<uint64_t> writes_{0};
+  std::mutex databases_mu_;
+  std::array<std::unique_ptr<MemoryStore>, kDatabases> databases_;
 };
 
 }  // namespace xdpkv::testing
