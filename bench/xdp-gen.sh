@@ -81,7 +81,14 @@ else
     -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "$log" 2>&1 &
 fi
 server_pid=$!
-for _ in $(seq 50); do grep -q "XDP attached" "$log" && break; sleep 0.1; done
+# Loading and verifying the programs takes seconds on a busy machine; the
+# veth has no NAPI (so no threaded mode below) until XDP is attached.
+for _ in $(seq 600); do grep -q "XDP attached" "$log" && break; sleep 0.1; done
+if ! grep -q "XDP attached" "$log"; then
+  echo "xdp-gen: the server did not attach XDP within 60 s:" >&2
+  cat "$log" >&2
+  exit 1
+fi
 sleep 0.5
 
 # Threaded NAPI: the server's receive work in its own thread on CPU 1 (the
