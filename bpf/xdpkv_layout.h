@@ -66,10 +66,12 @@ struct xdpkv_item {
 	__u32 state;         /* XDPKV_ITEM_* bits */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
 	__u64 key_tag;       /* xdpkv_key_tag() of the item's key */
-	/* Boot-time seconds of the last write or hit: eviction's recency.
-	 * Written outside the lock, and only when it changed, by hits (a hit
-	 * does not dirty the item's cache line more than once a second). */
-	__u32 atime_s;
+	/* Eviction's recency: CLOCK_BOOTTIME milliseconds of the last write
+	 * or hit, modulo 2^32 (it wraps every 49.7 days, so eviction compares
+	 * ages, now - atime_ms, in the same modulus). Written outside the
+	 * lock, and only when it changed, by hits: a hit does not dirty the
+	 * item's cache line more than once a millisecond. */
+	__u32 atime_ms;
 	__u32 type;          /* XDPKV_TYPE_*: what the value holds */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
@@ -151,7 +153,7 @@ enum xdpkv_cas_op {
 	/* As DELETE, only if the item is also expired at item.expires_at_ms
 	 * (the caller's now): a touch keeps the CAS unique. */
 	XDPKV_CAS_OP_DELETE_EXPIRED = 2,
-	/* Sets the item's recency (atime_s) to item.atime_s, whatever its
+	/* Sets the item's recency (atime_ms) to item.atime_ms, whatever its
 	 * version: a userspace hit, for eviction (the kernel's hits write it
 	 * themselves). */
 	XDPKV_CAS_OP_RECENCY = 3,

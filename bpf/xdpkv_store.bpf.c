@@ -44,7 +44,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 		bpf_spin_lock(&it->lock);
 		ours = !(it->state & XDPKV_ITEM_DELETING) && it->key_tag == s->key_tag;
 		if (ours)
-			it->atime_s = cas_req->item.atime_s;
+			it->atime_ms = cas_req->item.atime_ms;
 		bpf_spin_unlock(&it->lock);
 		return ours ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
 	}

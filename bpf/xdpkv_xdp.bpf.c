@@ -103,7 +103,9 @@ static __always_inline int do_get(struct xdp_md *ctx, struct scratch *s, int ipv
 static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv6, vreq *req)
 {
 	struct xdpkv_item *item = (struct xdpkv_item *)s->item;
-	__s64 expiry = expiry_from_exptime(req->exptime, now_boot_ms());
+	/* One clock read: expiry and recency share it. */
+	__u64 now_ms = now_boot_ms();
+	__s64 expiry = expiry_from_exptime(req->exptime, now_ms);
 	int result = WRITE_STORED;
 	__u32 n;
 
@@ -121,7 +123,7 @@ static __always_inline int do_set(struct xdp_md *ctx, struct scratch *s, int ipv
 		item->expires_at_ms = (__u64)expiry;
 		item->state = 0;
 		item->blob_id = 0;
-		item->atime_s = now_boot_s();
+		item->atime_ms = (__u32)now_ms;
 		item->type = XDPKV_TYPE_STRING;
 		item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
 		__u32 len = req->value_len, off = req->value_off;

@@ -157,7 +157,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   item.key_tag = key_tag;
-  item.atime_s = static_cast<__u32>(NowBootMs() / 1000);
+  item.atime_ms = static_cast<__u32>(NowBootMs());
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;
