@@ -10,11 +10,13 @@
 #   bench/xdp-gen.sh [--floor] [--proto memcache|resp] [--requests N]
 #                    [--seconds S] [--key-len N] [--value-len N]
 #                    [--items N [--dist uniform|zipf:THETA] [--write-ratio W]
-#                     [--scan-ratio S]] [--rate R]
+#                     [--scan-ratio S]] [--rate R] [--memory-mb MB]
 # With --items, the server is first preloaded with N items over TCP
 # (xdpkv-bench) and the generator requests them in --dist order. With
 # --floor, the server end runs xdpkv-xdp-floor instead of xdpkv (every
 # request sent straight back: the topology's floor), nothing preloaded.
+# --memory-mb sets the server's -m (default: room for every item twice
+# over); less than the items take makes the preload and the SETs evict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${XDPKV_BIN:-build/bin}  # the build's bin/ (scripts/build.sh: build/bin)
@@ -33,10 +35,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-floor=0 items=0 key_len=16 value_len=128
+floor=0 items=0 key_len=16 value_len=128 memory_mb=
 gen_args=()
-for arg in "$@"; do
-  if [[ "$arg" == --floor ]]; then floor=1; else gen_args+=("$arg"); fi
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ "${args[i]}" == --floor ]]; then floor=1
+  elif [[ "${args[i]}" == --memory-mb ]]; then memory_mb=${args[i+1]}; i=$((i + 1))
+  else gen_args+=("${args[i]}"); fi
 done
 for ((i = 0; i + 1 < ${#gen_args[@]}; i++)); do
   case "${gen_args[i]}" in
@@ -75,7 +80,7 @@ else
   # header; measured with INFO memory), twice over, as bench/run-study.
   blob=0
   if ((value_len > 128)); then blob=1024; while ((blob < value_len + 280)); do blob=$((blob * 2)); done; fi
-  memory_mb=$((2 * items * (512 + blob) / 1048576 + 128))
+  memory_mb=${memory_mb:-$((2 * items * (512 + blob) / 1048576 + 128))}
   nsenter --net="/run/netns/$server_ns" taskset -c 1 "$bin/xdpkv" --xdp-iface "$server_if" \
     -l 198.18.0.1 --udp-allow 198.18.0.2/32 --udp-max-reply-bytes 65536 -m "$memory_mb" \
     -t 1 --xdp-mode native --pin-dir "/sys/fs/bpf/xdpkv-gen-$id" --fresh > "$log" 2>&1 &
@@ -105,6 +110,18 @@ if ((items > 0 && !floor)); then
     --preload --closed 1 --duration 0.1 --warmup 0 --quiet > /dev/null
 fi
 
+# The server's memcached `stats` (over TCP from the client end): its
+# evictions, before and after the generator's requests.
+server_stats() {
+  if ((floor)); then echo "{}"; return; fi
+  ip netns exec "$client_ns" timeout 5 bash -c \
+    'exec 3<>/dev/tcp/198.18.0.1/11211; printf "stats\r\nquit\r\n" >&3; cat <&3' 2>/dev/null |
+    python3 -c 'import json,sys
+print(json.dumps({l.split()[1]: l.split()[2] for l in sys.stdin if l.startswith("STAT ")
+                  and l.split()[1] in ("evictions", "curr_items", "bytes", "limit_maxbytes")}))'
+}
+stats_before=$(server_stats)
+
 # Requests from the client end's address and MAC to the server end's: the
 # kernel path answers nothing else (docs/architecture.md, "Admission").
 server_mac=$(ip -n "$server_ns" -j link show dev "$server_if" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
@@ -112,13 +129,21 @@ ip netns exec "$client_ns" taskset -c 0 "$bin/xdpkv-xdp-gen" --iface "$client_if
   --source-ip 198.18.0.2 --dest-ip 198.18.0.1 --dest-mac "$server_mac" \
   --server-napi-pid "$server_napi" --server-cpu 1 --server-pid "$server_pid" \
   "${gen_args[@]}" > "$out.client"
+stats_after=$(server_stats)
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 # The server's cost per request: its NAPI thread's CPU time over the
 # requests it answered (its own counters), since the veth rings drop what
 # the generator offers beyond the server's pace.
-python3 - "$out.client" "$log" "$out" "$floor" <<'PY'
+python3 - "$out.client" "$log" "$out" "$floor" "$stats_before" "$stats_after" <<'PY'
 import json, re, sys
 result = json.load(open(sys.argv[1]))
+# The server's own stats around the requests (memcached `stats`): what it
+# evicted while they ran, and how full it was.
+result["server_stats_before"] = json.loads(sys.argv[5] or "{}")
+result["server_stats_after"] = json.loads(sys.argv[6] or "{}")
+if "evictions" in result["server_stats_after"]:
+    result["server_evictions"] = (int(result["server_stats_after"]["evictions"]) -
+                                  int(result["server_stats_before"].get("evictions", 0)))
 log = open(sys.argv[2]).read()
 floor = sys.argv[4] == "1"
 counters = {k: int(v) for k, v in

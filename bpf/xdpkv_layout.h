@@ -66,10 +66,12 @@ struct xdpkv_item {
 	__u32 state;         /* XDPKV_ITEM_* bits */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
 	__u64 key_tag;       /* xdpkv_key_tag() of the item's key */
-	/* Boot-time seconds of the last write or hit: eviction's recency.
-	 * Written outside the lock, and only when it changed, by hits (a hit
-	 * does not dirty the item's cache line more than once a second). */
-	__u32 atime_s;
+	/* Eviction's recency: CLOCK_BOOTTIME milliseconds of the last write
+	 * or hit, modulo 2^32 (it wraps every 49.7 days, so eviction compares
+	 * ages, now - atime_ms, in the same modulus). Written outside the
+	 * lock, and only when it changed, by hits: a hit does not dirty the
+	 * item's cache line more than once a millisecond. */
+	__u32 atime_ms;
 	__u16 type;          /* XDPKV_TYPE_*: what the value holds */
 	__u16 mc_bits;       /* XDPKV_MC_* memcached item flags; 0 for a new item */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
@@ -92,7 +94,7 @@ struct xdpkv_item {
  * memcached's does; its classic GET does not (docs/protocols.md, "Meta
  * commands"). */
 #define XDPKV_MC_FETCHED 1u     /* fetched at least once (ITEM_FETCHED) */
-#define XDPKV_MC_ACTIVE 2u      /* fetched again (ITEM_ACTIVE): atime_s moved then */
+#define XDPKV_MC_ACTIVE 2u      /* fetched again (ITEM_ACTIVE): atime_ms moved then */
 #define XDPKV_MC_STALE 4u       /* marked stale by md I (ITEM_STALE) */
 #define XDPKV_MC_TOKEN_SENT 8u  /* a recache win (W) was handed out (ITEM_TOKEN_SENT) */
 #define XDPKV_MC_KEY_BINARY 16u /* written through a base64 key (ITEM_KEY_BINARY) */
@@ -164,11 +166,11 @@ enum xdpkv_cas_op {
 	/* As DELETE, only if the item is also expired at item.expires_at_ms
 	 * (the caller's now): a touch keeps the CAS unique. */
 	XDPKV_CAS_OP_DELETE_EXPIRED = 2,
-	/* Sets the item's recency (atime_s) to item.atime_s, whatever its
+	/* Sets the item's recency (atime_ms) to item.atime_ms, whatever its
 	 * version: a userspace hit, for eviction (the kernel's hits write it
 	 * themselves). */
 	XDPKV_CAS_OP_RECENCY = 3,
-	/* Sets only the item's mc_bits and atime_s to item's (its value,
+	/* Sets only the item's mc_bits and atime_ms to item's (its value,
 	 * expiry and CAS stay): memcached's per-item flags change on reads. */
 	XDPKV_CAS_OP_SET_META = 4,
 };

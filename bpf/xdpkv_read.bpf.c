@@ -25,7 +25,7 @@ static long read_slot_step(__u64 index, void *slot_index)
 	struct xdpkv_read_slot *slot;
 	struct xdpkv_item *it, *copy;
 	struct scratch *s;
-	__u32 now_s;
+	__u32 now_ms;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
 	slot = bpf_map_lookup_elem(&xdpkv_read_slots, slot_index);
@@ -46,13 +46,13 @@ static long read_slot_step(__u64 index, void *slot_index)
 	copy_item_locked(s, it);
 	copy = (struct xdpkv_item *)s->item;
 	/* Recency for eviction, as a kernel hit's (read_key): a plain store,
-	 * once a second per item, and the copy says so, so userspace does not
+	 * once a millisecond per item, and the copy says so, so userspace does not
 	 * refresh it again. */
 	if (!(copy->state & XDPKV_ITEM_DELETING)) {
-		now_s = now_boot_s();
-		if (copy->atime_s != now_s) {
-			it->atime_s = now_s;
-			copy->atime_s = now_s;
+		now_ms = (__u32)now_boot_ms();
+		if (copy->atime_ms != now_ms) {
+			it->atime_ms = now_ms;
+			copy->atime_ms = now_ms;
 		}
 	}
 	__builtin_memcpy(slot->items[i], s->item, sizeof(struct xdpkv_item));

@@ -44,7 +44,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 		bpf_spin_lock(&it->lock);
 		ours = !(it->state & XDPKV_ITEM_DELETING) && it->key_tag == s->key_tag;
 		if (ours)
-			it->atime_s = cas_req->item.atime_s;
+			it->atime_ms = cas_req->item.atime_ms;
 		bpf_spin_unlock(&it->lock);
 		return ours ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
 	}
@@ -71,7 +71,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 		return XDPKV_CAS_STORED;
 	}
 	if (cas_req->op == XDPKV_CAS_OP_SET_META) {
-		__u32 mc_bits = cas_req->item.mc_bits, atime_s = cas_req->item.atime_s;
+		__u32 mc_bits = cas_req->item.mc_bits, atime_ms = cas_req->item.atime_ms;
 		__u64 key_tag = s->key_tag;
 
 		result = XDPKV_CAS_STORED;
@@ -82,7 +82,7 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 			result = XDPKV_CAS_EXISTS;
 		} else {
 			it->mc_bits = mc_bits;
-			it->atime_s = atime_s;
+			it->atime_ms = atime_ms;
 		}
 		bpf_spin_unlock(&it->lock);
 		return result;

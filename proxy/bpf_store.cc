@@ -75,8 +75,13 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
     return std::nullopt;
   }
   RefreshRecency(key, item);
-  return StoredItem{std::move(value), item.flags, item.cas, item.expires_at_ms,
-                    static_cast<ValueType>(item.type), item.mc_bits, item.atime_s};
+  return StoredItem{std::move(value),
+                    item.flags,
+                    item.cas,
+                    item.expires_at_ms,
+                    static_cast<ValueType>(item.type),
+                    item.mc_bits,
+                    AtimeSeconds(item.atime_ms, NowBootMs())};
 }
 
 std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
@@ -158,7 +163,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   item.expires_at_ms = expires_at_ms;
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   item.key_tag = key_tag;
-  item.atime_s = static_cast<__u32>(NowBootMs() / 1000);
+  item.atime_ms = static_cast<__u32>(NowBootMs());
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;
@@ -299,16 +304,16 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
       const xdpkv_item& item = (*raw)->item;
       current = StoredItem{(*raw)->value,      item.flags,   item.cas,
                            item.expires_at_ms, static_cast<ValueType>(item.type),
-                           item.mc_bits,       item.atime_s};
+                           item.mc_bits,       AtimeSeconds(item.atime_ms, NowBootMs())};
     }
     Mutation m = decide(current);
     if (m.kind == Mutation::kKeep) return std::nullopt;
     if (m.kind == Mutation::kMeta) {
       if (!current) return std::nullopt;
-      const uint32_t atime = m.keep_atime ? current->atime_s : static_cast<uint32_t>(NowBootMs() / 1000);
       xdpkv_item meta{};
       meta.mc_bits = m.mc_bits;
-      meta.atime_s = atime;
+      meta.atime_ms =
+          m.keep_atime ? (*raw)->item.atime_ms : static_cast<uint32_t>(NowBootMs());
       auto result = CompareAndSwap(map_key->bytes, current->cas, XDPKV_CAS_OP_SET_META, &meta);
       if (!result.ok()) return result.status();
       if (*result == XDPKV_CAS_STORED) return current->cas;
@@ -330,7 +335,7 @@ absl::StatusOr<std::optional<uint64_t>> BpfStore::Mutate(std::string_view key,
     // (The blob, if any, keeps the fresh id NewItem gave it.)
     if (m.keep_cas && current) item->cas = current->cas;
     item->mc_bits = m.mc_bits;
-    if (m.keep_atime && current) item->atime_s = current->atime_s;
+    if (m.keep_atime && current) item->atime_ms = (*raw)->item.atime_ms;
     if (!raw->has_value()) {
       // Absent: insert only if still absent.
       const uint64_t cost = ItemCost(key.size());
@@ -419,7 +424,11 @@ absl::StatusOr<bool> BpfStore::SetItemMeta(std::string_view key, uint64_t cas, u
   if (!map_key.ok()) return map_key.status();
   xdpkv_item meta{};
   meta.mc_bits = mc_bits;
-  meta.atime_s = atime_s;
+  // The kernel keeps milliseconds: this second's, exactly, when it is now
+  // (an activation); else its start.
+  const uint64_t now_ms = NowBootMs();
+  meta.atime_ms = atime_s == now_ms / 1000 ? static_cast<uint32_t>(now_ms)
+                                           : AtimeMsOfSeconds(atime_s);
   auto result = CompareAndSwap(map_key->bytes, cas, XDPKV_CAS_OP_SET_META, &meta);
   if (!result.ok()) return result.status();
   return *result == XDPKV_CAS_STORED;
@@ -496,7 +505,7 @@ absl::StatusOr<ScanPage> BpfStore::Scan(uint64_t cursor, size_t count) {
                               page.keys.emplace_back(key);
                               page.metas.push_back({item.value_len, item.flags, item.cas,
                                                     item.expires_at_ms, item.mc_bits,
-                                                    item.atime_s});
+                                                    AtimeSeconds(item.atime_ms, NowBootMs())});
                             }
                           });
     if (!done.ok()) return done.status();

@@ -159,8 +159,7 @@ class BpfStore : public Store {
   // found no room (memcached's direct_reclaims), not the chore.
   bool EvictOne(bool direct = false);
   // A userspace hit's recency for eviction (the kernel's hits write their
-  // own): written when the item's is kRecencyRefreshS old or more.
-  static constexpr uint32_t kRecencyRefreshS = 10;
+  // own): written when the item's is RecencyRefreshAfterMs old or more.
   void RefreshRecency(std::string_view key, const xdpkv_item& item);
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
@@ -185,6 +184,9 @@ class BpfStore : public Store {
     std::atomic<uint64_t> reclaimed{0};
     std::atomic<uint64_t> writes{0};  // Writes()
     std::atomic<uint64_t> sample_seed{0x9e3779b97f4a7c15ULL};
+    // How long the last item evicted had been idle (0: none yet): how
+    // fresh userspace hits keep recency (RecencyRefreshAfterMs).
+    std::atomic<uint32_t> last_victim_idle_ms{0};
     std::mutex evict_mutex;  // one evictor at a time: they would pick the same victims
     // Items per key class (a sample starts in a class in proportion), as
     // of class_items_at_ms; under evict_mutex.

@@ -102,11 +102,14 @@ bool BpfStore::EvictOne(bool direct) {
         });
     if (!done.ok()) break;
   }
+  const uint32_t now_ms32 = static_cast<uint32_t>(NowBootMs());
   for (const Sampled& s : sample) {
-    candidates.push_back({s.item.atime_s, s.item.cas, s.item.expires_at_ms});
+    candidates.push_back({IdleMs(s.item.atime_ms, now_ms32), s.item.cas, s.item.expires_at_ms});
   }
   const std::optional<size_t> victim = ChooseVictim(policy, candidates);
   if (!victim) return false;
+  shared_->last_victim_idle_ms.store(std::max<uint32_t>(candidates[*victim].idle_ms, 1),
+                                     std::memory_order_relaxed);
   // Only the version sampled: one written since is not the one the policy chose.
   auto map_key = MakeKey(item_fds_, sample[*victim].db, sample[*victim].key);
   if (!map_key.ok()) return false;
@@ -281,18 +284,21 @@ void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
 
 
 void BpfStore::RefreshRecency(std::string_view key, const xdpkv_item& item) {
-  // Only where eviction looks at it, and at most once per item every
-  // kRecencyRefreshS: each refresh is a run of the store program.
+  // Only where eviction looks at it, and only once it is staler than
+  // eviction tells apart: each refresh is a run of the store program.
   if (memory_ == nullptr || shared_->policy.load(std::memory_order_relaxed) ==
                                 EvictionPolicy::kNoEviction) {
     return;
   }
-  const uint32_t now_s = static_cast<uint32_t>(NowBootMs() / 1000);
-  if (now_s < item.atime_s + kRecencyRefreshS) return;
+  const uint32_t now_ms32 = static_cast<uint32_t>(NowBootMs());
+  if (IdleMs(item.atime_ms, now_ms32) <
+      RecencyRefreshAfterMs(shared_->last_victim_idle_ms.load(std::memory_order_relaxed))) {
+    return;
+  }
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return;
   xdpkv_item recency{};
-  recency.atime_s = now_s;
+  recency.atime_ms = now_ms32;
   (void)CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_RECENCY, &recency);
 }
 

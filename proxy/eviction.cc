@@ -1,5 +1,6 @@
 #include "proxy/eviction.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -27,7 +28,7 @@ bool Prefer(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCan
   if (policy == EvictionPolicy::kVolatileTtl && a.expires_at_ms != b.expires_at_ms) {
     return a.expires_at_ms < b.expires_at_ms;
   }
-  if (a.atime_s != b.atime_s) return a.atime_s < b.atime_s;
+  if (a.idle_ms != b.idle_ms) return a.idle_ms > b.idle_ms;
   return a.cas < b.cas;
 }
 
@@ -50,6 +51,22 @@ std::string_view EvictionPolicyName(EvictionPolicy policy) {
     if (p == policy) return name;
   }
   return "noeviction";
+}
+
+uint32_t IdleMs(uint32_t atime_ms, uint32_t now_ms) {
+  constexpr uint32_t kAheadMs = 60000;
+  const uint32_t idle = now_ms - atime_ms;
+  return idle > UINT32_MAX - kAheadMs ? 0 : idle;
+}
+
+uint32_t AtimeSeconds(uint32_t atime_ms, uint64_t now_ms) {
+  const uint64_t idle = IdleMs(atime_ms, static_cast<uint32_t>(now_ms));
+  return idle > now_ms ? 0 : static_cast<uint32_t>((now_ms - idle) / 1000);
+}
+
+uint32_t RecencyRefreshAfterMs(uint32_t last_victim_idle_ms) {
+  if (last_victim_idle_ms == 0) return kRecencyRefreshMaxMs;
+  return std::clamp(last_victim_idle_ms / 8, kRecencyRefreshMinMs, kRecencyRefreshMaxMs);
 }
 
 std::optional<size_t> ChooseVictim(EvictionPolicy policy,

@@ -27,10 +27,36 @@ std::string_view EvictionPolicyName(EvictionPolicy policy);
 
 // What the choice looks at, per sampled item.
 struct EvictionCandidate {
-  uint32_t atime_s = 0;        // last hit or write (boot seconds)
+  uint32_t idle_ms = 0;        // since its last hit or write (IdleMs)
   uint64_t cas = 0;            // write order: ties go to the older write
   uint64_t expires_at_ms = 0;  // 0: no expiry
 };
+
+// How long an item whose recency is `atime_ms` (xdpkv_item.atime_ms: boot
+// milliseconds modulo 2^32) has been idle at `now_ms` (the same clock):
+// the difference modulo 2^32, so the clock's wrap every 49.7 days does not
+// reorder items. A recency up to a minute ahead of `now_ms` (a hit that
+// read the clock after the caller did) is 0 idle, not 49.7 days.
+uint32_t IdleMs(uint32_t atime_ms, uint32_t now_ms);
+
+// The same recency in boot seconds, as StoredItem::atime_s has it (what
+// memcached's meta flags, metadump and OBJECT IDLETIME show), at boot time
+// `now_ms`; and a boot second back as the kernel's field holds it.
+uint32_t AtimeSeconds(uint32_t atime_ms, uint64_t now_ms);
+inline uint32_t AtimeMsOfSeconds(uint32_t atime_s) {
+  return static_cast<uint32_t>(uint64_t{atime_s} * 1000);
+}
+
+// How stale a userspace hit may find an item's recency before it writes
+// it again (each write is a run of the store program): an eighth of how
+// long the last evicted item had been idle, within [10 ms, 10 s]. Recency
+// then stays finer than what eviction tells apart, and an item is
+// refreshed at most 8 times in the time the store takes to turn over: at
+// most ~8 refreshes per eviction, and none past 1 in 10 s while nothing
+// is evicted (`last_victim_idle_ms` 0: none yet).
+uint32_t RecencyRefreshAfterMs(uint32_t last_victim_idle_ms);
+inline constexpr uint32_t kRecencyRefreshMinMs = 10;
+inline constexpr uint32_t kRecencyRefreshMaxMs = 10000;
 
 // The index of the candidate to evict under `policy`, or nullopt if none
 // qualifies (noeviction, or a volatile policy and no candidate with an

@@ -72,14 +72,14 @@ class MemoryLimit : public ::testing::Test {
     return item;
   }
 
-  // Ages the one-letter key's recency to boot second 1 (a raw update under
-  // the item's lock).
+  // Ages the one-letter key's recency by a minute (a raw update under the
+  // item's lock).
   void AgeRecency(char key) {
     xdpkv_key16 map_key{};
     map_key.len = 1;
     map_key.bytes[0] = static_cast<__u8>(key);
     xdpkv_item item = RawItem(key);
-    item.atime_s = 1;
+    item.atime_ms = static_cast<__u32>(NowBootMs() - 60000);
     ASSERT_EQ(bpf_map_update_elem(loader_->item_map_fds()[0], &map_key, &item,
                                   BPF_EXIST | BPF_F_LOCK),
               0);
@@ -208,19 +208,19 @@ TEST_F(MemoryLimit, ALimitBelowTheFixedTablesIsAClearError) {
       << loaded.status();
 }
 
-// A hit refreshes the item's recency second; the kernel writes it only
-// when it changed.
+// A hit refreshes the item's recency; the kernel writes it only when it
+// changed.
 TEST_F(MemoryLimit, HitsRefreshRecency) {
   Load(0, EvictionPolicy::kAllKeysLru);
   ASSERT_TRUE(store_->Set("r", "v", 0, 0).ok());
   AgeRecency('r');
   auto hit = RunXdp(loader_->program_fd(), BuildPacket(Frame(1) + "get r\r\n"));
   ASSERT_EQ(hit.verdict, kTx);
-  EXPECT_GE(RawItem('r').atime_s, NowBootMs() / 1000 - 1);
+  EXPECT_LT(IdleMs(RawItem('r').atime_ms, static_cast<uint32_t>(NowBootMs())), 1000u);
 }
 
 // A userspace hit refreshes an item's recency too, once it is
-// kRecencyRefreshS old (each refresh is a run of the store program).
+// RecencyRefreshAfterMs old (each refresh is a run of the store program).
 TEST_F(MemoryLimit, UserspaceHitsRefreshStaleRecency) {
   Load(0, EvictionPolicy::kAllKeysLru);
   ASSERT_TRUE(store_->Set("u", "v", 0, 0).ok());
@@ -228,7 +228,7 @@ TEST_F(MemoryLimit, UserspaceHitsRefreshStaleRecency) {
   auto hit = store_->Get("u");
   ASSERT_TRUE(hit.ok() && hit->has_value());
   const xdpkv_item item = RawItem('u');
-  EXPECT_GE(item.atime_s, NowBootMs() / 1000 - 1);
+  EXPECT_LT(IdleMs(item.atime_ms, static_cast<uint32_t>(NowBootMs())), 1000u);
   EXPECT_EQ((*hit)->cas, item.cas);  // a recency refresh is not a write
 }
 

@@ -22,7 +22,7 @@ static_assert(offsetof(xdpkv_item, flags) == 24);
 static_assert(offsetof(xdpkv_item, state) == 28);
 static_assert(offsetof(xdpkv_item, blob_id) == 32);
 static_assert(offsetof(xdpkv_item, key_tag) == 40);
-static_assert(offsetof(xdpkv_item, atime_s) == 48);
+static_assert(offsetof(xdpkv_item, atime_ms) == 48);
 static_assert(offsetof(xdpkv_item, inline_value) == 56);
 static_assert(sizeof(xdpkv_item) == 56 + XDPKV_INLINE_VALUE_MAX);
 // Slots sit at 8-byte strides in the mmapped array.

@@ -326,7 +326,7 @@ std::vector<StructLayout> SharedLayouts() {
         XDPKV_MEMBER(xdpkv_item, cas), XDPKV_MEMBER(xdpkv_item, expires_at_ms),
         XDPKV_MEMBER(xdpkv_item, flags), XDPKV_MEMBER(xdpkv_item, state),
         XDPKV_MEMBER(xdpkv_item, blob_id), XDPKV_MEMBER(xdpkv_item, key_tag),
-        XDPKV_MEMBER(xdpkv_item, atime_s), XDPKV_MEMBER(xdpkv_item, type),
+        XDPKV_MEMBER(xdpkv_item, atime_ms), XDPKV_MEMBER(xdpkv_item, type),
         XDPKV_MEMBER(xdpkv_item, mc_bits),
         XDPKV_MEMBER(xdpkv_item, inline_value)}},
       {"xdpkv_blob_header",

@@ -61,11 +61,6 @@ static __always_inline __u32 item_cost(__u32 len)
 	return xdpkv_memory.item_cost[4];
 }
 
-static __always_inline __u32 now_boot_s(void)
-{
-	return bpf_ktime_get_boot_ns() / (1000 * NS_PER_MS);
-}
-
 static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 {
 	__u32 n = s->key.len & XDPKV_KEY_LEN_MASK;
@@ -215,7 +210,7 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->state = it->state;
 	copy->blob_id = it->blob_id;
 	copy->key_tag = it->key_tag;
-	copy->atime_s = it->atime_s;
+	copy->atime_ms = it->atime_ms;
 	copy->type = it->type;
 	copy->mc_bits = it->mc_bits;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
@@ -310,7 +305,6 @@ static __always_inline int read_key(struct scratch *s)
 	struct xdpkv_item *it = store_lookup(s);
 	struct deleted gone = {};
 	__u64 now_ms;
-	__u32 now_s;
 
 	if (!it)
 		return 0;
@@ -324,10 +318,9 @@ static __always_inline int read_key(struct scratch *s)
 		return 0;
 	}
 	/* Recency for eviction: a plain store, racing writers harmlessly,
-	 * and only once a second per item. */
-	now_s = now_ms / 1000;
-	if (copy->atime_s != now_s)
-		it->atime_s = now_s;
+	 * and only once a millisecond per item. */
+	if (copy->atime_ms != (__u32)now_ms)
+		it->atime_ms = (__u32)now_ms;
 	return 1;
 }
 
@@ -410,7 +403,7 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 		it->expires_at_ms = item->expires_at_ms;
 		it->flags = item->flags;
 		it->blob_id = item->blob_id;
-		it->atime_s = item->atime_s;
+		it->atime_ms = item->atime_ms;
 		it->type = item->type;
 		it->mc_bits = item->mc_bits;
 		if (save_inline)
@@ -619,7 +612,7 @@ static __always_inline int store_request_value(struct scratch *s, vreq *req, int
 	item->expires_at_ms = (__u64)expiry;
 	item->state = 0;
 	item->blob_id = 0;
-	item->atime_s = now_boot_s();
+	item->atime_ms = (__u32)now_boot_ms();
 	item->type = XDPKV_TYPE_STRING;
 	item->mc_bits = 0;
 	item->cas = __sync_fetch_and_add(&xdpkv_next_cas, 1);
