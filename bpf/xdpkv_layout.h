@@ -57,23 +57,27 @@ struct xdpkv_key256 {
 };
 
 /* Map value: one item. */
+/* 176 bytes: with a 16-byte key's map key (24) and the hash element's
+ * header (48), 248, which bpf_mem_alloc's 8-byte header rounds to its
+ * 256-byte class; 8 bytes more took the 512-byte one (docs/bench/
+ * eviction.md: half the items in the same memory). Keep it so. */
 struct xdpkv_item {
 	struct bpf_spin_lock lock;
 	__u32 value_len;     /* bytes of value, inline or out of line */
 	__u64 cas;           /* memcached CAS unique; new on every write */
 	__u64 expires_at_ms; /* CLOCK_BOOTTIME milliseconds; 0 = never */
 	__u32 flags;         /* memcached client flags; 0 for RESP writes */
-	__u32 state;         /* XDPKV_ITEM_* bits */
+	__u16 state;         /* XDPKV_ITEM_* bits */
+	__u8 type;           /* XDPKV_TYPE_*: what the value holds */
+	__u8 mc_bits;        /* XDPKV_MC_* memcached item flags; 0 for a new item */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
-	__u64 key_tag;       /* xdpkv_key_tag() of the item's key */
+	__u32 key_tag;       /* xdpkv_key_tag() of the item's key */
 	/* Eviction's recency: CLOCK_BOOTTIME milliseconds of the last write
 	 * or hit, modulo 2^32 (it wraps every 49.7 days, so eviction compares
 	 * ages, now - atime_ms, in the same modulus). Written outside the
 	 * lock, and only when it changed, by hits: a hit does not dirty the
 	 * item's cache line more than once a millisecond. */
 	__u32 atime_ms;
-	__u16 type;          /* XDPKV_TYPE_*: what the value holds */
-	__u16 mc_bits;       /* XDPKV_MC_* memcached item flags; 0 for a new item */
 	__u8 inline_value[XDPKV_INLINE_VALUE_MAX];
 };
 
@@ -99,14 +103,16 @@ struct xdpkv_item {
 #define XDPKV_MC_TOKEN_SENT 8u  /* a recache win (W) was handed out (ITEM_TOKEN_SENT) */
 #define XDPKV_MC_KEY_BINARY 16u /* written through a base64 key (ITEM_KEY_BINARY) */
 
-/* A 64-bit fingerprint of a key (FNV-1a over the map key's 32-bit words:
- * its length, then its bytes), stored in its item. The maps hand a deleted
- * element to a new insert at once, so a program holding an element pointer
- * from a lookup may find it now holds another key: every locked section
- * compares the item's tag with its own key's and treats a mismatch as "my
- * key is no longer here" (docs/architecture.md, "Element reuse"). */
+/* A 32-bit fingerprint of a key (64-bit FNV-1a over the map key's 32-bit
+ * words, its length, then its bytes, folded), stored in its item. The maps
+ * hand a deleted element to a new insert at once, so a program holding an
+ * element pointer from a lookup may find it now holds another key: every
+ * locked section compares the item's tag with its own key's and treats a
+ * mismatch as "my key is no longer here" (docs/architecture.md, "Element
+ * reuse"). 32 bits, not 64, keep the item in the kernel's 256-byte class:
+ * a wrong match needs that race and a 1-in-2^32 tag collision at once. */
 #define XDPKV_KEY_TAG_WORDS (1 + XDPKV_KEY_BYTES_MAX / 4)
-static inline __u64 xdpkv_key_tag(const struct xdpkv_key256 *key)
+static inline __u32 xdpkv_key_tag(const struct xdpkv_key256 *key)
 {
 	const __u32 *words = (const __u32 *)key;
 	__u32 n = 1 + ((key->len & XDPKV_KEY_LEN_MASK) + 3) / 4;
@@ -118,7 +124,7 @@ static inline __u64 xdpkv_key_tag(const struct xdpkv_key256 *key)
 		h ^= words[i];
 		h *= 0x100000001b3ULL;
 	}
-	return h;
+	return (__u32)(h ^ (h >> 32)); /* 32 bits: the item has room for no more */
 }
 
 /* The item is being deleted: whoever set this bit (under the item's lock,

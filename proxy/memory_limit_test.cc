@@ -115,6 +115,19 @@ TEST_F(MemoryLimit, UsedBytesAreWhatTheKernelAllocatedWhoeverWrote) {
   EXPECT_EQ(Used(), 0u);
 }
 
+// A short key's item with an inline value fits the kernel's 256-byte class:
+// 8 bytes more in xdpkv_item took 512 (half the items in the same memory,
+// docs/bench/eviction.md).
+TEST_F(MemoryLimit, AShortKeysItemCostsTheKernels256ByteClass) {
+  Load(0, EvictionPolicy::kNoEviction);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(store_->Set("key" + std::to_string(i), std::string(128, 'v'), 0, 0).ok());
+  }
+  ExpectAccountingExact("after inserts");
+  EXPECT_EQ(loader_->memory()->item_cost[0], 256u);
+  EXPECT_EQ(Used(), 1000u * 256);
+}
+
 // Filling the store with ten times its limit, inline and out-of-line values
 // from both paths: every write is stored, the newest stay readable, and the
 // kernel's figures never pass the limit.

@@ -20,11 +20,13 @@ static_assert(offsetof(xdpkv_item, cas) == 8);
 static_assert(offsetof(xdpkv_item, expires_at_ms) == 16);
 static_assert(offsetof(xdpkv_item, flags) == 24);
 static_assert(offsetof(xdpkv_item, state) == 28);
+static_assert(offsetof(xdpkv_item, type) == 30);
+static_assert(offsetof(xdpkv_item, mc_bits) == 31);
 static_assert(offsetof(xdpkv_item, blob_id) == 32);
 static_assert(offsetof(xdpkv_item, key_tag) == 40);
-static_assert(offsetof(xdpkv_item, atime_ms) == 48);
-static_assert(offsetof(xdpkv_item, inline_value) == 56);
-static_assert(sizeof(xdpkv_item) == 56 + XDPKV_INLINE_VALUE_MAX);
+static_assert(offsetof(xdpkv_item, atime_ms) == 44);
+static_assert(offsetof(xdpkv_item, inline_value) == 48);
+static_assert(sizeof(xdpkv_item) == 48 + XDPKV_INLINE_VALUE_MAX);
 // Slots sit at 8-byte strides in the mmapped array.
 static_assert(sizeof(xdpkv_read_slot) % 8 == 0);
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
