@@ -19,7 +19,6 @@ skip) without root.
 """
 import os
 import random
-import subprocess
 import sys
 
 import loopback  # compat-tests/loopback.py
@@ -92,24 +91,7 @@ def main():
     if os.geteuid() != 0:
         print("skipped: xdpkv's store is BPF maps, which need root (CAP_BPF) here")
         return 77
-    pin_dir = f"/sys/fs/bpf/xdpkv-apps-{os.getpid()}"
-    servers = []
-    try:
-        xdpkv = loopback.start_with_port_file(
-            [BINARY, "--xdp-mode", "off", "-p", "-1", "-U", "0", "--redis-port", "-1",
-             "--pin-dir", pin_dir, "--fresh"])
-        servers.append(xdpkv)
-        peer = loopback.start_redis()
-        servers.append(peer)
-        expected = run(peer.port)
-        got = run(xdpkv.ports["RESP INET"])
-    finally:
-        for server in servers:
-            server.proc.terminate()
-        for server in servers:
-            loopback.stop(server)
-            server.cleanup()
-        subprocess.run(["rm", "-rf", pin_dir])
+    expected, got = loopback.run_beside_redis(BINARY, "apps", run)
     failures = 0
     for name, want in expected.items():
         steps = len(want)

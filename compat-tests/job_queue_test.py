@@ -21,7 +21,6 @@ how long a timeout took. Exit code 77 (CTest's skip) without root.
 """
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -184,26 +183,7 @@ def main():
     if os.geteuid() != 0:
         print("skipped: xdpkv's store is BPF maps, which need root (CAP_BPF) here")
         return 77
-    pin_dir = f"/sys/fs/bpf/xdpkv-jobqueue-{os.getpid()}"
-    servers = []
-    try:
-        xdpkv = loopback.start_with_port_file(
-            [BINARY, "--xdp-mode", "off", "-p", "-1", "-U", "0", "--redis-port", "-1",
-             "--pin-dir", pin_dir, "--fresh"])
-        servers.append(xdpkv)
-        peer = loopback.start_redis()
-        servers.append(peer)
-        print("redis-server:", flush=True)
-        expected = run(peer.port)
-        print("xdpkv:", flush=True)
-        got = run(xdpkv.ports["RESP INET"])
-    finally:
-        for server in servers:
-            server.proc.terminate()
-        for server in servers:
-            loopback.stop(server)
-            server.cleanup()
-        subprocess.run(["rm", "-rf", pin_dir])
+    expected, got = loopback.run_beside_redis(BINARY, "jobqueue", run, announce=True)
     failures = 0
     total = PRODUCERS * JOBS_PER_PRODUCER
     if got["job queue"] != (total, 0, 0):

@@ -142,3 +142,32 @@ def stop(started, timeout=10):
         started.proc.kill()
         started.proc.wait()
         return None
+
+
+def run_beside_redis(binary, name, run, announce=False):
+    """`run(port)` against a fresh redis-server, then against xdpkv
+    (--xdp-mode off, its own pin dir under /sys/fs/bpf, removed after):
+    returns (redis-server's result, xdpkv's). Both servers are stopped
+    whatever happens."""
+    pin_dir = f"/sys/fs/bpf/xdpkv-{name}-{os.getpid()}"
+    servers = []
+    try:
+        xdpkv = start_with_port_file(
+            [binary, "--xdp-mode", "off", "-p", "-1", "-U", "0", "--redis-port", "-1",
+             "--pin-dir", pin_dir, "--fresh"])
+        servers.append(xdpkv)
+        peer = start_redis()
+        servers.append(peer)
+        if announce:
+            print("redis-server:", flush=True)
+        expected = run(peer.port)
+        if announce:
+            print("xdpkv:", flush=True)
+        return expected, run(xdpkv.ports["RESP INET"])
+    finally:
+        for server in servers:
+            server.proc.terminate()
+        for server in servers:
+            stop(server)
+            server.cleanup()
+        subprocess.run(["rm", "-rf", pin_dir])

@@ -109,7 +109,7 @@ std::optional<uint64_t> ParseRedisMemory(std::string_view text) {
 }
 
 std::optional<uint64_t> ParseMemoryAmount(std::string_view text) {
-  if (text.empty() || !IsDigit(text[0]) || text.size() > 19 + 2) return std::nullopt;
+  if (text.empty() || !IsDigit(text[0])) return std::nullopt;
   size_t digits = 0;
   while (digits < text.size() && IsDigit(text[digits])) ++digits;
   if (digits > 19) return std::nullopt;
