@@ -67,7 +67,13 @@ struct xdpkv_item {
 	__u64 cas;           /* memcached CAS unique; new on every write */
 	__u64 expires_at_ms; /* CLOCK_BOOTTIME milliseconds; 0 = never */
 	__u32 flags;         /* memcached client flags; 0 for RESP writes */
-	__u16 state;         /* XDPKV_ITEM_* bits */
+	__u8 state;          /* XDPKV_ITEM_* bits */
+	/* Redis's LFU counter (XDPKV_LFU_INIT for a new item, kept over
+	 * rewrites, as Redis keeps it): under an LFU policy, hits raise it
+	 * logarithmically and idle minutes since atime_ms decay it
+	 * (bpf/lib/recency.h, proxy/eviction.h). Written outside the lock,
+	 * and only when it changes, as atime_ms is. */
+	__u8 lfu;
 	__u8 type;           /* XDPKV_TYPE_*: what the value holds */
 	__u8 mc_bits;        /* XDPKV_MC_* memcached item flags; 0 for a new item */
 	__u64 blob_id;       /* 0: value inline; else the out-of-line blob */
@@ -136,6 +142,10 @@ static inline __u32 xdpkv_key_tag(const struct xdpkv_key256 *key)
  * delete (docs/architecture.md, "Deletes"). */
 #define XDPKV_ITEM_DELETING 1u
 
+/* Redis's LFU: a new item's counter (LFU_INIT_VAL) and its ceiling. */
+#define XDPKV_LFU_INIT 5u
+#define XDPKV_LFU_MAX 255u
+
 /* Out-of-line values (blob_id != 0): one hash map per power-of-two value
  * class, 256 bytes (class 0) to 1 MiB (class 12), keyed by the blob id (a
  * CAS unique, never reused). A blob is written once, before any item points
@@ -172,8 +182,8 @@ enum xdpkv_cas_op {
 	/* As DELETE, only if the item is also expired at item.expires_at_ms
 	 * (the caller's now): a touch keeps the CAS unique. */
 	XDPKV_CAS_OP_DELETE_EXPIRED = 2,
-	/* Sets the item's recency (atime_ms) to item.atime_ms, whatever its
-	 * version: a userspace hit, for eviction (the kernel's hits write it
+	/* Sets the item's recency (atime_ms and lfu) to item's, whatever its
+	 * version: a userspace hit, for eviction (the kernel's hits write them
 	 * themselves). */
 	XDPKV_CAS_OP_RECENCY = 3,
 	/* Sets only the item's mc_bits and atime_ms to item's (its value,
@@ -234,10 +244,11 @@ struct xdpkv_memory {
 	__u64 used_bytes;  /* elements, as allocated; atomic adds only */
 	__u64 limit_bytes; /* for elements; 0 = no limit */
 	__u32 evicts;      /* 1: the policy evicts, so a full store passes writes up */
-	__u32 reserved;
+	__u32 lfu_log_factor; /* Redis's lfu-log-factor */
 	__u32 item_cost[XDPKV_KEY_CLASS_COUNT];  /* bytes one item of each key class takes */
 	__u32 blob_cost[XDPKV_BLOB_CLASS_COUNT]; /* bytes one blob of each value class takes */
-	__u32 pad;
+	__u32 lfu_decay_minutes; /* Redis's lfu-decay-time; 0: counters never decay */
+	__u32 lfu;         /* 1: an LFU policy: hits keep item.lfu */
 };
 
 /* Which protocol a counter belongs to. */

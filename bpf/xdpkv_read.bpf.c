@@ -25,7 +25,6 @@ static long read_slot_step(__u64 index, void *slot_index)
 	struct xdpkv_read_slot *slot;
 	struct xdpkv_item *it, *copy;
 	struct scratch *s;
-	__u32 now_ms;
 
 	s = bpf_map_lookup_elem(&xdpkv_scratch, &zero);
 	slot = bpf_map_lookup_elem(&xdpkv_read_slots, slot_index);
@@ -45,16 +44,10 @@ static long read_slot_step(__u64 index, void *slot_index)
 	}
 	copy_item_locked(s, it);
 	copy = (struct xdpkv_item *)s->item;
-	/* Recency for eviction, as a kernel hit's (read_key): a plain store,
-	 * once a millisecond per item, and the copy says so, so userspace does not
-	 * refresh it again. */
-	if (!(copy->state & XDPKV_ITEM_DELETING)) {
-		now_ms = (__u32)now_boot_ms();
-		if (copy->atime_ms != now_ms) {
-			it->atime_ms = now_ms;
-			copy->atime_ms = now_ms;
-		}
-	}
+	/* Recency for eviction, as a kernel hit's (read_key); the copy says
+	 * so, so userspace does not count the hit again. */
+	if (!(copy->state & XDPKV_ITEM_DELETING))
+		touch_recency(it, copy, (__u32)now_boot_ms());
 	__builtin_memcpy(slot->items[i], s->item, sizeof(struct xdpkv_item));
 	slot->found[i] = 1;
 	return 0;

@@ -43,8 +43,10 @@ int xdpkv_store_cas(struct xdp_md *ctx)
 
 		bpf_spin_lock(&it->lock);
 		ours = !(it->state & XDPKV_ITEM_DELETING) && it->key_tag == s->key_tag;
-		if (ours)
+		if (ours) {
 			it->atime_ms = cas_req->item.atime_ms;
+			it->lfu = cas_req->item.lfu;
+		}
 		bpf_spin_unlock(&it->lock);
 		return ours ? XDPKV_CAS_STORED : XDPKV_CAS_NOT_FOUND;
 	}

@@ -105,3 +105,20 @@ BLOCKING_CASES = [
      b"BLMOVE nope d LEFT LEFT 0\r\nBZPOPMAX nope 0\r\nBLMPOP 0 1 nope LEFT\r\n"
      b"BZMPOP 0 1 nope MAX\r\nEXEC\r\n"),
 ]
+
+# The LFU policies (evict.c, object.c): a new key's counter, OBJECT FREQ
+# looking without counting, a GET counting (from 5 every hit counts), the
+# tunables. Ends by setting the policy back to xdpkv's default on both, so
+# the cases after it see the same policy on each.
+LFU_CASES = [
+    ("lfu", b"CONFIG SET maxmemory-policy allkeys-lfu\r\nCONFIG GET maxmemory-policy\r\n"
+     b"SET foo a\r\nOBJECT FREQ foo\r\nOBJECT FREQ foo\r\nOBJECT IDLETIME foo\r\nGET foo\r\n"
+     b"OBJECT FREQ foo\r\nOBJECT FREQ nope\r\nCONFIG GET lfu-log-factor\r\n"
+     b"CONFIG GET lfu-decay-time\r\nCONFIG SET lfu-log-factor -1\r\n"
+     b"CONFIG SET lfu-log-factor x\r\nCONFIG SET lfu-decay-time 2147483648\r\n"
+     b"CONFIG SET lfu-decay-time 5 lfu-log-factor 0\r\nCONFIG GET lfu-log-factor\r\n"
+     b"CONFIG GET lfu-decay-time\r\n"
+     b"CONFIG SET lfu-decay-time 1 lfu-log-factor 10\r\n"
+     b"CONFIG SET maxmemory-policy volatile-lfu\r\nCONFIG GET maxmemory-policy\r\n"
+     b"CONFIG SET maxmemory-policy allkeys-lru\r\nOBJECT FREQ foo\r\n"),
+]

@@ -20,7 +20,7 @@ import time
 
 import loopback  # compat-tests/loopback.py
 from collection_cases import LIST_CASES, SET_CASES, ZSET_CASES, Unordered
-from command_cases import BIT_CASES, BLOCKING_CASES, KEYSPACE_CASES
+from command_cases import BIT_CASES, BLOCKING_CASES, KEYSPACE_CASES, LFU_CASES
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else "build/bin/xdpkv"
 SHOW = "--show" in sys.argv
@@ -466,6 +466,7 @@ REDIS_CASES = [
     ("post as a multibulk command", b"*1\r\n$4\r\npost\r\n"),
     ("POST is not counted as a command",
      [b"CONFIG RESETSTAT\r\n", b"POST / HTTP/1.1\r\n", b"INFO stats\r\n"], REDIS_COUNTERS),
+    *LFU_CASES,
 ]
 
 

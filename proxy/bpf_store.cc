@@ -67,21 +67,25 @@ absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_v
 }
 
 std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item& item,
-                                         std::string value) {
+                                         std::string value, bool count_hit) {
   if (Expired(item.expires_at_ms)) {
     // Lazily, as memcached does, and only the version seen expired.
     shared_->get_expired.fetch_add(1, std::memory_order_relaxed);
     (void)DeleteIfStillExpired(key, item);
     return std::nullopt;
   }
-  RefreshRecency(key, item);
+  if (count_hit) RefreshRecency(key, item);
+  const uint64_t now_ms = NowBootMs();
+  const LfuParams lfu{shared_->lfu_log_factor.load(std::memory_order_relaxed),
+                      shared_->lfu_decay_minutes.load(std::memory_order_relaxed)};
   return StoredItem{std::move(value),
                     item.flags,
                     item.cas,
                     item.expires_at_ms,
                     static_cast<ValueType>(item.type),
                     item.mc_bits,
-                    AtimeSeconds(item.atime_ms, NowBootMs())};
+                    AtimeSeconds(item.atime_ms, now_ms),
+                    LfuDecayed(item.lfu, IdleMs(item.atime_ms, static_cast<uint32_t>(now_ms)), lfu)};
 }
 
 std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
@@ -92,7 +96,9 @@ std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(
     if (!read.ok()) return absl::StatusOr<std::optional<StoredItem>>(read.status());
     if (!*read) return std::nullopt;
   }
-  return absl::StatusOr<std::optional<StoredItem>>(Live(key, item, std::move(value)));
+  // The read program touched it (bpf/lib/recency.h) as the kernel's hits do.
+  return absl::StatusOr<std::optional<StoredItem>>(
+      Live(key, item, std::move(value), /*count_hit=*/false));
 }
 
 absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
@@ -100,6 +106,13 @@ absl::StatusOr<std::optional<StoredItem>> BpfStore::Get(std::string_view key) {
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::nullopt;
   return Live(key, (*raw)->item, std::move((*raw)->value));
+}
+
+absl::StatusOr<std::optional<StoredItem>> BpfStore::Peek(std::string_view key) {
+  auto raw = ReadRaw(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return std::nullopt;
+  return Live(key, (*raw)->item, std::move((*raw)->value), /*count_hit=*/false);
 }
 
 std::vector<absl::StatusOr<std::optional<StoredItem>>> BpfStore::GetMany(
@@ -164,6 +177,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   item.cas = __atomic_fetch_add(cas_counter_, 1, __ATOMIC_RELAXED);
   item.key_tag = key_tag;
   item.atime_ms = static_cast<__u32>(NowBootMs());
+  item.lfu = XDPKV_LFU_INIT;  // a rewrite keeps the old version's (replace_locked)
   if (Inline(value.size())) {
     std::memcpy(item.inline_value, value.data(), value.size());
     return item;

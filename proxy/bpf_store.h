@@ -38,6 +38,7 @@ class BpfStore : public Store {
   }
 
   absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) override;
+  absl::StatusOr<std::optional<StoredItem>> Peek(std::string_view key) override;
   std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
       std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
@@ -60,6 +61,8 @@ class BpfStore : public Store {
   StoreCounters Counters() override;
   absl::Status SetMemoryLimit(uint64_t bytes) override;
   void SetEvictionPolicy(EvictionPolicy policy) override;
+  void SetLfuParams(const LfuParams& params) override;
+  LfuParams Lfu() const;
   size_t EvictForHeadroom(size_t max) override;
   // Redis's numbered databases: views of the same maps whose keys carry
   // the database's number (docs/architecture.md, "Databases"). This store
@@ -104,9 +107,10 @@ class BpfStore : public Store {
   absl::StatusOr<bool> ReadValue(const xdpkv_item& item, std::string* value);
   // What Get answers for `item`, read under its lock, and its `value`:
   // absent if expired (that version deleted), else the item, its recency
-  // refreshed.
+  // refreshed if `count_hit` (not where the read program counted it, nor
+  // for Peek).
   std::optional<StoredItem> Live(std::string_view key, const xdpkv_item& item,
-                                 std::string value);
+                                 std::string value, bool count_hit = true);
   // Live for an item whose value is still to read (GetMany). nullopt: the
   // value changed under us; read the key again.
   std::optional<absl::StatusOr<std::optional<StoredItem>>> Answer(std::string_view key,
@@ -175,6 +179,8 @@ class BpfStore : public Store {
   // What every database's store shares.
   struct Shared {
     std::atomic<EvictionPolicy> policy{EvictionPolicy::kNoEviction};
+    std::atomic<uint32_t> lfu_log_factor{LfuParams{}.log_factor};
+    std::atomic<uint32_t> lfu_decay_minutes{LfuParams{}.decay_minutes};
     std::atomic<uint64_t> evicted{0};
     // memcached's stats (StoreCounters).
     std::atomic<uint64_t> evicted_unfetched{0};

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/random/random.h"
+#include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
 #include "proxy/bpf_store.h"
 #include "proxy/bpf_store_internal.h"
@@ -103,8 +105,11 @@ bool BpfStore::EvictOne(bool direct) {
     if (!done.ok()) break;
   }
   const uint32_t now_ms32 = static_cast<uint32_t>(NowBootMs());
+  const LfuParams lfu = Lfu();
   for (const Sampled& s : sample) {
-    candidates.push_back({IdleMs(s.item.atime_ms, now_ms32), s.item.cas, s.item.expires_at_ms});
+    const uint32_t idle_ms = IdleMs(s.item.atime_ms, now_ms32);
+    candidates.push_back(
+        {idle_ms, s.item.cas, s.item.expires_at_ms, LfuDecayed(s.item.lfu, idle_ms, lfu)});
   }
   const std::optional<size_t> victim = ChooseVictim(policy, candidates);
   if (!victim) return false;
@@ -149,6 +154,7 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
 MemoryReport BpfStore::Memory() {
   MemoryReport report;
   report.policy = shared_->policy.load();
+  report.lfu = Lfu();
   report.evicted_keys = shared_->evicted.load();
   if (memory_ == nullptr) return report;
   report.fixed_bytes = fixed_bytes_;
@@ -279,26 +285,51 @@ void BpfStore::SetEvictionPolicy(EvictionPolicy policy) {
   if (memory_ != nullptr) {
     __atomic_store_n(&memory_->evicts, policy == EvictionPolicy::kNoEviction ? 0u : 1u,
                      __ATOMIC_RELAXED);
+    __atomic_store_n(&memory_->lfu, IsLfu(policy) ? 1u : 0u, __ATOMIC_RELAXED);
   }
+}
+
+void BpfStore::SetLfuParams(const LfuParams& params) {
+  shared_->lfu_log_factor.store(params.log_factor);
+  shared_->lfu_decay_minutes.store(params.decay_minutes);
+  if (memory_ != nullptr) {
+    __atomic_store_n(&memory_->lfu_log_factor, params.log_factor, __ATOMIC_RELAXED);
+    __atomic_store_n(&memory_->lfu_decay_minutes, params.decay_minutes, __ATOMIC_RELAXED);
+  }
+}
+
+LfuParams BpfStore::Lfu() const {
+  return {shared_->lfu_log_factor.load(std::memory_order_relaxed),
+          shared_->lfu_decay_minutes.load(std::memory_order_relaxed)};
 }
 
 
 void BpfStore::RefreshRecency(std::string_view key, const xdpkv_item& item) {
   // Only where eviction looks at it, and only once it is staler than
-  // eviction tells apart: each refresh is a run of the store program.
-  if (memory_ == nullptr || shared_->policy.load(std::memory_order_relaxed) ==
-                                EvictionPolicy::kNoEviction) {
-    return;
-  }
+  // eviction tells apart, or its LFU counter moved: each refresh is a run
+  // of the store program.
+  const EvictionPolicy policy = shared_->policy.load(std::memory_order_relaxed);
+  if (memory_ == nullptr || policy == EvictionPolicy::kNoEviction) return;
   const uint32_t now_ms32 = static_cast<uint32_t>(NowBootMs());
-  if (IdleMs(item.atime_ms, now_ms32) <
-      RecencyRefreshAfterMs(shared_->last_victim_idle_ms.load(std::memory_order_relaxed))) {
+  const uint32_t idle_ms = IdleMs(item.atime_ms, now_ms32);
+  uint32_t lfu = item.lfu;
+  if (IsLfu(policy)) {
+    // The kernel's hits draw from bpf_get_prandom_u32; a cheap generator
+    // of our own is as good for odds.
+    thread_local absl::InsecureBitGen random;
+    const LfuParams params = Lfu();
+    lfu = LfuLogIncr(LfuDecayed(item.lfu, idle_ms, params), absl::Uniform<uint32_t>(random),
+                     params);
+  }
+  if (lfu == item.lfu &&
+      idle_ms < RecencyRefreshAfterMs(shared_->last_victim_idle_ms.load(std::memory_order_relaxed))) {
     return;
   }
   auto map_key = MakeKey(item_fds_, db_, key);
   if (!map_key.ok()) return;
   xdpkv_item recency{};
   recency.atime_ms = now_ms32;
+  recency.lfu = static_cast<__u8>(lfu);
   (void)CompareAndSwap(map_key->bytes, XDPKV_CAS_ANY, XDPKV_CAS_OP_RECENCY, &recency);
 }
 

@@ -1,5 +1,7 @@
 #include "proxy/eviction.h"
 
+#include "proxy/store_layout.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -9,18 +11,20 @@
 namespace xdpkv {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, EvictionPolicy>, 6> kPolicies = {{
+constexpr std::array<std::pair<std::string_view, EvictionPolicy>, 8> kPolicies = {{
     {"noeviction", EvictionPolicy::kNoEviction},
     {"allkeys-lru", EvictionPolicy::kAllKeysLru},
     {"volatile-lru", EvictionPolicy::kVolatileLru},
     {"allkeys-random", EvictionPolicy::kAllKeysRandom},
     {"volatile-random", EvictionPolicy::kVolatileRandom},
     {"volatile-ttl", EvictionPolicy::kVolatileTtl},
+    {"allkeys-lfu", EvictionPolicy::kAllKeysLfu},
+    {"volatile-lfu", EvictionPolicy::kVolatileLfu},
 }};
 
 bool Volatile(EvictionPolicy policy) {
   return policy == EvictionPolicy::kVolatileLru || policy == EvictionPolicy::kVolatileRandom ||
-         policy == EvictionPolicy::kVolatileTtl;
+         policy == EvictionPolicy::kVolatileTtl || policy == EvictionPolicy::kVolatileLfu;
 }
 
 // True if a should go before b.
@@ -28,6 +32,7 @@ bool Prefer(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCan
   if (policy == EvictionPolicy::kVolatileTtl && a.expires_at_ms != b.expires_at_ms) {
     return a.expires_at_ms < b.expires_at_ms;
   }
+  if (IsLfu(policy) && a.lfu != b.lfu) return a.lfu < b.lfu;
   if (a.idle_ms != b.idle_ms) return a.idle_ms > b.idle_ms;
   return a.cas < b.cas;
 }
@@ -51,6 +56,25 @@ std::string_view EvictionPolicyName(EvictionPolicy policy) {
     if (p == policy) return name;
   }
   return "noeviction";
+}
+
+bool IsLfu(EvictionPolicy policy) {
+  return policy == EvictionPolicy::kAllKeysLfu || policy == EvictionPolicy::kVolatileLfu;
+}
+
+uint32_t LfuDecayed(uint32_t counter, uint32_t idle_ms, const LfuParams& params) {
+  if (params.decay_minutes == 0) return counter;
+  const uint32_t periods = idle_ms / 60000 / params.decay_minutes;
+  return periods >= counter ? 0 : counter - periods;
+}
+
+uint32_t LfuLogIncr(uint32_t counter, uint32_t random, const LfuParams& params) {
+  if (counter >= XDPKV_LFU_MAX) return XDPKV_LFU_MAX;
+  const uint64_t base = counter > XDPKV_LFU_INIT ? counter - XDPKV_LFU_INIT : 0;
+  // Odds past 2^31 are never won in 2^32 draws anyway; capped, the
+  // product cannot overflow (as the kernel's).
+  const uint64_t odds = std::min<uint64_t>(base * params.log_factor + 1, uint64_t{1} << 31);
+  return uint64_t{random} * odds < (uint64_t{1} << 32) ? counter + 1 : counter;
 }
 
 uint32_t IdleMs(uint32_t atime_ms, uint32_t now_ms) {

@@ -18,18 +18,39 @@ enum class EvictionPolicy {
   kAllKeysRandom,   // any item of the sample
   kVolatileRandom,  // ... with an expiry
   kVolatileTtl,     // the item with the nearest expiry
+  kAllKeysLfu,      // the least frequently used of the sample (Redis's LFU counter)
+  kVolatileLfu,     // ... among items with an expiry
 };
+
+// True for the LFU policies: hits keep the items' LFU counters.
+bool IsLfu(EvictionPolicy policy);
 
 // Redis's names ("allkeys-lru", ...); nullopt for any other.
 std::optional<EvictionPolicy> ParseEvictionPolicy(std::string_view name);
 std::string_view EvictionPolicyName(EvictionPolicy policy);
 
 
+// Redis's LFU tunables (lfu-log-factor, lfu-decay-time), with its defaults.
+struct LfuParams {
+  uint32_t log_factor = 10;
+  uint32_t decay_minutes = 1;  // 0: counters never decay
+};
+
+// Redis's LFUDecrAndReturn: an item's LFU counter (xdpkv_item.lfu) less one
+// per `decay_minutes` it has been idle. What eviction compares, and what
+// OBJECT FREQ shows.
+uint32_t LfuDecayed(uint32_t counter, uint32_t idle_ms, const LfuParams& params);
+// Redis's LFULogIncr: the counter after one more hit, `random` a uniform
+// 32-bit draw: up by one with odds 1 / ((counter - XDPKV_LFU_INIT) *
+// log_factor + 1), at most XDPKV_LFU_MAX (bpf/lib/recency.h, the kernel's).
+uint32_t LfuLogIncr(uint32_t counter, uint32_t random, const LfuParams& params);
+
 // What the choice looks at, per sampled item.
 struct EvictionCandidate {
   uint32_t idle_ms = 0;        // since its last hit or write (IdleMs)
   uint64_t cas = 0;            // write order: ties go to the older write
   uint64_t expires_at_ms = 0;  // 0: no expiry
+  uint32_t lfu = 0;            // its LFU counter, decayed to now (LfuDecayed)
 };
 
 // How long an item whose recency is `atime_ms` (xdpkv_item.atime_ms: boot

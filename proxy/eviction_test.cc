@@ -12,13 +12,14 @@ namespace {
 
 TEST(EvictionPolicy, RedisNamesRoundTrip) {
   for (std::string_view name : {"noeviction", "allkeys-lru", "volatile-lru", "allkeys-random",
-                                "volatile-random", "volatile-ttl"}) {
+                                "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu"}) {
     auto policy = ParseEvictionPolicy(name);
     ASSERT_TRUE(policy.has_value()) << name;
     EXPECT_EQ(EvictionPolicyName(*policy), name);
   }
   EXPECT_EQ(ParseEvictionPolicy("ALLKEYS-LRU"), EvictionPolicy::kAllKeysLru);
-  EXPECT_FALSE(ParseEvictionPolicy("allkeys-lfu").has_value());  // not (yet) ours
+  EXPECT_TRUE(IsLfu(*ParseEvictionPolicy("volatile-lfu")));
+  EXPECT_FALSE(IsLfu(EvictionPolicy::kAllKeysLru));
   EXPECT_FALSE(ParseEvictionPolicy("lru").has_value());
 }
 
@@ -37,6 +38,42 @@ TEST(ChooseVictim, VolatilePoliciesOnlyTakeItemsWithAnExpiry) {
   const std::vector<EvictionCandidate> persistent = {{1, 1, 0}, {2, 2, 0}};
   EXPECT_EQ(ChooseVictim(EvictionPolicy::kVolatileLru, persistent), std::nullopt);
   EXPECT_EQ(ChooseVictim(EvictionPolicy::kAllKeysLru, {}), std::nullopt);
+}
+
+TEST(ChooseVictim, LfuTakesTheLowestCounterThenTheLongestIdle) {
+  // {idle_ms, cas, expires_at_ms, lfu}
+  const std::vector<EvictionCandidate> c = {
+      {90, 1, 0, 7}, {10, 2, 5000, 5}, {30, 3, 0, 5}, {99, 4, 0, 9}};
+  EXPECT_EQ(ChooseVictim(EvictionPolicy::kAllKeysLfu, c), 2u);
+  EXPECT_EQ(ChooseVictim(EvictionPolicy::kVolatileLfu, c), 1u);  // the only one with an expiry
+  EXPECT_EQ(ChooseVictim(EvictionPolicy::kAllKeysLru, c), 3u);   // LRU ignores the counter
+}
+
+// Redis's LFUDecrAndReturn: one less per lfu-decay-time minutes idle.
+TEST(Lfu, IdleMinutesDecayTheCounter) {
+  const LfuParams every_minute{10, 1}, every_ten{10, 10}, never{10, 0};
+  EXPECT_EQ(LfuDecayed(20, 59'999, every_minute), 20u);
+  EXPECT_EQ(LfuDecayed(20, 60'000, every_minute), 19u);
+  EXPECT_EQ(LfuDecayed(20, 3 * 60'000 + 5, every_minute), 17u);
+  EXPECT_EQ(LfuDecayed(20, 25 * 60'000, every_ten), 18u);
+  EXPECT_EQ(LfuDecayed(3, 60 * 60'000, every_minute), 0u);  // not below zero
+  EXPECT_EQ(LfuDecayed(20, 600 * 60'000, never), 20u);
+}
+
+// Redis's LFULogIncr: odds 1 / ((counter - 5) * lfu-log-factor + 1), read
+// off the 32-bit draw exactly as bpf/lib/recency.h reads it.
+TEST(Lfu, HitsRaiseTheCounterLogarithmically) {
+  const LfuParams factor10{10, 1}, factor0{0, 1};
+  EXPECT_EQ(LfuLogIncr(5, UINT32_MAX, factor10), 6u);  // odds 1 at or below the start
+  EXPECT_EQ(LfuLogIncr(0, UINT32_MAX, factor10), 1u);
+  // At 15: odds 1 in 101, so draws below 2^32 / 101 win.
+  EXPECT_EQ(LfuLogIncr(15, 42'524'428, factor10), 16u);
+  EXPECT_EQ(LfuLogIncr(15, 42'524'429, factor10), 15u);
+  EXPECT_EQ(LfuLogIncr(200, UINT32_MAX, factor0), 201u);  // factor 0: every hit
+  EXPECT_EQ(LfuLogIncr(255, 0, factor0), 255u);           // the ceiling
+  // A huge factor: the odds are never won, and nothing overflows.
+  EXPECT_EQ(LfuLogIncr(255 - 1, 0, LfuParams{INT32_MAX, 1}), 255u);
+  EXPECT_EQ(LfuLogIncr(100, 2, LfuParams{INT32_MAX, 1}), 100u);
 }
 
 TEST(ChooseVictim, VolatileTtlTakesTheNearestExpiry) {

@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   counters_source = loader.get();
   auto store = xdpkv::BpfStore::ForLoader(*loader);
   store->SetEvictionPolicy(options.eviction_policy);
+  store->SetLfuParams(options.lfu);
 
   // Redis's dirty counter: userspace's writes plus the kernel's stored
   // SETs, ms writes and DELETEs (its counters only grow).

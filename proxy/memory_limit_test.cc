@@ -5,6 +5,7 @@
 // keeps storing, or (noeviction) refuses with the peers' errors and keeps
 // what it has; and the kernel's accounting never passes the limit. Needs
 // BPF rights (root); without them each test is skipped and says why.
+#include <cstdio>
 #include <cstring>
 
 #include "bpf/bpf.h"
@@ -243,6 +244,109 @@ TEST_F(MemoryLimit, UserspaceHitsRefreshStaleRecency) {
   const xdpkv_item item = RawItem('u');
   EXPECT_LT(IdleMs(item.atime_ms, static_cast<uint32_t>(NowBootMs())), 1000u);
   EXPECT_EQ((*hit)->cas, item.cas);  // a recency refresh is not a write
+}
+
+// Under an LFU policy every hit counts in the item's counter, from the
+// kernel path, a userspace Get and a batched read alike, each once (with
+// lfu-log-factor 0 every hit raises it by one: exact); under LRU none does.
+TEST_F(MemoryLimit, HitsCountInTheLfuCounterOncePerHitFromEveryPath) {
+  Load(0, EvictionPolicy::kAllKeysLfu);
+  store_->SetLfuParams({/*log_factor=*/0, /*decay_minutes=*/1});
+  ASSERT_TRUE(store_->Set("f", "v", 0, 0).ok());
+  ASSERT_TRUE(store_->Set("g", "w", 0, 0).ok());
+  EXPECT_EQ(RawItem('f').lfu, XDPKV_LFU_INIT);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(RunXdp(loader_->program_fd(), BuildPacket(Frame(1) + "get f\r\n")).verdict, kTx);
+  }
+  EXPECT_EQ(RawItem('f').lfu, XDPKV_LFU_INIT + 20);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(store_->Get("f").ok());
+  EXPECT_EQ(RawItem('f').lfu, XDPKV_LFU_INIT + 30);
+  const std::vector<std::string_view> both = {"f", "g"};
+  for (const auto& read : store_->GetMany(both)) ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ(RawItem('f').lfu, XDPKV_LFU_INIT + 31);
+  EXPECT_EQ(RawItem('g').lfu, XDPKV_LFU_INIT + 1);
+  // A rewrite keeps the count (Redis keeps it over an overwrite), from
+  // either path.
+  ASSERT_TRUE(store_->Set("f", "v2", 0, 0).ok());
+  ASSERT_EQ(KernelSet("f", "v3", 2), kTx);
+  EXPECT_EQ(RawItem('f').lfu, XDPKV_LFU_INIT + 31);
+  // What OBJECT FREQ shows: the count as the read found it.
+  auto item = store_->Get("f");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->lfu, XDPKV_LFU_INIT + 31u);
+  store_->SetEvictionPolicy(EvictionPolicy::kAllKeysLru);
+  const uint32_t before = RawItem('f').lfu;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(RunXdp(loader_->program_fd(), BuildPacket(Frame(1) + "get f\r\n")).verdict, kTx);
+    ASSERT_TRUE(store_->Get("f").ok());
+  }
+  EXPECT_EQ(RawItem('f').lfu, before);
+}
+
+// Idle minutes decay the counter before a hit raises it, in the kernel
+// and in userspace alike (LfuDecayed).
+TEST_F(MemoryLimit, IdleMinutesDecayTheLfuCounterOnTheNextHit) {
+  Load(0, EvictionPolicy::kAllKeysLfu);
+  store_->SetLfuParams({/*log_factor=*/0, /*decay_minutes=*/1});
+  for (char key : {'k', 'u'}) {
+    ASSERT_TRUE(store_->Set(std::string(1, key), "v", 0, 0).ok());
+    xdpkv_key16 map_key{};
+    map_key.len = 1;
+    map_key.bytes[0] = static_cast<__u8>(key);
+    xdpkv_item item = RawItem(key);
+    item.lfu = 20;
+    item.atime_ms = static_cast<__u32>(NowBootMs() - 3 * 60000 - 500);  // 3 minutes idle
+    ASSERT_EQ(bpf_map_update_elem(loader_->item_map_fds()[0], &map_key, &item,
+                                  BPF_EXIST | BPF_F_LOCK),
+              0);
+  }
+  ASSERT_EQ(RunXdp(loader_->program_fd(), BuildPacket(Frame(1) + "get k\r\n")).verdict, kTx);
+  ASSERT_TRUE(store_->Get("u").ok());
+  EXPECT_EQ(RawItem('k').lfu, 20u - 3 + 1);
+  EXPECT_EQ(RawItem('u').lfu, 20u - 3 + 1);
+}
+
+// What each policy keeps of a few keys read often, while three times the
+// store's room in new keys that are never read goes through it: LFU keeps
+// the hot keys (their counters are above a new key's), LRU loses them
+// (they are the least recently used).
+TEST_F(MemoryLimit, LfuKeepsKeysReadOftenThroughAFloodOfNewOnesLruDoesNot) {
+  for (EvictionPolicy policy : {EvictionPolicy::kAllKeysLfu, EvictionPolicy::kAllKeysLru}) {
+    loader_.reset();
+    store_.reset();
+    Load(uint64_t{8} << 20, policy);
+    if (!loader_) return;
+    constexpr int kHot = 100;
+    for (int i = 0; i < kHot; ++i) {
+      const std::string key = "hot:" + std::to_string(i);
+      ASSERT_TRUE(store_->Set(key, std::string(100, 'h'), 0, 0).ok());
+      for (int hit = 0; hit < 30; ++hit) {  // half in the kernel, half in userspace
+        const std::string get = Frame(static_cast<uint16_t>(hit)) + "get " + key + "\r\n";
+        ASSERT_EQ(RunXdp(loader_->program_fd(), BuildPacket(get)).verdict, kTx);
+        ASSERT_TRUE(store_->Get(key).ok());
+      }
+    }
+    const uint64_t room = ElementLimit() / loader_->memory()->item_cost[0];
+    for (uint64_t i = 0; i < 3 * room; ++i) {
+      auto stored = store_->Set("new:" + std::to_string(i), std::string(100, 'n'), 0, 0);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+    }
+    ASSERT_GT(store_->Memory().evicted_keys, room);
+    int kept = 0;
+    for (int i = 0; i < kHot; ++i) {
+      auto item = store_->Get("hot:" + std::to_string(i));
+      ASSERT_TRUE(item.ok());
+      kept += item->has_value();
+    }
+    std::printf("%s kept %d of %d hot keys through %llu new ones\n",
+                std::string(EvictionPolicyName(policy)).c_str(), kept, kHot,
+                static_cast<unsigned long long>(3 * room));
+    if (policy == EvictionPolicy::kAllKeysLfu) {
+      EXPECT_GE(kept, kHot * 9 / 10);
+    } else {
+      EXPECT_LE(kept, kHot / 2);
+    }
+  }
 }
 
 }  // namespace

@@ -150,7 +150,7 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
   enum { kXdpIface = 1000, kXdpMode, kRedisPort, kPinDir, kFresh, kMaxClients };
   enum { kRequirePass = 1100, kProtectedMode };  // authentication (docs/protocols.md)
   enum { kUdpAllow = 1200, kUdpMaxReplyBytes };  // UDP admission (docs/architecture.md)
-  enum { kMaxMemory = 1300, kMaxMemoryPolicy };  // memory limit (docs/protocols.md)
+  enum { kMaxMemory = 1300, kMaxMemoryPolicy, kLfuLogFactor, kLfuDecayTime };  // memory limit (docs/protocols.md)
   enum { kUnixSocket = 1400, kUnixSocketPerm };  // Redis's unix socket
   enum { kDir = 1500, kDbFilename, kSave, kRdbCompression, kLoadRdb, kProtectedConfigs };
   const option long_options[] = {
@@ -167,6 +167,8 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
       {"memory-limit", required_argument, nullptr, 'm'},  // memcached's name
       {"maxmemory", required_argument, nullptr, kMaxMemory},
       {"maxmemory-policy", required_argument, nullptr, kMaxMemoryPolicy},
+      {"lfu-log-factor", required_argument, nullptr, kLfuLogFactor},
+      {"lfu-decay-time", required_argument, nullptr, kLfuDecayTime},
       {"disable-evictions", no_argument, nullptr, 'M'},
       {"xdp-iface", required_argument, nullptr, kXdpIface},
       {"xdp-mode", required_argument, nullptr, kXdpMode},
@@ -270,6 +272,16 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
           return Bad(absl::StrCat("--max-connections must be 1..16777216, not '", optarg, "'"));
         }
         break;
+      case kLfuLogFactor:
+      case kLfuDecayTime:
+        // Redis's range for both: 0..INT_MAX.
+        if (!ParseInt(optarg, 0, INT32_MAX, &number)) {
+          return Bad(absl::StrCat("--", opt == kLfuLogFactor ? "lfu-log-factor" : "lfu-decay-time",
+                                  " must be 0..2147483647, not '", optarg, "'"));
+        }
+        (opt == kLfuLogFactor ? options.lfu.log_factor : options.lfu.decay_minutes) =
+            static_cast<uint32_t>(number);
+        break;
       case kMaxClients:
         if (!ParseInt(optarg, 1, 1 << 24, &options.max_clients)) {
           return Bad(absl::StrCat("--maxclients must be 1..16777216, not '", optarg, "'"));
@@ -294,8 +306,8 @@ absl::StatusOr<Options> ParseCommandLine(int argc, char** argv) {
         const auto policy = ParseEvictionPolicy(optarg);
         if (!policy) {
           return Bad(absl::StrCat("--maxmemory-policy must be noeviction, allkeys-lru, "
-                                  "volatile-lru, allkeys-random, volatile-random or volatile-ttl, "
-                                  "not '", optarg, "'"));
+                                  "volatile-lru, allkeys-lfu, volatile-lfu, allkeys-random, "
+                                  "volatile-random or volatile-ttl, not '", optarg, "'"));
         }
         options.eviction_policy = *policy;
         break;
@@ -589,7 +601,10 @@ void PrintUsage(FILE* out) {
       "      --maxmemory-policy POLICY  what to evict when full: allkeys-lru (default,\n"
       "                        as memcached), volatile-lru, allkeys-random,\n"
       "                        volatile-random, volatile-ttl, or noeviction (writes\n"
-      "                        then get the peers' out-of-memory errors)\n"
+      "                        then get the peers' out-of-memory errors); allkeys-lfu\n"
+      "                        and volatile-lfu keep Redis's LFU counters\n"
+      "      --lfu-log-factor N, --lfu-decay-time MINUTES  Redis's LFU tunables\n"
+      "                        (default 10 and 1)\n"
       "  -M, --disable-evictions  memcached's -M: noeviction\n"
       "  -C, --disable-cas     no CAS uniques (they read 0, as memcached -C)\n"
       "  -F, --disable-flush-all  flush_all answers CLIENT_ERROR flush_all not allowed\n"

@@ -28,6 +28,7 @@ struct Options {
   std::vector<std::string> interfaces;  // --xdp-iface; empty: lo
   std::string xdp_mode = "auto";
   EvictionPolicy eviction_policy = EvictionPolicy::kAllKeysLru;
+  LfuParams lfu;  // --lfu-log-factor, --lfu-decay-time
   int64_t max_connections = -1;  // -c; -1: RuntimeConfig's default
   int64_t max_clients = -1;      // --maxclients
   std::string requirepass;

@@ -35,6 +35,9 @@ struct StoredItem {
   // the meta protocol reports as h, l, W/X/Z (proxy/memcache_meta.cc).
   uint32_t mc_bits = 0;
   uint32_t atime_s = 0;
+  // Its LFU counter, decayed to now (Redis's OBJECT FREQ): kept under an
+  // LFU policy only (proxy/eviction.h).
+  uint32_t lfu = 0;
 };
 
 // An item without its value: what a walk of the store reports.
@@ -125,6 +128,7 @@ struct MemoryReport {
   uint64_t kernel_memlock = 0;  // the kernel's own figure (sum of the maps' memlock)
   uint64_t evicted_keys = 0;
   EvictionPolicy policy = EvictionPolicy::kNoEviction;
+  LfuParams lfu;
 };
 
 // Redis's `databases`: SELECT 0..15.
@@ -151,6 +155,9 @@ class Store {
   virtual ~Store() = default;
   // nullopt when absent or expired.
   virtual absl::StatusOr<std::optional<StoredItem>> Get(std::string_view key) = 0;
+  // Get that is not a hit as eviction counts them (Redis's LOOKUP_NOTOUCH,
+  // what OBJECT reads with): the item's recency and LFU counter stay.
+  virtual absl::StatusOr<std::optional<StoredItem>> Peek(std::string_view key) { return Get(key); }
   // Get for the keys in order, one answer per key, for as many keys as fit
   // `max_value_bytes` of values (at least one): a caller bounding its
   // output gets no more than that plus one value, and asks again for the
@@ -253,6 +260,8 @@ class Store {
     return absl::UnimplementedError("this store has no memory limit");
   }
   virtual void SetEvictionPolicy(EvictionPolicy /*policy*/) {}
+  // Redis's lfu-log-factor and lfu-decay-time.
+  virtual void SetLfuParams(const LfuParams& /*params*/) {}
   // Evicts until the store has some room below its limit, at most `max`
   // items; returns how many it evicted (the server's chore calls it, so
   // writes, the kernel's included, rarely find the store full).

@@ -325,7 +325,7 @@ std::vector<StructLayout> SharedLayouts() {
        {XDPKV_MEMBER(xdpkv_item, lock), XDPKV_MEMBER(xdpkv_item, value_len),
         XDPKV_MEMBER(xdpkv_item, cas), XDPKV_MEMBER(xdpkv_item, expires_at_ms),
         XDPKV_MEMBER(xdpkv_item, flags), XDPKV_MEMBER(xdpkv_item, state),
-        XDPKV_MEMBER(xdpkv_item, type), XDPKV_MEMBER(xdpkv_item, mc_bits),
+        XDPKV_MEMBER(xdpkv_item, lfu), XDPKV_MEMBER(xdpkv_item, type), XDPKV_MEMBER(xdpkv_item, mc_bits),
         XDPKV_MEMBER(xdpkv_item, blob_id), XDPKV_MEMBER(xdpkv_item, key_tag),
         XDPKV_MEMBER(xdpkv_item, atime_ms), XDPKV_MEMBER(xdpkv_item, inline_value)}},
       {"xdpkv_blob_header",
@@ -376,9 +376,9 @@ std::vector<StructLayout> SharedLayouts() {
       {"xdpkv_memory",
        sizeof(xdpkv_memory),
        {XDPKV_MEMBER(xdpkv_memory, used_bytes), XDPKV_MEMBER(xdpkv_memory, limit_bytes),
-        XDPKV_MEMBER(xdpkv_memory, evicts), XDPKV_MEMBER(xdpkv_memory, reserved),
+        XDPKV_MEMBER(xdpkv_memory, evicts), XDPKV_MEMBER(xdpkv_memory, lfu_log_factor),
         XDPKV_MEMBER(xdpkv_memory, item_cost), XDPKV_MEMBER(xdpkv_memory, blob_cost),
-        XDPKV_MEMBER(xdpkv_memory, pad)}},
+        XDPKV_MEMBER(xdpkv_memory, lfu_decay_minutes), XDPKV_MEMBER(xdpkv_memory, lfu)}},
   };
 }
 

@@ -7,6 +7,7 @@
 #define XDPKV_LIB_STORE_H
 
 #include "lib/maps.h"
+#include "lib/recency.h"
 #include "lib/scratch.h"
 
 /* Copies the request's key into scratch->key, zero-padded. */
@@ -211,6 +212,7 @@ static __always_inline void copy_item_locked(struct scratch *s, struct xdpkv_ite
 	copy->blob_id = it->blob_id;
 	copy->key_tag = it->key_tag;
 	copy->atime_ms = it->atime_ms;
+	copy->lfu = it->lfu;
 	copy->type = it->type;
 	copy->mc_bits = it->mc_bits;
 	for (int i = 0; i < XDPKV_INLINE_VALUE_MAX / 8; i++)
@@ -317,10 +319,7 @@ static __always_inline int read_key(struct scratch *s)
 		delete_expired(s, it, copy->cas, now_ms, &gone);
 		return 0;
 	}
-	/* Recency for eviction: a plain store, racing writers harmlessly,
-	 * and only once a millisecond per item. */
-	if (copy->atime_ms != (__u32)now_ms)
-		it->atime_ms = (__u32)now_ms;
+	touch_recency(it, copy, (__u32)now_ms);
 	return 1;
 }
 
@@ -611,6 +610,7 @@ static __always_inline int store_request_value(struct scratch *s, vreq *req, int
 	item->flags = req->flags;
 	item->expires_at_ms = (__u64)expiry;
 	item->state = 0;
+	item->lfu = XDPKV_LFU_INIT; /* a new item's; a rewrite keeps the old one's */
 	item->blob_id = 0;
 	item->atime_ms = (__u32)now_boot_ms();
 	item->type = XDPKV_TYPE_STRING;

@@ -28,9 +28,10 @@ void CountLookup(Call& call, bool hit) {
 // A read lookup: the item, or nullopt when absent (counted as a miss) or
 // on a store error (replied, and *failed set). `count`: false for lookups
 // Redis makes for writing.
-std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count) {
+std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count,
+                               bool touch) {
   std::optional<ReadAhead::Item> ahead = call.client.read_ahead.Take(key);
-  auto item = ahead ? std::move(*ahead) : call.store.Get(key);
+  auto item = ahead ? std::move(*ahead) : touch ? call.store.Get(key) : call.store.Peek(key);
   *failed = false;
   if (!item.ok()) {
     if (KeyOutOfRange(item.status())) {

@@ -56,6 +56,21 @@ constexpr uint64_t kReservedFds = 32;
 // (Redis's adjustOpenFilesLimit steps down by 16 to what the hard limit
 // allows). Unlike Redis 7.0, whose check wraps for values near 2^32
 // (maxclients + 32 as an unsigned int), the sum is computed in 64 bits.
+// lfu-log-factor and lfu-decay-time: Redis's range, 0..INT_MAX.
+bool ParseLfuParam(std::string_view value, const Call&, Parsed* parsed, std::string* error) {
+  const auto n = ParseRedisInteger(value);
+  if (!n) {
+    *error = "argument couldn't be parsed into an integer";
+    return false;
+  }
+  if (*n < 0 || *n > INT32_MAX) {
+    *error = RangeError(0, INT32_MAX);
+    return false;
+  }
+  parsed->number = static_cast<uint64_t>(*n);
+  return true;
+}
+
 bool ParseMaxClients(std::string_view value, const Call& call, Parsed* value_out,
                      std::string* error) {
   const ServerContext& context = call.context;
@@ -258,6 +273,22 @@ const Param kParams[] = {
      },
      ParseDir,
      [](const Parsed& v, const Call& call) { (void)call.context.persistence->SetDir(v.text); }},
+    {"lfu-decay-time",
+     [](const Call& call) { return std::to_string(call.store.Memory().lfu.decay_minutes); },
+     ParseLfuParam,
+     [](const Parsed& v, const Call& call) {
+       LfuParams lfu = call.store.Memory().lfu;
+       lfu.decay_minutes = static_cast<uint32_t>(v.number);
+       call.store.SetLfuParams(lfu);
+     }},
+    {"lfu-log-factor",
+     [](const Call& call) { return std::to_string(call.store.Memory().lfu.log_factor); },
+     ParseLfuParam,
+     [](const Parsed& v, const Call& call) {
+       LfuParams lfu = call.store.Memory().lfu;
+       lfu.log_factor = static_cast<uint32_t>(v.number);
+       call.store.SetLfuParams(lfu);
+     }},
     {"maxclients", [](const Call& call) { return std::to_string(call.context.runtime->maxclients); },
      ParseMaxClients,
      [](const Parsed& v, const Call& call) {

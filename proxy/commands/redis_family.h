@@ -146,8 +146,10 @@ void CountLookup(Call& call, bool hit);
 
 // A read lookup: the item, or nullopt when absent (counted as a miss) or
 // on a store error (replied, and *failed set). `count`: false for lookups
-// Redis makes for writing.
-std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count = true);
+// Redis makes for writing; `touch`: false for a look that is no hit for
+// eviction (Store::Peek).
+std::optional<StoredItem> Read(Call& call, std::string_view key, bool* failed, bool count = true,
+                               bool touch = true);
 // Read, for a command on strings: a key of another type answers WRONGTYPE
 // (*failed set), as Redis's lookupKeyReadOrReply with checkType.
 std::optional<StoredItem> ReadString(Call& call, std::string_view key, bool* failed,

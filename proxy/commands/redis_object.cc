@@ -72,7 +72,8 @@ std::string_view Encoding(const StoredItem& item, bool* corrupt) {
 // objectCommandLookupOrReply: the item, or nil (answered) when absent.
 std::optional<StoredItem> Lookup(Call& call) {
   bool failed;
-  auto item = Read(call, call.args[2], &failed, /*count=*/false);
+  // Redis's OBJECT looks without touching (LOOKUP_NOTOUCH): no hit counted.
+  auto item = Read(call, call.args[2], &failed, /*count=*/false, /*touch=*/false);
   if (!failed && !item) call.Null();
   return item;
 }
@@ -85,37 +86,51 @@ void ObjectEncoding(Call& call) {
   corrupt ? call.Error(CorruptError(item->type)) : call.Bulk(encoding);
 }
 
-// Redis shares the integers 0..9999 (refcount INT_MAX) unless an LRU
-// policy under a memory limit needs each value's own recency.
+// Redis shares the integers 0..9999 (refcount INT_MAX) unless an LRU or
+// LFU policy under a memory limit needs each value's own recency.
 void ObjectRefcount(Call& call) {
   auto item = Lookup(call);
   if (!item) return;
   const MemoryReport memory = call.store.Memory();
-  const bool lru =
-      memory.policy == EvictionPolicy::kAllKeysLru || memory.policy == EvictionPolicy::kVolatileLru;
-  const bool shares = memory.limit_bytes == 0 || !lru;
+  const bool per_value =
+      memory.policy == EvictionPolicy::kAllKeysLru || memory.policy == EvictionPolicy::kVolatileLru ||
+      IsLfu(memory.policy);
+  const bool shares = memory.limit_bytes == 0 || !per_value;
   const auto n = item->type == ValueType::kString ? IntEncoded(item->value) : std::nullopt;
   call.Integer(shares && n && *n >= 0 && *n < kSharedIntegers ? 2147483647 : 1);
 }
 
 // Seconds since the item's recency (its last write, or hit as the store
-// tracks them): no LFU policy exists here, so always answered.
+// tracks them); under an LFU policy, Redis's refusal (it keeps one or the
+// other).
 void ObjectIdletime(Call& call) {
   auto item = Lookup(call);
   if (!item) return;
+  if (IsLfu(call.store.Memory().policy)) {
+    call.Error(
+        "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+        "switching between policies at runtime LRU and LFU data will take some time to adjust.");
+    return;
+  }
   const uint64_t now_s = call.now_ms() / 1000;
   call.Integer(item->atime_s != 0 && now_s > item->atime_s
                    ? static_cast<int64_t>(now_s - item->atime_s)
                    : 0);
 }
 
-// xdpkv has no LFU policy: Redis's answer without one.
+// The item's LFU counter, decayed to now, as it was before this read:
+// only under an LFU policy, as Redis keeps it only then.
 void ObjectFreq(Call& call) {
-  if (!Lookup(call)) return;
-  call.Error(
-      "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
-      "that when switching between policies at runtime LRU and LFU data will take some time to "
-      "adjust.");
+  auto item = Lookup(call);
+  if (!item) return;
+  if (!IsLfu(call.store.Memory().policy)) {
+    call.Error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+        "that when switching between policies at runtime LRU and LFU data will take some time to "
+        "adjust.");
+    return;
+  }
+  call.Integer(item->lfu);
 }
 
 void ObjectHelp(Call& call) {
