@@ -8,7 +8,7 @@
 #include "lib/common.h"
 #include "lib/maps.h"
 #include "lib/scratch.h"
-#include "lib/store.h"
+#include "lib/store_write.h"
 
 SEC("xdp")
 int xdpkv_store_cas(struct xdp_md *ctx)

@@ -16,7 +16,7 @@
 #include "lib/parse_memcache.h"
 #include "lib/parse_meta.h"
 #include "lib/parse_resp.h"
-#include "lib/store.h"
+#include "lib/store_write.h"
 #include "lib/reply.h"
 #include "lib/reply_meta.h"
 #include "lib/tc_handoff.h"
