@@ -71,6 +71,18 @@ bool ParseLfuParam(std::string_view value, const Call&, Parsed* parsed, std::str
   return true;
 }
 
+template <uint32_t LfuParams::*field>
+std::string GetLfu(const Call& call) {
+  return std::to_string(call.store.Memory().lfu.*field);
+}
+
+template <uint32_t LfuParams::*field>
+void ApplyLfu(const Parsed& v, const Call& call) {
+  LfuParams lfu = call.store.Memory().lfu;
+  lfu.*field = static_cast<uint32_t>(v.number);
+  call.store.SetLfuParams(lfu);
+}
+
 bool ParseMaxClients(std::string_view value, const Call& call, Parsed* value_out,
                      std::string* error) {
   const ServerContext& context = call.context;
@@ -273,22 +285,10 @@ const Param kParams[] = {
      },
      ParseDir,
      [](const Parsed& v, const Call& call) { (void)call.context.persistence->SetDir(v.text); }},
-    {"lfu-decay-time",
-     [](const Call& call) { return std::to_string(call.store.Memory().lfu.decay_minutes); },
-     ParseLfuParam,
-     [](const Parsed& v, const Call& call) {
-       LfuParams lfu = call.store.Memory().lfu;
-       lfu.decay_minutes = static_cast<uint32_t>(v.number);
-       call.store.SetLfuParams(lfu);
-     }},
-    {"lfu-log-factor",
-     [](const Call& call) { return std::to_string(call.store.Memory().lfu.log_factor); },
-     ParseLfuParam,
-     [](const Parsed& v, const Call& call) {
-       LfuParams lfu = call.store.Memory().lfu;
-       lfu.log_factor = static_cast<uint32_t>(v.number);
-       call.store.SetLfuParams(lfu);
-     }},
+    {"lfu-decay-time", GetLfu<&LfuParams::decay_minutes>, ParseLfuParam,
+     ApplyLfu<&LfuParams::decay_minutes>},
+    {"lfu-log-factor", GetLfu<&LfuParams::log_factor>, ParseLfuParam,
+     ApplyLfu<&LfuParams::log_factor>},
     {"maxclients", [](const Call& call) { return std::to_string(call.context.runtime->maxclients); },
      ParseMaxClients,
      [](const Parsed& v, const Call& call) {
