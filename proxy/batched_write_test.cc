@@ -321,6 +321,24 @@ TEST(BatchedWrites, AnMsetStoppedPartWayGoesOnByItself) {
   EXPECT_FALSE(b->has_value());  // as the one-key MSET: it stops at the error
 }
 
+TEST(BatchedWrites, ARunWritesTheSelectedDatabase) {
+  LOAD_OR_SKIP(loader);
+  auto store = BpfStore::ForLoader(*loader);
+  Server server;
+  RespSession session(*store, server.context);
+  EXPECT_EQ(Answer(session, Pipeline({{"SELECT", "3"},
+                                      {"SET", "k", "1"},
+                                      {"INCR", "k"},
+                                      {"MSET", "m", "x"},
+                                      {"SELECT", "0"},
+                                      {"GET", "k"},
+                                      {"INCRBY", "k", "5"},
+                                      {"SELECT", "3"},
+                                      {"GET", "k"},
+                                      {"GET", "m"}})),
+            "+OK\r\n+OK\r\n:2\r\n+OK\r\n+OK\r\n$-1\r\n:5\r\n+OK\r\n$1\r\n2\r\n$1\r\nx\r\n");
+}
+
 TEST(BatchedWrites, TheOutputBoundNeverSplitsAWriteFromItsReply) {
   LOAD_OR_SKIP(loader);
   auto store = BpfStore::ForLoader(*loader);
