@@ -34,11 +34,11 @@ using testing::Frame;
 using testing::RespCommand;
 using testing::RunXdp;
 
-#define LOAD_OR_SKIP(loader)                                                         \
-  auto loader##_loaded = XdpLoader::Load(XdpConfig{});                               \
-  if (!loader##_loaded.ok()) {                                                       \
-    GTEST_SKIP() << "no BPF rights here: " << loader##_loaded.status().message();    \
-  }                                                                                  \
+#define LOAD_OR_SKIP(loader)                                                      \
+  auto loader##_loaded = XdpLoader::Load(XdpConfig{});                            \
+  if (!loader##_loaded.ok()) {                                                    \
+    GTEST_SKIP() << "no BPF rights here: " << loader##_loaded.status().message(); \
+  }                                                                               \
   std::unique_ptr<XdpLoader> loader = std::move(*loader##_loaded)
 
 // INCRBY as Redis's handler decides it (redis_strings.cc), through Mutate:
@@ -78,7 +78,7 @@ void Populate(Store& store, uint64_t now) {
   ASSERT_TRUE(store.Set("long", "-99999999999999999", 0, 0).ok());  // 18 characters
   ASSERT_TRUE(store.Set("big", EveryByteValue(3000, 1), 0, 0).ok());
   ASSERT_TRUE(store.Set("ttl", "x", 0, now + 3'600'000).ok());  // SET clears it
-  ASSERT_TRUE(store.Set("gone", "1", 0, now - 1).ok());        // expired
+  ASSERT_TRUE(store.Set("gone", "1", 0, now - 1).ok());         // expired
 }
 
 void ExpectSameItem(Store& a, Store& b, std::string_view key) {
@@ -107,18 +107,18 @@ TEST(BatchedWrites, WriteManyWritesAsSetAndMutateDo) {
 
   const std::string big_value = EveryByteValue(2000, 2);
   std::vector<BatchedWrite> writes = {
-      SetOf("new", "v1"),          // insert
-      SetOf("big", "small"),       // over a blob: the blob freed
-      SetOf("text", big_value),    // a new blob
-      IncrOf("num", 1),            // keeps flags and TTL
-      IncrOf("neg", 5),            // -5 + 5 = 0
-      IncrOf("neg", -1),           // "0" -> -1
-      IncrOf("long", -1),          // 18 characters, the longest done here
-      IncrOf("fresh", -7),         // absent: the increment
-      SetOf("ttl", "y"),           // SET without EX clears the TTL
-      SetOf("gone", "back"),       // over an expired version
+      SetOf("new", "v1"),        // insert
+      SetOf("big", "small"),     // over a blob: the blob freed
+      SetOf("text", big_value),  // a new blob
+      IncrOf("num", 1),          // keeps flags and TTL
+      IncrOf("neg", 5),          // -5 + 5 = 0
+      IncrOf("neg", -1),         // "0" -> -1
+      IncrOf("long", -1),        // 18 characters, the longest done here
+      IncrOf("fresh", -7),       // absent: the increment
+      SetOf("ttl", "y"),         // SET without EX clears the TTL
+      SetOf("gone", "back"),     // over an expired version
       IncrOf("fresh", 1000000000000000000),
-      SetOf("new", "v2"),          // the same key twice, in order
+      SetOf("new", "v2"),  // the same key twice, in order
   };
   std::vector<int64_t> numbers(writes.size());
   ASSERT_EQ(batched->WriteMany(writes, numbers), writes.size());
@@ -164,10 +164,18 @@ TEST(BatchedWrites, StopsBeforeTheFirstWriteItCannotDo) {
   const std::string long_key(251, 'k');
   const std::string too_big(XDPKV_MAX_VALUE_LEN + 1, 'v');
   const std::vector<BatchedWrite> stoppers = {
-      IncrOf("text", 1),   IncrOf("max", 1),  IncrOf("zeros", 1), IncrOf("minus0", 1),
-      IncrOf("space", 1),  IncrOf("blob", 1), IncrOf("old", 1),   IncrOf("list", 1),
-      IncrOf("fresh", std::numeric_limits<int64_t>::max()),       SetOf(long_key, "v"),
-      SetOf("", "v"),      SetOf("huge", too_big),
+      IncrOf("text", 1),
+      IncrOf("max", 1),
+      IncrOf("zeros", 1),
+      IncrOf("minus0", 1),
+      IncrOf("space", 1),
+      IncrOf("blob", 1),
+      IncrOf("old", 1),
+      IncrOf("list", 1),
+      IncrOf("fresh", std::numeric_limits<int64_t>::max()),
+      SetOf(long_key, "v"),
+      SetOf("", "v"),
+      SetOf("huge", too_big),
   };
   const uint64_t used_before = __atomic_load_n(&loader->memory()->used_bytes, __ATOMIC_RELAXED);
   for (const BatchedWrite& stopper : stoppers) {
@@ -274,18 +282,40 @@ TEST(BatchedWrites, APipelineRepliesAsTheCommandsOneByOne) {
   testing::MemoryStore memory;  // no batches: every command on its own
   memory.now_ms = NowBootMs();
   const std::vector<std::vector<std::string>> commands = {
-      {"SET", "a", "abc"},       {"INCR", "a"},          {"SET", "a", "5"},
-      {"incr", "a"},             {"INCRBY", "n", "10"},  {"DECR", "n"},
-      {"DECRBY", "n", "-5"},     {"INCRBY", "n", "x"},   {"MSET", "m1", "1", "m2", "2", "n", "99"},
-      {"INCR", "n"},             {"LPUSH", "l", "x"},    {"INCR", "l"},
-      {"SET", "l", "7"},         {"INCR", "l"},          {"SET", "big", "9223372036854775806"},
-      {"INCR", "big"},           {"INCR", "big"},        {"GET", "big"},
-      {"DECRBY", "n", "-9223372036854775808"},           {"SET", "neg", "-17"},
-      {"INCRBY", "neg", "7"},    {"INCRBY", "neg", "10"}, {"DECR", "neg"},
-      {"GET", "neg"},            {"GET", "n"},           {"MSET", "m1"},
-      {"SET", "s", "1", "NX"},   {"SET", "s", "2"},      {"SET", "s", "3", "GET"},
-      {"INCR", "s"},             {"INCR"},               {"MSET", "x", std::string(500, 'v')},
-      {"GET", "x"},              {"MGET", "m1", "m2", "a", "l", "s"},
+      {"SET", "a", "abc"},
+      {"INCR", "a"},
+      {"SET", "a", "5"},
+      {"incr", "a"},
+      {"INCRBY", "n", "10"},
+      {"DECR", "n"},
+      {"DECRBY", "n", "-5"},
+      {"INCRBY", "n", "x"},
+      {"MSET", "m1", "1", "m2", "2", "n", "99"},
+      {"INCR", "n"},
+      {"LPUSH", "l", "x"},
+      {"INCR", "l"},
+      {"SET", "l", "7"},
+      {"INCR", "l"},
+      {"SET", "big", "9223372036854775806"},
+      {"INCR", "big"},
+      {"INCR", "big"},
+      {"GET", "big"},
+      {"DECRBY", "n", "-9223372036854775808"},
+      {"SET", "neg", "-17"},
+      {"INCRBY", "neg", "7"},
+      {"INCRBY", "neg", "10"},
+      {"DECR", "neg"},
+      {"GET", "neg"},
+      {"GET", "n"},
+      {"MSET", "m1"},
+      {"SET", "s", "1", "NX"},
+      {"SET", "s", "2"},
+      {"SET", "s", "3", "GET"},
+      {"INCR", "s"},
+      {"INCR"},
+      {"MSET", "x", std::string(500, 'v')},
+      {"GET", "x"},
+      {"MGET", "m1", "m2", "a", "l", "s"},
   };
   std::string expected, got;
   {
@@ -311,8 +341,9 @@ TEST(BatchedWrites, AnMsetStoppedPartWayGoesOnByItself) {
   Server server;
   RespSession session(*store, server.context);
   const std::string long_key(251, 'k');
-  const std::string out = Answer(
-      session, Pipeline({{"INCR", "c"}, {"MSET", "a", "1", long_key, "2", "b", "3"}, {"INCR", "c"}}));
+  const std::string out =
+      Answer(session,
+             Pipeline({{"INCR", "c"}, {"MSET", "a", "1", long_key, "2", "b", "3"}, {"INCR", "c"}}));
   EXPECT_EQ(out, ":1\r\n-ERR key length 251 outside 1..250\r\n:2\r\n");
   auto a = store->Get("a");
   auto b = store->Get("b");
@@ -406,7 +437,8 @@ TEST(BatchedWrites, RacingTheOneKeyPathAndTheKernelNothingIsLostOrTorn) {
     std::vector<BatchedWrite> writes;
     std::vector<std::string> values;
     for (int i = 0; i < XDPKV_WRITE_BATCH; ++i) {
-      values.push_back(std::string(XDPKV_INLINE_VALUE_MAX, static_cast<char>('A' + (i + cpu) % 26)));
+      values.push_back(
+          std::string(XDPKV_INLINE_VALUE_MAX, static_cast<char>('A' + (i + cpu) % 26)));
     }
     for (int round = 0; round < kRounds && std::chrono::steady_clock::now() < deadline; ++round) {
       writes.clear();
@@ -460,8 +492,8 @@ TEST(BatchedWrites, RacingTheOneKeyPathAndTheKernelNothingIsLostOrTorn) {
     const size_t shared_header = 14 + 20 + 8 + 8 + std::string_view("$128\r\n").size();
     for (int i = 0; !stop; ++i) {
       const std::string value(XDPKV_INLINE_VALUE_MAX, static_cast<char>('a' + i % 26));
-      const std::string set = BuildPacket(Frame(1) + "set " + kTorn + " 0 0 128 noreply\r\n" +
-                                          value + "\r\n");
+      const std::string set =
+          BuildPacket(Frame(1) + "set " + kTorn + " 0 0 128 noreply\r\n" + value + "\r\n");
       if (RunXdp(prog, set).verdict == 1 /* XDP_DROP: stored, noreply */) xdp_sets++;
       auto got = RunXdp(prog, get_shared);
       if (got.verdict == 3 && got.packet.size() >= shared_header + XDPKV_INLINE_VALUE_MAX) {
@@ -529,8 +561,9 @@ TEST(BatchedWrites, RacingTheOneKeyPathAndTheKernelNothingIsLostOrTorn) {
       static_cast<long long>(increments.load()), static_cast<long long>(total),
       static_cast<unsigned long long>(batched_writes.load()),
       static_cast<unsigned long long>(one_key_writes.load()),
-      static_cast<unsigned long long>(xdp_sets.load()), static_cast<unsigned long long>(reads.load()),
-      static_cast<unsigned long long>(torn.load()), static_cast<unsigned long long>(errors.load()));
+      static_cast<unsigned long long>(xdp_sets.load()),
+      static_cast<unsigned long long>(reads.load()), static_cast<unsigned long long>(torn.load()),
+      static_cast<unsigned long long>(errors.load()));
   EXPECT_EQ(total, increments.load());
   EXPECT_EQ(torn.load(), 0u);
   EXPECT_EQ(errors.load(), 0u);

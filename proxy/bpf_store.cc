@@ -290,8 +290,8 @@ size_t BpfStore::WriteMany(std::span<const BatchedWrite> writes, std::span<int64
     slot.count = static_cast<__u32>(filled);
     xdpkv_write_request request{};
     request.slot = static_cast<__u32>(slot_index);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request,
-                .data_size_in = sizeof(request), .repeat = 1);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
+                .repeat = 1);
     const bool ran = bpf_prog_test_run_opts(loader_->write_program_fd(), &opts) == 0 &&
                      opts.retval == XDPKV_CAS_STORED;
     const size_t applied = ran ? std::min<size_t>(slot.done, filled) : 0;

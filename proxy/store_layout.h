@@ -32,7 +32,8 @@ static_assert(sizeof(xdpkv_read_slot) % 8 == 0);
 static_assert(sizeof(xdpkv_write_slot) % 8 == 0);
 static_assert(sizeof(xdpkv_write_entry) == 32);
 static_assert(offsetof(xdpkv_write_slot, entries) == 8);
-static_assert(XDPKV_WRITE_SLOTS == XDPKV_READ_SLOTS, "a thread's write slot is its read slot's index");
+static_assert(XDPKV_WRITE_SLOTS == XDPKV_READ_SLOTS,
+              "a thread's write slot is its read slot's index");
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
 static_assert(sizeof(xdpkv_key32) == 4 + 32);

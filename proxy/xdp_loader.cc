@@ -356,8 +356,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     if (slots == MAP_FAILED) return ErrnoStatus(errno, "mapping the read slots");
     loader->read_slots_ = static_cast<xdpkv_read_slot*>(slots);
     // Batched writes too (xdpkv_write_slots), at the same thread's index.
-    const size_t write_bytes =
-        ((sizeof(xdpkv_write_slot) + 7) / 8 * 8) * XDPKV_WRITE_SLOTS;
+    const size_t write_bytes = ((sizeof(xdpkv_write_slot) + 7) / 8 * 8) * XDPKV_WRITE_SLOTS;
     loader->write_slots_bytes_ = (write_bytes + page - 1) / page * page;
     void* write_slots = mmap(nullptr, loader->write_slots_bytes_, PROT_READ | PROT_WRITE,
                              MAP_SHARED, bpf_map__fd(skeleton->maps.xdpkv_write_slots), 0);
