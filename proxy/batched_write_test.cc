@@ -82,6 +82,12 @@ void Populate(Store& store, uint64_t now) {
 }
 
 void ExpectSameItem(Store& a, Store& b, std::string_view key) {
+  // Redis's LFU counter: a new item's, or kept over a rewrite (looked at
+  // without touching it).
+  auto peek_a = a.Peek(key);
+  auto peek_b = b.Peek(key);
+  ASSERT_TRUE(peek_a.ok() && peek_b.ok()) << key;
+  if (*peek_a && *peek_b) EXPECT_EQ((*peek_a)->lfu, (*peek_b)->lfu) << key;
   auto x = a.Get(key);
   auto y = b.Get(key);
   ASSERT_TRUE(x.ok() && y.ok()) << key;

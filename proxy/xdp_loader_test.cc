@@ -240,7 +240,7 @@ const std::map<std::string, uint32_t>& VerifierBudgets() {
       // measured 1,876 (2026-11-26: batched reads, + recency on hits and
       // the item's memcached flags copied)
       {"xdpkv_store_read", 2500},
-      // measured 18,828 (2026-11-26: batched writes, SET and INCRBY; the
+      // measured 18,842 (2026-11-26: batched writes, SET and INCRBY; the
       // integer's parse and print loops are most of it)
       {"xdpkv_store_write", 28000},
       // The send loop (TC_MAX_DATAGRAMS iterations) is about 120k of it.
