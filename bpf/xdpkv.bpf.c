@@ -3,7 +3,8 @@
  * The xdpkv BPF object: the XDP fast path (xdpkv_xdp.bpf.c), the TC tier
  * that sends the replies XDP cannot (xdpkv_tc.bpf.c), and the store
  * programs userspace runs with BPF_PROG_TEST_RUN (xdpkv_store.bpf.c for
- * writes, xdpkv_read.bpf.c for batched reads), over
+ * one-key writes, xdpkv_read.bpf.c for batched reads, xdpkv_write.bpf.c
+ * for batched writes), over
  * the maps in lib/maps.h (docs/architecture.md).
  *
  * Why one compilation unit that includes the entry files: the programs must
@@ -29,5 +30,6 @@
 #include "xdpkv_store.bpf.c"
 #include "xdpkv_tc.bpf.c"
 #include "xdpkv_read.bpf.c"
+#include "xdpkv_write.bpf.c"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

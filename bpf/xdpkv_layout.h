@@ -230,6 +230,51 @@ struct xdpkv_read_request {
 	__u32 reserved[3];
 };
 
+/* Userspace's batched writes (pipelined SET, INCR/INCRBY/DECR/DECRBY, MSET):
+ * the program xdpkv_store_write, run with BPF_PROG_TEST_RUN on a struct
+ * xdpkv_write_request naming a slot of the map xdpkv_write_slots (mmapped,
+ * one per server thread, the same index as its read slot), applies the
+ * slot's writes in order, each as the one-key path would under the item's
+ * lock, and stops at the first it cannot do: `done` says how many it did
+ * (a prefix), and userspace does the rest its own way. Never half a write:
+ * one that is not done changed nothing. */
+#define XDPKV_WRITE_BATCH 32
+#define XDPKV_WRITE_SLOTS XDPKV_READ_SLOTS
+enum xdpkv_write_op {
+	/* items[i] (flags, expiry, CAS and blob set by userspace, blob written
+	 * first) over whatever version is there, or as a new entry. */
+	XDPKV_WRITE_OP_SET = 0,
+	/* Redis's INCRBY by `number`: a live string item whose value is an
+	 * inline decimal integer gets the sum, in place, keeping its flags
+	 * and expiry; an absent key gets `number`. Anything else (another
+	 * type, not an integer, a sum that might overflow, an expired item)
+	 * is not done. */
+	XDPKV_WRITE_OP_INCRBY = 1,
+};
+enum xdpkv_write_outcome {
+	XDPKV_WRITE_INSERTED = 1, /* a new entry */
+	XDPKV_WRITE_REPLACED = 2, /* over a version; old_expires_at_ms is its expiry */
+};
+struct xdpkv_write_entry {
+	__u32 op;       /* in: enum xdpkv_write_op */
+	__u32 outcome;  /* out: enum xdpkv_write_outcome, for the writes done */
+	__s64 number;   /* INCRBY: in the increment, out the new value */
+	__u64 cas;      /* out: the new version's CAS unique */
+	__u64 old_expires_at_ms; /* out: the replaced version's expiry */
+};
+struct xdpkv_write_slot {
+	__u32 count; /* in: writes in the slot, at most XDPKV_WRITE_BATCH */
+	__u32 done;  /* out: how many were done, in order */
+	struct xdpkv_write_entry entries[XDPKV_WRITE_BATCH];
+	struct xdpkv_key256 keys[XDPKV_WRITE_BATCH];
+	/* SET's new items; raw bytes, as the read slot's. */
+	__u8 items[XDPKV_WRITE_BATCH][sizeof(struct xdpkv_item)];
+};
+struct xdpkv_write_request {
+	__u32 slot; /* < XDPKV_WRITE_SLOTS */
+	__u32 reserved[3];
+};
+
 /* The store's memory (docs/architecture.md, "Memory"): the bytes the
  * kernel allocated for the store maps' elements (items and blobs, each
  * rounded up to the allocation it takes), kept by whoever inserts or

@@ -258,6 +258,73 @@ absl::StatusOr<uint64_t> BpfStore::Set(std::string_view key, std::string_view va
   return item->cas;
 }
 
+size_t BpfStore::WriteMany(std::span<const BatchedWrite> writes, std::span<int64_t> numbers) {
+  const int slot_index = loader_ != nullptr ? loader_->ReadSlotForThisThread() : -1;
+  if (slot_index < 0 || loader_->write_slots() == nullptr) return 0;
+  xdpkv_write_slot& slot = loader_->write_slots()[slot_index];
+  size_t done = 0;
+  while (done < writes.size()) {
+    const size_t n = std::min<size_t>(XDPKV_WRITE_BATCH, writes.size() - done);
+    // The slot's writes, up to the first the one-key path must do (a key
+    // that cannot exist, a value it refuses): the program stops there too.
+    size_t filled = 0;
+    for (; filled < n; ++filled) {
+      const BatchedWrite& write = writes[done + filled];
+      auto map_key = MakeKey(item_fds_, db_, write.key);
+      if (!map_key.ok()) break;
+      xdpkv_write_entry& entry = slot.entries[filled];
+      entry = {};
+      if (write.kind == BatchedWrite::kSet) {
+        // As Set: the blob, if any, written first under a fresh id.
+        auto item = NewItem(write.key, xdpkv_key_tag(&map_key->bytes), write.value, 0, 0);
+        if (!item.ok()) break;
+        entry.op = XDPKV_WRITE_OP_SET;
+        std::memcpy(slot.items[filled], &*item, sizeof(*item));
+      } else {
+        entry.op = XDPKV_WRITE_OP_INCRBY;
+        entry.number = write.delta;
+      }
+      slot.keys[filled] = map_key->bytes;
+    }
+    if (filled == 0) break;
+    slot.count = static_cast<__u32>(filled);
+    xdpkv_write_request request{};
+    request.slot = static_cast<__u32>(slot_index);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &request, .data_size_in = sizeof(request),
+                .repeat = 1);
+    const bool ran = bpf_prog_test_run_opts(loader_->write_program_fd(), &opts) == 0 &&
+                     opts.retval == XDPKV_CAS_STORED;
+    const size_t applied = ran ? std::min<size_t>(slot.done, filled) : 0;
+    for (size_t i = 0; i < filled; ++i) {
+      const xdpkv_write_entry& entry = slot.entries[i];
+      const BatchedWrite& write = writes[done + i];
+      if (i >= applied) {
+        // Not done, so nothing points at its blob: the caller's own path
+        // writes it again.
+        if (entry.op == XDPKV_WRITE_OP_SET) {
+          xdpkv_item item;
+          std::memcpy(&item, slot.items[i], sizeof(item));
+          DeleteBlob(item.blob_id, item.value_len);
+        }
+        continue;
+      }
+      shared_->writes.fetch_add(1, std::memory_order_relaxed);
+      if (write.kind == BatchedWrite::kIncrBy) numbers[done + i] = entry.number;
+      // What the one-key path counts of a replaced version (the program
+      // freed its blob).
+      if (entry.outcome == XDPKV_WRITE_REPLACED && Expired(entry.old_expires_at_ms)) {
+        if (write.counts_expired_read) {
+          shared_->get_expired.fetch_add(1, std::memory_order_relaxed);
+        }
+        shared_->reclaimed.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    done += applied;
+    if (applied < n) break;
+  }
+  return done;
+}
+
 absl::StatusOr<uint64_t> BpfStore::Restore(std::string_view key, std::string_view value,
                                            uint32_t flags, uint64_t expires_at_ms, uint64_t cas,
                                            ValueType type) {

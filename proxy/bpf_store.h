@@ -41,6 +41,7 @@ class BpfStore : public Store {
   absl::StatusOr<std::optional<StoredItem>> Peek(std::string_view key) override;
   std::vector<absl::StatusOr<std::optional<StoredItem>>> GetMany(
       std::span<const std::string_view> keys, size_t max_value_bytes = SIZE_MAX) override;
+  size_t WriteMany(std::span<const BatchedWrite> writes, std::span<int64_t> numbers) override;
   absl::StatusOr<uint64_t> Set(std::string_view key, std::string_view value, uint32_t flags,
                                uint64_t expires_at_ms) override;
   absl::StatusOr<bool> Delete(std::string_view key) override;

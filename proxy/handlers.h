@@ -302,6 +302,34 @@ class ReadAhead {
   size_t next_ = 0;
 };
 
+// Writes of a pipeline done ahead of the commands that reply for them
+// (RespSession, Store::WriteMany), in order: each command of the run takes
+// its own entry from the front (a command whose writes were not all done
+// does the rest its own way).
+class WriteAhead {
+ public:
+  struct Done {
+    std::string key;     // the command's first key
+    size_t writes = 0;   // its writes done: MSET's pairs, else 1
+    int64_t number = 0;  // INCRBY's new value
+  };
+  void Push(Done done) { entries_.push_back(std::move(done)); }
+  // The front entry if it is `key`'s command's (and it is taken).
+  std::optional<Done> Take(std::string_view key) {
+    if (next_ >= entries_.size() || entries_[next_].key != key) return std::nullopt;
+    return std::move(entries_[next_++]);
+  }
+  bool empty() const { return next_ >= entries_.size(); }
+  void Clear() {
+    entries_.clear();
+    next_ = 0;
+  }
+
+ private:
+  std::vector<Done> entries_;
+  size_t next_ = 0;
+};
+
 struct RespClient {
   // Redis's c->authenticated: set when the session starts if no password
   // is required then, and by a good AUTH / HELLO AUTH. A client connected
@@ -329,6 +357,11 @@ struct RespClient {
   // request's time goes"). Each GET takes its item from the front; any
   // other command drops what is left, so no read outlives the run.
   ReadAhead read_ahead;
+  // A pipeline's run of SET/INCR/INCRBY/DECR/DECRBY/MSET, written to the
+  // store together before the first of them replies (RespSession). The
+  // writes are done: every command of the run takes its entry and replies
+  // as it would have, before any other command runs.
+  WriteAhead write_ahead;
   // Blocking commands (proxy/blocking.h): how this connection's loop is
   // told that a parked command's reply is in (unset: this client never
   // parks, as a datagram's), the command while parked, and the keys the

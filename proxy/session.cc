@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <shared_mutex>
 
+#include "protocol/redis_commands.h"
 #include "protocol/resp.h"
+#include "protocol/values.h"
 #include "proxy/memcache_family.h"
 #include "proxy/memcache_retrieve.h"
 
@@ -344,7 +347,89 @@ bool IsGet(const resp::Command& command) {
   return (name[0] | 0x20) == 'g' && (name[1] | 0x20) == 'e' && (name[2] | 0x20) == 't';
 }
 
+// The writes of a plain SET, INCR, INCRBY, DECR, DECRBY or MSET, as
+// their handlers would do them (proxy/commands/redis_strings.cc), appended
+// to *writes, and the most its reply can take; 0 for any other command,
+// or one whose handler answers an error before it writes.
+size_t AppendBatchedWrites(const resp::Command& command, std::vector<BatchedWrite>* writes) {
+  const auto& args = command.args;
+  if (args.size() < 2) return 0;
+  const std::string_view name = args[0];
+  const auto is = [&](std::string_view want) { return resp::EqualsIgnoreCase(name, want); };
+  constexpr size_t kOkReply = sizeof("+OK\r\n") - 1;
+  constexpr size_t kIntegerReply = sizeof(":-9223372036854775808\r\n") - 1;
+  if (args.size() == 3 && is("set")) {
+    writes->push_back({BatchedWrite::kSet, args[1], args[2], 0, /*counts_expired_read=*/true});
+    return kOkReply;
+  }
+  if (args.size() % 2 == 1 && is("mset")) {
+    for (size_t i = 1; i < args.size(); i += 2) {
+      writes->push_back({BatchedWrite::kSet, args[i], args[i + 1], 0, false});
+    }
+    return kOkReply;
+  }
+  int64_t delta = 0;
+  if (args.size() == 2 && (is("incr") || is("decr"))) {
+    delta = is("incr") ? 1 : -1;
+  } else if (args.size() == 3 && (is("incrby") || is("decrby"))) {
+    const auto parsed = ParseRedisInteger(args[2]);
+    // Errors (not an integer, DECRBY's overflow) are the handler's.
+    if (!parsed || (is("decrby") && *parsed == std::numeric_limits<int64_t>::min())) return 0;
+    delta = is("decrby") ? -*parsed : *parsed;
+  } else {
+    return 0;
+  }
+  writes->push_back({BatchedWrite::kIncrBy, args[1], {}, delta, false});
+  return kIntegerReply;
+}
+
 }  // namespace
+
+void RespSession::WriteAheadRun(size_t out_size) {
+  // Not inside MULTI (queued, not run) nor before AUTH (refused).
+  if (client_.multi || !client_.authenticated) return;
+  std::vector<BatchedWrite> writes;
+  std::vector<size_t> ends;  // ends[j]: writes of the run's first j+1 commands
+  // The output bound stops the session before a command once what it has
+  // answered passes it: a run ends where that could happen, so every
+  // command written ahead also replies in this turn.
+  size_t projected = out_size;
+  for (size_t i = ahead_next_; i < ahead_.size() && projected <= output_limit_; ++i) {
+    const resp::ParseResult& r = ahead_[i];
+    if (r.status != resp::ParseStatus::kCommand) break;
+    const size_t reply_bytes = AppendBatchedWrites(r.command, &writes);
+    if (reply_bytes == 0) break;
+    projected += reply_bytes;
+    ends.push_back(writes.size());
+  }
+  if (writes.empty()) return;
+  std::vector<int64_t> numbers(writes.size());
+  size_t done;
+  {
+    // Isolated from a running EXEC and SWAPDB, as each command would be.
+    std::shared_lock<std::shared_mutex> isolated;
+    if (context_.transactions != nullptr) {
+      isolated = std::shared_lock<std::shared_mutex>(*context_.transactions);
+    }
+    Store* db_store = store_.Database(client_.db);
+    done = (db_store != nullptr ? *db_store : store_).WriteMany(writes, numbers);
+  }
+  size_t begin = 0;
+  for (size_t j = 0; j < ends.size() && begin < done; ++j) {
+    const size_t end = ends[j];
+    const size_t command_done = std::min(end, done) - begin;
+    client_.write_ahead.Push({std::string(writes[begin].key), command_done, numbers[end - 1]});
+    begin = end;
+  }
+  // The command the batch stopped before, none of whose writes were done,
+  // runs on its own, not in a batch again (an MSET stopped part way goes
+  // on by itself).
+  size_t full = 0;  // commands of the run all done
+  while (full < ends.size() && ends[full] <= done) ++full;
+  if (full < ends.size() && done == (full == 0 ? 0 : ends[full - 1])) {
+    write_alone_ = ahead_next_ + full;
+  }
+}
 
 void RespSession::ReadAheadGets() {
   // Not inside MULTI (queued, not run) nor before AUTH (refused).
@@ -404,7 +489,9 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
   ahead_.clear();
   ahead_next_ = 0;
   while (!closing_) {
-    if (out->size() > output_limit_) {
+    // (Never between writes done ahead and their replies: a run ends
+    // before the bound could stop it, WriteAheadRun.)
+    if (out->size() > output_limit_ && client_.write_ahead.empty()) {
       paused_ = true;
       break;
     }
@@ -413,6 +500,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       // so a run of GETs can be read from the store in one call.
       ahead_.clear();
       ahead_next_ = 0;
+      write_alone_ = SIZE_MAX;
       while (ahead_.size() < kReadAheadCommands && parsed < input.size()) {
         resp::ParseResult r = parser_.Parse(input.substr(parsed));
         if (r.status == resp::ParseStatus::kNeedMore) break;
@@ -428,6 +516,10 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
       if (client_.read_ahead.empty()) ReadAheadGets();
     } else {
       client_.read_ahead.Clear();
+      if (r.status == resp::ParseStatus::kCommand && client_.write_ahead.empty() &&
+          ahead_next_ != write_alone_) {
+        WriteAheadRun(out->size());
+      }
     }
     ++ahead_next_;
     const size_t reply_start = out->size();
@@ -458,6 +550,7 @@ size_t RespSession::Feed(std::string_view input, std::string* out) {
     EndResponseObject(reply_start, *out);
   }
   client_.read_ahead.Clear();
+  client_.write_ahead.Clear();  // empty: every write done ahead has replied
   // Commands parsed but not answered are parsed again from `used` next
   // time: the parser starts over there.
   if (ahead_next_ < ahead_.size() || (used < parsed)) parser_.StartOver();

@@ -173,6 +173,11 @@ class RespSession {
   // Reads the run of GETs at ahead_[ahead_next_...] in one store call,
   // into client_.read_ahead (docs/architecture.md).
   void ReadAheadGets();
+  // Does the run of plain writes at ahead_[ahead_next_...] (SET, INCR,
+  // INCRBY, DECR, DECRBY, MSET) with one Store::WriteMany, into
+  // client_.write_ahead; `out_size` is the output so far, which bounds the
+  // run as the output bound would stop it (docs/architecture.md).
+  void WriteAheadRun(size_t out_size);
 
   // Commands parsed ahead of their turn, at most this many at once: a
   // pipeline's GETs are read together.
@@ -184,6 +189,8 @@ class RespSession {
   resp::Parser parser_;
   std::vector<resp::ParseResult> ahead_;  // parsed, not yet answered from ahead_next_
   size_t ahead_next_ = 0;
+  // The ahead_ index of a write a batch stopped before: it runs on its own.
+  size_t write_alone_ = SIZE_MAX;
   RespClient client_;
   bool closing_ = false;
   bool paused_ = false;

@@ -100,6 +100,25 @@ struct Mutation {
   }
 };
 
+// One write of a batch (Store::WriteMany): Redis's plain SET (and MSET's
+// pairs) and INCRBY (INCR, DECR, DECRBY).
+struct BatchedWrite {
+  enum Kind : uint8_t {
+    // `value` over whatever is there, of any type: flags 0, no expiry.
+    kSet,
+    // The string's integer plus `delta`, keeping its flags and expiry; an
+    // absent key becomes `delta`.
+    kIncrBy,
+  };
+  Kind kind = kSet;
+  std::string_view key;
+  std::string_view value;  // kSet
+  int64_t delta = 0;       // kIncrBy
+  // kSet: an expired item replaced counts as a read that found it expired
+  // (SET reads the key through Mutate; MSET's Set does not).
+  bool counts_expired_read = false;
+};
+
 // Decides from the current item (nullopt: absent or expired). May be called
 // more than once: it must not have side effects beyond its result.
 using MutateFn = std::function<Mutation(const std::optional<StoredItem>& current)>;
@@ -173,6 +192,17 @@ class Store {
       if (items.back().ok() && *items.back()) bytes += (*items.back())->value.size();
     }
     return items;
+  }
+  // Does `writes` in order, each exactly as the one-key path would
+  // (Set; Mutate for kIncrBy), as far as it can together, and stops before
+  // the first it cannot do that way (a store error, a value that is not an
+  // integer, another type, an overflow, no room without evicting...):
+  // returns how many it did, a prefix, the caller doing the rest its own
+  // way. numbers[i] is a kIncrBy's new value. A store without batches does
+  // none (BpfStore: one program run for up to XDPKV_WRITE_BATCH writes).
+  virtual size_t WriteMany(std::span<const BatchedWrite> /*writes*/,
+                           std::span<int64_t> /*numbers*/) {
+    return 0;
   }
   // Creates or replaces; returns the item's new CAS unique.
   // ResourceExhausted when the store is full.

@@ -29,6 +29,11 @@ static_assert(offsetof(xdpkv_item, inline_value) == 48);
 static_assert(sizeof(xdpkv_item) == 48 + XDPKV_INLINE_VALUE_MAX);
 // Slots sit at 8-byte strides in the mmapped array.
 static_assert(sizeof(xdpkv_read_slot) % 8 == 0);
+static_assert(sizeof(xdpkv_write_slot) % 8 == 0);
+static_assert(sizeof(xdpkv_write_entry) == 32);
+static_assert(offsetof(xdpkv_write_slot, entries) == 8);
+static_assert(XDPKV_WRITE_SLOTS == XDPKV_READ_SLOTS,
+              "a thread's write slot is its read slot's index");
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
 static_assert(sizeof(xdpkv_key32) == 4 + 32);

@@ -355,6 +355,13 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
                        bpf_map__fd(skeleton->maps.xdpkv_read_slots), 0);
     if (slots == MAP_FAILED) return ErrnoStatus(errno, "mapping the read slots");
     loader->read_slots_ = static_cast<xdpkv_read_slot*>(slots);
+    // Batched writes too (xdpkv_write_slots), at the same thread's index.
+    const size_t write_bytes = ((sizeof(xdpkv_write_slot) + 7) / 8 * 8) * XDPKV_WRITE_SLOTS;
+    loader->write_slots_bytes_ = (write_bytes + page - 1) / page * page;
+    void* write_slots = mmap(nullptr, loader->write_slots_bytes_, PROT_READ | PROT_WRITE,
+                             MAP_SHARED, bpf_map__fd(skeleton->maps.xdpkv_write_slots), 0);
+    if (write_slots == MAP_FAILED) return ErrnoStatus(errno, "mapping the write slots");
+    loader->write_slots_ = static_cast<xdpkv_write_slot*>(write_slots);
   }
 
   // The allowlist (an LPM trie) is set once; it starts empty.
@@ -413,6 +420,7 @@ absl::Status XdpLoader::PinStore() {
 
 XdpLoader::~XdpLoader() {
   if (read_slots_ != nullptr) munmap(read_slots_, read_slots_bytes_);
+  if (write_slots_ != nullptr) munmap(write_slots_, write_slots_bytes_);
   for (int fd : link_fds_) close(fd);
   xdpkv_bpf__destroy(skeleton_);
   if (pin_dir_lock_fd_ >= 0) close(pin_dir_lock_fd_);
@@ -478,6 +486,10 @@ int XdpLoader::ReadSlotForThisThread() const {
 
 int XdpLoader::read_program_fd() const {
   return bpf_program__fd(skeleton_->progs.xdpkv_store_read);
+}
+
+int XdpLoader::write_program_fd() const {
+  return bpf_program__fd(skeleton_->progs.xdpkv_store_write);
 }
 
 int XdpLoader::cas_program_fd() const {

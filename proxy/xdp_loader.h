@@ -97,8 +97,13 @@ class XdpLoader {
   int read_program_fd() const;
   xdpkv_read_slot* read_slots() const { return read_slots_; }
   // A read slot of its own for the calling thread, or -1 when all are
-  // taken (each thread keeps the first it got).
+  // taken (each thread keeps the first it got). The thread's write slot
+  // has the same index.
   int ReadSlotForThisThread() const;
+  // The batched-write program (struct xdpkv_write_request) and its slots,
+  // mmapped (XDPKV_WRITE_SLOTS of struct xdpkv_write_slot).
+  int write_program_fd() const;
+  xdpkv_write_slot* write_slots() const { return write_slots_; }
   // The store maps: items, one per key class; out-of-line values, one per
   // value class (proxy/store_layout.h).
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;
@@ -139,6 +144,8 @@ class XdpLoader {
   xdpkv_read_slot* read_slots_ = nullptr;  // mmapped xdpkv_read_slots
   mutable std::atomic<int> next_read_slot_{0};
   size_t read_slots_bytes_ = 0;
+  xdpkv_write_slot* write_slots_ = nullptr;  // mmapped xdpkv_write_slots
+  size_t write_slots_bytes_ = 0;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
   bool store_created_ = false;
   std::vector<std::string> deferred_pins_;  // StoreMaps' pin paths, until PinStore

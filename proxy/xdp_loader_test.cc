@@ -240,6 +240,9 @@ const std::map<std::string, uint32_t>& VerifierBudgets() {
       // measured 1,876 (2026-11-26: batched reads, + recency on hits and
       // the item's memcached flags copied)
       {"xdpkv_store_read", 2500},
+      // measured 18,842 (2026-11-26: batched writes, SET and INCRBY; the
+      // integer's parse and print loops are most of it)
+      {"xdpkv_store_write", 28000},
       // The send loop (TC_MAX_DATAGRAMS iterations) is about 120k of it.
       {"xdpkv_tc", 200000},        // measured 184,313 (2026-11-26: word key scan)
   };
@@ -338,6 +341,16 @@ std::vector<StructLayout> SharedLayouts() {
        {XDPKV_MEMBER(xdpkv_cas_request, expected_cas), XDPKV_MEMBER(xdpkv_cas_request, op),
         XDPKV_MEMBER(xdpkv_cas_request, reserved), XDPKV_MEMBER(xdpkv_cas_request, key),
         XDPKV_MEMBER(xdpkv_cas_request, item)}},
+      {"xdpkv_write_entry",
+       sizeof(xdpkv_write_entry),
+       {XDPKV_MEMBER(xdpkv_write_entry, op), XDPKV_MEMBER(xdpkv_write_entry, outcome),
+        XDPKV_MEMBER(xdpkv_write_entry, number), XDPKV_MEMBER(xdpkv_write_entry, cas),
+        XDPKV_MEMBER(xdpkv_write_entry, old_expires_at_ms)}},
+      {"xdpkv_write_slot",
+       sizeof(xdpkv_write_slot),
+       {XDPKV_MEMBER(xdpkv_write_slot, count), XDPKV_MEMBER(xdpkv_write_slot, done),
+        XDPKV_MEMBER(xdpkv_write_slot, entries), XDPKV_MEMBER(xdpkv_write_slot, keys),
+        XDPKV_MEMBER(xdpkv_write_slot, items)}},
       {"xdpkv_key16",
        sizeof(xdpkv_key16),
        {XDPKV_MEMBER(xdpkv_key16, len), XDPKV_MEMBER(xdpkv_key16, bytes)}},

@@ -33,7 +33,7 @@ enum replace_result {
  * key (`key_tag`), is not being deleted and is the `expected_cas` version
  * (XDPKV_CAS_ANY: any), writes `item`'s fields and inline value over it.
  * The replaced version goes to *old: whole, or (save_inline 0) only what
- * freeing its blob needs. */
+ * freeing its blob needs, and its expiry. */
 static __always_inline int replace_locked(struct xdpkv_item *it, const struct xdpkv_item *item,
 					  __u64 key_tag, __u64 expected_cas,
 					  struct xdpkv_item *old, int save_inline)
@@ -53,9 +53,9 @@ static __always_inline int replace_locked(struct xdpkv_item *it, const struct xd
 	} else {
 		old->value_len = it->value_len;
 		old->blob_id = it->blob_id;
+		old->expires_at_ms = it->expires_at_ms;
 		if (save_inline) {
 			old->cas = it->cas;
-			old->expires_at_ms = it->expires_at_ms;
 			old->flags = it->flags;
 			old->state = it->state;
 			old->key_tag = it->key_tag;

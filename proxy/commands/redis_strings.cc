@@ -134,6 +134,8 @@ std::optional<int64_t> SetOptionsExpiry(Call& call, const SetOptions& o, std::st
 }
 
 void Set(Call& call) {
+  // Written ahead with the pipeline's run of writes (RespSession): done.
+  if (call.args.size() == 3 && call.client.write_ahead.Take(call.args[1])) return call.Ok();
   SetOptions options;
   if (!ParseSetOptions(call, 3, true, &options)) return;
   std::optional<int64_t> when;
@@ -257,7 +259,13 @@ void MSet(Call& call, bool only_if_none_exist) {
       if (item.ok() && *item) return call.Integer(0);
     }
   }
-  for (size_t i = 1; i < call.args.size(); i += 2) {
+  size_t first = 1;
+  if (!only_if_none_exist) {
+    // Written ahead with the pipeline's run of writes (RespSession), all
+    // of it or its first pairs.
+    if (auto done = call.client.write_ahead.Take(call.args[1])) first += 2 * done->writes;
+  }
+  for (size_t i = first; i < call.args.size(); i += 2) {
     auto set = call.store.Set(call.args[i], call.args[i + 1], 0, 0);
     if (!set.ok()) return call.StoreError(set.status());
   }
@@ -266,6 +274,8 @@ void MSet(Call& call, bool only_if_none_exist) {
 
 // INCR, DECR, INCRBY, DECRBY: signed 64-bit, the item keeps its TTL.
 void IncrBy(Call& call, int64_t delta) {
+  // Written ahead with the pipeline's run of writes (RespSession): done.
+  if (auto done = call.client.write_ahead.Take(call.args[1])) return call.Integer(done->number);
   std::string_view error;
   int64_t result = 0;
   auto mutated = call.store.Mutate(call.args[1], [&](const std::optional<StoredItem>& current) {
