@@ -38,15 +38,21 @@ size_t ActiveExpiry::Tick(uint64_t now_ms, const std::function<uint64_t()>& cloc
       return removed;
     }
     removed += page->expired;
+    with_ttl_in_pass_ += page->expired;
+    for (const ItemMeta& meta : page->metas) with_ttl_in_pass_ += meta.expires_at_ms != 0;
     cursor_ = page->next_cursor;
     spent = clock_ms() - start;
     if (cursor_ == 0) {
-      // A pass is done: pause in proportion to what it cost.
+      // A pass is done: pause in proportion to what it cost, and twice as
+      // long after each pass in a row that met no TTL.
       pass_cost_ms_ += spent;
       ++passes_;
-      next_pass_ms_ =
-          now_ms + std::clamp(pass_cost_ms_ * kPauseFactor, kMinPauseMs, kMaxPauseMs);
+      passes_without_ttl_ = with_ttl_in_pass_ == 0 ? std::min(passes_without_ttl_ + 1, 16u) : 0;
+      const uint64_t pause = std::max(pass_cost_ms_ * kPauseFactor, kMinPauseMs)
+                             << passes_without_ttl_;
+      next_pass_ms_ = now_ms + std::min(pause, kMaxPauseMs);
       pass_cost_ms_ = 0;
+      with_ttl_in_pass_ = 0;
       return removed;
     }
   } while (spent < kStepBudgetMs);

@@ -78,6 +78,36 @@ TEST(ActiveExpiry, PassesArePacedByTheirCost) {
   EXPECT_LE(passes_per_minute, 22.0);
 }
 
+// A store without TTLs is walked less and less often (each pass that met
+// none doubles the pause, to kMaxPauseMs); the first key with a TTL brings
+// the pace back, and still leaves within kMaxPauseMs and a pass of expiring.
+TEST(ActiveExpiry, AStoreWithoutTtlsIsWalkedRarely) {
+  testing::MemoryStore store;
+  store.max_items = 100000;
+  for (int i = 0; i < 50000; ++i) ASSERT_TRUE(store.Set("k" + std::to_string(i), "v", 0, 0).ok());
+  ActiveExpiry expiry(store);
+  uint64_t now = 1'000'000;
+  auto clock = [&] { return now; };  // passes cost no time: the minimum pause
+  const uint64_t start = now;
+  for (; now < start + 600'000; now += kTickMs) {
+    store.now_ms = now;
+    expiry.Tick(now, clock);
+  }
+  std::printf("active-expiry: %llu passes in 10 simulated minutes without TTLs\n",
+              static_cast<unsigned long long>(expiry.passes()));
+  // Back to back at the minimum pause it would be ~1,000; at kMaxPauseMs, 60.
+  EXPECT_LE(expiry.passes(), 70u);
+  ASSERT_TRUE(store.Set("ttl", "v", 0, now + 1000).ok());
+  const uint64_t expires_at = now + 1000;
+  while (store.Usage()->items > 50000 && now < expires_at + 60'000) {
+    now += kTickMs;
+    store.now_ms = now;
+    expiry.Tick(now, clock);
+  }
+  EXPECT_EQ(store.Usage()->items, 50000u);
+  EXPECT_LE(now - expires_at, ActiveExpiry::kMaxPauseMs + 20 * kTickMs);
+}
+
 TEST(RateLimitedLog, PrintsOncePerInterval) {
   RateLimitedLog log("test chore", 1000);
   const absl::Status failure = absl::UnavailableError("map gone");
