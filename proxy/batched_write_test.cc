@@ -23,6 +23,7 @@
 #include "proxy/session.h"
 #include "proxy/testing/memory_store.h"
 #include "proxy/testing/packets.h"
+#include "proxy/testing/races.h"
 #include "proxy/xdp_loader.h"
 
 namespace xdpkv {
@@ -405,17 +406,8 @@ TEST(BatchedWrites, TheOutputBoundNeverSplitsAWriteFromItsReply) {
 
 // ---- races -----------------------------------------------------------------------
 
-void PinToCpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu % static_cast<int>(std::thread::hardware_concurrency()), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-bool Uniform(std::string_view value) {
-  return value.size() == XDPKV_INLINE_VALUE_MAX &&
-         value.find_first_not_of(value[0]) == std::string_view::npos;
-}
+using testing::PinToCpu;
+using testing::Uniform;
 
 bool Decimal(std::string_view value) { return ParseRedisInteger(value).has_value(); }
 

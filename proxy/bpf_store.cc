@@ -76,8 +76,6 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
   }
   if (count_hit) RefreshRecency(key, item);
   const uint64_t now_ms = NowBootMs();
-  const LfuParams lfu{shared_->lfu_log_factor.load(std::memory_order_relaxed),
-                      shared_->lfu_decay_minutes.load(std::memory_order_relaxed)};
   return StoredItem{std::move(value),
                     item.flags,
                     item.cas,
@@ -85,7 +83,7 @@ std::optional<StoredItem> BpfStore::Live(std::string_view key, const xdpkv_item&
                     static_cast<ValueType>(item.type),
                     item.mc_bits,
                     AtimeSeconds(item.atime_ms, now_ms),
-                    LfuDecayed(item.lfu, IdleMs(item.atime_ms, static_cast<uint32_t>(now_ms)), lfu)};
+                    LfuDecayed(item.lfu, IdleMs(item.atime_ms, static_cast<uint32_t>(now_ms)), Lfu())};
 }
 
 std::optional<absl::StatusOr<std::optional<StoredItem>>> BpfStore::Answer(

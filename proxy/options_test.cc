@@ -40,6 +40,24 @@ TEST(Options, DefaultsAreMemcachedsAndRedissPorts) {
   EXPECT_EQ(o->xdp.memory_limit_bytes, uint64_t{64} << 20);
 }
 
+// Redis's LFU policies and tunables from the command line; the tunables'
+// range is Redis's, 0..INT_MAX.
+TEST(Options, LfuPolicyAndTunables) {
+  auto o = Parse({"--maxmemory-policy", "allkeys-lfu", "--lfu-log-factor", "0",
+                  "--lfu-decay-time", "5"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->eviction_policy, EvictionPolicy::kAllKeysLfu);
+  EXPECT_EQ(o->lfu.log_factor, 0u);
+  EXPECT_EQ(o->lfu.decay_minutes, 5u);
+  EXPECT_EQ(Parse({})->lfu.log_factor, LfuParams{}.log_factor);
+  EXPECT_EQ(Error({"--lfu-log-factor", "-1"}),
+            "--lfu-log-factor must be 0..2147483647, not '-1'");
+  EXPECT_EQ(Error({"--lfu-decay-time", "2147483648"}),
+            "--lfu-decay-time must be 0..2147483647, not '2147483648'");
+  EXPECT_NE(Error({"--maxmemory-policy", "lfu"}).find("allkeys-lfu, volatile-lfu"),
+            std::string::npos);
+}
+
 TEST(Options, MemcachedsBehaviourFlags) {
   auto o = Parse({"-C", "-F", "-X", "-W", "-A", "-R", "5", "-b", "64", "-B", "ascii", "-o",
                   "idle_timeout=30,maxconns_fast", "-D", "/", "-vv", "-k", "-r", "-P", "/tmp/p"});

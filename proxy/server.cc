@@ -666,7 +666,7 @@ struct Server::Loop {
   // the event loop's turn (FlushDeferred), as Redis writes them in
   // beforeSleep: a client with several connections is then woken once per
   // turn rather than once per reply (measured: sock_def_readable's wakeups
-  // took 27% of the server's CPU under redis-benchmark -P 16, 6% after).
+  // took 27% of the server's CPU under redis-benchmark -P 16, 3% after).
   void OnConnection(int fd, uint32_t events, bool defer_flush = false) {
     Connection& conn = *connections[fd];
     if (events & (EPOLLERR | EPOLLHUP)) conn.read_closed = true;

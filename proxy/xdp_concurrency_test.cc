@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "proxy/bpf_store.h"
 #include "proxy/testing/packets.h"
+#include "proxy/testing/races.h"
 #include "proxy/xdp_loader.h"
 
 namespace xdpkv {
@@ -32,18 +33,8 @@ constexpr int kWritesPerWriter = 200000;
 constexpr int kReadsPerReader = 600000;
 constexpr char kKey[] = "contended";
 
-void PinToCpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu % static_cast<int>(std::thread::hardware_concurrency()), &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-// True when `value` is 128 copies of one byte.
-bool Uniform(std::string_view value) {
-  if (value.size() != XDPKV_INLINE_VALUE_MAX) return false;
-  return value.find_first_not_of(value[0]) == std::string_view::npos;
-}
+using testing::PinToCpu;
+using testing::Uniform;
 
 struct Tally {
   std::atomic<uint64_t> reads{0};
