@@ -27,8 +27,9 @@ bool Volatile(EvictionPolicy policy) {
          policy == EvictionPolicy::kVolatileTtl || policy == EvictionPolicy::kVolatileLfu;
 }
 
-// True if a should go before b.
-bool Prefer(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCandidate& b) {
+}  // namespace
+
+bool EvictsBefore(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCandidate& b) {
   if (policy == EvictionPolicy::kVolatileTtl && a.expires_at_ms != b.expires_at_ms) {
     return a.expires_at_ms < b.expires_at_ms;
   }
@@ -37,7 +38,14 @@ bool Prefer(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCan
   return a.cas < b.cas;
 }
 
-}  // namespace
+bool Evictable(EvictionPolicy policy, const EvictionCandidate& candidate) {
+  if (policy == EvictionPolicy::kNoEviction) return false;
+  return !Volatile(policy) || candidate.expires_at_ms != 0;
+}
+
+bool IsRandom(EvictionPolicy policy) {
+  return policy == EvictionPolicy::kAllKeysRandom || policy == EvictionPolicy::kVolatileRandom;
+}
 
 std::optional<EvictionPolicy> ParseEvictionPolicy(std::string_view name) {
   for (const auto& [policy_name, policy] : kPolicies) {
@@ -95,14 +103,11 @@ uint32_t RecencyRefreshAfterMs(uint32_t last_victim_idle_ms) {
 
 std::optional<size_t> ChooseVictim(EvictionPolicy policy,
                                    std::span<const EvictionCandidate> candidates) {
-  if (policy == EvictionPolicy::kNoEviction) return std::nullopt;
   std::optional<size_t> best;
   for (size_t i = 0; i < candidates.size(); ++i) {
-    if (Volatile(policy) && candidates[i].expires_at_ms == 0) continue;
-    if (policy == EvictionPolicy::kAllKeysRandom || policy == EvictionPolicy::kVolatileRandom) {
-      return i;
-    }
-    if (!best || Prefer(policy, candidates[i], candidates[*best])) best = i;
+    if (!Evictable(policy, candidates[i])) continue;
+    if (IsRandom(policy)) return i;
+    if (!best || EvictsBefore(policy, candidates[i], candidates[*best])) best = i;
   }
   return best;
 }

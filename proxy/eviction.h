@@ -86,6 +86,15 @@ inline constexpr uint32_t kRecencyRefreshMaxMs = 10000;
 std::optional<size_t> ChooseVictim(EvictionPolicy policy,
                                    std::span<const EvictionCandidate> candidates);
 
+// Whether `policy` may evict `candidate` at all (noeviction none, volatile
+// policies only items with an expiry).
+bool Evictable(EvictionPolicy policy, const EvictionCandidate& candidate);
+// True if `policy` evicts `a` before `b`: the order ChooseVictim picks in
+// (random policies: by idle time, their samples being random already).
+bool EvictsBefore(EvictionPolicy policy, const EvictionCandidate& a, const EvictionCandidate& b);
+// True for allkeys-random and volatile-random.
+bool IsRandom(EvictionPolicy policy);
+
 }  // namespace xdpkv
 
 #endif  // XDPKV_PROXY_EVICTION_H_

@@ -135,6 +135,9 @@ int main(int argc, char** argv) {
   // the program unattached. A new store is pinned only once the dump is
   // loaded into it: a server that dies while loading leaves none behind.
   xdp.defer_pinning_new_store = true;
+  // A restart with a smaller -m evicts by the policy the server runs.
+  xdp.eviction_policy = options.eviction_policy;
+  xdp.lfu = options.lfu;
   auto loaded = xdpkv::XdpLoader::Load(xdp);
   if (!loaded.ok()) Fail(std::string(loaded.status().message()));
   std::unique_ptr<xdpkv::XdpLoader> loader = std::move(*loaded);

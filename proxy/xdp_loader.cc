@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,6 +27,7 @@
 #include "linux/magic.h"
 // The skeleton names the layout's types, so the layout comes first.
 #include "proxy/map_memory.h"
+#include "proxy/store_resize.h"
 #include "xdpkv_layout.h"
 #include "xdpkv.skel.h"
 
@@ -128,6 +130,16 @@ std::vector<bpf_map*> StoreMaps(xdpkv_bpf* skeleton) {
   for (bpf_map* map : ItemMaps(skeleton)) maps.push_back(map);
   for (bpf_map* map : BlobMaps(skeleton)) maps.push_back(map);
   return maps;
+}
+
+// The store maps as this load will create them.
+std::vector<StoreMapShape> WantedShapes(xdpkv_bpf* skeleton) {
+  std::vector<StoreMapShape> shapes;
+  for (bpf_map* map : StoreMaps(skeleton)) {
+    shapes.push_back({bpf_map__name(map), bpf_map__key_size(map), bpf_map__value_size(map),
+                      bpf_map__max_entries(map)});
+  }
+  return shapes;
 }
 
 // Makes a hash map hold exactly `want` (key bytes -> value bytes).
@@ -278,31 +290,88 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     }
   }
 
-  std::vector<std::string> present, missing;
-  for (bpf_map* map : StoreMaps(skeleton)) {
-    if (config.max_items_per_class != 0) {
+  if (config.max_items_per_class != 0) {
+    for (bpf_map* map : StoreMaps(skeleton)) {
       if (int err = bpf_map__set_max_entries(map, config.max_items_per_class); err != 0) {
         return ErrnoStatus(err, "sizing the store maps");
       }
     }
-    if (!config.pin_dir.empty()) {
-      const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
-      if (config.fresh) unlink(path.c_str());
-      (access(path.c_str(), F_OK) == 0 ? present : missing).push_back(bpf_map__name(map));
-    }
   }
-  // Part of a store is not a store: serving it would lose keys silently
-  // (an item whose blob map was recreated empty fails on every read).
-  if (!present.empty() && !missing.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the store in ", config.pin_dir, " is incomplete (missing ", absl::StrJoin(missing, ", "),
-        "): refusing to serve part of it; --fresh drops it"));
-  }
-  loader->store_created_ = present.empty();
+
+  // What is pinned already: reused as it is when its maps are the ones
+  // this start creates; copied into them when they are not (another -m,
+  // another version's key classes: proxy/store_resize.h).
+  std::optional<PinnedStore> resize_from;
+  std::optional<ResizePlan> resize_plan;
   if (!config.pin_dir.empty()) {
+    if (config.fresh) {
+      if (auto status = DropPinnedStore(config.pin_dir); !status.ok()) return status;
+    }
+    auto pinned = PinnedStore::Open(config.pin_dir);
+    if (!pinned.ok()) return pinned.status();
+    const std::vector<StoreMapShape> wanted = WantedShapes(skeleton);
+    if (!pinned->empty() && !pinned->Matches(wanted)) {
+      // Part of a store is not a store: serving it would lose keys
+      // silently (an item whose blob map was recreated empty fails on
+      // every read). A store of another layout has other names.
+      std::vector<std::string> missing;
+      bool other_layout = false;
+      for (const StoreMapShape& map : wanted) {
+        if (std::none_of(pinned->maps().begin(), pinned->maps().end(),
+                         [&](const StoreMapShape& m) { return m.name == map.name; })) {
+          missing.push_back(map.name);
+        }
+      }
+      for (const StoreMapShape& map : pinned->maps()) {
+        if (std::none_of(wanted.begin(), wanted.end(),
+                         [&](const StoreMapShape& m) { return m.name == map.name; })) {
+          other_layout = true;
+        }
+      }
+      if (!missing.empty() && !other_layout) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the store in ", config.pin_dir, " is incomplete (missing ",
+            absl::StrJoin(missing, ", "), "): refusing to serve part of it; --fresh drops it"));
+      }
+      ResizeTarget target;
+      for (size_t cls = 0; cls < XDPKV_KEY_CLASS_COUNT; ++cls) {
+        target.item_cost[cls] = memory.item_cost[cls];
+      }
+      for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
+        target.blob_cost[cls] = memory.blob_cost[cls];
+      }
+      uint64_t fixed = 0;
+      for (bpf_map* map : StoreMaps(skeleton)) fixed += model->FixedBytes(bpf_map__max_entries(map));
+      target.element_limit =
+          config.memory_limit_bytes > fixed ? config.memory_limit_bytes - fixed : 0;
+      target.policy = config.eviction_policy;
+      target.lfu = config.lfu;
+      target.now_ms = NowBootMs();
+      auto plan = PlanResize(*pinned, target);
+      if (!plan.ok()) return plan.status();
+      // What the policy may not evict stays, over the limit if it must.
+      for (size_t cls = 0; cls < item_maps.size(); ++cls) {
+        if (plan->items[cls] > bpf_map__max_entries(item_maps[cls])) {
+          if (int err = bpf_map__set_max_entries(item_maps[cls],
+                                                 static_cast<__u32>(plan->items[cls]));
+              err != 0) {
+            return ErrnoStatus(err, "sizing the store maps");
+          }
+        }
+      }
+      resize_plan = std::move(*plan);
+      resize_from = std::move(*pinned);
+    } else if (!pinned->empty()) {
+      loader->store_created_ = false;
+    }
+    if (pinned->empty()) loader->store_created_ = true;
+  } else {
+    loader->store_created_ = true;
+  }
+  if (!config.pin_dir.empty() && !resize_from) {
     // A new store may stay unpinned until PinStore (a snapshot is loaded
     // into it first); an existing one is reused through its pins.
-    const bool defer = present.empty() && config.defer_pinning_new_store;
+    const bool defer = loader->store_created_ && config.defer_pinning_new_store;
     for (bpf_map* map : StoreMaps(skeleton)) {
       const std::string path = absl::StrCat(config.pin_dir, "/", bpf_map__name(map));
       if (defer) {
@@ -320,12 +389,29 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     return ErrnoStatus(err, "sizing the TC tier's output buffers");
   }
   if (int err = xdpkv_bpf__load(skeleton); err != 0) {
-    return ErrnoStatus(err, present.empty()
+    return ErrnoStatus(err, loader->store_created_ || resize_from
                                 ? "loading the BPF program (root with BPF rights needed)"
                                 : absl::StrCat("loading the BPF program over the store pinned in ",
                                                config.pin_dir,
                                                " (a store from an incompatible xdpkv version "
                                                "needs --fresh, which drops it)"));
+  }
+  if (resize_from) {
+    // Copied, then pinned over the old maps, before anything can write.
+    std::vector<int> item_fds, blob_fds;
+    for (bpf_map* map : item_maps) item_fds.push_back(bpf_map__fd(map));
+    for (bpf_map* map : blob_maps) blob_fds.push_back(bpf_map__fd(map));
+    if (auto status = CopyKept(*resize_from, *resize_plan, item_fds, blob_fds); !status.ok()) {
+      return status;
+    }
+    std::vector<std::pair<std::string, int>> new_maps;
+    for (bpf_map* map : StoreMaps(skeleton)) new_maps.emplace_back(bpf_map__name(map), bpf_map__fd(map));
+    if (auto status = ReplacePins(config.pin_dir, new_maps, *resize_from); !status.ok()) {
+      return status;
+    }
+    std::fprintf(stderr, "xdpkv: the store in %s was sized for another memory limit or layout: %s\n",
+                 config.pin_dir.c_str(), resize_plan->Summary().c_str());
+    loader->resize_summary_ = resize_plan->Summary();
   }
   // The memory the pinned store already holds, counted exactly from the
   // kernel's own figures, before anything can write.

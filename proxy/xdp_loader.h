@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proxy/admission.h"
+#include "proxy/eviction.h"
 #include "proxy/map_memory.h"
 #include "proxy/store_layout.h"
 
@@ -50,6 +51,10 @@ struct XdpConfig {
   // Entries per map, over whatever the limit would give (tests and
   // benches: a store whose classes are full after a few items). 0: unset.
   uint32_t max_items_per_class = 0;
+  // What a restart over a store sized for another limit evicts to fit
+  // this one (proxy/store_resize.h), as the server evicts when full.
+  EvictionPolicy eviction_policy = EvictionPolicy::kAllKeysLru;
+  LfuParams lfu;
   // Admission (proxy/admission.h; docs/architecture.md, "Admission"): the
   // addresses the server listens on (0.0.0.0 and :: stand for every
   // address of an interface XDP is on), the sources the kernel may answer
@@ -84,6 +89,9 @@ class XdpLoader {
   // pin_dir, it was dropped with --fresh, or there is no pin_dir), as
   // opposed to reused from the pins.
   bool store_created() const { return store_created_; }
+  // What this load did to a pinned store sized for another limit or
+  // layout (ResizePlan::Summary), or empty: none was resized.
+  const std::string& resize_summary() const { return resize_summary_; }
   // Pins a new store whose pinning was deferred (defer_pinning_new_store);
   // a no-op otherwise. All maps or none.
   absl::Status PinStore();
@@ -148,6 +156,7 @@ class XdpLoader {
   size_t write_slots_bytes_ = 0;
   int pin_dir_lock_fd_ = -1;   // flock'ed for the loader's lifetime
   bool store_created_ = false;
+  std::string resize_summary_;
   std::vector<std::string> deferred_pins_;  // StoreMaps' pin paths, until PinStore
   std::vector<std::string> listen_addresses_;
   std::vector<std::string> admission_ifaces_ = {"lo"};  // lo, then attached ones

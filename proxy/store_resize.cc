@@ -1,0 +1,344 @@
+#include "proxy/store_resize.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <random>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "bpf/bpf.h"
+
+namespace xdpkv {
+namespace {
+
+constexpr char kItemPrefix[] = "xdpkv_items_k";
+constexpr char kBlobPrefix[] = "xdpkv_blobs_";
+// A new map pinned beside the old pin of its name, then renamed over it
+// (bpffs refuses names with a dot).
+constexpr char kNewSuffix[] = "__resizing";
+
+absl::Status ErrnoStatus(int err, const std::string& what) {
+  if (err < 0) err = -err;
+  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
+}
+
+absl::Status Incompatible(const StoreMapShape& map, const std::string& why) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the pinned map ", map.name, " is not one this xdpkv can read (", why,
+      "): a store from an incompatible xdpkv version needs --fresh, which drops it"));
+}
+
+// Which value class a pinned blob map holds, from its value size.
+absl::StatusOr<size_t> BlobClassOfMap(const StoreMapShape& map) {
+  for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
+    if (map.value_size == sizeof(xdpkv_blob_header) + BlobClassBytes(cls)) {
+      if (map.key_size != sizeof(uint64_t)) return Incompatible(map, "its key is not a blob id");
+      return cls;
+    }
+  }
+  return Incompatible(map, "no value class has its value size");
+}
+
+// The candidate eviction compares, for one old item.
+EvictionCandidate CandidateOf(const xdpkv_item& item, const ResizeTarget& target) {
+  EvictionCandidate c;
+  c.idle_ms = IdleMs(item.atime_ms, static_cast<uint32_t>(target.now_ms));
+  c.cas = item.cas;
+  c.expires_at_ms = item.expires_at_ms;
+  c.lfu = LfuDecayed(item.lfu, c.idle_ms, target.lfu);
+  return c;
+}
+
+// The item's key as the new store keys it: its class's map key bytes.
+std::string NewMapKey(const std::string& old_key, uint32_t len) {
+  const size_t cls = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
+  std::string key(sizeof(uint32_t) + kKeyClassBytes[cls], '\0');
+  std::memcpy(key.data(), old_key.data(), sizeof(uint32_t) + (len & XDPKV_KEY_LEN_MASK));
+  return key;
+}
+
+// Reads one item of an old map under its lock (a map without the lock in
+// its BTF, as a test builds, is read plainly).
+bool ReadItem(int fd, const std::string& key, xdpkv_item* item) {
+  if (bpf_map_lookup_elem_flags(fd, key.data(), item, BPF_F_LOCK) == 0) return true;
+  return errno == EINVAL && bpf_map_lookup_elem(fd, key.data(), item) == 0;
+}
+
+// True if the blob the item points to is there (`blob` is scratch space).
+bool HasItsBlob(int blob_fd, const xdpkv_item& item, std::vector<uint8_t>* blob) {
+  if (blob_fd < 0 || bpf_map_lookup_elem(blob_fd, &item.blob_id, blob->data()) != 0) return false;
+  xdpkv_blob_header header{};
+  std::memcpy(&header, blob->data(), sizeof(header));
+  return header.blob_id == item.blob_id && header.value_len == item.value_len;
+}
+
+}  // namespace
+
+bool IsStoreMapName(const std::string& name) {
+  return (absl::StartsWith(name, kItemPrefix) || absl::StartsWith(name, kBlobPrefix)) &&
+         !absl::EndsWith(name, kNewSuffix);
+}
+
+absl::StatusOr<PinnedStore> PinnedStore::Open(const std::string& pin_dir) {
+  PinnedStore store;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(pin_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (IsStoreMapName(name)) names.push_back(name);
+  }
+  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(pin_dir, "/", name);
+    const int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("opening the pinned map ", path));
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+      const int err = errno;
+      close(fd);
+      return ErrnoStatus(err, absl::StrCat("reading the pinned map ", path));
+    }
+    store.fds_.push_back(fd);
+    store.maps_.push_back({name, info.key_size, info.value_size, info.max_entries});
+  }
+  return store;
+}
+
+PinnedStore::PinnedStore(PinnedStore&& other) noexcept
+    : maps_(std::move(other.maps_)), fds_(std::move(other.fds_)) {
+  other.fds_.clear();
+}
+
+PinnedStore& PinnedStore::operator=(PinnedStore&& other) noexcept {
+  if (this != &other) {
+    for (int fd : fds_) close(fd);
+    maps_ = std::move(other.maps_);
+    fds_ = std::move(other.fds_);
+    other.fds_.clear();
+  }
+  return *this;
+}
+
+PinnedStore::~PinnedStore() {
+  for (int fd : fds_) close(fd);
+}
+
+bool PinnedStore::Matches(std::span<const StoreMapShape> wanted) const {
+  std::vector<StoreMapShape> sorted(wanted.begin(), wanted.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const StoreMapShape& a, const StoreMapShape& b) { return a.name < b.name; });
+  return sorted == maps_;
+}
+
+absl::Status DropPinnedStore(const std::string& pin_dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> doomed;
+  for (const auto& entry : std::filesystem::directory_iterator(pin_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (absl::EndsWith(name, kNewSuffix)) name.resize(name.size() - std::strlen(kNewSuffix));
+    if (IsStoreMapName(name)) doomed.push_back(entry.path());
+  }
+  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
+  for (const auto& path : doomed) {
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("removing ", path.string()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ResizePlan::Summary() const {
+  uint64_t kept = 0;
+  for (uint64_t n : items) kept += n;
+  return absl::StrCat("kept ", kept, " of ", found, " items (", bytes >> 10, " KiB); evicted ",
+                      evicted, ", expired ", expired, ", without their value ", broken);
+}
+
+absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget& target) {
+  // The old blob maps by value class (the blob layout is every version's).
+  std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds;
+  blob_fds.fill(-1);
+  for (size_t i = 0; i < old.maps().size(); ++i) {
+    const StoreMapShape& map = old.maps()[i];
+    if (!absl::StartsWith(map.name, kBlobPrefix)) continue;
+    auto cls = BlobClassOfMap(map);
+    if (!cls.ok()) return cls.status();
+    blob_fds[*cls] = old.fd(i);
+  }
+
+  struct Candidate {
+    ResizePlan::Keep keep;
+    EvictionCandidate eviction;
+    uint64_t cost = 0;
+    size_t key_class = 0;
+  };
+  std::vector<Candidate> candidates;
+  absl::flat_hash_map<std::string, size_t> by_new_key;  // duplicates: an interrupted resize
+  ResizePlan plan;
+  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + XDPKV_MAX_VALUE_LEN);
+  for (size_t i = 0; i < old.maps().size(); ++i) {
+    const StoreMapShape& map = old.maps()[i];
+    if (!absl::StartsWith(map.name, kItemPrefix)) continue;
+    if (map.value_size != sizeof(xdpkv_item)) return Incompatible(map, "its item size differs");
+    if (map.key_size <= sizeof(uint32_t) || map.key_size > sizeof(xdpkv_key256)) {
+      return Incompatible(map, "its key size is not a key class's");
+    }
+    std::string key(map.key_size, '\0'), next(map.key_size, '\0');
+    // Bounded by the map's entries: get_next_key restarts from the first
+    // key when the previous one vanished, which nothing here deletes.
+    for (uint64_t n = 0; n <= map.max_entries; ++n) {
+      if (bpf_map_get_next_key(old.fd(i), n == 0 ? nullptr : key.data(), next.data()) != 0) {
+        if (errno == ENOENT) break;
+        return ErrnoStatus(errno, absl::StrCat("walking ", map.name));
+      }
+      key = next;
+      xdpkv_item item{};
+      if (!ReadItem(old.fd(i), key, &item)) {
+        return ErrnoStatus(errno, absl::StrCat("reading an item of ", map.name));
+      }
+      ++plan.found;
+      uint32_t len = 0;
+      std::memcpy(&len, key.data(), sizeof(len));
+      if ((len & XDPKV_KEY_LEN_MASK) > map.key_size - sizeof(uint32_t)) {
+        ++plan.broken;
+        continue;
+      }
+      if ((item.state & XDPKV_ITEM_DELETING) != 0 ||
+          (item.expires_at_ms != 0 && item.expires_at_ms <= target.now_ms)) {
+        ++plan.expired;
+        continue;
+      }
+      Candidate c;
+      c.key_class = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
+      c.cost = target.item_cost[c.key_class];
+      if (item.blob_id != 0) {
+        const size_t cls = BlobClassOf(item.value_len);
+        if (cls >= XDPKV_BLOB_CLASS_COUNT || !HasItsBlob(blob_fds[cls], item, &blob)) {
+          ++plan.broken;
+          continue;
+        }
+        c.cost += target.blob_cost[cls];
+      }
+      c.keep = {static_cast<uint32_t>(i), key};
+      c.eviction = CandidateOf(item, target);
+      auto [it, inserted] = by_new_key.try_emplace(NewMapKey(key, len), candidates.size());
+      if (!inserted) {
+        // The same key in two old maps (a resize interrupted while
+        // pinning): the newer write wins.
+        if (candidates[it->second].eviction.cas < c.eviction.cas) candidates[it->second] = c;
+        continue;
+      }
+      candidates.push_back(std::move(c));
+    }
+  }
+
+  uint64_t total = 0;
+  for (const Candidate& c : candidates) total += c.cost;
+  std::vector<bool> evict(candidates.size(), false);
+  if (target.element_limit != 0 && total > target.element_limit) {
+    // Evict as the policy would, first choice first, until the rest fits;
+    // what the policy may not evict stays (over the limit: writes are then
+    // refused, as Redis does when maxmemory drops below what it holds).
+    std::vector<size_t> order;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (Evictable(target.policy, candidates[i].eviction)) order.push_back(i);
+    }
+    if (IsRandom(target.policy)) {
+      std::shuffle(order.begin(), order.end(), std::mt19937_64(target.now_ms));
+    } else {
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return EvictsBefore(target.policy, candidates[a].eviction, candidates[b].eviction);
+      });
+    }
+    for (size_t i : order) {
+      if (total <= target.element_limit) break;
+      evict[i] = true;
+      total -= candidates[i].cost;
+      ++plan.evicted;
+    }
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (evict[i]) continue;
+    ++plan.items[candidates[i].key_class];
+    plan.bytes += candidates[i].cost;
+    plan.keep.push_back(std::move(candidates[i].keep));
+  }
+  return plan;
+}
+
+absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
+                      std::span<const int> item_fds, std::span<const int> blob_fds) {
+  std::array<int, XDPKV_BLOB_CLASS_COUNT> old_blob_fds;
+  old_blob_fds.fill(-1);
+  for (size_t i = 0; i < old.maps().size(); ++i) {
+    if (!absl::StartsWith(old.maps()[i].name, kBlobPrefix)) continue;
+    auto cls = BlobClassOfMap(old.maps()[i]);
+    if (!cls.ok()) return cls.status();
+    old_blob_fds[*cls] = old.fd(i);
+  }
+  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + XDPKV_MAX_VALUE_LEN);
+  for (const ResizePlan::Keep& keep : plan.keep) {
+    const int old_fd = old.fd(keep.map);
+    xdpkv_item item{};
+    if (!ReadItem(old_fd, keep.key, &item)) {
+      return ErrnoStatus(errno, "reading an item of the old store");
+    }
+    uint32_t len = 0;
+    std::memcpy(&len, keep.key.data(), sizeof(len));
+    if (item.blob_id != 0) {
+      const size_t cls = BlobClassOf(item.value_len);
+      if (bpf_map_lookup_elem(old_blob_fds[cls], &item.blob_id, blob.data()) != 0) {
+        return ErrnoStatus(errno, "reading a value of the old store");
+      }
+      if (bpf_map_update_elem(blob_fds[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
+        return ErrnoStatus(errno, "copying a value into the resized store");
+      }
+    }
+    const std::string new_key = NewMapKey(keep.key, len);
+    const size_t cls = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
+    if (bpf_map_update_elem(item_fds[cls], new_key.data(), &item, BPF_NOEXIST) != 0) {
+      return ErrnoStatus(errno, "copying an item into the resized store");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplacePins(const std::string& pin_dir,
+                         std::span<const std::pair<std::string, int>> new_maps,
+                         const PinnedStore& old) {
+  for (const auto& [name, fd] : new_maps) {
+    const std::string path = absl::StrCat(pin_dir, "/", name);
+    const std::string beside = path + kNewSuffix;
+    unlink(beside.c_str());  // left by an interrupted resize, if any
+    if (bpf_obj_pin(fd, beside.c_str()) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("pinning ", beside));
+    }
+    if (rename(beside.c_str(), path.c_str()) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("renaming ", beside, " to ", path));
+    }
+  }
+  for (const StoreMapShape& map : old.maps()) {
+    const bool kept = std::any_of(new_maps.begin(), new_maps.end(),
+                                  [&](const auto& m) { return m.first == map.name; });
+    if (kept) continue;
+    const std::string path = absl::StrCat(pin_dir, "/", map.name);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("removing the old layout's ", path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace xdpkv
