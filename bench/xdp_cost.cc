@@ -125,6 +125,11 @@ int main(int argc, char** argv) {
   const std::string key = Key(16, 1);
   const std::string value(128, 'v');
   if (!store.Set(key, value, 0, 0).ok()) return 1;
+  // Longer keys: what hashing and comparing a key class's bytes costs.
+  const std::string key32 = Key(32, 1), key64 = Key(64, 1), key128 = Key(128, 1);
+  for (const std::string& k : {key32, key64, key128}) {
+    if (!store.Set(k, value, 0, 0).ok()) return 1;
+  }
   PacketOptions resp;
   resp.dest_port = 6379;
   const struct {
@@ -135,6 +140,12 @@ int main(int argc, char** argv) {
   } cases[] = {
       {"memcache_get_hit_16_128", BuildPacket(Frame(1) + "get " + key + "\r\n"),
        XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT},
+      {"memcache_get_hit_32_128", BuildPacket(Frame(1) + "get " + key32 + "\r\n"),
+       XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT},
+      {"memcache_get_hit_64_128", BuildPacket(Frame(1) + "get " + key64 + "\r\n"),
+       XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT},
+      {"memcache_get_hit_128_128", BuildPacket(Frame(1) + "get " + key128 + "\r\n"),
+       XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT},
       {"memcache_get_miss", BuildPacket(Frame(1) + "get " + Key(16, 2) + "\r\n"),
        XDPKV_PROTO_MEMCACHE, XDPKV_GET_MISS},
       {"memcache_set_16_128",
@@ -144,7 +155,7 @@ int main(int argc, char** argv) {
        XDPKV_PROTO_RESP, XDPKV_GET_HIT},
       {"resp_set_16_128", BuildPacket(Frame(1) + RespCommand({"SET", key, value}), resp),
        XDPKV_PROTO_RESP, XDPKV_SET},
-      {"pass_multi_get", BuildPacket(Frame(1) + "get a b\r\n"), XDPKV_PROTO_MEMCACHE,
+      {"pass_incr", BuildPacket(Frame(1) + "incr " + key + " 1\r\n"), XDPKV_PROTO_MEMCACHE,
        XDPKV_PASS_UNSUPPORTED},
   };
   std::printf("{\n  \"method\": \"program_only_ns: kernel timing of %u single BPF_PROG_TEST_RUN "

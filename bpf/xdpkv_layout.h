@@ -8,10 +8,13 @@
  * C++ static_asserts on sizes and offsets.
  *
  * The store (docs/architecture.md, "Store layout"):
- *  - An item's home is the hash map of its key-length class (16, 32, 64,
- *    128, 256 bytes): map key = { length, key bytes zero-padded to the
- *    class }. A key has exactly one home, so no write ever has to move an
- *    item between maps, and a 16-byte key hashes and compares 20 bytes.
+ *  - An item's home is the hash map of its key-length class (16, 64, 256
+ *    bytes): map key = { length, key bytes zero-padded to the class }. A
+ *    key has exactly one home, so no write ever has to move an item
+ *    between maps, and a 16-byte key hashes and compares 20 bytes. Three
+ *    classes, not five: every map's bucket array is sized for the whole
+ *    memory limit, and the 32- and 128-byte classes' items cost the same
+ *    512 bytes as the 64- and 256-byte ones (docs/architecture.md).
  *  - The map value is struct xdpkv_item: metadata plus up to
  *    XDPKV_INLINE_VALUE_MAX value bytes inline. Larger values live out of
  *    line (blob_id != 0): written by userspace, read by the kernel for a
@@ -24,7 +27,7 @@
 #define XDPKV_LAYOUT_H
 
 #define XDPKV_MAX_KEY_LEN 250
-#define XDPKV_KEY_CLASS_COUNT 5
+#define XDPKV_KEY_CLASS_COUNT 3
 /* Key bytes in the largest class (250 rounded up to the class size). */
 #define XDPKV_KEY_BYTES_MAX 256
 #define XDPKV_INLINE_VALUE_MAX 128
@@ -39,17 +42,9 @@ struct xdpkv_key16 {
 	__u32 len;
 	__u8 bytes[16];
 };
-struct xdpkv_key32 {
-	__u32 len;
-	__u8 bytes[32];
-};
 struct xdpkv_key64 {
 	__u32 len;
 	__u8 bytes[64];
-};
-struct xdpkv_key128 {
-	__u32 len;
-	__u8 bytes[128];
 };
 struct xdpkv_key256 {
 	__u32 len;

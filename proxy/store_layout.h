@@ -36,9 +36,7 @@ static_assert(XDPKV_WRITE_SLOTS == XDPKV_READ_SLOTS,
               "a thread's write slot is its read slot's index");
 static_assert(XDPKV_INLINE_VALUE_MAX % 8 == 0, "copied in u64 words under the lock");
 static_assert(sizeof(xdpkv_key16) == 4 + 16);
-static_assert(sizeof(xdpkv_key32) == 4 + 32);
 static_assert(sizeof(xdpkv_key64) == 4 + 64);
-static_assert(sizeof(xdpkv_key128) == 4 + 128);
 static_assert(sizeof(xdpkv_key256) == 4 + XDPKV_KEY_BYTES_MAX);
 static_assert(XDPKV_MAX_KEY_LEN <= XDPKV_KEY_BYTES_MAX);
 static_assert(sizeof(xdpkv_counters) == 8 * XDPKV_PROTO_COUNT * XDPKV_REASON_COUNT);
@@ -50,15 +48,15 @@ static_assert(sizeof(xdpkv_admission_config) == 16);
 
 // Key-length classes, smallest first: an item lives in the first class
 // whose size holds its key.
-inline constexpr size_t kKeyClassBytes[XDPKV_KEY_CLASS_COUNT] = {16, 32, 64, 128,
-                                                                 XDPKV_KEY_BYTES_MAX};
+inline constexpr size_t kKeyClassBytes[XDPKV_KEY_CLASS_COUNT] = {16, 64, XDPKV_KEY_BYTES_MAX};
 inline constexpr size_t KeyClassOf(size_t key_len) {
   for (size_t i = 0; i < XDPKV_KEY_CLASS_COUNT; ++i) {
     if (key_len <= kKeyClassBytes[i]) return i;
   }
   return XDPKV_KEY_CLASS_COUNT - 1;
 }
-static_assert(KeyClassOf(16) == 0 && KeyClassOf(17) == 1 && KeyClassOf(250) == 4);
+static_assert(KeyClassOf(16) == 0 && KeyClassOf(17) == 1 && KeyClassOf(64) == 1 &&
+              KeyClassOf(65) == 2 && KeyClassOf(250) == 2);
 
 static_assert(offsetof(xdpkv_cas_request, key) == 16);
 static_assert(sizeof(xdpkv_cas_request) == 16 + sizeof(xdpkv_key256) + 4 + sizeof(xdpkv_item),

@@ -91,6 +91,8 @@ TEST_F(StoreResize, ALargerLimitKeepsEveryItemAsItWas) {
 
   ASSERT_EQ(Load(32), absl::OkStatus());
   EXPECT_FALSE(loader_->resize_summary().empty());
+  // A resized store is a kept one: a dump is not loaded over it.
+  EXPECT_FALSE(loader_->store_created());
   EXPECT_NE(loader_->resize_summary().find("kept 300 of 300 items"), std::string::npos)
       << loader_->resize_summary();
   ExpectAccountingExact("after growing");

@@ -111,8 +111,7 @@ absl::StatusOr<int> LockPinDir(const std::string& pin_dir) {
 }
 
 std::array<bpf_map*, XDPKV_KEY_CLASS_COUNT> ItemMaps(xdpkv_bpf* skeleton) {
-  return {skeleton->maps.xdpkv_items_k16, skeleton->maps.xdpkv_items_k32,
-          skeleton->maps.xdpkv_items_k64, skeleton->maps.xdpkv_items_k128,
+  return {skeleton->maps.xdpkv_items_k16, skeleton->maps.xdpkv_items_k64,
           skeleton->maps.xdpkv_items_k256};
 }
 
@@ -309,6 +308,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     }
     auto pinned = PinnedStore::Open(config.pin_dir);
     if (!pinned.ok()) return pinned.status();
+    loader->store_created_ = pinned->empty();
     const std::vector<StoreMapShape> wanted = WantedShapes(skeleton);
     if (!pinned->empty() && !pinned->Matches(wanted)) {
       // Part of a store is not a store: serving it would lose keys
@@ -361,10 +361,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
       }
       resize_plan = std::move(*plan);
       resize_from = std::move(*pinned);
-    } else if (!pinned->empty()) {
-      loader->store_created_ = false;
     }
-    if (pinned->empty()) loader->store_created_ = true;
   } else {
     loader->store_created_ = true;
   }

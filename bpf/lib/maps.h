@@ -36,9 +36,7 @@ struct xdpkv_memory xdpkv_memory = {};
 	} name SEC(".maps")
 
 ITEM_MAP(xdpkv_items_k16, struct xdpkv_key16);
-ITEM_MAP(xdpkv_items_k32, struct xdpkv_key32);
 ITEM_MAP(xdpkv_items_k64, struct xdpkv_key64);
-ITEM_MAP(xdpkv_items_k128, struct xdpkv_key128);
 ITEM_MAP(xdpkv_items_k256, struct xdpkv_key256);
 
 /* Out-of-line values: userspace's (see xdpkv_layout.h); defined here so

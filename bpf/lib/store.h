@@ -53,13 +53,9 @@ static __always_inline __u32 item_cost(__u32 len)
 {
 	if (len <= 16)
 		return xdpkv_memory.item_cost[0];
-	if (len <= 32)
-		return xdpkv_memory.item_cost[1];
 	if (len <= 64)
-		return xdpkv_memory.item_cost[2];
-	if (len <= 128)
-		return xdpkv_memory.item_cost[3];
-	return xdpkv_memory.item_cost[4];
+		return xdpkv_memory.item_cost[1];
+	return xdpkv_memory.item_cost[2];
 }
 
 static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
@@ -68,12 +64,8 @@ static __always_inline struct xdpkv_item *store_lookup(struct scratch *s)
 
 	if (n <= 16)
 		return bpf_map_lookup_elem(&xdpkv_items_k16, &s->key);
-	if (n <= 32)
-		return bpf_map_lookup_elem(&xdpkv_items_k32, &s->key);
 	if (n <= 64)
 		return bpf_map_lookup_elem(&xdpkv_items_k64, &s->key);
-	if (n <= 128)
-		return bpf_map_lookup_elem(&xdpkv_items_k128, &s->key);
 	return bpf_map_lookup_elem(&xdpkv_items_k256, &s->key);
 }
 
@@ -83,12 +75,8 @@ static __always_inline long store_insert_raw(struct scratch *s)
 
 	if (n <= 16)
 		return bpf_map_update_elem(&xdpkv_items_k16, &s->key, s->item, BPF_NOEXIST);
-	if (n <= 32)
-		return bpf_map_update_elem(&xdpkv_items_k32, &s->key, s->item, BPF_NOEXIST);
 	if (n <= 64)
 		return bpf_map_update_elem(&xdpkv_items_k64, &s->key, s->item, BPF_NOEXIST);
-	if (n <= 128)
-		return bpf_map_update_elem(&xdpkv_items_k128, &s->key, s->item, BPF_NOEXIST);
 	return bpf_map_update_elem(&xdpkv_items_k256, &s->key, s->item, BPF_NOEXIST);
 }
 
@@ -113,12 +101,8 @@ static __always_inline long store_delete_raw(struct scratch *s)
 
 	if (n <= 16)
 		return bpf_map_delete_elem(&xdpkv_items_k16, &s->key);
-	if (n <= 32)
-		return bpf_map_delete_elem(&xdpkv_items_k32, &s->key);
 	if (n <= 64)
 		return bpf_map_delete_elem(&xdpkv_items_k64, &s->key);
-	if (n <= 128)
-		return bpf_map_delete_elem(&xdpkv_items_k128, &s->key);
 	return bpf_map_delete_elem(&xdpkv_items_k256, &s->key);
 }
 
