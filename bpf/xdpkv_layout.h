@@ -141,13 +141,15 @@ static inline __u32 xdpkv_key_tag(const struct xdpkv_key256 *key)
 #define XDPKV_LFU_INIT 5u
 #define XDPKV_LFU_MAX 255u
 
-/* Out-of-line values (blob_id != 0): one hash map per power-of-two value
- * class, 256 bytes (class 0) to 1 MiB (class 12), keyed by the blob id (a
- * CAS unique, never reused). A blob is written once, before any item points
- * to it, and never modified; it names its owner so a sweep can remove blobs
- * no item points to any more. Written by userspace only. */
-#define XDPKV_BLOB_CLASS_COUNT 13
+/* Out-of-line values (blob_id != 0) up to 64 KiB: one hash map per
+ * power-of-two value class, 256 bytes (class 0) to 64 KiB (class 8), keyed
+ * by the blob id (a CAS unique, never reused). A blob is written once,
+ * before any item points to it, and never modified; it names its owner so a
+ * sweep can remove blobs no item points to any more. Longer values are
+ * chunked (below). Written by userspace only. */
+#define XDPKV_BLOB_CLASS_COUNT 9
 #define XDPKV_BLOB_MIN_SHIFT 8
+#define XDPKV_BLOB_CLASS_MAX (1 << 16)
 #define XDPKV_MAX_VALUE_LEN (1 << 20)
 
 struct xdpkv_blob_header {
@@ -161,6 +163,27 @@ struct xdpkv_blob_header {
 	__u8 key[XDPKV_KEY_BYTES_MAX]; /* the owning item's key */
 };
 #define XDPKV_BLOB_ORPHAN_AGE_MS (10 * 60 * 1000)
+
+/* Values over XDPKV_BLOB_CLASS_MAX (userspace's alone: the kernel answers
+ * values up to the TC tier's 64 KiB) are chunks in xdpkv_blobs_chunked,
+ * keyed by {blob id, index}, each with the blob's header (owner, length,
+ * age: swept as blobs are) and XDPKV_CHUNK_PAYLOAD value bytes, chunk i
+ * holding bytes [i * payload, (i + 1) * payload). A chunk element is the
+ * kernel's element header (56 bytes), the key (16) and the chunk: exactly
+ * 64 KiB, where a power-of-two class's element is just over its class and
+ * above 8 KiB kmalloc doubles it (docs/architecture.md, "Large values"). */
+#define XDPKV_CHUNK_PAYLOAD (65536 - 56 - 16 - 280)
+#define XDPKV_MAX_CHUNKS \
+	((XDPKV_MAX_VALUE_LEN + XDPKV_CHUNK_PAYLOAD - 1) / XDPKV_CHUNK_PAYLOAD)
+struct xdpkv_chunk_key {
+	__u64 blob_id;
+	__u32 index;
+	__u32 pad; /* 0 */
+};
+struct xdpkv_chunk {
+	struct xdpkv_blob_header header;
+	__u8 data[XDPKV_CHUNK_PAYLOAD];
+};
 
 /* Userspace's writes and deletes of existing items: the program
  * xdpkv_store_cas, run with BPF_PROG_TEST_RUN on this struct as its packet,
@@ -289,6 +312,7 @@ struct xdpkv_memory {
 	__u32 blob_cost[XDPKV_BLOB_CLASS_COUNT]; /* bytes one blob of each value class takes */
 	__u32 lfu_decay_minutes; /* Redis's lfu-decay-time; 0: counters never decay */
 	__u32 lfu;         /* 1: an LFU policy: hits keep item.lfu */
+	__u32 chunk_cost;  /* bytes one chunk of a value over 64 KiB takes */
 };
 
 /* Which protocol a counter belongs to. */

@@ -19,31 +19,12 @@ using namespace bpf_store_internal;  // NOLINT: BpfStore's own helpers
 std::unique_ptr<BpfStore> BpfStore::ForLoader(const XdpLoader& loader) {
   auto store = std::make_unique<BpfStore>(loader.item_map_fds(), loader.blob_map_fds(),
                                           loader.cas_counter(), loader.cas_program_fd());
+  store->chunk_fd_ = loader.chunk_map_fd();
   store->loader_ = &loader;
   store->memory_ = loader.memory();
   store->fixed_bytes_ = loader.fixed_bytes();
   store->item_buckets_ = loader.item_buckets();
   return store;
-}
-
-absl::StatusOr<bool> BpfStore::ReadValue(const xdpkv_item& item, std::string* value) {
-  if (item.blob_id == 0) {
-    value->assign(reinterpret_cast<const char*>(item.inline_value),
-                  std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
-    return true;
-  }
-  if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
-  const size_t cls = BlobClassOf(item.value_len);
-  std::vector<uint8_t> blob = BlobBuffer(cls);
-  if (bpf_map_lookup_elem(blob_fds_[cls], &item.blob_id, blob.data()) != 0) {
-    if (errno == ENOENT) return false;  // replaced since we read the item
-    return MapError(errno, "blob lookup");
-  }
-  xdpkv_blob_header header;
-  std::memcpy(&header, blob.data(), sizeof(header));
-  if (header.blob_id != item.blob_id || header.value_len != item.value_len) return false;
-  value->assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
-  return true;
 }
 
 absl::StatusOr<std::optional<BpfStore::RawItem>> BpfStore::ReadRaw(std::string_view key) {
@@ -182,26 +163,7 @@ absl::StatusOr<xdpkv_item> BpfStore::NewItem(std::string_view key, uint64_t key_
   }
   // The blob first, under an id no one else will ever use (the CAS).
   item.blob_id = item.cas;
-  const size_t cls = BlobClassOf(value.size());
-  std::vector<uint8_t> blob = BlobBuffer(cls);
-  xdpkv_blob_header header{};
-  header.blob_id = item.blob_id;
-  header.value_len = item.value_len;
-  header.key_len = LengthWord(db_, key.size());  // the owner's database too
-  header.created_ms = NowBootMs();
-  std::memcpy(header.key, key.data(), key.size());
-  std::memcpy(blob.data(), &header, sizeof(header));
-  std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
-  const uint64_t cost = BlobCost(item.value_len);
-  if (auto room = Reserve(cost); !room.ok()) return room;
-  if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-    const int err = errno;
-    Release(cost);
-    if (err == E2BIG || err == ENOMEM) {
-      return absl::ResourceExhaustedError("out of memory storing object");
-    }
-    return MapError(err, "blob update");
-  }
+  if (auto status = WriteBlob(key, item, value); !status.ok()) return status;
   return item;
 }
 
@@ -697,17 +659,10 @@ absl::Status BpfStore::Walk(const SnapshotVisitor& visit, DatabaseSizes* sizes) 
           stored.value.assign(reinterpret_cast<const char*>(item.inline_value),
                               std::min<size_t>(item.value_len, XDPKV_INLINE_VALUE_MAX));
           have = true;
-        } else if (item.value_len <= XDPKV_MAX_VALUE_LEN) {
-          const size_t value_cls = BlobClassOf(item.value_len);
-          std::vector<uint8_t> blob = BlobBuffer(value_cls);
-          xdpkv_blob_header header;
-          if (bpf_map_lookup_elem(blob_fds_[value_cls], &item.blob_id, blob.data()) == 0 &&
-              (std::memcpy(&header, blob.data(), sizeof(header)),
-               header.blob_id == item.blob_id && header.value_len == item.value_len)) {
-            stored.value.assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)),
-                                item.value_len);
-            have = true;
-          }
+        } else {
+          auto read = ReadValue(item, &stored.value);
+          if (!read.ok()) return read.status();
+          have = *read;
         }
         if (!have) {
           // Replaced since the batch was read: the version there now.
@@ -732,54 +687,6 @@ uint64_t BpfStore::ApproximateItems() {
   uint64_t total = 0;
   for (uint64_t n : *counts) total += n;
   return total;
-}
-
-void BpfStore::DeleteBlob(uint64_t id, uint32_t value_len) {
-  if (id == 0 || value_len > XDPKV_MAX_VALUE_LEN) return;
-  if (bpf_map_delete_elem(blob_fds_[BlobClassOf(value_len)], &id) == 0) {
-    Release(BlobCost(value_len));
-  }
-}
-
-absl::StatusOr<size_t> BpfStore::SweepOrphanBlobs() {
-  size_t deleted = 0;
-  const uint64_t now = NowBootMs();
-  for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
-    std::vector<uint8_t> blob = BlobBuffer(cls);
-    uint64_t id = 0;
-    uint64_t next = 0;
-    const void* cursor = nullptr;  // first key
-    std::vector<uint64_t> ids;
-    while (bpf_map_get_next_key(blob_fds_[cls], cursor, &next) == 0) {
-      ids.push_back(next);
-      id = next;
-      cursor = &id;
-    }
-    for (uint64_t blob_id : ids) {
-      if (bpf_map_lookup_elem(blob_fds_[cls], &blob_id, blob.data()) != 0) continue;
-      xdpkv_blob_header header;
-      std::memcpy(&header, blob.data(), sizeof(header));
-      // Young blobs may belong to a write in progress (or to a writer whose
-      // clock read came just after ours).
-      if (header.created_ms + XDPKV_BLOB_ORPHAN_AGE_MS > now) continue;
-      bool owned = false;
-      if (KeyLength(header.key_len) >= 1 && KeyLength(header.key_len) <= XDPKV_MAX_KEY_LEN) {
-        auto map_key = MakeKey(
-            item_fds_, DatabaseOf(header.key_len),
-            std::string_view(reinterpret_cast<const char*>(header.key), KeyLength(header.key_len)));
-        xdpkv_item item{};
-        owned = map_key.ok() &&
-                bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &item, BPF_F_LOCK) == 0 &&
-                item.blob_id == blob_id;
-      }
-      if (owned) continue;
-      if (bpf_map_delete_elem(blob_fds_[cls], &blob_id) == 0) {
-        ++deleted;
-        if (memory_ != nullptr) Release(memory_->blob_cost[cls]);
-      }
-    }
-  }
-  return deleted;
 }
 
 }  // namespace xdpkv

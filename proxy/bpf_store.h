@@ -84,6 +84,9 @@ class BpfStore : public Store {
  private:
   // Deletes blob `id` of a value of `value_len` bytes, if there is one.
   void DeleteBlob(uint64_t id, uint32_t value_len);
+  // Writes the out-of-line value of `item` (its blob_id set) for `key`,
+  // with the memory it takes reserved: its class's blob, or chunks.
+  absl::Status WriteBlob(std::string_view key, const xdpkv_item& item, std::string_view value);
   // A new item for `value` under a fresh CAS unique, carrying `key_tag`
   // (xdpkv_key_tag of the key), its blob written first when the value is
   // not inline.
@@ -169,6 +172,7 @@ class BpfStore : public Store {
 
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_fds_;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds_;
+  int chunk_fd_ = -1;  // values over 64 KiB (xdpkv_blobs_chunked); -1: none
   uint64_t* cas_counter_;
   int cas_program_fd_;
   const XdpLoader* loader_ = nullptr;  // memory figures, batched reads

@@ -23,9 +23,9 @@ uint64_t BpfStore::ItemCost(size_t key_len) const {
 }
 
 uint64_t BpfStore::BlobCost(uint32_t value_len) const {
-  return memory_ == nullptr || value_len > XDPKV_MAX_VALUE_LEN
-             ? 0
-             : memory_->blob_cost[BlobClassOf(value_len)];
+  if (memory_ == nullptr || value_len > XDPKV_MAX_VALUE_LEN) return 0;
+  if (Chunked(value_len)) return ChunkCount(value_len) * memory_->chunk_cost;
+  return memory_->blob_cost[BlobClassOf(value_len)];
 }
 
 bool BpfStore::TryReserve(uint64_t cost) {
@@ -197,6 +197,7 @@ BpfStore& BpfStore::InPhysical(uint32_t db) {
   auto& store = shared_->databases[db];
   if (store == nullptr) {
     store = std::make_unique<BpfStore>(item_fds_, blob_fds_, cas_counter_, cas_program_fd_);
+    store->chunk_fd_ = chunk_fd_;
     store->loader_ = loader_;
     store->memory_ = memory_;
     store->fixed_bytes_ = fixed_bytes_;

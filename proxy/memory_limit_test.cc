@@ -7,6 +7,8 @@
 // BPF rights (root); without them each test is skipped and says why.
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <memory>
 
 #include "bpf/bpf.h"
 #include <string>
@@ -210,9 +212,73 @@ TEST_F(MemoryLimit, NoEvictionRefusesWithThePeersErrorsAndKeepsTheData) {
   ExpectAccountingExact("after refusals");
 }
 
+// A value over 64 KiB is chunks whose kernel elements are exactly 64 KiB:
+// 1.06-1.28x the value where one power-of-two blob took 2-2.56x
+// (docs/bench/eviction.md). Every path that drops a version frees all its
+// chunks: a kernel DELETE and a kernel SET over it, a userspace delete and
+// replace, and the orphan sweep.
+TEST_F(MemoryLimit, AValueOver64KiBIsChunksOfExactly64KiBEach) {
+  Load(0, EvictionPolicy::kNoEviction);
+  ASSERT_EQ(loader_->memory()->chunk_cost, 65536u);
+  const uint32_t item_cost = loader_->memory()->item_cost[0];
+  const size_t sizes[] = {65537, 100 << 10, 256 << 10, 1 << 20};
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    const uint64_t before = Used();
+    const std::string key = "big" + std::to_string(i);
+    ASSERT_TRUE(store_->Set(key, EveryByteValue(sizes[i], static_cast<int>(i)), 0, 0).ok());
+    const uint64_t took = Used() - before - item_cost;
+    EXPECT_EQ(took, ChunkCount(sizes[i]) * 65536) << sizes[i];
+    EXPECT_LE(static_cast<double>(took) / static_cast<double>(sizes[i]),
+              sizes[i] == 65537 ? 2.0 : 1.3)
+        << sizes[i];
+    auto item = store_->Get(key);
+    ASSERT_TRUE(item.ok() && item->has_value()) << key;
+    EXPECT_EQ((*item)->value, EveryByteValue(sizes[i], static_cast<int>(i)));
+  }
+  ExpectAccountingExact("after storing chunked values");
+  const uint64_t all = Used();
+
+  // The kernel's DELETE and SET over a chunked value free its chunks.
+  const std::string del = Frame(1) + "delete big0\r\n";
+  ASSERT_EQ(RunXdp(loader_->program_fd(), BuildPacket(del)).verdict, kTx);
+  EXPECT_EQ(Used(), all - item_cost - 2 * 65536);
+  ASSERT_EQ(KernelSet("big1", "small now", 2), kTx);
+  EXPECT_EQ(Used(), all - item_cost - 4 * 65536);
+  ExpectAccountingExact("after the kernel's delete and set");
+  // Userspace's delete and replace too.
+  ASSERT_TRUE(store_->Delete("big2").ok());
+  ASSERT_TRUE(store_->Set("big3", std::string(200 << 10, 'r'), 0, 0).ok());
+  EXPECT_EQ(Used(), item_cost + 4 * 65536 + item_cost);
+  ExpectAccountingExact("after userspace's delete and replace");
+  auto replaced = store_->Get("big3");
+  ASSERT_TRUE(replaced.ok() && replaced->has_value());
+  EXPECT_EQ((*replaced)->value, std::string(200 << 10, 'r'));
+
+  // A chunk no item points to is swept once it is old enough.
+  auto chunk = std::make_unique<xdpkv_chunk>();
+  chunk->header.blob_id = 77;
+  chunk->header.value_len = 70000;
+  chunk->header.key_len = 5;
+  std::memcpy(chunk->header.key, "owner", 5);
+  for (uint32_t index : {0u, 1u}) {
+    chunk->header.created_ms =
+        index == 0 ? NowBootMs() : NowBootMs() - XDPKV_BLOB_ORPHAN_AGE_MS - 1000;
+    const xdpkv_chunk_key key{77, index, 0};
+    ASSERT_EQ(bpf_map_update_elem(loader_->chunk_map_fd(), &key, chunk.get(), BPF_NOEXIST), 0);
+  }
+  auto swept = store_->SweepOrphanBlobs();
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 1u);
+  const xdpkv_chunk_key young{77, 0, 0}, old{77, 1, 0};
+  EXPECT_EQ(bpf_map_lookup_elem(loader_->chunk_map_fd(), &young, chunk.get()), 0);
+  EXPECT_NE(bpf_map_lookup_elem(loader_->chunk_map_fd(), &old, chunk.get()), 0);
+  auto kept = store_->Get("big3");
+  ASSERT_TRUE(kept.ok() && kept->has_value()) << "the sweep took a live value's chunks";
+}
+
 TEST_F(MemoryLimit, ALimitBelowTheFixedTablesIsAClearError) {
   XdpConfig config;
-  config.memory_limit_bytes = 8 << 10;  // the 18 maps alone take more
+  config.memory_limit_bytes = 8 << 10;  // the 13 maps alone take more
   auto loaded = XdpLoader::Load(config);
   if (!loaded.ok() && loaded.status().code() == absl::StatusCode::kPermissionDenied) {
     GTEST_SKIP() << "no BPF rights here";

@@ -63,8 +63,12 @@ static_assert(sizeof(xdpkv_cas_request) == 16 + sizeof(xdpkv_key256) + 4 + sizeo
               "key256 leaves 4 bytes of padding before the 8-aligned item");
 
 static_assert(sizeof(xdpkv_blob_header) == 24 + XDPKV_KEY_BYTES_MAX);
-static_assert(XDPKV_MAX_VALUE_LEN ==
+static_assert(XDPKV_BLOB_CLASS_MAX ==
               (1 << (XDPKV_BLOB_MIN_SHIFT + XDPKV_BLOB_CLASS_COUNT - 1)));
+static_assert(sizeof(xdpkv_chunk_key) == 16);
+static_assert(sizeof(xdpkv_chunk) == sizeof(xdpkv_blob_header) + XDPKV_CHUNK_PAYLOAD);
+static_assert(sizeof(xdpkv_chunk) % 8 == 0, "no padding the element would round up");
+static_assert(XDPKV_MAX_CHUNKS == 17);
 
 // Value class of an out-of-line value: the smallest power of two (>= 256)
 // that holds it.
@@ -77,7 +81,14 @@ inline constexpr size_t BlobClassBytes(size_t cls) {
   return size_t{1} << (XDPKV_BLOB_MIN_SHIFT + cls);
 }
 static_assert(BlobClassOf(129) == 0 && BlobClassOf(256) == 0 && BlobClassOf(257) == 1);
-static_assert(BlobClassOf(XDPKV_MAX_VALUE_LEN) == XDPKV_BLOB_CLASS_COUNT - 1);
+static_assert(BlobClassOf(XDPKV_BLOB_CLASS_MAX) == XDPKV_BLOB_CLASS_COUNT - 1);
+
+// A value over 64 KiB is chunked (xdpkv_layout.h), in this many chunks.
+inline constexpr bool Chunked(size_t value_len) { return value_len > XDPKV_BLOB_CLASS_MAX; }
+inline constexpr size_t ChunkCount(size_t value_len) {
+  return (value_len + XDPKV_CHUNK_PAYLOAD - 1) / XDPKV_CHUNK_PAYLOAD;
+}
+static_assert(ChunkCount(XDPKV_MAX_VALUE_LEN) == XDPKV_MAX_CHUNKS);
 
 inline constexpr std::string_view kProtoNames[XDPKV_PROTO_COUNT] = {"none", "memcache", "resp"};
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -38,15 +39,97 @@ absl::Status Incompatible(const StoreMapShape& map, const std::string& why) {
       "): a store from an incompatible xdpkv version needs --fresh, which drops it"));
 }
 
-// Which value class a pinned blob map holds, from its value size.
-absl::StatusOr<size_t> BlobClassOfMap(const StoreMapShape& map) {
-  for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
-    if (map.value_size == sizeof(xdpkv_blob_header) + BlobClassBytes(cls)) {
-      if (map.key_size != sizeof(uint64_t)) return Incompatible(map, "its key is not a blob id");
-      return cls;
+// Where the old store keeps out-of-line values: its blob maps by value
+// capacity (a power of two, in every version so far) and its chunk map,
+// if it has one (values over 64 KiB; before it, they had classes too).
+struct OldValues {
+  std::vector<std::pair<size_t, int>> blobs;  // capacity, fd; smallest first
+  int chunk_fd = -1;
+};
+
+absl::StatusOr<OldValues> FindOldValues(const PinnedStore& old) {
+  OldValues values;
+  for (size_t i = 0; i < old.maps().size(); ++i) {
+    const StoreMapShape& map = old.maps()[i];
+    if (!absl::StartsWith(map.name, kBlobPrefix)) continue;
+    if (map.key_size == sizeof(xdpkv_chunk_key) && map.value_size == sizeof(xdpkv_chunk)) {
+      values.chunk_fd = old.fd(i);
+      continue;
     }
+    const size_t capacity = map.value_size - sizeof(xdpkv_blob_header);
+    if (map.key_size != sizeof(uint64_t) || map.value_size <= sizeof(xdpkv_blob_header) ||
+        (capacity & (capacity - 1)) != 0 || capacity < 256 || capacity > XDPKV_MAX_VALUE_LEN) {
+      return Incompatible(map, "not a value class this xdpkv knows");
+    }
+    values.blobs.emplace_back(capacity, old.fd(i));
   }
-  return Incompatible(map, "no value class has its value size");
+  std::sort(values.blobs.begin(), values.blobs.end());
+  return values;
+}
+
+// An item's out-of-line value and its header, read from the old store;
+// false if it is not there whole.
+bool ReadOldValue(const OldValues& values, const xdpkv_item& item, xdpkv_blob_header* header,
+                  std::string* value) {
+  if (item.value_len > XDPKV_MAX_VALUE_LEN) return false;
+  auto matches = [&](const xdpkv_blob_header& h) {
+    return h.blob_id == item.blob_id && h.value_len == item.value_len;
+  };
+  if (Chunked(item.value_len) && values.chunk_fd >= 0) {
+    auto chunk = std::make_unique<xdpkv_chunk>();
+    value->clear();
+    bool whole = true;
+    for (uint32_t i = 0; i < ChunkCount(item.value_len) && whole; ++i) {
+      const xdpkv_chunk_key key{item.blob_id, i, 0};
+      whole = bpf_map_lookup_elem(values.chunk_fd, &key, chunk.get()) == 0 &&
+              matches(chunk->header);
+      if (!whole) break;
+      if (i == 0) *header = chunk->header;
+      const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, item.value_len - value->size());
+      value->append(reinterpret_cast<const char*>(chunk->data), n);
+    }
+    if (whole) return true;
+    // Else in a blob map: the value was written before values were chunked.
+  }
+  for (const auto& [capacity, fd] : values.blobs) {
+    if (capacity < item.value_len) continue;
+    std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + capacity);
+    if (bpf_map_lookup_elem(fd, &item.blob_id, blob.data()) != 0) return false;
+    std::memcpy(header, blob.data(), sizeof(*header));
+    if (!matches(*header)) return false;
+    value->assign(reinterpret_cast<const char*>(blob.data() + sizeof(*header)), item.value_len);
+    return true;
+  }
+  return false;
+}
+
+// Writes an out-of-line value into the new store: its class's blob map,
+// or chunks.
+absl::Status WriteNewValue(std::span<const int> blob_fds, int chunk_fd,
+                           const xdpkv_blob_header& header, const std::string& value) {
+  if (Chunked(value.size())) {
+    auto chunk = std::make_unique<xdpkv_chunk>();
+    chunk->header = header;
+    for (uint32_t i = 0; i < ChunkCount(value.size()); ++i) {
+      const size_t offset = size_t{i} * XDPKV_CHUNK_PAYLOAD;
+      const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, value.size() - offset);
+      std::memset(chunk->data, 0, sizeof(chunk->data));
+      std::memcpy(chunk->data, value.data() + offset, n);
+      const xdpkv_chunk_key key{header.blob_id, i, 0};
+      if (bpf_map_update_elem(chunk_fd, &key, chunk.get(), BPF_NOEXIST) != 0) {
+        return ErrnoStatus(errno, "copying a value into the resized store");
+      }
+    }
+    return absl::OkStatus();
+  }
+  const size_t cls = BlobClassOf(value.size());
+  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + BlobClassBytes(cls));
+  std::memcpy(blob.data(), &header, sizeof(header));
+  std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
+  if (bpf_map_update_elem(blob_fds[cls], &header.blob_id, blob.data(), BPF_NOEXIST) != 0) {
+    return ErrnoStatus(errno, "copying a value into the resized store");
+  }
+  return absl::OkStatus();
 }
 
 // The candidate eviction compares, for one old item.
@@ -72,14 +155,6 @@ std::string NewMapKey(const std::string& old_key, uint32_t len) {
 bool ReadItem(int fd, const std::string& key, xdpkv_item* item) {
   if (bpf_map_lookup_elem_flags(fd, key.data(), item, BPF_F_LOCK) == 0) return true;
   return errno == EINVAL && bpf_map_lookup_elem(fd, key.data(), item) == 0;
-}
-
-// True if the blob the item points to is there (`blob` is scratch space).
-bool HasItsBlob(int blob_fd, const xdpkv_item& item, std::vector<uint8_t>* blob) {
-  if (blob_fd < 0 || bpf_map_lookup_elem(blob_fd, &item.blob_id, blob->data()) != 0) return false;
-  xdpkv_blob_header header{};
-  std::memcpy(&header, blob->data(), sizeof(header));
-  return header.blob_id == item.blob_id && header.value_len == item.value_len;
 }
 
 }  // namespace
@@ -167,16 +242,8 @@ std::string ResizePlan::Summary() const {
 }
 
 absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget& target) {
-  // The old blob maps by value class (the blob layout is every version's).
-  std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_fds;
-  blob_fds.fill(-1);
-  for (size_t i = 0; i < old.maps().size(); ++i) {
-    const StoreMapShape& map = old.maps()[i];
-    if (!absl::StartsWith(map.name, kBlobPrefix)) continue;
-    auto cls = BlobClassOfMap(map);
-    if (!cls.ok()) return cls.status();
-    blob_fds[*cls] = old.fd(i);
-  }
+  auto values = FindOldValues(old);
+  if (!values.ok()) return values.status();
 
   struct Candidate {
     ResizePlan::Keep keep;
@@ -187,7 +254,8 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
   std::vector<Candidate> candidates;
   absl::flat_hash_map<std::string, size_t> by_new_key;  // duplicates: an interrupted resize
   ResizePlan plan;
-  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + XDPKV_MAX_VALUE_LEN);
+  xdpkv_blob_header header{};
+  std::string value;
   for (size_t i = 0; i < old.maps().size(); ++i) {
     const StoreMapShape& map = old.maps()[i];
     if (!absl::StartsWith(map.name, kItemPrefix)) continue;
@@ -224,12 +292,12 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
       c.key_class = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
       c.cost = target.item_cost[c.key_class];
       if (item.blob_id != 0) {
-        const size_t cls = BlobClassOf(item.value_len);
-        if (cls >= XDPKV_BLOB_CLASS_COUNT || !HasItsBlob(blob_fds[cls], item, &blob)) {
+        if (!ReadOldValue(*values, item, &header, &value)) {
           ++plan.broken;
           continue;
         }
-        c.cost += target.blob_cost[cls];
+        c.cost += Chunked(item.value_len) ? ChunkCount(item.value_len) * target.chunk_cost
+                                          : target.blob_cost[BlobClassOf(item.value_len)];
       }
       c.keep = {static_cast<uint32_t>(i), key};
       c.eviction = CandidateOf(item, target);
@@ -279,31 +347,25 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
 }
 
 absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
-                      std::span<const int> item_fds, std::span<const int> blob_fds) {
-  std::array<int, XDPKV_BLOB_CLASS_COUNT> old_blob_fds;
-  old_blob_fds.fill(-1);
-  for (size_t i = 0; i < old.maps().size(); ++i) {
-    if (!absl::StartsWith(old.maps()[i].name, kBlobPrefix)) continue;
-    auto cls = BlobClassOfMap(old.maps()[i]);
-    if (!cls.ok()) return cls.status();
-    old_blob_fds[*cls] = old.fd(i);
-  }
-  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + XDPKV_MAX_VALUE_LEN);
+                      std::span<const int> item_fds, std::span<const int> blob_fds,
+                      int chunk_fd) {
+  auto values = FindOldValues(old);
+  if (!values.ok()) return values.status();
+  xdpkv_blob_header header{};
+  std::string value;
   for (const ResizePlan::Keep& keep : plan.keep) {
-    const int old_fd = old.fd(keep.map);
     xdpkv_item item{};
-    if (!ReadItem(old_fd, keep.key, &item)) {
+    if (!ReadItem(old.fd(keep.map), keep.key, &item)) {
       return ErrnoStatus(errno, "reading an item of the old store");
     }
     uint32_t len = 0;
     std::memcpy(&len, keep.key.data(), sizeof(len));
     if (item.blob_id != 0) {
-      const size_t cls = BlobClassOf(item.value_len);
-      if (bpf_map_lookup_elem(old_blob_fds[cls], &item.blob_id, blob.data()) != 0) {
-        return ErrnoStatus(errno, "reading a value of the old store");
+      if (!ReadOldValue(*values, item, &header, &value)) {
+        return absl::DataLossError("a value of the old store vanished while it was copied");
       }
-      if (bpf_map_update_elem(blob_fds[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-        return ErrnoStatus(errno, "copying a value into the resized store");
+      if (auto status = WriteNewValue(blob_fds, chunk_fd, header, value); !status.ok()) {
+        return status;
       }
     }
     const std::string new_key = NewMapKey(keep.key, len);

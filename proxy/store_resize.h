@@ -60,6 +60,7 @@ absl::Status DropPinnedStore(const std::string& pin_dir);
 struct ResizeTarget {
   std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> item_cost{};
   std::array<uint64_t, XDPKV_BLOB_CLASS_COUNT> blob_cost{};
+  uint64_t chunk_cost = 0;
   uint64_t element_limit = 0;  // bytes for elements; 0: none
   EvictionPolicy policy = EvictionPolicy::kAllKeysLru;
   LfuParams lfu;
@@ -86,9 +87,11 @@ struct ResizePlan {
 absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget& target);
 
 // Writes what `plan` keeps into the new maps (by key class and value
-// class), items after their values, so no item points to a missing one.
+// class, or chunks for values over 64 KiB, whatever the old store kept
+// them in), items after their values, so no item points to a missing one.
 absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
-                      std::span<const int> item_fds, std::span<const int> blob_fds);
+                      std::span<const int> item_fds, std::span<const int> blob_fds,
+                      int chunk_fd);
 
 // Pins each new map (name, fd) over the old pin of that name, each beside
 // it first and then renamed over it, so a crash leaves every pin a whole

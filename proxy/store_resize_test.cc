@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -220,14 +221,43 @@ TEST_F(StoreResize, AnotherLayoutsItemsMoveToThisLayoutsClasses) {
   };
   move_key("in a class of its own", true, *newer + 1);
   move_key("twice", false, *older);
+  // A value over 64 KiB as versions before chunks kept it: one blob in a
+  // 1 MiB class.
+  const std::string big = EveryByteValue(300 << 10, 3);
+  ASSERT_TRUE(store_->Set("big", big, 0, 0).ok());
+  auto big_item = store_->Get("big");
+  ASSERT_TRUE(big_item.ok() && big_item->has_value());
+  const int old_blobs = bpf_map_create(BPF_MAP_TYPE_HASH, "xdpkv_blobs_1m", 8,
+                                       sizeof(xdpkv_blob_header) + (1 << 20), 8, &opts);
+  ASSERT_GE(old_blobs, 0) << std::strerror(errno);
+  {
+    auto chunk = std::make_unique<xdpkv_chunk>();
+    xdpkv_chunk_key first{(*big_item)->cas, 0, 0};  // a fresh value's blob id is its CAS
+    ASSERT_EQ(bpf_map_lookup_elem(loader_->chunk_map_fd(), &first, chunk.get()), 0);
+    std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + (1 << 20));
+    std::memcpy(blob.data(), &chunk->header, sizeof(chunk->header));
+    std::memcpy(blob.data() + sizeof(chunk->header), big.data(), big.size());
+    ASSERT_EQ(bpf_map_update_elem(old_blobs, &first.blob_id, blob.data(), BPF_NOEXIST), 0);
+    for (uint32_t i = 0; i < ChunkCount(big.size()); ++i) {
+      const xdpkv_chunk_key key{first.blob_id, i, 0};
+      ASSERT_EQ(bpf_map_delete_elem(loader_->chunk_map_fd(), &key), 0);
+    }
+  }
+  const std::string old_blobs_pin = dir_.path() + "/xdpkv_blobs_1m";
+  ASSERT_EQ(bpf_obj_pin(old_blobs, old_blobs_pin.c_str()), 0) << std::strerror(errno);
+  close(old_blobs);
   const std::string other_pin = dir_.path() + "/xdpkv_items_k48";
   ASSERT_EQ(bpf_obj_pin(other, other_pin.c_str()), 0) << std::strerror(errno);
   close(other);
 
   ASSERT_EQ(Load(8), absl::OkStatus());
-  EXPECT_NE(loader_->resize_summary().find("kept 2 of 3 items"), std::string::npos)
+  EXPECT_NE(loader_->resize_summary().find("kept 3 of 4 items"), std::string::npos)
       << loader_->resize_summary();
   EXPECT_FALSE(std::filesystem::exists(other_pin)) << "the old layout's map is still pinned";
+  EXPECT_FALSE(std::filesystem::exists(old_blobs_pin));
+  auto chunked = store_->Get("big");
+  ASSERT_TRUE(chunked.ok() && chunked->has_value());
+  EXPECT_EQ((*chunked)->value, big);
   ExpectAccountingExact("after the move");
   auto moved = store_->Get("in a class of its own");
   ASSERT_TRUE(moved.ok() && moved->has_value());

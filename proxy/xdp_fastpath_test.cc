@@ -364,6 +364,18 @@ size_t CountBlobs(const XdpLoader& loader) {
   return count;
 }
 
+// Chunks of values over 64 KiB.
+size_t CountChunks(const XdpLoader& loader) {
+  size_t count = 0;
+  xdpkv_chunk_key key{}, next{};
+  for (const void* cursor = nullptr;
+       bpf_map_get_next_key(loader.chunk_map_fd(), cursor, &next) == 0; cursor = &key) {
+    ++count;
+    key = next;
+  }
+  return count;
+}
+
 TEST_F(FastPath, ValuesOfEverySizeUpToOneMebibyteAreStored) {
   for (size_t len : {129, 256, 257, 1000, 4096, 65537, 1 << 20}) {
     const std::string key = "big" + std::to_string(len);
@@ -386,7 +398,8 @@ TEST_F(FastPath, ValuesOfEverySizeUpToOneMebibyteAreStored) {
   }
   EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_GET_HIT), 4u);
   EXPECT_EQ(Count(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_BIG_VALUE), 3u);
-  EXPECT_EQ(CountBlobs(*loader_), 7u);
+  EXPECT_EQ(CountBlobs(*loader_), 5u);
+  EXPECT_EQ(CountChunks(*loader_), 2u + 17u);  // 65537 bytes and 1 MiB
   EXPECT_EQ(store_->Set("huge", std::string((1 << 20) + 1, 'h'), 0, 0).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -119,8 +119,7 @@ std::array<bpf_map*, XDPKV_BLOB_CLASS_COUNT> BlobMaps(xdpkv_bpf* skeleton) {
   auto& m = skeleton->maps;
   return {m.xdpkv_blobs_256, m.xdpkv_blobs_512,  m.xdpkv_blobs_1k,   m.xdpkv_blobs_2k,
           m.xdpkv_blobs_4k,  m.xdpkv_blobs_8k,   m.xdpkv_blobs_16k,  m.xdpkv_blobs_32k,
-          m.xdpkv_blobs_64k, m.xdpkv_blobs_128k, m.xdpkv_blobs_256k, m.xdpkv_blobs_512k,
-          m.xdpkv_blobs_1m};
+          m.xdpkv_blobs_64k};
 }
 
 // Every map that holds data and so is pinned.
@@ -128,6 +127,7 @@ std::vector<bpf_map*> StoreMaps(xdpkv_bpf* skeleton) {
   std::vector<bpf_map*> maps;
   for (bpf_map* map : ItemMaps(skeleton)) maps.push_back(map);
   for (bpf_map* map : BlobMaps(skeleton)) maps.push_back(map);
+  maps.push_back(skeleton->maps.xdpkv_blobs_chunked);
   return maps;
 }
 
@@ -269,6 +269,14 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     memory.blob_cost[cls] = static_cast<__u32>(
         model->ElementBytes(sizeof(__u64), sizeof(xdpkv_blob_header) + BlobClassBytes(cls)));
   }
+  memory.chunk_cost =
+      static_cast<__u32>(model->ElementBytes(sizeof(xdpkv_chunk_key), sizeof(xdpkv_chunk)));
+  if (memory.chunk_cost > XDPKV_BLOB_CLASS_MAX) {
+    // A kernel whose element header is larger than this one's: still
+    // right, but each chunk takes twice its size.
+    std::fprintf(stderr, "xdpkv: a value chunk takes %u bytes on this kernel, not 64 KiB\n",
+                 memory.chunk_cost);
+  }
   if (config.memory_limit_bytes != 0) {
     // Room for the limit's worth of each class's elements: no class runs
     // out of entries before the store runs out of memory.
@@ -286,6 +294,11 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
       if (int err = size_for_limit(blob_maps[cls], memory.blob_cost[cls], 8); err != 0) {
         return ErrnoStatus(err, "sizing the store maps");
       }
+    }
+    if (int err = size_for_limit(skeleton->maps.xdpkv_blobs_chunked, memory.chunk_cost,
+                                 XDPKV_MAX_CHUNKS);
+        err != 0) {
+      return ErrnoStatus(err, "sizing the store maps");
     }
   }
 
@@ -340,6 +353,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
       for (size_t cls = 0; cls < XDPKV_BLOB_CLASS_COUNT; ++cls) {
         target.blob_cost[cls] = memory.blob_cost[cls];
       }
+      target.chunk_cost = memory.chunk_cost;
       uint64_t fixed = 0;
       for (bpf_map* map : StoreMaps(skeleton)) fixed += model->FixedBytes(bpf_map__max_entries(map));
       target.element_limit =
@@ -398,7 +412,9 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
     std::vector<int> item_fds, blob_fds;
     for (bpf_map* map : item_maps) item_fds.push_back(bpf_map__fd(map));
     for (bpf_map* map : blob_maps) blob_fds.push_back(bpf_map__fd(map));
-    if (auto status = CopyKept(*resize_from, *resize_plan, item_fds, blob_fds); !status.ok()) {
+    if (auto status = CopyKept(*resize_from, *resize_plan, item_fds, blob_fds,
+                               bpf_map__fd(skeleton->maps.xdpkv_blobs_chunked));
+        !status.ok()) {
       return status;
     }
     std::vector<std::pair<std::string, int>> new_maps;
@@ -593,6 +609,8 @@ std::array<int, XDPKV_BLOB_CLASS_COUNT> XdpLoader::blob_map_fds() const {
   return fds;
 }
 
+int XdpLoader::chunk_map_fd() const { return bpf_map__fd(skeleton_->maps.xdpkv_blobs_chunked); }
+
 xdpkv_memory* XdpLoader::memory() const { return &skeleton_->bss->xdpkv_memory; }
 
 absl::StatusOr<uint64_t> XdpLoader::CountElementBytes() const {
@@ -620,6 +638,11 @@ absl::StatusOr<uint64_t> XdpLoader::CountElementBytes() const {
         !s.ok()) {
       return s;
     }
+  }
+  if (auto s = count(skeleton_->maps.xdpkv_blobs_chunked, sizeof(xdpkv_chunk_key),
+                     sizeof(xdpkv_chunk), memory.chunk_cost);
+      !s.ok()) {
+    return s;
   }
   return used;
 }

@@ -116,6 +116,8 @@ class XdpLoader {
   // value class (proxy/store_layout.h).
   std::array<int, XDPKV_KEY_CLASS_COUNT> item_map_fds() const;
   std::array<int, XDPKV_BLOB_CLASS_COUNT> blob_map_fds() const;
+  // Values over 64 KiB, in chunks (struct xdpkv_chunk).
+  int chunk_map_fd() const;
   // The CAS counter shared with the XDP program (atomic increments only).
   uint64_t* cas_counter() const;
   // Re-reads CLOCK_REALTIME - CLOCK_BOOTTIME for absolute exptimes.

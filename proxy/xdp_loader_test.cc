@@ -385,7 +385,15 @@ std::vector<StructLayout> SharedLayouts() {
        {XDPKV_MEMBER(xdpkv_memory, used_bytes), XDPKV_MEMBER(xdpkv_memory, limit_bytes),
         XDPKV_MEMBER(xdpkv_memory, evicts), XDPKV_MEMBER(xdpkv_memory, lfu_log_factor),
         XDPKV_MEMBER(xdpkv_memory, item_cost), XDPKV_MEMBER(xdpkv_memory, blob_cost),
-        XDPKV_MEMBER(xdpkv_memory, lfu_decay_minutes), XDPKV_MEMBER(xdpkv_memory, lfu)}},
+        XDPKV_MEMBER(xdpkv_memory, lfu_decay_minutes), XDPKV_MEMBER(xdpkv_memory, lfu),
+        XDPKV_MEMBER(xdpkv_memory, chunk_cost)}},
+      {"xdpkv_chunk_key",
+       sizeof(xdpkv_chunk_key),
+       {XDPKV_MEMBER(xdpkv_chunk_key, blob_id), XDPKV_MEMBER(xdpkv_chunk_key, index),
+        XDPKV_MEMBER(xdpkv_chunk_key, pad)}},
+      {"xdpkv_chunk",
+       sizeof(xdpkv_chunk),
+       {XDPKV_MEMBER(xdpkv_chunk, header), XDPKV_MEMBER(xdpkv_chunk, data)}},
   };
 }
 

@@ -68,10 +68,15 @@ BLOB_MAP(xdpkv_blobs_8k, 13);
 BLOB_MAP(xdpkv_blobs_16k, 14);
 BLOB_MAP(xdpkv_blobs_32k, 15);
 BLOB_MAP(xdpkv_blobs_64k, 16);
-BLOB_MAP(xdpkv_blobs_128k, 17);
-BLOB_MAP(xdpkv_blobs_256k, 18);
-BLOB_MAP(xdpkv_blobs_512k, 19);
-BLOB_MAP(xdpkv_blobs_1m, 20);
+
+/* Values over 64 KiB, in chunks (xdpkv_layout.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 12);
+	__type(key, struct xdpkv_chunk_key);
+	__type(value, struct xdpkv_chunk);
+} xdpkv_blobs_chunked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -121,6 +121,23 @@ static __always_inline long store_delete(struct scratch *s)
  * Called once that version is replaced or deleted: nothing points to the
  * blob any more, and a reader that still holds the old item finds it gone
  * and reads the item again. */
+/* Deletes the chunks of a value over 64 KiB. A global function, so the
+ * verifier checks its loop once rather than at every blob_free (inlined,
+ * it cost xdpkv_xdp 27k verified instructions). */
+__noinline int blob_free_chunks(__u64 id, __u32 value_len)
+{
+	struct xdpkv_chunk_key key = { .blob_id = id };
+
+	for (__u32 i = 0; i < XDPKV_MAX_CHUNKS; i++) {
+		if (i * XDPKV_CHUNK_PAYLOAD >= value_len)
+			break;
+		key.index = i;
+		if (bpf_map_delete_elem(&xdpkv_blobs_chunked, &key) == 0)
+			memory_release(xdpkv_memory.chunk_cost);
+	}
+	return 0;
+}
+
 #define BLOB_FREE_CLASS(map, cls, class_bytes)                                  \
 	if (value_len <= (class_bytes)) {                                        \
 		if (bpf_map_delete_elem(&map, &id) == 0)                         \
@@ -141,10 +158,7 @@ static __always_inline void blob_free(__u64 id, __u32 value_len)
 	BLOB_FREE_CLASS(xdpkv_blobs_16k, 6, 16384)
 	BLOB_FREE_CLASS(xdpkv_blobs_32k, 7, 32768)
 	BLOB_FREE_CLASS(xdpkv_blobs_64k, 8, 65536)
-	BLOB_FREE_CLASS(xdpkv_blobs_128k, 9, 131072)
-	BLOB_FREE_CLASS(xdpkv_blobs_256k, 10, 262144)
-	BLOB_FREE_CLASS(xdpkv_blobs_512k, 11, 524288)
-	BLOB_FREE_CLASS(xdpkv_blobs_1m, 12, 1048576)
+	blob_free_chunks(id, value_len);
 }
 
 /* Points `blob` at the out-of-line value `id` of `value_len` bytes, for the
