@@ -65,6 +65,15 @@ class BpfStore : public Store {
   void SetLfuParams(const LfuParams& params) override;
   LfuParams Lfu() const;
   size_t EvictForHeadroom(size_t max) override;
+  // The room EvictForHeadroom keeps free follows the kernel's need for it:
+  // the chore reports how many kernel writes found the store full since
+  // its last tick (XDPKV_PASS_NO_MEMORY: passed to userspace, which evicts
+  // and stores them); any doubles the room (from 1/256 of the limit, up to
+  // 1/16), none shrinks it by 1/16, to nothing. A store the kernel does
+  // not write to (XDP off, reads only) keeps none: its whole limit holds
+  // items (userspace writes evict as they need).
+  void AdaptHeadroom(uint64_t kernel_writes_passed);
+  uint64_t Headroom() const;
   // Redis's numbered databases: views of the same maps whose keys carry
   // the database's number (docs/architecture.md, "Databases"). This store
   // is database 0, the one the kernel path serves.
@@ -187,6 +196,7 @@ class BpfStore : public Store {
     std::atomic<uint32_t> lfu_log_factor{LfuParams{}.log_factor};
     std::atomic<uint32_t> lfu_decay_minutes{LfuParams{}.decay_minutes};
     std::atomic<uint64_t> evicted{0};
+    std::atomic<uint64_t> headroom{0};  // bytes EvictForHeadroom keeps free (AdaptHeadroom)
     // memcached's stats (StoreCounters).
     std::atomic<uint64_t> evicted_unfetched{0};
     std::atomic<uint64_t> evicted_active{0};

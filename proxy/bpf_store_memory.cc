@@ -139,9 +139,7 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
   if (memory_ == nullptr || shared_->policy.load() == EvictionPolicy::kNoEviction) return 0;
   const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
   if (limit == 0) return 0;
-  // Keep 1/64 of the limit free (at least a quarter of what a 1 MiB value
-  // takes), so the kernel's writes find room without passing to us.
-  const uint64_t headroom = std::max<uint64_t>(limit / 64, BlobCost(XDPKV_MAX_VALUE_LEN) / 4);
+  const uint64_t headroom = shared_->headroom.load(std::memory_order_relaxed);
   size_t evicted = 0;
   while (evicted < max && __atomic_load_n(&memory_->used_bytes, __ATOMIC_RELAXED) + headroom > limit) {
     const uint64_t before = shared_->evicted.load();
@@ -150,6 +148,22 @@ size_t BpfStore::EvictForHeadroom(size_t max) {
   }
   return evicted;
 }
+
+void BpfStore::AdaptHeadroom(uint64_t kernel_writes_passed) {
+  if (memory_ == nullptr) return;
+  const uint64_t limit = __atomic_load_n(&memory_->limit_bytes, __ATOMIC_RELAXED);
+  const uint64_t now = shared_->headroom.load(std::memory_order_relaxed);
+  uint64_t next = 0;
+  if (kernel_writes_passed != 0) {
+    next = std::min(std::max(2 * now, limit / 256), limit / 16);
+  } else {
+    next = now - now / 16;
+    if (next < 4096) next = 0;
+  }
+  shared_->headroom.store(next, std::memory_order_relaxed);
+}
+
+uint64_t BpfStore::Headroom() const { return shared_->headroom.load(std::memory_order_relaxed); }
 
 MemoryReport BpfStore::Memory() {
   MemoryReport report;

@@ -320,7 +320,9 @@ int main(int argc, char** argv) {
   xdpkv::ActiveExpiry active_expiry(*store);
   xdpkv::RateLimitedLog flush_log("delayed flush_all"), orphan_log("orphan-blob sweep");
   xdpkv::RateLimitedLog admission_log("refreshing the XDP admission tables");
+  xdpkv::RateLimitedLog counters_log("reading the XDP counters");
   uint64_t next_orphan_sweep_ms = 0;
+  uint64_t passed_no_memory = 0;  // the kernel's writes passed for want of room, so far
   while (signal_number < 0) {
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     const uint64_t now = xdpkv::NowBootMs();
@@ -344,8 +346,16 @@ int main(int argc, char** argv) {
     }
     xdpkv::ServerStats::Add(stats.expired_keys, active_expiry.Tick(now, NowBootMs));
     stats.crawler_starts.store(active_expiry.passes(), std::memory_order_relaxed);
-    // Room below the limit, so writes (the kernel's too) rarely find the
-    // store full and wait for an eviction.
+    // Room below the limit, as much as the kernel's writes need so they
+    // rarely find the store full and pass to us (BpfStore::AdaptHeadroom).
+    if (auto counters = loader->ReadCounters(); counters.ok()) {
+      const uint64_t passed = counters->Get(XDPKV_PROTO_MEMCACHE, XDPKV_PASS_NO_MEMORY) +
+                              counters->Get(XDPKV_PROTO_RESP, XDPKV_PASS_NO_MEMORY);
+      store->AdaptHeadroom(passed - passed_no_memory);
+      passed_no_memory = passed;
+    } else {
+      counters_log.Report(counters.status(), now);
+    }
     store->EvictForHeadroom(kEvictionsPerTick);
     // The save schedule (--save, CONFIG SET save): BGSAVE when due.
     persistence.Tick(time(nullptr));

@@ -276,6 +276,34 @@ TEST_F(MemoryLimit, AValueOver64KiBIsChunksOfExactly64KiBEach) {
   ASSERT_TRUE(kept.ok() && kept->has_value()) << "the sweep took a live value's chunks";
 }
 
+// The evictor keeps room free only while the kernel's writes find the
+// store full: without them the whole limit holds items (it kept 512 KiB,
+// 6% of -m 8, free whatever wrote).
+TEST_F(MemoryLimit, TheEvictorKeepsRoomOnlyWhileKernelWritesNeedIt) {
+  Load(uint64_t{8} << 20, EvictionPolicy::kAllKeysLru);
+  const uint64_t limit = ElementLimit();
+  const std::string value(100, 'v');
+  for (int i = 0; Used() + 2 * 256 <= limit && i < 100000; ++i) {
+    ASSERT_TRUE(store_->Set("fill:" + std::to_string(i), value, 0, 0).ok());
+  }
+  const uint64_t full = Used();
+  EXPECT_EQ(store_->EvictForHeadroom(100000), 0u) << "room kept though nothing needs it";
+  EXPECT_EQ(Used(), full);
+  // Kernel writes passed for want of room: the room doubles, up to 1/16.
+  store_->AdaptHeadroom(3);
+  EXPECT_EQ(store_->Headroom(), limit / 256);
+  store_->EvictForHeadroom(100000);
+  EXPECT_LE(Used() + limit / 256, limit);
+  for (int tick = 0; tick < 10; ++tick) store_->AdaptHeadroom(1);
+  EXPECT_EQ(store_->Headroom(), limit / 16);
+  store_->EvictForHeadroom(100000);
+  EXPECT_LE(Used() + limit / 16, limit);
+  ExpectAccountingExact("after keeping room");
+  // None passed for a while (100 ticks, 10 s of the server's chore): none kept.
+  for (int tick = 0; tick < 100; ++tick) store_->AdaptHeadroom(0);
+  EXPECT_EQ(store_->Headroom(), 0u);
+}
+
 TEST_F(MemoryLimit, ALimitBelowTheFixedTablesIsAClearError) {
   XdpConfig config;
   config.memory_limit_bytes = 8 << 10;  // the 13 maps alone take more
