@@ -231,8 +231,8 @@ namespace {
 // Every program in the object needs a budget here.
 const std::map<std::string, uint32_t>& VerifierBudgets() {
   static const auto* budgets = new std::map<std::string, uint32_t>{
-      // measured 225,160 (2026-11-26: + mg and ms, 67k, -I, recency in ms; 157,353 before
-      // them, 228,233 before memcached keys were scanned a word at a time)
+      // measured 206,912 (2026-11-26: three key classes, chunk frees a global
+      // function; 230,222 with five classes and LFU; 157,353 before mg and ms)
       {"xdpkv_xdp", 240000},
       // measured 3,191 (2026-11-26: + memory accounting; the key's database
       // bits in key.len leave the fingerprint's loop bounded by its words)
@@ -240,8 +240,8 @@ const std::map<std::string, uint32_t>& VerifierBudgets() {
       // measured 1,876 (2026-11-26: batched reads, + recency on hits and
       // the item's memcached flags copied)
       {"xdpkv_store_read", 2500},
-      // measured 18,842 (2026-11-26: batched writes, SET and INCRBY; the
-      // integer's parse and print loops are most of it)
+      // measured 12,822 (2026-11-26: batched writes, SET and INCRBY, three
+      // key classes; 18,842 with five; the integer's parse and print loops)
       {"xdpkv_store_write", 28000},
       // The send loop (TC_MAX_DATAGRAMS iterations) is about 120k of it.
       {"xdpkv_tc", 200000},        // measured 184,313 (2026-11-26: word key scan)
