@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "proxy/eviction.h"
 #include "proxy/map_memory.h"
 #include "proxy/store_layout.h"
+#include "proxy/store_resize.h"
 
 struct xdpkv_bpf;
 
@@ -145,6 +147,16 @@ class XdpLoader {
 
  private:
   explicit XdpLoader(xdpkv_bpf* skeleton) : skeleton_(skeleton) {}
+  // Load's steps over the store maps (proxy/xdp_loader_store.cc): the
+  // element costs and each map's entries for the limit; what is pinned
+  // already (reused, refused, or planned for a resize); after loading, the
+  // resize's copy and pins.
+  absl::Status SizeStoreMaps(const XdpConfig& config, const HtabModel& model);
+  absl::Status OpenPinnedStore(const XdpConfig& config, const HtabModel& model,
+                               std::optional<PinnedStore>* resize_from,
+                               std::optional<ResizePlan>* resize_plan);
+  absl::Status FinishResize(const XdpConfig& config, const PinnedStore& old,
+                            const ResizePlan& plan);
   void AttachTcTier(const std::string& interface, unsigned ifindex);
   xdpkv_bpf* skeleton_;
   std::vector<int> link_fds_;  // BPF links: XDP and TC, per attached interface
