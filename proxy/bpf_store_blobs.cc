@@ -107,12 +107,17 @@ absl::Status BpfStore::WriteBlob(std::string_view key, const xdpkv_item& item,
     const xdpkv_chunk_key chunk_key{item.blob_id, i, 0};
     if (bpf_map_update_elem(chunk_fd_, &chunk_key, chunk.get(), BPF_NOEXIST) != 0) {
       const int err = errno;
-      // The chunks written so far, and the memory of the rest.
+      // The chunks written so far, and the memory of the rest; a chunk
+      // that stays (its delete failed) keeps its cost until the orphan
+      // sweep takes it.
+      uint64_t kept = 0;
       for (uint32_t j = 0; j < i; ++j) {
         const xdpkv_chunk_key written{item.blob_id, j, 0};
-        bpf_map_delete_elem(chunk_fd_, &written);
+        if (bpf_map_delete_elem(chunk_fd_, &written) != 0 && memory_ != nullptr) {
+          kept += memory_->chunk_cost;
+        }
       }
-      Release(cost);
+      Release(cost - kept);
       return WriteError(err, "chunk update");
     }
   }

@@ -44,11 +44,16 @@ void BpfStore::Release(uint64_t cost) {
 }
 
 absl::Status BpfStore::Reserve(uint64_t cost) {
-  // Each eviction frees at least one element; a few hundred cover any one
-  // write (a 1 MiB value over small items), and bound the work if the
-  // store holds nothing the policy may evict.
-  constexpr int kMaxEvictions = 512;
-  for (int i = 0; i <= kMaxEvictions; ++i) {
+  // Each eviction frees at least one element, the smallest an item: as
+  // many evictions as the write's cost in the smallest items, twice over
+  // (a 1 MiB value over 256-byte items: ~8,700), at least 512, bound the
+  // work when the store holds nothing the policy may evict. (The evictor
+  // keeps no room free unless the kernel's writes need it, so a large
+  // write into a store of small items evicts them all here.)
+  const uint64_t smallest = memory_ == nullptr ? 0 : memory_->item_cost[0];
+  const uint64_t max_evictions =
+      std::max<uint64_t>(512, smallest == 0 ? 0 : 2 * cost / smallest + 1);
+  for (uint64_t i = 0; i <= max_evictions; ++i) {
     if (TryReserve(cost)) return absl::OkStatus();
     if (shared_->policy.load(std::memory_order_relaxed) == EvictionPolicy::kNoEviction ||
         !EvictOne(/*direct=*/true)) {

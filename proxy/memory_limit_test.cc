@@ -304,6 +304,26 @@ TEST_F(MemoryLimit, TheEvictorKeepsRoomOnlyWhileKernelWritesNeedIt) {
   EXPECT_EQ(store_->Headroom(), 0u);
 }
 
+// With no room kept free, a large write into a store of small items evicts
+// as many as it needs (it stopped at 512 evictions: ~128 KiB).
+TEST_F(MemoryLimit, ALargeWriteEvictsAsManySmallItemsAsItNeeds) {
+  Load(uint64_t{8} << 20, EvictionPolicy::kAllKeysLru);
+  const uint64_t limit = ElementLimit();
+  const std::string value(100, 'v');
+  for (int i = 0; Used() + 2 * 256 <= limit && i < 100000; ++i) {
+    ASSERT_TRUE(store_->Set("fill:" + std::to_string(i), value, 0, 0).ok());
+  }
+  ASSERT_EQ(store_->Headroom(), 0u);
+  const std::string big = EveryByteValue(1 << 20, 9);
+  auto stored = store_->Set("big", big, 0, 0);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  auto item = store_->Get("big");
+  ASSERT_TRUE(item.ok() && item->has_value());
+  EXPECT_EQ((*item)->value, big);
+  EXPECT_LE(Used(), limit);
+  ExpectAccountingExact("after the large write");
+}
+
 TEST_F(MemoryLimit, ALimitBelowTheFixedTablesIsAClearError) {
   XdpConfig config;
   config.memory_limit_bytes = 8 << 10;  // the 13 maps alone take more

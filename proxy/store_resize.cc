@@ -234,6 +234,23 @@ absl::Status DropPinnedStore(const std::string& pin_dir) {
   return absl::OkStatus();
 }
 
+absl::Status DropInterruptedPins(const std::string& pin_dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> doomed;
+  for (const auto& entry : std::filesystem::directory_iterator(pin_dir, ec)) {
+    if (absl::EndsWith(entry.path().filename().string(), kNewSuffix)) {
+      doomed.push_back(entry.path());
+    }
+  }
+  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
+  for (const auto& path : doomed) {
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus(errno, absl::StrCat("removing ", path.string()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string ResizePlan::Summary() const {
   uint64_t kept = 0;
   for (uint64_t n : items) kept += n;
@@ -250,6 +267,8 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
     EvictionCandidate eviction;
     uint64_t cost = 0;
     size_t key_class = 0;
+    uint32_t value_len = 0;
+    bool blob = false;
   };
   std::vector<Candidate> candidates;
   absl::flat_hash_map<std::string, size_t> by_new_key;  // duplicates: an interrupted resize
@@ -291,6 +310,8 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
       Candidate c;
       c.key_class = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
       c.cost = target.item_cost[c.key_class];
+      c.value_len = item.value_len;
+      c.blob = item.blob_id != 0;
       if (item.blob_id != 0) {
         if (!ReadOldValue(*values, item, &header, &value)) {
           ++plan.broken;
@@ -340,6 +361,11 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (evict[i]) continue;
     ++plan.items[candidates[i].key_class];
+    if (candidates[i].blob && Chunked(candidates[i].value_len)) {
+      plan.chunks += ChunkCount(candidates[i].value_len);
+    } else if (candidates[i].blob) {
+      ++plan.blobs[BlobClassOf(candidates[i].value_len)];
+    }
     plan.bytes += candidates[i].cost;
     plan.keep.push_back(std::move(candidates[i].keep));
   }
@@ -380,6 +406,11 @@ absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
 absl::Status ReplacePins(const std::string& pin_dir,
                          std::span<const std::pair<std::string, int>> new_maps,
                          const PinnedStore& old) {
+  // In the order given (the loader's: items, then values). A crash between
+  // two renames leaves new item maps beside old value maps, which hold
+  // every kept item's value still (the ids are kept), or the reverse, where
+  // only items the plan evicted lose their values; either is a whole store
+  // the next start copies again.
   for (const auto& [name, fd] : new_maps) {
     const std::string path = absl::StrCat(pin_dir, "/", name);
     const std::string beside = path + kNewSuffix;

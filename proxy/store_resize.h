@@ -56,6 +56,10 @@ class PinnedStore {
 // layout, and what an interrupted resize left beside them.
 absl::Status DropPinnedStore(const std::string& pin_dir);
 
+// Removes the pins a resize interrupted between pinning a new map beside
+// its old one and renaming it over it (each a whole map no store uses).
+absl::Status DropInterruptedPins(const std::string& pin_dir);
+
 // The store this start creates: what its elements cost and its limit.
 struct ResizeTarget {
   std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> item_cost{};
@@ -76,6 +80,8 @@ struct ResizePlan {
   };
   std::vector<Keep> keep;
   std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> items{};  // kept, per new key class
+  std::array<uint64_t, XDPKV_BLOB_CLASS_COUNT> blobs{};  // their values, per value class
+  uint64_t chunks = 0;                                   // and chunks
   uint64_t bytes = 0;    // what the kept elements take in the new store
   uint64_t found = 0;    // items in the old store
   uint64_t expired = 0;  // dropped: past their expiry, or being deleted

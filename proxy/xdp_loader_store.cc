@@ -127,6 +127,7 @@ absl::Status XdpLoader::OpenPinnedStore(const XdpConfig& config, const HtabModel
     if (config.fresh) {
       if (auto status = DropPinnedStore(config.pin_dir); !status.ok()) return status;
     }
+    if (auto status = DropInterruptedPins(config.pin_dir); !status.ok()) return status;
     auto pinned = PinnedStore::Open(config.pin_dir);
     if (!pinned.ok()) return pinned.status();
     store_created_ = pinned->empty();
@@ -164,6 +165,13 @@ absl::Status XdpLoader::OpenPinnedStore(const XdpConfig& config, const HtabModel
       target.chunk_cost = memory.chunk_cost;
       uint64_t fixed = 0;
       for (bpf_map* map : StoreMaps(skeleton_)) fixed += model.FixedBytes(bpf_map__max_entries(map));
+      // Refused before anything is copied (Load says the same otherwise).
+      if (config.memory_limit_bytes != 0 && config.memory_limit_bytes <= fixed) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a memory limit of ", config.memory_limit_bytes >> 20,
+            " MiB leaves nothing for items: the store's fixed tables take ",
+            (fixed + (1 << 20) - 1) >> 20, " MiB of it"));
+      }
       target.element_limit =
           config.memory_limit_bytes > fixed ? config.memory_limit_bytes - fixed : 0;
       target.policy = config.eviction_policy;
@@ -171,16 +179,21 @@ absl::Status XdpLoader::OpenPinnedStore(const XdpConfig& config, const HtabModel
       target.now_ms = NowBootMs();
       auto plan = PlanResize(*pinned, target);
       if (!plan.ok()) return plan.status();
-      // What the policy may not evict stays, over the limit if it must.
-      for (size_t cls = 0; cls < item_maps.size(); ++cls) {
-        if (plan->items[cls] > bpf_map__max_entries(item_maps[cls])) {
-          if (int err = bpf_map__set_max_entries(item_maps[cls],
-                                                 static_cast<__u32>(plan->items[cls]));
-              err != 0) {
-            return ErrnoStatus(err, "sizing the store maps");
-          }
-        }
+      // What the policy may not evict stays, over the limit if it must:
+      // the maps hold all of it.
+      auto hold = [](bpf_map* map, uint64_t entries) {
+        if (entries <= bpf_map__max_entries(map)) return 0;
+        return bpf_map__set_max_entries(map, static_cast<__u32>(entries));
+      };
+      const auto blob_maps = BlobMaps(skeleton_);
+      int err = hold(skeleton_->maps.xdpkv_blobs_chunked, plan->chunks);
+      for (size_t cls = 0; cls < item_maps.size() && err == 0; ++cls) {
+        err = hold(item_maps[cls], plan->items[cls]);
       }
+      for (size_t cls = 0; cls < blob_maps.size() && err == 0; ++cls) {
+        err = hold(blob_maps[cls], plan->blobs[cls]);
+      }
+      if (err != 0) return ErrnoStatus(err, "sizing the store maps");
       *resize_plan = std::move(*plan);
       *resize_from = std::move(*pinned);
     }

@@ -73,7 +73,7 @@ BLOB_MAP(xdpkv_blobs_64k, 16);
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1 << 12);
+	__uint(max_entries, 1 << 17); /* no -m: 8 GiB of values */
 	__type(key, struct xdpkv_chunk_key);
 	__type(value, struct xdpkv_chunk);
 } xdpkv_blobs_chunked SEC(".maps");
