@@ -190,6 +190,13 @@ class BpfStore : public Store {
   std::array<uint32_t, XDPKV_KEY_CLASS_COUNT> item_buckets_{};
   uint32_t db_ = 0;  // the database number this store's map keys carry (physical)
 
+  // An item an eviction sampled, as it was then.
+  struct EvictionSample {
+    uint32_t db = 0;
+    std::string key;
+    xdpkv_item item{};
+  };
+
   // What every database's store shares.
   struct Shared {
     std::atomic<EvictionPolicy> policy{EvictionPolicy::kNoEviction};
@@ -213,6 +220,11 @@ class BpfStore : public Store {
     // of class_items_at_ms; under evict_mutex.
     std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> class_items{};
     uint64_t class_items_at_ms = 0;
+    // Redis's eviction pool: the best candidates of earlier samples, kept
+    // for the next eviction (each picks from its own sample and these),
+    // so the choice is as good as a much larger sample's; under
+    // evict_mutex.
+    std::vector<EvictionSample> pool;
     // Mutates of one key from this process take turns (striped by key
     // hash): optimistic retries alone let one thread starve another.
     // Writers outside (the XDP program, plain Sets) are still caught by the

@@ -8,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
+#include "bpf/bpf.h"
 #include "proxy/bpf_store.h"
 #include "proxy/bpf_store_internal.h"
 #include "proxy/xdp_loader.h"
@@ -69,14 +70,9 @@ bool BpfStore::EvictOne(bool direct) {
   // A sample of about kSample items from random places, as Redis samples
   // (maxmemory-samples 5); a few tries, for classes that are empty there.
   constexpr size_t kSample = 16;
+  constexpr size_t kPool = 16;
   constexpr int kTries = 8;
-  struct Sampled {
-    uint32_t db;
-    std::string key;
-    xdpkv_item item;
-  };
-  std::vector<Sampled> sample;
-  std::vector<EvictionCandidate> candidates;
+  std::vector<EvictionSample> sample;
   // Classes in proportion to their items (counts at most 100 ms old), so
   // a sample rarely starts in an empty one.
   const uint64_t now_ms = NowBootMs();
@@ -109,15 +105,62 @@ bool BpfStore::EvictOne(bool direct) {
         });
     if (!done.ok()) break;
   }
+  // The pool's candidates join the sample (random policies need none: any
+  // sampled item is as good as another).
+  std::vector<EvictionSample>& pool = shared_->pool;
+  if (IsRandom(policy)) pool.clear();
+  for (EvictionSample& pooled : pool) {
+    const bool sampled_again = std::any_of(sample.begin(), sample.end(), [&](const auto& s) {
+      return s.db == pooled.db && s.key == pooled.key;
+    });
+    if (!sampled_again) sample.push_back(std::move(pooled));
+  }
+  pool.clear();
   const uint32_t now_ms32 = static_cast<uint32_t>(NowBootMs());
   const LfuParams lfu = Lfu();
-  for (const Sampled& s : sample) {
-    const uint32_t idle_ms = IdleMs(s.item.atime_ms, now_ms32);
-    candidates.push_back(
-        {idle_ms, s.item.cas, s.item.expires_at_ms, LfuDecayed(s.item.lfu, idle_ms, lfu)});
+  auto candidate = [&](const xdpkv_item& item) {
+    const uint32_t idle_ms = IdleMs(item.atime_ms, now_ms32);
+    return EvictionCandidate{idle_ms, item.cas, item.expires_at_ms,
+                             LfuDecayed(item.lfu, idle_ms, lfu)};
+  };
+  std::vector<EvictionCandidate> candidates;
+  for (const EvictionSample& s : sample) candidates.push_back(candidate(s.item));
+  std::optional<size_t> victim = ChooseVictim(policy, candidates);
+  // A pooled item may have been hit since it was sampled (a hit is not a
+  // write: its CAS stays): the choice is checked against the item as it
+  // is now, and made again if it changed.
+  for (int check = 0; victim && check < 4; ++check) {
+    auto map_key = MakeKey(item_fds_, sample[*victim].db, sample[*victim].key);
+    xdpkv_item now{};
+    if (!map_key.ok() ||
+        bpf_map_lookup_elem_flags(map_key->fd, &map_key->bytes, &now, BPF_F_LOCK) != 0 ||
+        Deleting(now)) {
+      sample.erase(sample.begin() + static_cast<std::ptrdiff_t>(*victim));  // gone
+      candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(*victim));
+    } else if (now.cas != sample[*victim].item.cas || now.atime_ms != sample[*victim].item.atime_ms ||
+               now.lfu != sample[*victim].item.lfu) {
+      sample[*victim].item = now;
+      candidates[*victim] = candidate(now);
+    } else {
+      break;
+    }
+    victim = ChooseVictim(policy, candidates);
   }
-  const std::optional<size_t> victim = ChooseVictim(policy, candidates);
   if (!victim) return false;
+  // The best of the rest stay in the pool for the next eviction.
+  {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < sample.size(); ++i) {
+      if (i != *victim && Evictable(policy, candidates[i])) order.push_back(i);
+    }
+    if (!IsRandom(policy)) {
+      std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return EvictsBefore(policy, candidates[a], candidates[b]);
+      });
+      if (order.size() > kPool) order.resize(kPool);
+      for (size_t i : order) pool.push_back(sample[i]);
+    }
+  }
   shared_->last_victim_idle_ms.store(std::max<uint32_t>(candidates[*victim].idle_ms, 1),
                                      std::memory_order_relaxed);
   // Only the version sampled: one written since is not the one the policy chose.
