@@ -483,6 +483,10 @@ def main():
                 print(f"ok   {name} ({took:.1f} s)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        # A check that failed midway leaves its pin directory: every one of
+        # this run's goes (they are named by our pid).
+        for suffix in "abcde":
+            shutil.rmtree(f"/sys/fs/bpf/xdpkv-rdb-{os.getpid()}-{suffix}", ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
