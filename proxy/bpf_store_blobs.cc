@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bpf/bpf.h"
+#include "proxy/blob_io.h"
 #include "proxy/bpf_store.h"
 #include "proxy/bpf_store_internal.h"
 #include "proxy/xdp_loader.h"
@@ -19,10 +20,6 @@ namespace xdpkv {
 using namespace bpf_store_internal;  // NOLINT: BpfStore's own helpers
 
 namespace {
-
-bool Owns(const xdpkv_blob_header& header, const xdpkv_item& item) {
-  return header.blob_id == item.blob_id && header.value_len == item.value_len;
-}
 
 absl::Status WriteError(int err, const char* what) {
   if (err == E2BIG || err == ENOMEM) {
@@ -42,32 +39,10 @@ absl::StatusOr<bool> BpfStore::ReadValue(const xdpkv_item& item, std::string* va
   if (item.value_len > XDPKV_MAX_VALUE_LEN) return absl::DataLossError("bad value length");
   if (Chunked(item.value_len)) {
     if (chunk_fd_ < 0) return absl::FailedPreconditionError("no chunk map");
-    auto chunk = std::make_unique<xdpkv_chunk>();
-    value->clear();
-    value->reserve(item.value_len);
-    for (uint32_t i = 0; i < ChunkCount(item.value_len); ++i) {
-      const xdpkv_chunk_key key{item.blob_id, i, 0};
-      if (bpf_map_lookup_elem(chunk_fd_, &key, chunk.get()) != 0) {
-        if (errno == ENOENT) return false;  // replaced since we read the item
-        return MapError(errno, "chunk lookup");
-      }
-      if (!Owns(chunk->header, item)) return false;
-      const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, item.value_len - value->size());
-      value->append(reinterpret_cast<const char*>(chunk->data), n);
-    }
-    return true;
+    return ReadChunks(chunk_fd_, item, value);
   }
   const size_t cls = BlobClassOf(item.value_len);
-  std::vector<uint8_t> blob = BlobBuffer(cls);
-  if (bpf_map_lookup_elem(blob_fds_[cls], &item.blob_id, blob.data()) != 0) {
-    if (errno == ENOENT) return false;  // replaced since we read the item
-    return MapError(errno, "blob lookup");
-  }
-  xdpkv_blob_header header;
-  std::memcpy(&header, blob.data(), sizeof(header));
-  if (!Owns(header, item)) return false;
-  value->assign(reinterpret_cast<const char*>(blob.data() + sizeof(header)), item.value_len);
-  return true;
+  return ReadClassBlob(blob_fds_[cls], BlobClassBytes(cls), item, value);
 }
 
 absl::Status BpfStore::WriteBlob(std::string_view key, const xdpkv_item& item,
@@ -82,11 +57,7 @@ absl::Status BpfStore::WriteBlob(std::string_view key, const xdpkv_item& item,
   if (auto room = Reserve(cost); !room.ok()) return room;
   if (!Chunked(value.size())) {
     const size_t cls = BlobClassOf(value.size());
-    std::vector<uint8_t> blob = BlobBuffer(cls);
-    std::memcpy(blob.data(), &header, sizeof(header));
-    std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
-    if (bpf_map_update_elem(blob_fds_[cls], &item.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-      const int err = errno;
+    if (int err = WriteClassBlob(blob_fds_[cls], BlobClassBytes(cls), header, value); err != 0) {
       Release(cost);
       return WriteError(err, "blob update");
     }
@@ -96,30 +67,12 @@ absl::Status BpfStore::WriteBlob(std::string_view key, const xdpkv_item& item,
     Release(cost);
     return absl::FailedPreconditionError("no chunk map");
   }
-  auto chunk = std::make_unique<xdpkv_chunk>();
-  chunk->header = header;
-  const uint32_t count = static_cast<uint32_t>(ChunkCount(value.size()));
-  for (uint32_t i = 0; i < count; ++i) {
-    const size_t offset = size_t{i} * XDPKV_CHUNK_PAYLOAD;
-    const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, value.size() - offset);
-    std::memcpy(chunk->data, value.data() + offset, n);
-    std::memset(chunk->data + n, 0, sizeof(chunk->data) - n);
-    const xdpkv_chunk_key chunk_key{item.blob_id, i, 0};
-    if (bpf_map_update_elem(chunk_fd_, &chunk_key, chunk.get(), BPF_NOEXIST) != 0) {
-      const int err = errno;
-      // The chunks written so far, and the memory of the rest; a chunk
-      // that stays (its delete failed) keeps its cost until the orphan
-      // sweep takes it.
-      uint64_t kept = 0;
-      for (uint32_t j = 0; j < i; ++j) {
-        const xdpkv_chunk_key written{item.blob_id, j, 0};
-        if (bpf_map_delete_elem(chunk_fd_, &written) != 0 && memory_ != nullptr) {
-          kept += memory_->chunk_cost;
-        }
-      }
-      Release(cost - kept);
-      return WriteError(err, "chunk update");
-    }
+  uint32_t stranded = 0;
+  if (int err = WriteChunks(chunk_fd_, header, value, &stranded); err != 0) {
+    // A chunk whose delete failed keeps its cost until the orphan sweep
+    // takes it.
+    Release(cost - (memory_ == nullptr ? 0 : stranded * uint64_t{memory_->chunk_cost}));
+    return WriteError(err, "chunk update");
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,12 @@ namespace {
 
 constexpr uint64_t kTickMs = 100;
 
+// `n` keys k0.. that never expire, in a store with room for twice as many.
+void AddKeysWithoutTtl(testing::MemoryStore* store, int n) {
+  store->max_items = 2 * static_cast<size_t>(n);
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(store->Set("k" + std::to_string(i), "v", 0, 0).ok());
+}
+
 // Expired keys leave within about a second or two of expiring (Redis's
 // adaptive cycle), not after a fixed pause between passes (it was 30 s).
 TEST(ActiveExpiry, ExpiredKeysAreRemovedWithinSecondsOfExpiring) {
@@ -53,8 +59,7 @@ TEST(ActiveExpiry, ExpiredKeysAreRemovedWithinSecondsOfExpiring) {
 // 1/kPauseFactor of a CPU however big (and empty) the maps are.
 TEST(ActiveExpiry, PassesArePacedByTheirCost) {
   testing::MemoryStore store;
-  store.max_items = 100000;
-  for (int i = 0; i < 50000; ++i) ASSERT_TRUE(store.Set("k" + std::to_string(i), "v", 0, 0).ok());
+  AddKeysWithoutTtl(&store, 50000);
   ActiveExpiry expiry(store);
   uint64_t now = 1'000'000;
   uint64_t busy_ms = 0;
@@ -83,8 +88,7 @@ TEST(ActiveExpiry, PassesArePacedByTheirCost) {
 // the pace back, and still leaves within kMaxPauseMs and a pass of expiring.
 TEST(ActiveExpiry, AStoreWithoutTtlsIsWalkedRarely) {
   testing::MemoryStore store;
-  store.max_items = 100000;
-  for (int i = 0; i < 50000; ++i) ASSERT_TRUE(store.Set("k" + std::to_string(i), "v", 0, 0).ok());
+  AddKeysWithoutTtl(&store, 50000);
   ActiveExpiry expiry(store);
   uint64_t now = 1'000'000;
   auto clock = [&] { return now; };  // passes cost no time: the minimum pause

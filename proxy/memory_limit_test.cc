@@ -90,6 +90,14 @@ class MemoryLimit : public ::testing::Test {
               0);
   }
 
+  // Userspace SETs of `value` under fill:N until the store is all but full
+  // (no eviction yet).
+  void FillToTheLimit(const std::string& value) {
+    for (int i = 0; Used() + 2 * 256 <= ElementLimit() && i < 100000; ++i) {
+      ASSERT_TRUE(store_->Set("fill:" + std::to_string(i), value, 0, 0).ok());
+    }
+  }
+
   std::unique_ptr<XdpLoader> loader_;
   std::unique_ptr<BpfStore> store_;
 };
@@ -285,9 +293,7 @@ TEST_F(MemoryLimit, TheEvictorKeepsRoomOnlyWhileKernelWritesNeedIt) {
   Load(uint64_t{8} << 20, EvictionPolicy::kAllKeysLru);
   const uint64_t limit = ElementLimit();
   const std::string value(100, 'v');
-  for (int i = 0; Used() + 2 * 256 <= limit && i < 100000; ++i) {
-    ASSERT_TRUE(store_->Set("fill:" + std::to_string(i), value, 0, 0).ok());
-  }
+  FillToTheLimit(value);
   const uint64_t full = Used();
   EXPECT_EQ(store_->EvictForHeadroom(100000), 0u) << "room kept though nothing needs it";
   EXPECT_EQ(Used(), full);
@@ -312,9 +318,7 @@ TEST_F(MemoryLimit, ALargeWriteEvictsAsManySmallItemsAsItNeeds) {
   Load(uint64_t{8} << 20, EvictionPolicy::kAllKeysLru);
   const uint64_t limit = ElementLimit();
   const std::string value(100, 'v');
-  for (int i = 0; Used() + 2 * 256 <= limit && i < 100000; ++i) {
-    ASSERT_TRUE(store_->Set("fill:" + std::to_string(i), value, 0, 0).ok());
-  }
+  FillToTheLimit(value);
   ASSERT_EQ(store_->Headroom(), 0u);
   const std::string big = EveryByteValue(1 << 20, 9);
   auto stored = store_->Set("big", big, 0, 0);

@@ -1,23 +1,21 @@
 #include "proxy/store_resize.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
-#include <numeric>
 #include <random>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "bpf/bpf.h"
+#include "proxy/blob_io.h"
 
 namespace xdpkv {
 namespace {
@@ -27,11 +25,6 @@ constexpr char kBlobPrefix[] = "xdpkv_blobs_";
 // A new map pinned beside the old pin of its name, then renamed over it
 // (bpffs refuses names with a dot).
 constexpr char kNewSuffix[] = "__resizing";
-
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  if (err < 0) err = -err;
-  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 absl::Status Incompatible(const StoreMapShape& map, const std::string& why) {
   return absl::FailedPreconditionError(absl::StrCat(
@@ -67,38 +60,18 @@ absl::StatusOr<OldValues> FindOldValues(const PinnedStore& old) {
   return values;
 }
 
-// An item's out-of-line value and its header, read from the old store;
-// false if it is not there whole.
-bool ReadOldValue(const OldValues& values, const xdpkv_item& item, xdpkv_blob_header* header,
-                  std::string* value) {
+// An item's out-of-line value and its header, read from the old store
+// (chunks, or else the smallest blob map that can hold it: a value written
+// before values were chunked); false if it is not there whole.
+absl::StatusOr<bool> ReadOldValue(const OldValues& values, const xdpkv_item& item,
+                                  xdpkv_blob_header* header, std::string* value) {
   if (item.value_len > XDPKV_MAX_VALUE_LEN) return false;
-  auto matches = [&](const xdpkv_blob_header& h) {
-    return h.blob_id == item.blob_id && h.value_len == item.value_len;
-  };
   if (Chunked(item.value_len) && values.chunk_fd >= 0) {
-    auto chunk = std::make_unique<xdpkv_chunk>();
-    value->clear();
-    bool whole = true;
-    for (uint32_t i = 0; i < ChunkCount(item.value_len) && whole; ++i) {
-      const xdpkv_chunk_key key{item.blob_id, i, 0};
-      whole = bpf_map_lookup_elem(values.chunk_fd, &key, chunk.get()) == 0 &&
-              matches(chunk->header);
-      if (!whole) break;
-      if (i == 0) *header = chunk->header;
-      const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, item.value_len - value->size());
-      value->append(reinterpret_cast<const char*>(chunk->data), n);
-    }
-    if (whole) return true;
-    // Else in a blob map: the value was written before values were chunked.
+    auto read = ReadChunks(values.chunk_fd, item, value, header);
+    if (!read.ok() || *read) return read;
   }
   for (const auto& [capacity, fd] : values.blobs) {
-    if (capacity < item.value_len) continue;
-    std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + capacity);
-    if (bpf_map_lookup_elem(fd, &item.blob_id, blob.data()) != 0) return false;
-    std::memcpy(header, blob.data(), sizeof(*header));
-    if (!matches(*header)) return false;
-    value->assign(reinterpret_cast<const char*>(blob.data() + sizeof(*header)), item.value_len);
-    return true;
+    if (capacity >= item.value_len) return ReadClassBlob(fd, capacity, item, value, header);
   }
   return false;
 }
@@ -107,29 +80,13 @@ bool ReadOldValue(const OldValues& values, const xdpkv_item& item, xdpkv_blob_he
 // or chunks.
 absl::Status WriteNewValue(std::span<const int> blob_fds, int chunk_fd,
                            const xdpkv_blob_header& header, const std::string& value) {
-  if (Chunked(value.size())) {
-    auto chunk = std::make_unique<xdpkv_chunk>();
-    chunk->header = header;
-    for (uint32_t i = 0; i < ChunkCount(value.size()); ++i) {
-      const size_t offset = size_t{i} * XDPKV_CHUNK_PAYLOAD;
-      const size_t n = std::min<size_t>(XDPKV_CHUNK_PAYLOAD, value.size() - offset);
-      std::memset(chunk->data, 0, sizeof(chunk->data));
-      std::memcpy(chunk->data, value.data() + offset, n);
-      const xdpkv_chunk_key key{header.blob_id, i, 0};
-      if (bpf_map_update_elem(chunk_fd, &key, chunk.get(), BPF_NOEXIST) != 0) {
-        return ErrnoStatus(errno, "copying a value into the resized store");
-      }
-    }
-    return absl::OkStatus();
-  }
+  uint32_t stranded = 0;  // the new maps are dropped whole if the copy fails
   const size_t cls = BlobClassOf(value.size());
-  std::vector<uint8_t> blob(sizeof(xdpkv_blob_header) + BlobClassBytes(cls));
-  std::memcpy(blob.data(), &header, sizeof(header));
-  std::memcpy(blob.data() + sizeof(header), value.data(), value.size());
-  if (bpf_map_update_elem(blob_fds[cls], &header.blob_id, blob.data(), BPF_NOEXIST) != 0) {
-    return ErrnoStatus(errno, "copying a value into the resized store");
-  }
-  return absl::OkStatus();
+  const int err = Chunked(value.size())
+                      ? WriteChunks(chunk_fd, header, value, &stranded)
+                      : WriteClassBlob(blob_fds[cls], BlobClassBytes(cls), header, value);
+  return err == 0 ? absl::OkStatus()
+                  : absl::ErrnoToStatus(err, "copying a value into the resized store");
 }
 
 // The candidate eviction compares, for one old item.
@@ -172,18 +129,18 @@ absl::StatusOr<PinnedStore> PinnedStore::Open(const std::string& pin_dir) {
     const std::string name = entry.path().filename().string();
     if (IsStoreMapName(name)) names.push_back(name);
   }
-  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("listing ", pin_dir));
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     const std::string path = absl::StrCat(pin_dir, "/", name);
     const int fd = bpf_obj_get(path.c_str());
-    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("opening the pinned map ", path));
+    if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("opening the pinned map ", path));
     bpf_map_info info{};
     __u32 len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
       const int err = errno;
       close(fd);
-      return ErrnoStatus(err, absl::StrCat("reading the pinned map ", path));
+      return absl::ErrnoToStatus(err, absl::StrCat("reading the pinned map ", path));
     }
     store.fds_.push_back(fd);
     store.maps_.push_back({name, info.key_size, info.value_size, info.max_entries});
@@ -217,38 +174,37 @@ bool PinnedStore::Matches(std::span<const StoreMapShape> wanted) const {
   return sorted == maps_;
 }
 
-absl::Status DropPinnedStore(const std::string& pin_dir) {
+namespace {
+
+// Unlinks every entry of `pin_dir` whose name `doomed` accepts.
+absl::Status UnlinkPins(const std::string& pin_dir,
+                        const std::function<bool(const std::string&)>& doomed) {
   std::error_code ec;
-  std::vector<std::filesystem::path> doomed;
+  std::vector<std::filesystem::path> paths;
   for (const auto& entry : std::filesystem::directory_iterator(pin_dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (absl::EndsWith(name, kNewSuffix)) name.resize(name.size() - std::strlen(kNewSuffix));
-    if (IsStoreMapName(name)) doomed.push_back(entry.path());
+    if (doomed(entry.path().filename().string())) paths.push_back(entry.path());
   }
-  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
-  for (const auto& path : doomed) {
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("listing ", pin_dir));
+  for (const auto& path : paths) {
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoStatus(errno, absl::StrCat("removing ", path.string()));
+      return absl::ErrnoToStatus(errno, absl::StrCat("removing ", path.string()));
     }
   }
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status DropPinnedStore(const std::string& pin_dir) {
+  return UnlinkPins(pin_dir, [](std::string name) {
+    if (absl::EndsWith(name, kNewSuffix)) name.resize(name.size() - std::strlen(kNewSuffix));
+    return IsStoreMapName(name);
+  });
+}
+
 absl::Status DropInterruptedPins(const std::string& pin_dir) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> doomed;
-  for (const auto& entry : std::filesystem::directory_iterator(pin_dir, ec)) {
-    if (absl::EndsWith(entry.path().filename().string(), kNewSuffix)) {
-      doomed.push_back(entry.path());
-    }
-  }
-  if (ec) return ErrnoStatus(ec.value(), absl::StrCat("listing ", pin_dir));
-  for (const auto& path : doomed) {
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoStatus(errno, absl::StrCat("removing ", path.string()));
-    }
-  }
-  return absl::OkStatus();
+  return UnlinkPins(pin_dir,
+                    [](const std::string& name) { return absl::EndsWith(name, kNewSuffix); });
 }
 
 std::string ResizePlan::Summary() const {
@@ -259,8 +215,9 @@ std::string ResizePlan::Summary() const {
 }
 
 absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget& target) {
-  auto values = FindOldValues(old);
-  if (!values.ok()) return values.status();
+  // The value maps' layouts are checked here; their contents by CopyKept
+  // (reading every value twice would double a resize's I/O).
+  if (auto values = FindOldValues(old); !values.ok()) return values.status();
 
   struct Candidate {
     ResizePlan::Keep keep;
@@ -273,8 +230,6 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
   std::vector<Candidate> candidates;
   absl::flat_hash_map<std::string, size_t> by_new_key;  // duplicates: an interrupted resize
   ResizePlan plan;
-  xdpkv_blob_header header{};
-  std::string value;
   for (size_t i = 0; i < old.maps().size(); ++i) {
     const StoreMapShape& map = old.maps()[i];
     if (!absl::StartsWith(map.name, kItemPrefix)) continue;
@@ -288,17 +243,18 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
     for (uint64_t n = 0; n <= map.max_entries; ++n) {
       if (bpf_map_get_next_key(old.fd(i), n == 0 ? nullptr : key.data(), next.data()) != 0) {
         if (errno == ENOENT) break;
-        return ErrnoStatus(errno, absl::StrCat("walking ", map.name));
+        return absl::ErrnoToStatus(errno, absl::StrCat("walking ", map.name));
       }
       key = next;
       xdpkv_item item{};
       if (!ReadItem(old.fd(i), key, &item)) {
-        return ErrnoStatus(errno, absl::StrCat("reading an item of ", map.name));
+        return absl::ErrnoToStatus(errno, absl::StrCat("reading an item of ", map.name));
       }
       ++plan.found;
       uint32_t len = 0;
       std::memcpy(&len, key.data(), sizeof(len));
-      if ((len & XDPKV_KEY_LEN_MASK) > map.key_size - sizeof(uint32_t)) {
+      if ((len & XDPKV_KEY_LEN_MASK) > map.key_size - sizeof(uint32_t) ||
+          item.value_len > XDPKV_MAX_VALUE_LEN) {
         ++plan.broken;
         continue;
       }
@@ -313,14 +269,10 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
       c.value_len = item.value_len;
       c.blob = item.blob_id != 0;
       if (item.blob_id != 0) {
-        if (!ReadOldValue(*values, item, &header, &value)) {
-          ++plan.broken;
-          continue;
-        }
         c.cost += Chunked(item.value_len) ? ChunkCount(item.value_len) * target.chunk_cost
                                           : target.blob_cost[BlobClassOf(item.value_len)];
       }
-      c.keep = {static_cast<uint32_t>(i), key};
+      c.keep = {static_cast<uint32_t>(i), key, c.cost};
       c.eviction = CandidateOf(item, target);
       auto [it, inserted] = by_new_key.try_emplace(NewMapKey(key, len), candidates.size());
       if (!inserted) {
@@ -372,32 +324,36 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
   return plan;
 }
 
-absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
-                      std::span<const int> item_fds, std::span<const int> blob_fds,
-                      int chunk_fd) {
+absl::Status CopyKept(const PinnedStore& old, ResizePlan* plan, std::span<const int> item_fds,
+                      std::span<const int> blob_fds, int chunk_fd) {
   auto values = FindOldValues(old);
   if (!values.ok()) return values.status();
   xdpkv_blob_header header{};
   std::string value;
-  for (const ResizePlan::Keep& keep : plan.keep) {
+  for (const ResizePlan::Keep& keep : plan->keep) {
     xdpkv_item item{};
     if (!ReadItem(old.fd(keep.map), keep.key, &item)) {
-      return ErrnoStatus(errno, "reading an item of the old store");
+      return absl::ErrnoToStatus(errno, "reading an item of the old store");
     }
     uint32_t len = 0;
     std::memcpy(&len, keep.key.data(), sizeof(len));
+    const size_t cls = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
     if (item.blob_id != 0) {
-      if (!ReadOldValue(*values, item, &header, &value)) {
-        return absl::DataLossError("a value of the old store vanished while it was copied");
+      auto read = ReadOldValue(*values, item, &header, &value);
+      if (!read.ok()) return read.status();
+      if (!*read) {  // an item whose value is gone: dropped
+        ++plan->broken;
+        --plan->items[cls];
+        plan->bytes -= keep.cost;
+        continue;
       }
       if (auto status = WriteNewValue(blob_fds, chunk_fd, header, value); !status.ok()) {
         return status;
       }
     }
     const std::string new_key = NewMapKey(keep.key, len);
-    const size_t cls = KeyClassOf(len & XDPKV_KEY_LEN_MASK);
     if (bpf_map_update_elem(item_fds[cls], new_key.data(), &item, BPF_NOEXIST) != 0) {
-      return ErrnoStatus(errno, "copying an item into the resized store");
+      return absl::ErrnoToStatus(errno, "copying an item into the resized store");
     }
   }
   return absl::OkStatus();
@@ -416,10 +372,10 @@ absl::Status ReplacePins(const std::string& pin_dir,
     const std::string beside = path + kNewSuffix;
     unlink(beside.c_str());  // left by an interrupted resize, if any
     if (bpf_obj_pin(fd, beside.c_str()) != 0) {
-      return ErrnoStatus(errno, absl::StrCat("pinning ", beside));
+      return absl::ErrnoToStatus(errno, absl::StrCat("pinning ", beside));
     }
     if (rename(beside.c_str(), path.c_str()) != 0) {
-      return ErrnoStatus(errno, absl::StrCat("renaming ", beside, " to ", path));
+      return absl::ErrnoToStatus(errno, absl::StrCat("renaming ", beside, " to ", path));
     }
   }
   for (const StoreMapShape& map : old.maps()) {
@@ -428,7 +384,7 @@ absl::Status ReplacePins(const std::string& pin_dir,
     if (kept) continue;
     const std::string path = absl::StrCat(pin_dir, "/", map.name);
     if (unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoStatus(errno, absl::StrCat("removing the old layout's ", path));
+      return absl::ErrnoToStatus(errno, absl::StrCat("removing the old layout's ", path));
     }
   }
   return absl::OkStatus();

@@ -75,8 +75,9 @@ struct ResizeTarget {
 // policy evicts to fit the new limit.
 struct ResizePlan {
   struct Keep {
-    uint32_t map = 0;  // index in PinnedStore::maps()
-    std::string key;   // the old map's key bytes
+    uint32_t map = 0;   // index in PinnedStore::maps()
+    std::string key;    // the old map's key bytes
+    uint64_t cost = 0;  // what the item and its value take in the new store
   };
   std::vector<Keep> keep;
   std::array<uint64_t, XDPKV_KEY_CLASS_COUNT> items{};  // kept, per new key class
@@ -86,7 +87,7 @@ struct ResizePlan {
   uint64_t found = 0;    // items in the old store
   uint64_t expired = 0;  // dropped: past their expiry, or being deleted
   uint64_t evicted = 0;  // dropped by the policy to fit the limit
-  uint64_t broken = 0;   // dropped: an out-of-line value missing
+  uint64_t broken = 0;   // dropped: an out-of-line value missing (found by CopyKept)
   std::string Summary() const;
 };
 
@@ -95,9 +96,10 @@ absl::StatusOr<ResizePlan> PlanResize(const PinnedStore& old, const ResizeTarget
 // Writes what `plan` keeps into the new maps (by key class and value
 // class, or chunks for values over 64 KiB, whatever the old store kept
 // them in), items after their values, so no item points to a missing one.
-absl::Status CopyKept(const PinnedStore& old, const ResizePlan& plan,
-                      std::span<const int> item_fds, std::span<const int> blob_fds,
-                      int chunk_fd);
+// An item whose value is missing is dropped, and taken out of `plan`'s
+// counts (ResizePlan::broken).
+absl::Status CopyKept(const PinnedStore& old, ResizePlan* plan, std::span<const int> item_fds,
+                      std::span<const int> blob_fds, int chunk_fd);
 
 // Pins each new map (name, fd) over the old pin of that name, each beside
 // it first and then renamed over it, so a crash leaves every pin a whole

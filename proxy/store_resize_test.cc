@@ -16,23 +16,14 @@
 #include "proxy/store_layout.h"
 #include "proxy/store_resize.h"
 #include "proxy/testing/packets.h"
+#include "proxy/testing/pin_dir.h"
 #include "proxy/xdp_loader.h"
 
 namespace xdpkv {
 namespace {
 
 using testing::EveryByteValue;
-
-// A bpffs directory only this test process uses, removed afterwards.
-class PinDir {
- public:
-  PinDir() : path_("/sys/fs/bpf/xdpkv-resize-test-" + std::to_string(getpid())) {}
-  ~PinDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::PinDir;
 
 class StoreResize : public ::testing::Test {
  protected:
@@ -70,7 +61,17 @@ class StoreResize : public ::testing::Test {
     EXPECT_EQ(Used(), *counted) << when;
   }
 
-  PinDir dir_;
+  // Userspace SETs of `value` under key:N until the store holds 10 MB;
+  // returns how many.
+  int WriteTenMegabytes(const std::string& value) {
+    int n = 0;
+    for (; n < 60000 && Used() < (uint64_t{10} << 20); ++n) {
+      EXPECT_TRUE(store_->Set("key:" + std::to_string(n), value, 0, 0).ok());
+    }
+    return n;
+  }
+
+  PinDir dir_{"resize-test"};
   std::unique_ptr<XdpLoader> loader_;
   std::unique_ptr<BpfStore> store_;
 };
@@ -118,10 +119,7 @@ TEST_F(StoreResize, ASmallerLimitEvictsTheLeastRecentlyUsedAndEndsWithinIt) {
   if (!LoadOrSkip(16)) GTEST_SKIP() << "no BPF rights here";
   // ~10 MB of items, then the first hundred read again: the most recent.
   const std::string value(100, 'v');
-  int n = 0;
-  for (; n < 60000 && Used() < (uint64_t{10} << 20); ++n) {
-    ASSERT_TRUE(store_->Set("key:" + std::to_string(n), value, 0, 0).ok());
-  }
+  const int n = WriteTenMegabytes(value);
   ASSERT_EQ(store_->Memory().evicted_keys, 0u);
   usleep(20 * 1000);  // the reads' recency is later than every write's
   for (int i = 0; i < 100; ++i) {
@@ -170,10 +168,7 @@ TEST_F(StoreResize, ASmallerLimitEvictsTheLeastRecentlyUsedAndEndsWithinIt) {
 TEST_F(StoreResize, ASmallerLimitUnderNoevictionKeepsEverythingAndRefusesWrites) {
   if (!LoadOrSkip(16, EvictionPolicy::kNoEviction)) GTEST_SKIP() << "no BPF rights here";
   const std::string value(100, 'v');
-  int n = 0;
-  for (; n < 60000 && Used() < (uint64_t{10} << 20); ++n) {
-    ASSERT_TRUE(store_->Set("key:" + std::to_string(n), value, 0, 0).ok());
-  }
+  const int n = WriteTenMegabytes(value);
   ASSERT_EQ(Load(8, EvictionPolicy::kNoEviction), absl::OkStatus());
   EXPECT_NE(loader_->resize_summary().find(absl::StrCat("kept ", n, " of ", n)),
             std::string::npos)

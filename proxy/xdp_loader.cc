@@ -248,7 +248,7 @@ absl::StatusOr<std::unique_ptr<XdpLoader>> XdpLoader::Load(const XdpConfig& conf
                                                "needs --fresh, which drops it)"));
   }
   if (resize_from) {
-    if (auto status = loader->FinishResize(config, *resize_from, *resize_plan); !status.ok()) {
+    if (auto status = loader->FinishResize(config, *resize_from, &*resize_plan); !status.ok()) {
       return status;
     }
   }

@@ -155,8 +155,7 @@ class XdpLoader {
   absl::Status OpenPinnedStore(const XdpConfig& config, const HtabModel& model,
                                std::optional<PinnedStore>* resize_from,
                                std::optional<ResizePlan>* resize_plan);
-  absl::Status FinishResize(const XdpConfig& config, const PinnedStore& old,
-                            const ResizePlan& plan);
+  absl::Status FinishResize(const XdpConfig& config, const PinnedStore& old, ResizePlan* plan);
   void AttachTcTier(const std::string& interface, unsigned ifindex);
   xdpkv_bpf* skeleton_;
   std::vector<int> link_fds_;  // BPF links: XDP and TC, per attached interface

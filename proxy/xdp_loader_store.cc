@@ -20,9 +20,7 @@ namespace xdpkv {
 namespace loader_internal {
 
 absl::Status ErrnoStatus(int err, const std::string& what) {
-  if (err < 0) err = -err;
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, ": ", std::strerror(err)));
+  return absl::ErrnoToStatus(err < 0 ? -err : err, what);
 }
 
 std::array<bpf_map*, XDPKV_KEY_CLASS_COUNT> ItemMaps(xdpkv_bpf* skeleton) {
@@ -217,7 +215,7 @@ absl::Status XdpLoader::OpenPinnedStore(const XdpConfig& config, const HtabModel
 }
 
 absl::Status XdpLoader::FinishResize(const XdpConfig& config, const PinnedStore& old,
-                                     const ResizePlan& plan) {
+                                     ResizePlan* plan) {
   const auto item_maps = ItemMaps(skeleton_);
   const auto blob_maps = BlobMaps(skeleton_);
   // Copied, then pinned over the old maps, before anything can write.
@@ -235,8 +233,8 @@ absl::Status XdpLoader::FinishResize(const XdpConfig& config, const PinnedStore&
     return status;
   }
   std::fprintf(stderr, "xdpkv: the store in %s was sized for another memory limit or layout: %s\n",
-               config.pin_dir.c_str(), plan.Summary().c_str());
-  resize_summary_ = plan.Summary();
+               config.pin_dir.c_str(), plan->Summary().c_str());
+  resize_summary_ = plan->Summary();
   return absl::OkStatus();
 }
 

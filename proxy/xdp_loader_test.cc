@@ -27,6 +27,7 @@
 #include "proxy/bpf_store.h"
 #include "proxy/store_layout.h"
 #include "proxy/testing/packets.h"
+#include "proxy/testing/pin_dir.h"
 // After the layout (store_layout.h): the skeleton names its types.
 #include "xdpkv.skel.h"
 
@@ -166,19 +167,8 @@ TEST(XdpProgram, AttachToMissingInterfaceIsAClearError) {
 namespace xdpkv {
 namespace {
 
-// A bpffs directory only this test process uses, removed afterwards.
-class PinDir {
- public:
-  PinDir() : path_("/sys/fs/bpf/xdpkv-test-" + std::to_string(getpid())) {}
-  ~PinDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 TEST(XdpLoaderPinning, ARestartServesThePinnedStoreAndFreshDropsIt) {
-  PinDir dir;
+  testing::PinDir dir("test");
   XdpConfig config;
   config.pin_dir = dir.path();
   uint64_t first_cas = 0;
